@@ -1,0 +1,1 @@
+"""Pure domain logic: no I/O, plain functions and frozen dataclasses."""

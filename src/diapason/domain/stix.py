@@ -1,0 +1,308 @@
+"""STIX 2.1 helpers: identifiers, timestamps, and the checks every object passes on the way in.
+
+``prepare`` turns one parsed JSON value into a ``Prepared`` record (what the store writes)
+or a ``Problem`` (what the caller reports). It is the hot path of every import, so it is
+written as straight-line checks rather than through a schema library.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+SPEC_VERSION = "2.1"
+
+TYPE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,248}[a-z0-9]$")
+ID_RE = re.compile(
+    r"^([a-z0-9][a-z0-9-]{1,248}[a-z0-9])--"
+    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+)
+TIMESTAMP_RE = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z$")
+
+# STIX Cyber-observable object types (STIX 2.1 section 6): they carry no created/modified.
+SCO_TYPES = frozenset(
+    {
+        "artifact", "autonomous-system", "directory", "domain-name", "email-addr",
+        "email-message", "file", "ipv4-addr", "ipv6-addr", "mac-addr", "mutex",
+        "network-traffic", "process", "software", "url", "user-account",
+        "windows-registry-key", "x509-certificate",
+    }
+)
+# Objects without a ``modified`` property: they never change once created.
+UNVERSIONED_TYPES = SCO_TYPES | {"marking-definition"}
+
+# The version key of objects that have neither ``modified`` nor ``created``.
+EPOCH = "1970-01-01T00:00:00.000000Z"
+
+# Properties whose text feeds full-text search.
+TEXT_PROPERTIES = (
+    "name", "description", "aliases", "abstract", "content", "explanation", "labels",
+    "goals", "roles", "sectors", "x_mitre_aliases", "contact_information", "value",
+    "x_diapason_title", "x_diapason_body",
+)
+
+
+class StixError(ValueError):
+    """A value that is not valid STIX 2.1; the message says which property and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Why one object of a batch was refused."""
+
+    index: int
+    object_id: str | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"object #{self.index}"
+        if self.object_id:
+            where += f" ({self.object_id})"
+        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "index": self.index,
+            "id": self.object_id,
+            "field": self.field,
+            "message": self.message,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A valid STIX object with the values the store indexes, computed once."""
+
+    index: int
+    id: str
+    type: str
+    spec_version: str | None
+    created: str | None
+    modified: str  # normalised version key: YYYY-MM-DDTHH:MM:SS.ffffffZ
+    created_by_ref: str | None
+    revoked: bool
+    content: str  # canonical JSON (sorted keys)
+    content_hash: str
+    markings: tuple[str, ...]
+    edges: tuple[tuple[str, str], ...]  # (property path, target id)
+    text: str
+
+
+def new_id(stix_type: str) -> str:
+    """A fresh STIX identifier of the given type (UUIDv4)."""
+    if not TYPE_RE.match(stix_type):
+        raise StixError(f"type: {stix_type!r} is not a valid STIX type name")
+    return f"{stix_type}--{uuid.uuid4()}"
+
+
+def format_timestamp(moment: datetime) -> str:
+    """RFC 3339 UTC with millisecond precision, as STIX producers usually write it."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def now_timestamp() -> str:
+    return format_timestamp(datetime.now(UTC))
+
+
+def normalise_timestamp(value: Any, field: str = "timestamp") -> str:
+    """Check a STIX timestamp and return it at fixed microsecond precision (sortable as text)."""
+    if not isinstance(value, str):
+        raise StixError(f"{field}: expected an RFC 3339 timestamp string, got {_kind(value)}")
+    match = TIMESTAMP_RE.match(value)
+    if match is None:
+        raise StixError(
+            f"{field}: {_clip(value)!r} is not an RFC 3339 UTC timestamp "
+            "(YYYY-MM-DDTHH:MM:SS[.s]Z)"
+        )
+    seconds, fraction = match.groups()
+    try:
+        datetime.strptime(seconds, "%Y-%m-%dT%H:%M:%S")  # noqa: DTZ007 - calendar check only
+    except ValueError:
+        raise StixError(f"{field}: {value!r} is not a real calendar date and time") from None
+    fraction = (fraction or "")[:6].ljust(6, "0")
+    return f"{seconds}.{fraction}Z"
+
+
+def parse_timestamp(value: str) -> datetime:
+    """A validated STIX timestamp as an aware datetime (microsecond precision)."""
+    return datetime.strptime(normalise_timestamp(value), "%Y-%m-%dT%H:%M:%S.%fZ").replace(
+        tzinfo=UTC
+    )
+
+
+def is_valid_id(value: Any) -> bool:
+    return isinstance(value, str) and ID_RE.match(value) is not None
+
+
+def canonical_json(obj: Any) -> str:
+    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def _kind(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _clip(value: str, limit: int = 80) -> str:
+    return value if len(value) <= limit else value[:limit] + "…"
+
+
+def _walk_refs(value: Any, path: str) -> Iterator[tuple[str, Any]]:
+    """Every (property path, value) whose property name ends in ``_ref`` or ``_refs``."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            sub = f"{path}.{key}" if path else key
+            if key.endswith("_ref"):
+                yield sub, item
+            elif key.endswith("_refs"):
+                if isinstance(item, list):
+                    for position, element in enumerate(item):
+                        yield f"{sub}[{position}]", element
+                else:
+                    yield sub, item
+            elif isinstance(item, dict | list):
+                yield from _walk_refs(item, sub)
+    elif isinstance(value, list):
+        for position, element in enumerate(value):
+            if isinstance(element, dict | list):
+                yield from _walk_refs(element, f"{path}[{position}]")
+
+
+def _text_of(obj: dict[str, Any]) -> str:
+    parts: list[str] = []
+    for key in TEXT_PROPERTIES:
+        value = obj.get(key)
+        if isinstance(value, str):
+            parts.append(value)
+        elif isinstance(value, list):
+            parts.extend(item for item in value if isinstance(item, str))
+    for reference in obj.get("external_references") or ():
+        if isinstance(reference, dict):
+            for key in ("source_name", "external_id", "description"):
+                item = reference.get(key)
+                if isinstance(item, str):
+                    parts.append(item)
+    return "\n".join(parts)
+
+
+def prepare(obj: Any, index: int, max_bytes: int) -> Prepared | Problem:
+    """Validate one STIX 2.1 object and compute what the store indexes.
+
+    Returns a ``Problem`` naming the field at fault rather than raising, so a batch can
+    report every refused object and still write the good ones.
+    """
+    if not isinstance(obj, dict):
+        return Problem(index, None, "", f"expected a JSON object, got {_kind(obj)}")
+    raw_id = obj.get("id")
+    object_id = raw_id if isinstance(raw_id, str) else None
+    try:
+        return _prepare(obj, index, max_bytes)
+    except StixError as error:
+        field, _, message = str(error).partition(": ")
+        return Problem(index, object_id and _clip(object_id, 120), field, message)
+
+
+def _prepare(obj: dict[str, Any], index: int, max_bytes: int) -> Prepared:
+    stix_type = obj.get("type")
+    if stix_type is None:
+        raise StixError("type: required property missing")
+    if not isinstance(stix_type, str) or not TYPE_RE.match(stix_type):
+        raise StixError(f"type: {stix_type!r} is not a valid STIX type name")
+    object_id = obj.get("id")
+    if object_id is None:
+        raise StixError("id: required property missing")
+    if not isinstance(object_id, str):
+        raise StixError(f"id: expected a string, got {_kind(object_id)}")
+    match = ID_RE.match(object_id)
+    if match is None:
+        raise StixError(f"id: {_clip(object_id)!r} is not TYPE--UUID (RFC 4122)")
+    if match.group(1) != stix_type:
+        raise StixError(f"id: prefix {match.group(1)!r} does not match type {stix_type!r}")
+
+    spec_version = obj.get("spec_version")
+    if spec_version is None and stix_type not in SCO_TYPES:
+        raise StixError(
+            "spec_version: required property missing (STIX 2.0 content must be converted to 2.1)"
+        )
+    if spec_version is not None and spec_version != SPEC_VERSION:
+        raise StixError(f"spec_version: {spec_version!r} is not supported, only '2.1'")
+
+    created: str | None = None
+    if "created" in obj:
+        created = normalise_timestamp(obj["created"], "created")
+    elif stix_type not in SCO_TYPES:
+        raise StixError("created: required property missing")
+    if "modified" in obj:
+        modified = normalise_timestamp(obj["modified"], "modified")
+        if created is not None and modified < created:
+            raise StixError(f"modified: {obj['modified']} is earlier than created {obj['created']}")
+    elif stix_type not in UNVERSIONED_TYPES:
+        raise StixError("modified: required property missing")
+    else:
+        modified = created or EPOCH
+
+    revoked = obj.get("revoked", False)
+    if not isinstance(revoked, bool):
+        raise StixError(f"revoked: expected true or false, got {_kind(revoked)}")
+
+    created_by_ref = obj.get("created_by_ref")
+    if created_by_ref is not None and not (
+        isinstance(created_by_ref, str) and created_by_ref.startswith("identity--")
+    ):
+        raise StixError(f"created_by_ref: {created_by_ref!r} is not an identity id")
+
+    markings: list[str] = []
+    edges: list[tuple[str, str]] = []
+    for path, target in _walk_refs(obj, ""):
+        if not isinstance(target, str) or ID_RE.match(target) is None:
+            shown = _clip(target) if isinstance(target, str) else _kind(target)
+            raise StixError(f"{path}: {shown!r} is not a valid STIX identifier")
+        if path.startswith("object_marking_refs") or path.endswith(".marking_ref"):
+            if not target.startswith("marking-definition--"):
+                raise StixError(f"{path}: {target!r} is not a marking-definition id")
+            if target not in markings:
+                markings.append(target)
+        else:
+            edges.append((path, target))
+
+    granular = obj.get("granular_markings")
+    if granular is not None:
+        if not isinstance(granular, list):
+            raise StixError("granular_markings: expected a list")
+        for position, entry in enumerate(granular):
+            if not isinstance(entry, dict) or not isinstance(entry.get("selectors"), list):
+                raise StixError(f"granular_markings[{position}]: needs a list of selectors")
+            if "marking_ref" not in entry and "lang" not in entry:
+                raise StixError(f"granular_markings[{position}]: needs marking_ref or lang")
+
+    try:
+        content = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+    except (TypeError, orjson.JSONEncodeError) as error:
+        raise StixError(f"content: cannot be serialised as JSON: {error}") from None
+    if len(content) > max_bytes:
+        raise StixError(
+            f"size: the object is {len(content):,} bytes, over the limit of {max_bytes:,}"
+        )
+    return Prepared(
+        index=index,
+        id=object_id,
+        type=stix_type,
+        spec_version=spec_version,
+        created=created,
+        modified=modified,
+        created_by_ref=created_by_ref,
+        revoked=revoked,
+        content=content.decode(),
+        content_hash=hashlib.sha256(content).hexdigest(),
+        markings=tuple(markings),
+        edges=tuple(edges),
+        text=_text_of(obj),
+    )

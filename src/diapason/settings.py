@@ -1,0 +1,191 @@
+"""Typed node settings, from ``DIAPASON_*`` environment variables and ``diapason.toml``.
+
+Precedence, highest first: explicit overrides (command-line options), environment
+variables, the TOML file in the data folder, defaults. Nothing is read at import time:
+``load_settings`` is the only factory.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+CONFIG_FILE = "diapason.toml"
+DEFAULT_DATABASE_FILE = "diapason.sqlite3"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the node cannot use; the message names the setting."""
+
+
+class Secret:
+    """A string that never shows itself in ``repr``, ``str``, logs or tracebacks."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    def __str__(self) -> str:
+        return "**********"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+
+def mask_url_password(url: str) -> str:
+    """Hide the password of a database URL so the URL can be shown or logged."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest:
+        return url
+    credentials, _, host = rest.rpartition("@")
+    user, colon, _password = credentials.partition(":")
+    return f"{scheme}://{user}{':***' if colon else ''}@{host}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a node needs to run. Documented one by one in ``docs/settings.md``."""
+
+    data_dir: Path
+    database_url: Secret
+    node_name: str = "diapason"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    log_level: str = "info"
+    # Largest accepted STIX object, in bytes of its JSON serialisation.
+    max_object_bytes: int = 1_048_576
+    # Largest accepted request body or file in one import, in bytes.
+    max_request_bytes: int = 104_857_600
+    # Objects written per transaction during imports.
+    batch_size: int = 1_000
+    secret_key: Secret = field(default_factory=lambda: Secret(""))
+
+    @property
+    def database_dialect(self) -> str:
+        return self.database_url.reveal().split(":", 1)[0].split("+", 1)[0]
+
+    def describe(self) -> dict[str, str]:
+        """The settings as strings, safe to print: secrets and passwords masked."""
+        shown: dict[str, str] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "database_url":
+                shown[f.name] = mask_url_password(value.reveal())
+            else:
+                shown[f.name] = str(value)
+        return shown
+
+
+# name -> (environment variable, type). Kept as a table so docs and tests can check it.
+SETTINGS_TABLE: dict[str, tuple[str, type]] = {
+    "data_dir": ("DIAPASON_DATA", Path),
+    "database_url": ("DIAPASON_DATABASE_URL", Secret),
+    "node_name": ("DIAPASON_NODE_NAME", str),
+    "host": ("DIAPASON_HOST", str),
+    "port": ("DIAPASON_PORT", int),
+    "workers": ("DIAPASON_WORKERS", int),
+    "log_level": ("DIAPASON_LOG_LEVEL", str),
+    "max_object_bytes": ("DIAPASON_MAX_OBJECT_BYTES", int),
+    "max_request_bytes": ("DIAPASON_MAX_REQUEST_BYTES", int),
+    "batch_size": ("DIAPASON_BATCH_SIZE", int),
+    "secret_key": ("DIAPASON_SECRET_KEY", Secret),
+}
+
+_POSITIVE = {"port", "workers", "max_object_bytes", "max_request_bytes", "batch_size"}
+_LOG_LEVELS = {"critical", "error", "warning", "info", "debug"}
+
+
+def _convert(name: str, kind: type, raw: Any, origin: str) -> Any:
+    if kind is int:
+        if isinstance(raw, bool):
+            raise SettingsError(f"{name} ({origin}): expected a whole number, got {raw!r}")
+        try:
+            value = int(raw)
+        except (TypeError, ValueError):
+            raise SettingsError(
+                f"{name} ({origin}): expected a whole number, got {raw!r}"
+            ) from None
+        if name in _POSITIVE and value <= 0:
+            raise SettingsError(f"{name} ({origin}): must be positive, got {value}")
+        if name == "port" and value > 65535:
+            raise SettingsError(f"{name} ({origin}): must be at most 65535, got {value}")
+        return value
+    if not isinstance(raw, str):
+        raise SettingsError(f"{name} ({origin}): expected text, got {type(raw).__name__}")
+    if kind is Path:
+        return Path(raw).expanduser()
+    if kind is Secret:
+        return Secret(raw)
+    if name == "log_level" and raw.lower() not in _LOG_LEVELS:
+        raise SettingsError(f"{name} ({origin}): one of {sorted(_LOG_LEVELS)}, got {raw!r}")
+    return raw.lower() if name == "log_level" else raw
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            loaded = tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"{path}: not valid TOML: {error}") from None
+    except OSError as error:
+        raise SettingsError(f"{path}: cannot be read: {error.strerror}") from None
+    unknown = sorted(set(loaded) - set(SETTINGS_TABLE) - {"data_dir"})
+    if unknown:
+        raise SettingsError(f"{path}: unknown setting(s) {', '.join(unknown)}")
+    return loaded
+
+
+def load_settings(
+    data_dir: str | Path | None = None,
+    environ: Mapping[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build the settings of a node.
+
+    ``data_dir`` (the ``--data`` option) wins over ``DIAPASON_DATA``; the default data
+    folder is ``./diapason-data``. ``overrides`` are already typed values from the CLI.
+    """
+    env = os.environ if environ is None else environ
+    if data_dir is None:
+        data_dir = env.get("DIAPASON_DATA") or "diapason-data"
+    folder = Path(data_dir).expanduser()
+    values: dict[str, Any] = {}
+    config_path = folder / CONFIG_FILE
+    if config_path.is_file():
+        for name, raw in _read_toml(config_path).items():
+            values[name] = _convert(name, SETTINGS_TABLE[name][1], raw, str(config_path))
+    for name, (variable, kind) in SETTINGS_TABLE.items():
+        if name == "data_dir":
+            continue
+        if variable in env and env[variable] != "":
+            values[name] = _convert(name, kind, env[variable], variable)
+    for name, value in overrides.items():
+        if name not in SETTINGS_TABLE:
+            raise SettingsError(f"unknown setting {name}")
+        if value is not None:
+            kind = SETTINGS_TABLE[name][1]
+            values[name] = value if isinstance(value, kind) else _convert(
+                name, kind, value, "command line"
+            )
+    if "database_url" not in values:
+        database_file = (folder / DEFAULT_DATABASE_FILE).resolve()
+        values["database_url"] = Secret(f"sqlite:///{database_file}")
+    return Settings(data_dir=folder, **values)

@@ -1,0 +1,128 @@
+"""Engines, migrations and write transactions for both supported databases.
+
+SQLite runs in WAL mode with the driver's implicit transactions turned off: reads run in
+autocommit, and every write opens ``BEGIN IMMEDIATE`` so that two processes writing to the
+same file queue on the busy timeout instead of failing on a lock upgrade. PostgreSQL runs
+ordinary transactions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from diapason.settings import mask_url_password
+
+SUPPORTED = ("sqlite", "postgresql")
+
+
+class DatabaseError(RuntimeError):
+    """The database cannot be used: the message says which one and why, never a password."""
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA cache_size=-65536")
+    cursor.execute("PRAGMA temp_store=MEMORY")
+    cursor.close()
+
+
+def open_engine(url: str) -> sa.Engine:
+    """An engine for a ``sqlite:///PATH`` or ``postgresql+psycopg://…`` URL, checked to answer."""
+    shown = mask_url_password(url)
+    try:
+        parsed = sa.make_url(url)
+    except sa.exc.ArgumentError:
+        raise DatabaseError(f"database URL {shown!r} is not a valid URL") from None
+    backend = parsed.get_backend_name()
+    if backend not in SUPPORTED:
+        raise DatabaseError(
+            f"database URL {shown!r}: backend {backend!r} is not supported "
+            "(use sqlite:///PATH or postgresql+psycopg://USER@HOST/DB)"
+        )
+    if backend == "sqlite":
+        database = parsed.database or ""
+        if database in ("", ":memory:"):
+            raise DatabaseError("database URL: SQLite needs a file path (sqlite:///PATH)")
+        folder = Path(database).parent
+        if not folder.is_dir():
+            raise DatabaseError(f"database folder {folder} does not exist")
+        engine = sa.create_engine(parsed, poolclass=sa.pool.QueuePool, pool_size=8)
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+    else:
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        engine = sa.create_engine(
+            parsed, pool_size=8, pool_pre_ping=True, connect_args={"connect_timeout": 5}
+        )
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+    except sa.exc.DBAPIError as error:
+        engine.dispose()
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        raise DatabaseError(f"database {shown} does not answer: {reason}") from None
+    return engine
+
+
+@contextmanager
+def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """One write transaction; commits on success, rolls back on any exception."""
+    if engine.dialect.name == "sqlite":
+        with engine.connect() as connection:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.exec_driver_sql("ROLLBACK")
+                raise
+            connection.exec_driver_sql("COMMIT")
+    else:
+        with engine.begin() as connection:
+            yield connection
+
+
+def _alembic_config(connection: sa.Connection) -> Config:
+    config = Config()
+    location = resources.files("diapason.store") / "migrations"
+    config.set_main_option("script_location", str(location))
+    config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    with resources.as_file(resources.files("diapason.store") / "migrations") as location:
+        config = Config()
+        config.set_main_option("script_location", str(location))
+        head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: sa.Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def migrate(engine: sa.Engine) -> None:
+    """Bring the schema to the newest revision (a no-op when it is already there)."""
+    if current_revision(engine) == head_revision():
+        return
+    with write_transaction(engine) as connection:
+        if engine.dialect.name == "postgresql":
+            connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7246001)")
+        command.upgrade(_alembic_config(connection), "head")

@@ -1,0 +1,117 @@
+"""The one schema both databases share (SQLAlchemy Core tables).
+
+Timestamps are stored as fixed-width RFC 3339 text (``YYYY-MM-DDTHH:MM:SS.ffffffZ``): they
+sort correctly as text on both databases and round-trip exactly to STIX. Full-text search
+is the one dialect-specific part: an FTS5 virtual table on SQLite, a table with a generated
+``tsvector`` column and a GIN index on PostgreSQL (see the first migration).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+Seq = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+Stamp = sa.String(27)
+StixId = sa.String(300)
+
+objects = sa.Table(
+    "objects",
+    metadata,
+    sa.Column("seq", Seq, primary_key=True, autoincrement=False),
+    sa.Column("id", StixId, nullable=False),
+    sa.Column("modified", Stamp, nullable=False),
+    sa.Column("type", sa.String(250), nullable=False),
+    sa.Column("spec_version", sa.String(10)),
+    sa.Column("created", Stamp),
+    sa.Column("created_by_ref", StixId),
+    sa.Column("revoked", sa.Boolean, nullable=False),
+    sa.Column("is_current", sa.Boolean, nullable=False),
+    sa.Column("date_added", Stamp, nullable=False),
+    sa.Column("source", sa.String(200)),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("content", sa.Text, nullable=False),
+    sa.UniqueConstraint("id", "modified", name="uq_objects_version"),
+)
+
+# Monotonic counters. Allocating ``seq`` values by updating a row (not with a database
+# sequence) holds a row lock to commit, so on PostgreSQL ``seq`` order is commit order and a
+# keyset reader never skips a row committed late.
+counters = sa.Table(
+    "counters",
+    metadata,
+    sa.Column("name", sa.String(40), primary_key=True),
+    sa.Column("value", Seq, nullable=False),
+)
+
+object_markings = sa.Table(
+    "object_markings",
+    metadata,
+    sa.Column("object_id", StixId, primary_key=True),
+    sa.Column("marking_ref", StixId, primary_key=True),
+)
+
+edges = sa.Table(
+    "edges",
+    metadata,
+    sa.Column("source_id", StixId, primary_key=True),
+    sa.Column("property", sa.String(300), primary_key=True),
+    sa.Column("target_id", StixId, primary_key=True),
+)
+
+tombstones = sa.Table(
+    "tombstones",
+    metadata,
+    sa.Column("seq", Seq, primary_key=True, autoincrement=True),
+    sa.Column("object_id", StixId, nullable=False, index=True),
+    sa.Column("type", sa.String(250), nullable=False),
+    sa.Column("deleted_at", Stamp, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("seq", Seq, primary_key=True, autoincrement=False),
+    sa.Column("at", Stamp, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("object_ids", sa.Text, nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("details", sa.Text, nullable=False),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+)
+
+users = sa.Table(
+    "users",
+    metadata,
+    sa.Column("id", Seq, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(100), nullable=False, unique=True),
+    sa.Column("role", sa.String(30), nullable=False),
+    sa.Column("password_hash", sa.String(200)),
+    sa.Column("disabled", sa.Boolean, nullable=False),
+    sa.Column("created_at", Stamp, nullable=False),
+)
+
+api_tokens = sa.Table(
+    "api_tokens",
+    metadata,
+    sa.Column("id", Seq, primary_key=True, autoincrement=True),
+    sa.Column("user_id", Seq, sa.ForeignKey("users.id"), nullable=False),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("prefix", sa.String(16), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("revoked_at", Stamp),
+    sa.Column("last_used_at", Stamp),
+)
+
+sa.Index("ix_objects_current_type", objects.c.type, objects.c.seq)
+sa.Index("ix_objects_created_by", objects.c.created_by_ref)
+sa.Index("ix_objects_modified", objects.c.modified)
+sa.Index("ix_objects_date_added", objects.c.date_added)
+sa.Index("ix_object_markings_marking", object_markings.c.marking_ref)
+sa.Index("ix_edges_target", edges.c.target_id)

@@ -1,0 +1,440 @@
+"""The store over SQLAlchemy Core: one implementation of the logic, two dialects.
+
+``SQLiteStore`` and ``PostgresStore`` differ only in full-text search; everything else
+(versions, currency, markings, edges, tombstones, keyset paging) is shared here.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from diapason.domain.stix import Prepared, Problem, prepare
+from diapason.store.db import migrate, open_engine, write_transaction
+from diapason.store.interface import (
+    Edge,
+    Page,
+    PutReport,
+    Query,
+    StoredObject,
+    Tombstone,
+)
+from diapason.store.schema import counters, edges, object_markings, objects, tombstones
+
+# Bound parameters per IN (...) list: well under SQLite's and psycopg's limits.
+IN_CHUNK = 500
+
+_OBJECT_COLUMNS = (
+    objects.c.seq,
+    objects.c.id,
+    objects.c.type,
+    objects.c.modified,
+    objects.c.date_added,
+    objects.c.revoked,
+    objects.c.is_current,
+    objects.c.source,
+    objects.c.content,
+)
+
+
+def utc_now() -> str:
+    """Now, in the store's fixed-width timestamp format."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def allocate(connection: sa.Connection, counter: str, count: int) -> int:
+    """Reserve ``count`` values of a counter; returns the first. Call inside a write."""
+    row = connection.execute(
+        counters.update()
+        .where(counters.c.name == counter)
+        .values(value=counters.c.value + count)
+        .returning(counters.c.value)
+    ).one()
+    return int(row[0]) - count + 1
+
+
+def _chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def _stored(row: sa.Row[Any]) -> StoredObject:
+    return StoredObject(
+        seq=row.seq,
+        id=row.id,
+        type=row.type,
+        modified=row.modified,
+        date_added=row.date_added,
+        revoked=bool(row.revoked),
+        current=bool(row.is_current),
+        source=row.source,
+        object=orjson.loads(row.content),
+    )
+
+
+class SqlStore:
+    """Shared implementation; subclasses provide the full-text part."""
+
+    dialect = "sql"
+
+    def __init__(
+        self, engine: sa.Engine, *, max_object_bytes: int = 1_048_576, batch_size: int = 1000
+    ) -> None:
+        self.engine = engine
+        self.max_object_bytes = max_object_bytes
+        self.batch_size = batch_size
+
+    # -- full text: dialect hooks -------------------------------------------------------
+    def _fts_insert(self, connection: sa.Connection, rows: list[tuple[int, str]]) -> None:
+        raise NotImplementedError
+
+    def _fts_delete(self, connection: sa.Connection, seqs: list[int]) -> None:
+        raise NotImplementedError
+
+    def _fts_match(self, text: str) -> sa.ColumnElement[bool] | None:
+        """A condition on ``objects.c.seq``; None when the text has no searchable word."""
+        raise NotImplementedError
+
+    # -- writing --------------------------------------------------------------------------
+    def put_many(
+        self, objects_in: Iterable[Any], *, source: str | None = None, start_index: int = 0
+    ) -> PutReport:
+        report = PutReport()
+        batch: list[Prepared] = []
+        for index, obj in enumerate(objects_in, start_index):
+            prepared = prepare(obj, index, self.max_object_bytes)
+            if isinstance(prepared, Problem):
+                report.refused.append(prepared)
+                continue
+            batch.append(prepared)
+            if len(batch) >= self.batch_size:
+                self._write_batch(batch, source, report)
+                batch = []
+        if batch:
+            self._write_batch(batch, source, report)
+        return report
+
+    def _write_batch(self, batch: list[Prepared], source: str | None, report: PutReport) -> None:
+        ids = list(dict.fromkeys(p.id for p in batch))
+        with write_transaction(self.engine) as connection:
+            known: dict[tuple[str, str], str] = {}
+            current: dict[str, tuple[str, int | None]] = {}  # id -> (modified, seq or None)
+            for chunk in _chunks(ids):
+                for row in connection.execute(
+                    sa.select(
+                        objects.c.id,
+                        objects.c.modified,
+                        objects.c.content_hash,
+                        objects.c.is_current,
+                        objects.c.seq,
+                    ).where(objects.c.id.in_(chunk))
+                ):
+                    known[(row.id, row.modified)] = row.content_hash
+                    if row.is_current:
+                        current[row.id] = (row.modified, row.seq)
+            deleted: dict[str, str] = {}
+            for chunk in _chunks(ids):
+                for row in connection.execute(
+                    sa.select(tombstones.c.object_id, sa.func.max(tombstones.c.deleted_at))
+                    .where(tombstones.c.object_id.in_(chunk))
+                    .group_by(tombstones.c.object_id)
+                ):
+                    deleted[row[0]] = row[1]
+
+            fresh: list[Prepared] = []
+            demoted_seqs: list[int] = []
+            cleared_ids: set[str] = set()
+            winners: dict[str, Prepared] = {}
+            for prepared in batch:
+                key = (prepared.id, prepared.modified)
+                held = known.get(key)
+                if held is not None:
+                    if held == prepared.content_hash:
+                        report.unchanged.append(prepared.id)
+                    else:
+                        report.refused.append(
+                            Problem(
+                                prepared.index,
+                                prepared.id,
+                                "modified",
+                                "a different content is already stored for version "
+                                f"{prepared.modified}; a change needs a new 'modified'",
+                            )
+                        )
+                    continue
+                erased = deleted.get(prepared.id)
+                if erased is not None and prepared.modified <= erased:
+                    report.refused.append(
+                        Problem(
+                            prepared.index,
+                            prepared.id,
+                            "modified",
+                            f"the object was deleted at {erased}; only a newer version "
+                            "can bring it back",
+                        )
+                    )
+                    continue
+                known[key] = prepared.content_hash
+                fresh.append(prepared)
+                report.written.append(prepared.id)
+                holder = current.get(prepared.id)
+                if holder is None or prepared.modified > holder[0]:
+                    if holder is not None and holder[1] is not None:
+                        demoted_seqs.append(holder[1])
+                        cleared_ids.add(prepared.id)
+                    current[prepared.id] = (prepared.modified, None)
+                    winners[prepared.id] = prepared
+            if not fresh:
+                return
+
+            first = allocate(connection, "objects", len(fresh))
+            added = utc_now()
+            rows: list[dict[str, Any]] = []
+            fts_rows: list[tuple[int, str]] = []
+            marking_rows: list[dict[str, str]] = []
+            edge_rows: list[dict[str, str]] = []
+            for offset, prepared in enumerate(fresh):
+                seq = first + offset
+                is_current = winners.get(prepared.id) is prepared
+                rows.append(
+                    {
+                        "seq": seq,
+                        "id": prepared.id,
+                        "modified": prepared.modified,
+                        "type": prepared.type,
+                        "spec_version": prepared.spec_version,
+                        "created": prepared.created,
+                        "created_by_ref": prepared.created_by_ref,
+                        "revoked": prepared.revoked,
+                        "is_current": is_current,
+                        "date_added": added,
+                        "source": source,
+                        "content_hash": prepared.content_hash,
+                        "content": prepared.content,
+                    }
+                )
+                if not is_current:
+                    continue
+                if prepared.text and not prepared.revoked:
+                    fts_rows.append((seq, prepared.text))
+                marking_rows.extend(
+                    {"object_id": prepared.id, "marking_ref": ref} for ref in prepared.markings
+                )
+                edge_rows.extend(
+                    {"source_id": prepared.id, "property": prop, "target_id": target}
+                    for prop, target in prepared.edges
+                )
+
+            if demoted_seqs:
+                for chunk in _chunks(demoted_seqs):
+                    connection.execute(
+                        objects.update().where(objects.c.seq.in_(chunk)).values(is_current=False)
+                    )
+                self._fts_delete(connection, demoted_seqs)
+                self._clear_links(connection, sorted(cleared_ids))
+            connection.execute(objects.insert(), rows)
+            if marking_rows:
+                connection.execute(object_markings.insert(), marking_rows)
+            if edge_rows:
+                connection.execute(edges.insert(), edge_rows)
+            if fts_rows:
+                self._fts_insert(connection, fts_rows)
+
+    def _clear_links(self, connection: sa.Connection, ids: list[str]) -> None:
+        for chunk in _chunks(ids):
+            connection.execute(edges.delete().where(edges.c.source_id.in_(chunk)))
+            connection.execute(object_markings.delete().where(object_markings.c.object_id.in_(chunk)))
+
+    def delete(self, object_id: str, *, actor: str, reason: str) -> Tombstone | None:
+        with write_transaction(self.engine) as connection:
+            rows = connection.execute(
+                sa.select(objects.c.seq, objects.c.type).where(objects.c.id == object_id)
+            ).all()
+            if not rows:
+                return None
+            self._fts_delete(connection, [row.seq for row in rows])
+            self._clear_links(connection, [object_id])
+            connection.execute(objects.delete().where(objects.c.id == object_id))
+            deleted_at = utc_now()
+            seq = connection.execute(
+                tombstones.insert()
+                .values(
+                    object_id=object_id,
+                    type=rows[0].type,
+                    deleted_at=deleted_at,
+                    actor=actor,
+                    reason=reason,
+                )
+                .returning(tombstones.c.seq)
+            ).scalar_one()
+        return Tombstone(seq, object_id, rows[0].type, deleted_at, actor, reason)
+
+    # -- reading --------------------------------------------------------------------------
+    def _one(self, condition: sa.ColumnElement[bool]) -> StoredObject | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(*_OBJECT_COLUMNS).where(condition)).first()
+        return _stored(row) if row is not None else None
+
+    def get(self, object_id: str) -> StoredObject | None:
+        return self._one((objects.c.id == object_id) & objects.c.is_current)
+
+    def get_version(self, object_id: str, modified: str) -> StoredObject | None:
+        return self._one((objects.c.id == object_id) & (objects.c.modified == modified))
+
+    def versions(self, object_id: str) -> list[StoredObject]:
+        statement = (
+            sa.select(*_OBJECT_COLUMNS)
+            .where(objects.c.id == object_id)
+            .order_by(objects.c.modified)
+        )
+        with self.engine.connect() as connection:
+            return [_stored(row) for row in connection.execute(statement)]
+
+    def query(self, query: Query) -> Page:
+        conditions: list[sa.ColumnElement[bool]] = [objects.c.is_current]
+        if not query.include_revoked:
+            conditions.append(objects.c.revoked.is_(False))
+        if query.types:
+            conditions.append(objects.c.type.in_(query.types))
+        if query.created_by:
+            conditions.append(objects.c.created_by_ref == query.created_by)
+        if query.marking:
+            conditions.append(
+                objects.c.id.in_(
+                    sa.select(object_markings.c.object_id).where(
+                        object_markings.c.marking_ref == query.marking
+                    )
+                )
+            )
+        column = objects.c[query.time_field]
+        if query.since:
+            conditions.append(column >= query.since)
+        if query.until:
+            conditions.append(column < query.until)
+        if query.text is not None:
+            match = self._fts_match(query.text)
+            if match is None:
+                return Page([], None)
+            conditions.append(match)
+        if query.after is not None:
+            conditions.append(objects.c.seq > query.after)
+        limit = max(1, query.limit)
+        statement = (
+            sa.select(*_OBJECT_COLUMNS)
+            .where(*conditions)
+            .order_by(objects.c.seq)
+            .limit(limit + 1)
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(statement).all()
+        found = [_stored(row) for row in rows[:limit]]
+        more = len(rows) > limit
+        return Page(found, found[-1].seq if more and found else None)
+
+    def count(self, *, include_revoked: bool = False) -> int:
+        statement = sa.select(sa.func.count()).select_from(objects).where(objects.c.is_current)
+        if not include_revoked:
+            statement = statement.where(objects.c.revoked.is_(False))
+        with self.engine.connect() as connection:
+            return int(connection.execute(statement).scalar_one())
+
+    def neighbours(self, object_id: str) -> list[Edge]:
+        statement = sa.select(edges.c.source_id, edges.c.property, edges.c.target_id).where(
+            (edges.c.source_id == object_id) | (edges.c.target_id == object_id)
+        )
+        with self.engine.connect() as connection:
+            return [Edge(*row) for row in connection.execute(statement)]
+
+    def tombstones(self, after: int = 0, limit: int = 1000) -> list[Tombstone]:
+        statement = (
+            sa.select(tombstones).where(tombstones.c.seq > after).order_by(tombstones.c.seq)
+        ).limit(limit)
+        with self.engine.connect() as connection:
+            return [Tombstone(*row) for row in connection.execute(statement)]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def search_words(text: str) -> list[str]:
+    """The words of a search query; every other character is ignored, never interpreted."""
+    return _WORD.findall(text.lower())
+
+
+class SQLiteStore(SqlStore):
+    dialect = "sqlite"
+
+    def _fts_insert(self, connection: sa.Connection, rows: list[tuple[int, str]]) -> None:
+        connection.exec_driver_sql("INSERT INTO object_fts(rowid, body) VALUES (?, ?)", rows)
+
+    def _fts_delete(self, connection: sa.Connection, seqs: list[int]) -> None:
+        connection.exec_driver_sql(
+            "DELETE FROM object_fts WHERE rowid = ?", [(seq,) for seq in seqs]
+        )
+
+    def _fts_match(self, text: str) -> sa.ColumnElement[bool] | None:
+        words = search_words(text)
+        if not words:
+            return None
+        expression = " ".join(f'"{word}"' for word in words)
+        return objects.c.seq.in_(
+            sa.select(sa.column("rowid"))
+            .select_from(sa.table("object_fts"))
+            .where(sa.text("object_fts MATCH :fts").bindparams(fts=expression))
+        )
+
+
+class PostgresStore(SqlStore):
+    dialect = "postgresql"
+
+    def _fts_insert(self, connection: sa.Connection, rows: list[tuple[int, str]]) -> None:
+        connection.exec_driver_sql(
+            "INSERT INTO object_fts(seq, body) VALUES (%s, %s)",
+            [(seq, fold(body)) for seq, body in rows],
+        )
+
+    def _fts_delete(self, connection: sa.Connection, seqs: list[int]) -> None:
+        for chunk in _chunks(seqs):
+            connection.execute(
+                sa.text("DELETE FROM object_fts WHERE seq = ANY(:seqs)"), {"seqs": list(chunk)}
+            )
+
+    def _fts_match(self, text: str) -> sa.ColumnElement[bool] | None:
+        words = search_words(fold(text))
+        if not words:
+            return None
+        return objects.c.seq.in_(
+            sa.select(sa.column("seq"))
+            .select_from(sa.table("object_fts"))
+            .where(
+                sa.text("tsv @@ plainto_tsquery('simple', :fts)").bindparams(
+                    fts=" ".join(words)
+                )
+            )
+        )
+
+
+def fold(text: str) -> str:
+    """Lower-case without diacritics, as SQLite's ``remove_diacritics`` tokenizer sees it."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def open_store(
+    url: str, *, max_object_bytes: int = 1_048_576, batch_size: int = 1000, upgrade: bool = True
+) -> SqlStore:
+    """Open (and by default migrate) the store behind a database URL."""
+    engine = open_engine(url)
+    if upgrade:
+        migrate(engine)
+    kind = SQLiteStore if engine.dialect.name == "sqlite" else PostgresStore
+    return kind(engine, max_object_bytes=max_object_bytes, batch_size=batch_size)
