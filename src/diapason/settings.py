@@ -169,7 +169,11 @@ def load_settings(
     folder = Path(data_dir).expanduser()
     values: dict[str, Any] = {}
     config_path = folder / CONFIG_FILE
-    if config_path.is_file():
+    try:
+        has_config = config_path.is_file()
+    except OSError as error:
+        raise SettingsError(f"data folder {folder} cannot be read: {error.strerror}") from None
+    if has_config:
         for name, raw in _read_toml(config_path).items():
             values[name] = _convert(name, SETTINGS_TABLE[name][1], raw, str(config_path))
     for name, (variable, kind) in SETTINGS_TABLE.items():
@@ -182,8 +186,8 @@ def load_settings(
             raise SettingsError(f"unknown setting {name}")
         if value is not None:
             kind = SETTINGS_TABLE[name][1]
-            values[name] = value if isinstance(value, kind) else _convert(
-                name, kind, value, "command line"
+            values[name] = (
+                value if isinstance(value, kind) else _convert(name, kind, value, "command line")
             )
     if "database_url" not in values:
         database_file = (folder / DEFAULT_DATABASE_FILE).resolve()

@@ -19,12 +19,17 @@ import orjson
 
 SPEC_VERSION = "2.1"
 
-TYPE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,248}[a-z0-9]$")
+# ``\Z``, not ``$``: ``$`` also matches before a trailing newline, which would let
+# "indicator--…\n" in as a second, different id. ``re.ASCII``: ``\d`` would otherwise accept
+# other scripts' digits (e.g. Arabic-Indic), which ``strptime`` reads but which do not sort.
+TYPE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,248}[a-z0-9]\Z")
 ID_RE = re.compile(
     r"^([a-z0-9][a-z0-9-]{1,248}[a-z0-9])--"
-    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}\Z"
 )
-TIMESTAMP_RE = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z$")
+TIMESTAMP_RE = re.compile(
+    r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z\Z", re.ASCII
+)
 
 # STIX Cyber-observable object types (STIX 2.1 section 6): they carry no created/modified.
 SCO_TYPES = frozenset(
@@ -66,7 +71,9 @@ class Problem:
         where = f"object #{self.index}"
         if self.object_id:
             where += f" ({self.object_id})"
-        return f"{where}: {self.field}: {self.message}" if self.field else f"{where}: {self.message}"
+        if self.field:
+            return f"{where}: {self.field}: {self.message}"
+        return f"{where}: {self.message}"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -106,7 +113,12 @@ def new_id(stix_type: str) -> str:
 def format_timestamp(moment: datetime) -> str:
     """RFC 3339 UTC with millisecond precision, as STIX producers usually write it."""
     moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # strftime's %Y does not pad years before 1000 to four digits on every platform.
+    return (
+        f"{moment.year:04d}"
+        + moment.strftime("-%m-%dT%H:%M:%S.")
+        + f"{moment.microsecond // 1000:03d}Z"
+    )
 
 
 def now_timestamp() -> str:
@@ -125,7 +137,7 @@ def normalise_timestamp(value: Any, field: str = "timestamp") -> str:
         )
     seconds, fraction = match.groups()
     try:
-        datetime.strptime(seconds, "%Y-%m-%dT%H:%M:%S")  # noqa: DTZ007 - calendar check only
+        datetime.strptime(seconds, "%Y-%m-%dT%H:%M:%S")  # calendar check only
     except ValueError:
         raise StixError(f"{field}: {value!r} is not a real calendar date and time") from None
     fraction = (fraction or "")[:6].ljust(6, "0")
@@ -184,7 +196,9 @@ def _text_of(obj: dict[str, Any]) -> str:
             parts.append(value)
         elif isinstance(value, list):
             parts.extend(item for item in value if isinstance(item, str))
-    for reference in obj.get("external_references") or ():
+    references = obj.get("external_references")
+    # Not checked elsewhere: a malformed value must not break the batch (5 is not iterable).
+    for reference in references if isinstance(references, list) else ():
         if isinstance(reference, dict):
             for key in ("source_name", "external_id", "description"):
                 item = reference.get(key)
@@ -208,6 +222,11 @@ def prepare(obj: Any, index: int, max_bytes: int) -> Prepared | Problem:
     except StixError as error:
         field, _, message = str(error).partition(": ")
         return Problem(index, object_id and _clip(object_id, 120), field, message)
+    except RecursionError:
+        # orjson parses up to 1024 levels; walking that deep exceeds Python's stack limit.
+        return Problem(
+            index, object_id and _clip(object_id, 120), "content", "nested too deeply"
+        )
 
 
 def _prepare(obj: dict[str, Any], index: int, max_bytes: int) -> Prepared:

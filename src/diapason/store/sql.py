@@ -59,12 +59,45 @@ def allocate(connection: sa.Connection, counter: str, count: int) -> int:
     return int(row[0]) - count + 1
 
 
+def lock_writers(connection: sa.Connection) -> None:
+    """Make this write transaction the only writer of objects until it ends.
+
+    A write reads what is held (versions, current, tombstones) and then decides; two
+    PostgreSQL transactions deciding at once would both mark their version current, or
+    both insert the same ``(id, modified)``. SQLite's ``BEGIN IMMEDIATE`` already
+    serialises writers; there the row lock is a no-op.
+    """
+    connection.execute(
+        sa.select(counters.c.value).where(counters.c.name == "objects").with_for_update()
+    )
+
+
 def _chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
 
 
-def _stored(row: sa.Row[Any]) -> StoredObject:
+_PROPERTY_LENGTH = 300  # edges.property is String(300) (schema.py, migration 0001)
+
+
+def _overlong_edge(prepared: Prepared) -> Problem | None:
+    """A refusal for a reference whose property path does not fit the edges table.
+
+    PostgreSQL would reject the whole batch on such a row (SQLite would keep it whole).
+    """
+    for path, _target in prepared.edges:
+        if len(path) > _PROPERTY_LENGTH:
+            return Problem(
+                prepared.index,
+                prepared.id,
+                path[:80] + "…",
+                f"the property path is {len(path)} characters long, over the limit of "
+                f"{_PROPERTY_LENGTH}",
+            )
+    return None
+
+
+def _stored(row: sa.Row[*tuple[Any, ...]]) -> StoredObject:
     return StoredObject(
         seq=row.seq,
         id=row.id,
@@ -112,6 +145,10 @@ class SqlStore:
             if isinstance(prepared, Problem):
                 report.refused.append(prepared)
                 continue
+            too_long = _overlong_edge(prepared)
+            if too_long is not None:
+                report.refused.append(too_long)
+                continue
             batch.append(prepared)
             if len(batch) >= self.batch_size:
                 self._write_batch(batch, source, report)
@@ -123,6 +160,7 @@ class SqlStore:
     def _write_batch(self, batch: list[Prepared], source: str | None, report: PutReport) -> None:
         ids = list(dict.fromkeys(p.id for p in batch))
         with write_transaction(self.engine) as connection:
+            lock_writers(connection)
             known: dict[tuple[str, str], str] = {}
             current: dict[str, tuple[str, int | None]] = {}  # id -> (modified, seq or None)
             for chunk in _chunks(ids):
@@ -140,12 +178,12 @@ class SqlStore:
                         current[row.id] = (row.modified, row.seq)
             deleted: dict[str, str] = {}
             for chunk in _chunks(ids):
-                for row in connection.execute(
+                for erased_row in connection.execute(
                     sa.select(tombstones.c.object_id, sa.func.max(tombstones.c.deleted_at))
                     .where(tombstones.c.object_id.in_(chunk))
                     .group_by(tombstones.c.object_id)
                 ):
-                    deleted[row[0]] = row[1]
+                    deleted[erased_row[0]] = erased_row[1]
 
             fresh: list[Prepared] = []
             demoted_seqs: list[int] = []
@@ -253,6 +291,7 @@ class SqlStore:
 
     def delete(self, object_id: str, *, actor: str, reason: str) -> Tombstone | None:
         with write_transaction(self.engine) as connection:
+            lock_writers(connection)
             rows = connection.execute(
                 sa.select(objects.c.seq, objects.c.type).where(objects.c.id == object_id)
             ).all()
@@ -399,7 +438,7 @@ class PostgresStore(SqlStore):
     def _fts_insert(self, connection: sa.Connection, rows: list[tuple[int, str]]) -> None:
         connection.exec_driver_sql(
             "INSERT INTO object_fts(seq, body) VALUES (%s, %s)",
-            [(seq, fold(body)) for seq, body in rows],
+            [(seq, tsvector_body(body)) for seq, body in rows],
         )
 
     def _fts_delete(self, connection: sa.Connection, seqs: list[int]) -> None:
@@ -421,6 +460,31 @@ class PostgresStore(SqlStore):
                 )
             )
         )
+
+
+# Estimated tsvector bytes per lexeme besides its own: entry header, one position, padding.
+_LEXEME_OVERHEAD = 10
+# PostgreSQL refuses a tsvector over 1 MiB (and with it the whole write); stay under it.
+TSVECTOR_BUDGET = 1_000_000
+_TS_WORD = re.compile(r"[^\W_]+")
+
+
+def tsvector_body(text: str) -> str:
+    """The text PostgreSQL indexes: the words FTS5 would see, each once, within the budget.
+
+    PostgreSQL's parser keeps ``evil.example.com`` or ``a@b.org`` as one token where FTS5
+    splits them, so the same search would find different objects on the two databases;
+    splitting here makes them agree (and drops NUL characters, which PostgreSQL text cannot
+    hold). Queries are an AND of words and never use positions, so repeats are dropped.
+    """
+    kept: list[str] = []
+    size = 0
+    for word in dict.fromkeys(_TS_WORD.findall(fold(text))):
+        size += len(word.encode()) + _LEXEME_OVERHEAD
+        if size > TSVECTOR_BUDGET:
+            break
+        kept.append(word)
+    return " ".join(kept)
 
 
 def fold(text: str) -> str:

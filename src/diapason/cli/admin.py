@@ -1,0 +1,239 @@
+"""Administration commands: the audit trail, users and API tokens."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+
+from diapason.accounts import TokenInfo, User
+from diapason.cli.common import actor, data_option, json_option, opened, print_json, stderr
+from diapason.domain.roles import ROLES
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The audit trail: verify its hash chain, read its entries."""
+
+
+@audit_group.command("verify")
+@data_option
+@json_option
+def audit_verify(data_dir: Path | None, as_json: bool) -> None:
+    """Walk the whole chain and name the first broken link (exit code 1 if any)."""
+    with opened(data_dir) as node, Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), console=stderr, disable=as_json
+    ) as progress:
+        task = progress.add_task("verifying", total=None)
+
+        def advance(count: int) -> None:
+            progress.update(task, description=f"verified {count:,} entries")
+
+        result = node.audit.verify(progress=advance)
+    if as_json:
+        print_json(
+            {
+                "ok": result.ok,
+                "checked": result.checked,
+                "broken_seq": result.broken_seq,
+                "message": result.message,
+            }
+        )
+    elif result.ok:
+        Console().print(f"[green]audit trail intact[/green]: {result.checked:,} entries")
+    else:
+        Console().print(f"[red]audit trail broken[/red]: {escape(result.message)}")
+    if not result.ok:
+        sys.exit(1)
+
+
+@audit_group.command("list")
+@data_option
+@click.option("--after", default=0, type=int, help="Entries after this sequence number.")
+@click.option("--limit", default=50, type=click.IntRange(1, 10_000), show_default=True)
+@click.option("--actor", "who", default=None, help="Only this actor.")
+@click.option("--action", default=None, help="Only this action.")
+@click.option("--object", "object_id", default=None, help="Only entries about this object.")
+@json_option
+def audit_list(
+    data_dir: Path | None,
+    after: int,
+    limit: int,
+    who: str | None,
+    action: str | None,
+    object_id: str | None,
+    as_json: bool,
+) -> None:
+    """List audit entries, oldest first."""
+    with opened(data_dir) as node:
+        entries = node.audit.entries(
+            after=after, limit=limit, actor=who, action=action, object_id=object_id
+        )
+    if as_json:
+        print_json([entry.as_dict() for entry in entries])
+        return
+    table = Table("seq", "at", "actor", "action", "objects", "reason")
+    for entry in entries:
+        shown = ", ".join(entry.object_ids[:3]) + (" …" if len(entry.object_ids) > 3 else "")
+        table.add_row(
+            str(entry.seq),
+            entry.at,
+            escape(entry.actor),
+            entry.action,
+            escape(shown),
+            escape(entry.reason or ""),
+        )
+    Console().print(table)
+
+
+def _user_row(user: User) -> dict[str, object]:
+    return {
+        "id": user.id,
+        "username": user.username,
+        "role": user.role,
+        "disabled": user.disabled,
+        "created_at": user.created_at,
+    }
+
+
+def _token_row(token: TokenInfo) -> dict[str, object]:
+    return {
+        "id": token.id,
+        "username": token.username,
+        "name": token.name,
+        "prefix": token.prefix,
+        "created_at": token.created_at,
+        "revoked_at": token.revoked_at,
+        "last_used_at": token.last_used_at,
+    }
+
+
+@click.group("user")
+def user_group() -> None:
+    """Accounts of the people who use this node."""
+
+
+@user_group.command("add")
+@data_option
+@click.argument("username")
+@click.option("--role", required=True, type=click.Choice(ROLES), help="What the user may do.")
+@click.option(
+    "--password-stdin", is_flag=True, help="Read a password from standard input (for web login)."
+)
+@json_option
+def user_add(
+    data_dir: Path | None, username: str, role: str, password_stdin: bool, as_json: bool
+) -> None:
+    """Add a user. Without a password the user signs in with API tokens only."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    with opened(data_dir) as node:
+        user = node.accounts.add_user(username, role, password)
+        node.audit.append(actor(), "user_add", details={"username": username, "role": role})
+    if as_json:
+        print_json(_user_row(user))
+    else:
+        Console().print(f"user {escape(user.username)} added with role {user.role}")
+
+
+@user_group.command("list")
+@data_option
+@json_option
+def user_list(data_dir: Path | None, as_json: bool) -> None:
+    """List users."""
+    with opened(data_dir) as node:
+        users = node.accounts.list_users()
+    if as_json:
+        print_json([_user_row(user) for user in users])
+        return
+    table = Table("id", "username", "role", "state", "created")
+    for user in users:
+        table.add_row(
+            str(user.id),
+            escape(user.username),
+            user.role,
+            "disabled" if user.disabled else "active",
+            user.created_at,
+        )
+    Console().print(table)
+
+
+@user_group.command("disable")
+@data_option
+@click.argument("username")
+def user_disable(data_dir: Path | None, username: str) -> None:
+    """Disable a user and revoke all its tokens."""
+    with opened(data_dir) as node:
+        node.accounts.disable_user(username)
+        node.audit.append(actor(), "user_disable", details={"username": username})
+    Console().print(f"user {escape(username)} disabled; its tokens are revoked")
+
+
+@click.group("token")
+def token_group() -> None:
+    """API tokens (for scripts, TAXII clients and partner nodes)."""
+
+
+@token_group.command("create")
+@data_option
+@click.argument("username")
+@click.option("--name", default="default", show_default=True, help="What the token is for.")
+@json_option
+def token_create(data_dir: Path | None, username: str, name: str, as_json: bool) -> None:
+    """Create a token for a user. The secret is shown once, here, and never again."""
+    with opened(data_dir) as node:
+        issued = node.accounts.create_token(username, name)
+        node.audit.append(
+            actor(),
+            "token_create",
+            details={"username": username, "token_id": issued.info.id, "name": name},
+        )
+    if as_json:
+        print_json({**_token_row(issued.info), "token": issued.secret})
+    else:
+        Console().print(
+            f"token {issued.info.id} for {escape(username)} (shown once, keep it safe):"
+        )
+        click.echo(issued.secret)
+
+
+@token_group.command("revoke")
+@data_option
+@click.argument("token_id", type=int)
+def token_revoke(data_dir: Path | None, token_id: int) -> None:
+    """Revoke a token by its id (see `diapason token list`)."""
+    with opened(data_dir) as node:
+        info = node.accounts.revoke_token(token_id)
+        node.audit.append(
+            actor(), "token_revoke", details={"token_id": token_id, "username": info.username}
+        )
+    Console().print(f"token {token_id} of {escape(info.username)} revoked")
+
+
+@token_group.command("list")
+@data_option
+@click.option("--user", "username", default=None, help="Only this user's tokens.")
+@json_option
+def token_list(data_dir: Path | None, username: str | None, as_json: bool) -> None:
+    """List tokens (never their secrets: only a prefix that identifies them)."""
+    with opened(data_dir) as node:
+        tokens = node.accounts.list_tokens(username)
+    if as_json:
+        print_json([_token_row(token) for token in tokens])
+        return
+    table = Table("id", "user", "name", "prefix", "created", "last used", "state")
+    for token in tokens:
+        table.add_row(
+            str(token.id),
+            escape(token.username),
+            escape(token.name),
+            token.prefix,
+            token.created_at,
+            token.last_used_at or "",
+            "revoked" if token.revoked_at else "active",
+        )
+    Console().print(table)

@@ -1,0 +1,331 @@
+"""Commands on STIX objects: import, export, search, show."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from diapason.bundles import BundleError, bundle_files, make_bundle, read_bundle
+from diapason.cli.common import actor, data_option, json_option, opened, print_json, stderr
+from diapason.domain.stix import StixError, normalise_timestamp
+from diapason.node import Node
+from diapason.store.interface import PutReport, Query, StoredObject
+
+
+def _progress(disabled: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr,
+        disable=disabled,
+    )
+
+
+@click.command("import")
+@data_option
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--source", default=None, help="Provenance recorded with the objects.")
+@json_option
+def import_command(
+    data_dir: Path | None, paths: tuple[Path, ...], source: str | None, as_json: bool
+) -> None:
+    """Import STIX 2.1 bundles: files, or folders searched for *.json.
+
+    Each object is checked on its own: refused objects are reported (position, id, field,
+    reason) and nothing of them is written; the others are written. Importing the same
+    bundle twice changes nothing. Exit code 1 if any file or object was refused.
+    """
+    files = list(bundle_files(paths))
+    if not files:
+        raise click.UsageError("no bundle files found in the paths given")
+    totals = PutReport()
+    failed_files: list[str] = []
+    with opened(data_dir) as node, _progress(as_json) as progress:
+        limit = node.settings.max_request_bytes
+        for path in files:
+            try:
+                objects = read_bundle(path, limit)
+            except BundleError as error:
+                failed_files.append(str(error))
+                stderr.print(f"[red]error:[/red] {escape(str(error))}")
+                continue
+            task = progress.add_task(escape(path.name), total=len(objects))
+            report = _import_objects(node, objects, source, progress, task)
+            node.audit.append(
+                actor(),
+                "import",
+                report.written,
+                details={"file": str(path), **_counts(report)},
+            )
+            for problem in report.refused:
+                stderr.print(f"[red]refused:[/red] {escape(path.name)}: {escape(str(problem))}")
+            totals.merge(report)
+    summary = {**_counts(totals), "files": len(files), "failed_files": failed_files}
+    if as_json:
+        print_json({**summary, "problems": [p.as_dict() for p in totals.refused]})
+    else:
+        Console().print(
+            f"{len(files)} file(s): {summary['written']} written, "
+            f"{summary['unchanged']} unchanged, {summary['refused']} refused"
+            + (f", {len(failed_files)} file(s) unreadable" if failed_files else "")
+        )
+    if totals.refused or failed_files:
+        sys.exit(1)
+
+
+def _counts(report: PutReport) -> dict[str, int]:
+    return {
+        "written": len(report.written),
+        "unchanged": len(report.unchanged),
+        "refused": len(report.refused),
+    }
+
+
+def _import_objects(
+    node: Node, objects: list[Any], source: str | None, progress: Progress, task: Any
+) -> PutReport:
+    report = PutReport()
+    step = node.settings.batch_size
+    for start in range(0, len(objects), step):
+        chunk = objects[start : start + step]
+        report.merge(node.store.put_many(chunk, source=source, start_index=start))
+        progress.advance(task, len(chunk))
+    return report
+
+
+def _timestamp_option(value: str | None, name: str) -> str | None:
+    if value is None:
+        return None
+    try:
+        return normalise_timestamp(value, name)
+    except StixError as error:
+        raise click.BadParameter(str(error), param_hint=f"--{name}") from None
+
+
+def _query_options(function: Any) -> Any:
+    for decorator in reversed(
+        [
+            click.option("--type", "types", multiple=True, help="STIX type (repeatable)."),
+            click.option("--created-by", default=None, help="Author identity id."),
+            click.option("--marking", default=None, help="A marking-definition id."),
+            click.option("--since", default=None, help="Modified at or after (RFC 3339)."),
+            click.option("--until", default=None, help="Modified before (RFC 3339)."),
+            click.option("--include-revoked", is_flag=True, help="Also revoked objects."),
+        ]
+    ):
+        function = decorator(function)
+    return function
+
+
+def _iterate(node: Node, query: Query) -> Iterator[StoredObject]:
+    page = node.store.query(query)
+    while True:
+        yield from page.objects
+        if page.next_after is None:
+            return
+        page = node.store.query(Query(**{**query.__dict__, "after": page.next_after}))
+
+
+@click.command("export")
+@data_option
+@_query_options
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the bundle to this file (default: standard output).",
+)
+@click.option("--reason", default=None, help="Why this export is made (recorded in the audit).")
+def export_command(
+    data_dir: Path | None,
+    types: tuple[str, ...],
+    created_by: str | None,
+    marking: str | None,
+    since: str | None,
+    until: str | None,
+    include_revoked: bool,
+    output: Path | None,
+    reason: str | None,
+) -> None:
+    """Export the current version of matching objects as one STIX 2.1 bundle."""
+    query = Query(
+        types=types,
+        created_by=created_by,
+        marking=marking,
+        since=_timestamp_option(since, "since"),
+        until=_timestamp_option(until, "until"),
+        include_revoked=include_revoked,
+        limit=1000,
+    )
+    with opened(data_dir) as node:
+        total = node.store.count(include_revoked=include_revoked)
+        with _progress(output is None) as progress:
+            task = progress.add_task("export", total=total)
+            exported: list[dict[str, Any]] = []
+            for stored in _iterate(node, query):
+                exported.append(stored.object)
+                progress.advance(task)
+            progress.update(task, total=len(exported), completed=len(exported))
+        data = orjson.dumps(make_bundle(exported), option=orjson.OPT_INDENT_2) + b"\n"
+        node.audit.append(
+            actor(),
+            "export",
+            [obj["id"] for obj in exported],
+            reason=reason,
+            details={"output": str(output) if output else "stdout", "count": len(exported)},
+        )
+    if output is None:
+        sys.stdout.buffer.write(data)
+    else:
+        try:
+            output.write_bytes(data)
+        except OSError as error:
+            raise BundleError(f"{output}: cannot be written: {error.strerror}") from None
+        stderr.print(f"{len(exported)} object(s) written to {escape(str(output))}")
+
+
+def _title(obj: dict[str, Any]) -> str:
+    for key in ("name", "value", "abstract", "content", "opinion", "relationship_type"):
+        value = obj.get(key)
+        if isinstance(value, str):
+            return value if len(value) <= 80 else value[:79] + "…"
+    return ""
+
+
+@click.command("search")
+@data_option
+@click.argument("text", required=False)
+@_query_options
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--after", default=None, type=int, help="Cursor from a previous page.")
+@json_option
+def search_command(
+    data_dir: Path | None,
+    text: str | None,
+    types: tuple[str, ...],
+    created_by: str | None,
+    marking: str | None,
+    since: str | None,
+    until: str | None,
+    include_revoked: bool,
+    limit: int,
+    after: int | None,
+    as_json: bool,
+) -> None:
+    """Search current objects by words in their text and by filters."""
+    query = Query(
+        types=types,
+        created_by=created_by,
+        marking=marking,
+        text=text,
+        since=_timestamp_option(since, "since"),
+        until=_timestamp_option(until, "until"),
+        include_revoked=include_revoked,
+        limit=limit,
+        after=after,
+    )
+    with opened(data_dir) as node:
+        page = node.store.query(query)
+        node.audit.append(
+            actor(),
+            "consult",
+            [stored.id for stored in page.objects],
+            details={"search": text, "types": list(types)},
+        )
+    if as_json:
+        print_json(
+            {
+                "objects": [stored.object for stored in page.objects],
+                "next": page.next_after,
+            }
+        )
+        return
+    table = Table("id", "type", "title", "modified")
+    for stored in page.objects:
+        table.add_row(
+            escape(stored.id),
+            escape(stored.type),
+            escape(_title(stored.object)),
+            stored.modified,
+        )
+    console = Console()
+    console.print(table)
+    if page.next_after is not None:
+        console.print(f"more: --after {page.next_after}")
+
+
+@click.command("show")
+@data_option
+@click.argument("object_id")
+@click.option("--version", "version", default=None, help="A given version (its 'modified').")
+@click.option("--versions", "all_versions", is_flag=True, help="Every version, oldest first.")
+@click.option("--reason", default=None, help="Why you consult it (recorded in the audit).")
+@json_option
+def show_command(
+    data_dir: Path | None,
+    object_id: str,
+    version: str | None,
+    all_versions: bool,
+    reason: str | None,
+    as_json: bool,
+) -> None:
+    """Show one object: its current version, a given version, or all versions."""
+    with opened(data_dir) as node:
+        if all_versions:
+            found = node.store.versions(object_id)
+        else:
+            one = (
+                node.store.get_version(object_id, _timestamp_option(version, "version") or "")
+                if version
+                else node.store.get(object_id)
+            )
+            found = [one] if one is not None else []
+        if not found:
+            raise click.ClickException(
+                f"no object {object_id}" + (f" at {version}" if version else "")
+            )
+        neighbours = node.store.neighbours(object_id)
+        node.audit.append(actor(), "consult", [object_id], reason=reason)
+    if as_json:
+        print_json(
+            {
+                "versions": [
+                    {
+                        "date_added": stored.date_added,
+                        "current": stored.current,
+                        "source": stored.source,
+                        "object": stored.object,
+                    }
+                    for stored in found
+                ],
+                "edges": [
+                    {"source": e.source_id, "property": e.property, "target": e.target_id}
+                    for e in neighbours
+                ],
+            }
+        )
+        return
+    console = Console()
+    for stored in found:
+        state = "current" if stored.current else "earlier version"
+        if stored.revoked:
+            state += ", revoked"
+        console.print(f"[bold]{escape(stored.id)}[/bold]  ({state}, added {stored.date_added})")
+        console.print_json(orjson.dumps(stored.object).decode())
+    if neighbours:
+        table = Table("source", "property", "target", title="references")
+        for edge in neighbours:
+            table.add_row(escape(edge.source_id), escape(edge.property), escape(edge.target_id))
+        console.print(table)

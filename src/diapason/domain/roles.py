@@ -1,0 +1,82 @@
+"""Roles and what each may do: least privilege, decided in one table.
+
+Five roles cover a security-cooperation node:
+
+- ``viewer`` reads objects that hold no personal data; nothing else.
+- ``auditor`` reads and verifies the audit trail; it reads no object and changes nothing,
+  so the person checking the trail is not the one writing what it records.
+- ``liaison`` (liaison officer) reads objects, exports them and manages the partners this
+  node exchanges with.
+- ``analyst`` reads and writes objects, imports and exports, and reads personal data;
+  each such consultation needs a reason, which the audit log enforces.
+- ``admin`` may do everything.
+
+Everything here is pure: callers (the web layer, the CLI) ask ``has_permission`` and
+decide what to do with the answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+ROLES: tuple[str, ...] = ("admin", "analyst", "liaison", "auditor", "viewer")
+
+PERMISSIONS: frozenset[str] = frozenset(
+    {
+        "objects:read",
+        "objects:write",
+        "objects:delete",
+        "personal_data:read",
+        "audit:read",
+        "audit:verify",
+        "users:manage",
+        "tokens:manage_own",
+        "tokens:manage_all",
+        "partners:manage",
+        "collections:manage",
+        "export",
+        "import",
+    }
+)
+
+# Every role may hold API tokens for itself: a token is only a way to act as the user, it
+# grants nothing the role does not already have.
+_OWN_TOKENS = frozenset({"tokens:manage_own"})
+
+ROLE_PERMISSIONS: Mapping[str, frozenset[str]] = MappingProxyType(
+    {
+        "admin": PERMISSIONS,
+        "analyst": _OWN_TOKENS
+        | {"objects:read", "objects:write", "personal_data:read", "import", "export"},
+        "liaison": _OWN_TOKENS | {"objects:read", "export", "partners:manage"},
+        "auditor": _OWN_TOKENS | {"audit:read", "audit:verify"},
+        "viewer": _OWN_TOKENS | {"objects:read"},
+    }
+)
+
+
+def check_role(role: str) -> str:
+    """Return ``role`` unchanged if it is one of ``ROLES``; raise ``ValueError`` otherwise."""
+    if role not in ROLE_PERMISSIONS:
+        raise ValueError(f"unknown role {role!r}; roles are: {', '.join(ROLES)}")
+    return role
+
+
+def permissions(role: str) -> frozenset[str]:
+    """All permissions of a role; ``ValueError`` for an unknown role."""
+    return ROLE_PERMISSIONS[check_role(role)]
+
+
+def has_permission(role: str, permission: str) -> bool:
+    """Whether ``role`` grants ``permission``.
+
+    An unknown role or an unknown permission raises ``ValueError``: a misspelt permission
+    would otherwise quietly answer False and hide the bug in the caller.
+    """
+    granted = permissions(role)
+    if permission not in PERMISSIONS:
+        raise ValueError(
+            f"unknown permission {permission!r}; permissions are: {', '.join(sorted(PERMISSIONS))}"
+        )
+    return permission in granted

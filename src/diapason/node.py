@@ -1,0 +1,110 @@
+"""A node: its data folder, store, audit trail and accounts, opened together.
+
+The CLI and the web application both go through ``Node`` so that every path that writes,
+reads for a person, or discloses is audited the same way.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from diapason.accounts import Accounts, IssuedToken, User
+from diapason.audit import AuditLog
+from diapason.settings import CONFIG_FILE, Secret, Settings, SettingsError
+from diapason.store.sql import SqlStore, open_store
+
+
+class DataFolderError(SettingsError):
+    """The data folder cannot be created or written."""
+
+
+def prepare_data_folder(folder: Path) -> None:
+    """Create the data folder if needed and prove it is writable, with a precise error."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise DataFolderError(f"data folder {folder} exists and is not a folder") from None
+    except NotADirectoryError:
+        raise DataFolderError(f"data folder {folder}: a parent is not a folder") from None
+    except OSError as error:
+        raise DataFolderError(f"data folder {folder} cannot be created: {error.strerror}") from None
+    probe = folder / f".write-test-{os.getpid()}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as error:
+        raise DataFolderError(f"data folder {folder} is not writable: {error.strerror}") from None
+
+
+def write_default_config(settings: Settings) -> Settings:
+    """Write ``diapason.toml`` on first run, with a fresh secret key readable by owner only.
+
+    Returns the settings with that key in force (unchanged if the file already existed).
+    """
+    path = settings.data_dir / CONFIG_FILE
+    if path.exists():
+        return settings
+    key = secrets.token_urlsafe(32)
+    text = (
+        "# Diapason node settings. Every key can also be set as DIAPASON_<KEY> in the\n"
+        "# environment, which wins over this file. See docs/settings.md.\n"
+        f'node_name = "{settings.node_name}"\n'
+        f'secret_key = "{key}"\n'
+    )
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    return settings if settings.secret_key else replace(settings, secret_key=Secret(key))
+
+
+@dataclass(frozen=True)
+class Initialised:
+    admin: User
+    token: IssuedToken
+
+
+@dataclass
+class Node:
+    settings: Settings
+    store: SqlStore
+    audit: AuditLog
+    accounts: Accounts
+
+    @classmethod
+    def open(cls, settings: Settings) -> Node:
+        """Open an existing or new node: the schema is migrated to the newest revision."""
+        if settings.database_dialect == "sqlite":
+            prepare_data_folder(settings.data_dir)
+        store = open_store(
+            settings.database_url.reveal(),
+            max_object_bytes=settings.max_object_bytes,
+            batch_size=settings.batch_size,
+        )
+        return cls(settings, store, AuditLog(store.engine), Accounts(store.engine))
+
+    def initialise(self, actor: str) -> Initialised | None:
+        """Create the first admin and its token, once; None when the node already has users."""
+        if self.accounts.list_users():
+            return None
+        admin = self.accounts.add_user("admin", "admin")
+        token = self.accounts.create_token("admin", "initial")
+        self.audit.append(
+            actor,
+            "init",
+            details={"node": self.settings.node_name, "admin": admin.username},
+        )
+        return Initialised(admin, token)
+
+    def close(self) -> None:
+        self.store.close()
+
+
+def init_node(settings: Settings, actor: str) -> tuple[Node, Initialised | None]:
+    """Prepare the data folder and config file, open the node, create the first admin."""
+    prepare_data_folder(settings.data_dir)
+    settings = write_default_config(settings)
+    node = Node.open(settings)
+    return node, node.initialise(actor)

@@ -1,0 +1,1 @@
+"""The HTTP surface: ``create_app(settings)`` composes it."""

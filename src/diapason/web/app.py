@@ -1,0 +1,79 @@
+"""The ASGI application factory. No globals: everything hangs off ``app.state.node``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import sqlalchemy as sa
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from diapason import __version__
+from diapason.node import Node
+from diapason.settings import Settings, load_settings
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"content-security-policy", b"default-src 'self'; frame-ancestors 'none'"),
+    (b"cache-control", b"no-store"),
+]
+
+
+class SecurityHeaders:
+    """Adds the headers every response of a security node should carry."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + SECURITY_HEADERS
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def health(request: Request) -> JSONResponse:
+    """Liveness and database reachability; tells nothing about the node's content."""
+    node: Node = request.app.state.node
+    try:
+        with node.store.engine.connect() as connection:
+            connection.exec_driver_sql("SELECT 1")
+    except sa.exc.DBAPIError:
+        return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
+    return JSONResponse({"status": "ok", "node": node.settings.node_name, "version": __version__})
+
+
+def create_app(settings: Settings) -> Starlette:
+    """Build the application for one node."""
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        app.state.node = Node.open(settings)
+        try:
+            yield
+        finally:
+            app.state.node.close()
+
+    return Starlette(
+        routes=[Route("/health", health)],
+        middleware=[Middleware(SecurityHeaders)],
+        lifespan=lifespan,
+    )
+
+
+def create_app_from_environment() -> Starlette:
+    """For ``uvicorn --factory`` and worker processes: settings from ``DIAPASON_*``."""
+    return create_app(load_settings())

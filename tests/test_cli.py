@@ -1,0 +1,298 @@
+"""The command line, run as a user runs it: a real process, a real data folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+import click.testing
+import orjson
+import pytest
+from stix2validator import ValidationOptions, validate_instance
+
+from diapason.cli import cli
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+EXAMPLES = SHARED / "data" / "stix" / "oasis_examples" / "examples"
+ACTOR = "threat-actor--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"
+
+
+def run(
+    data: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("DIAPASON_")}
+    full_env.update(env or {})
+    full_env["COLUMNS"] = "200"
+    return subprocess.run(
+        [sys.executable, "-m", "diapason", *args, "--data", str(data)]
+        if data
+        else [sys.executable, "-m", "diapason", *args],
+        capture_output=True,
+        text=True,
+        env=full_env,
+        timeout=120,
+        check=False,
+    )
+
+
+def actor(
+    name: str = "Groupe armé du Sahel", modified: str = "2024-04-22T10:00:00.000Z"
+) -> dict[str, Any]:
+    return {
+        "type": "threat-actor",
+        "spec_version": "2.1",
+        "id": ACTOR,
+        "created": "2024-04-22T10:00:00.000Z",
+        "modified": modified,
+        "name": name,
+        "threat_actor_types": ["terrorist"],
+    }
+
+
+def write_bundle(path: Path, objects: list[Any]) -> Path:
+    path.write_bytes(
+        orjson.dumps(
+            {
+                "type": "bundle",
+                "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56d",
+                "objects": objects,
+            }
+        )
+    )
+    return path
+
+
+@pytest.fixture
+def node(tmp_path: Path) -> Path:
+    data = tmp_path / "node"
+    result = run(data, "init")
+    assert result.returncode == 0, result.stderr
+    return data
+
+
+def object_rows(data: Path) -> int:
+    with sqlite3.connect(data / "diapason.sqlite3") as connection:
+        return int(connection.execute("SELECT count(*) FROM objects").fetchone()[0])
+
+
+def test_init_prints_the_admin_token_once(tmp_path: Path) -> None:
+    data = tmp_path / "fresh"
+    first = run(data, "init", "--json")
+    assert first.returncode == 0, first.stderr
+    payload = orjson.loads(first.stdout)
+    assert payload["initialised"] is True
+    assert payload["admin"]["role"] == "admin"
+    token = payload["token"]
+    assert token.startswith("dia_")
+    second = run(data, "init", "--json")
+    assert orjson.loads(second.stdout) == {
+        "initialised": False,
+        "node": "diapason",
+        "data": str(data),
+    }
+    assert token not in second.stdout + second.stderr
+    # The config file holds a generated secret key, readable by its owner only.
+    assert (data / "diapason.toml").stat().st_mode & 0o077 == 0
+    # The token is stored only as a hash.
+    assert token.encode() not in (data / "diapason.sqlite3").read_bytes()
+
+
+def test_import_is_idempotent_and_export_passes_the_oasis_validator(
+    node: Path, tmp_path: Path
+) -> None:
+    files = [
+        EXAMPLES / "threat-reports" / "apt1.json",
+        EXAMPLES / "threat-reports" / "poisonivy.json",
+    ]
+    first = run(node, "import", *map(str, files), "--json")
+    assert first.returncode == 0, first.stderr
+    counts = orjson.loads(first.stdout)
+    assert counts["written"] > 200 and counts["refused"] == 0
+    again = orjson.loads(run(node, "import", *map(str, files), "--json").stdout)
+    assert again["written"] == 0 and again["unchanged"] == counts["written"] + counts["unchanged"]
+
+    out = tmp_path / "export.json"
+    exported = run(node, "export", "--output", str(out))
+    assert exported.returncode == 0, exported.stderr
+    bundle = orjson.loads(out.read_bytes())
+    assert len(bundle["objects"]) == counts["written"]
+    results = validate_instance(bundle, ValidationOptions(version="2.1"))
+    assert results.is_valid, [str(error) for error in results.errors][:5]
+
+    only = orjson.loads(run(node, "export", "--type", "intrusion-set").stdout)
+    assert {obj["type"] for obj in only["objects"]} == {"intrusion-set"}
+
+
+def test_search_show_and_audit(node: Path, tmp_path: Path) -> None:
+    bundle = write_bundle(tmp_path / "b.json", [actor()])
+    assert run(node, "import", str(bundle)).returncode == 0
+    found = orjson.loads(run(node, "search", "sahel", "--json").stdout)
+    assert [obj["id"] for obj in found["objects"]] == [ACTOR]
+    shown = orjson.loads(run(node, "show", ACTOR, "--json", "--reason", "case 12").stdout)
+    assert shown["versions"][0]["object"]["name"] == "Groupe armé du Sahel"
+    entries = orjson.loads(run(node, "audit", "list", "--json", "--action", "consult").stdout)
+    assert entries[-1]["object_ids"] == [ACTOR] and entries[-1]["reason"] == "case 12"
+    verified = run(node, "audit", "verify", "--json")
+    assert verified.returncode == 0 and orjson.loads(verified.stdout)["ok"] is True
+    missing = run(node, "show", "threat-actor--00000000-0000-4000-8000-000000000000")
+    assert missing.returncode == 1 and "no object" in missing.stderr
+
+
+def test_tampering_with_the_audit_trail_is_named(node: Path) -> None:
+    run(node, "user", "add", "alice", "--role", "analyst")
+    with sqlite3.connect(node / "diapason.sqlite3") as connection:
+        connection.execute("DROP TRIGGER audit_log_no_update")
+        connection.execute("UPDATE audit_log SET actor = 'someone-else' WHERE seq = 1")
+    result = run(node, "audit", "verify")
+    assert result.returncode == 1
+    assert "broken" in result.stdout and "1" in result.stdout
+
+
+def test_users_and_tokens(node: Path) -> None:
+    assert run(node, "user", "add", "nadia", "--role", "liaison").returncode == 0
+    users = orjson.loads(run(node, "user", "list", "--json").stdout)
+    assert {(u["username"], u["role"]) for u in users} == {("admin", "admin"), ("nadia", "liaison")}
+    created = orjson.loads(
+        run(node, "token", "create", "nadia", "--name", "taxii", "--json").stdout
+    )
+    listing = run(node, "token", "list")
+    assert created["token"] not in listing.stdout and created["prefix"] in listing.stdout
+    assert run(node, "token", "revoke", str(created["id"])).returncode == 0
+    tokens = orjson.loads(run(node, "token", "list", "--user", "nadia", "--json").stdout)
+    assert tokens[0]["revoked_at"] is not None
+    assert run(node, "user", "disable", "nadia").returncode == 0
+    bad_role = run(node, "user", "add", "omar", "--role", "emperor")
+    assert bad_role.returncode != 0 and "emperor" in bad_role.stderr
+    duplicate = run(node, "user", "add", "nadia", "--role", "viewer")
+    assert duplicate.returncode == 1 and "nadia" in duplicate.stderr
+
+
+def _one_line_error(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize(
+    ("content", "fragments"),
+    [
+        (b'{"type": "bundle", "objects": [', ("not valid JSON",)),
+        (b'{"type": "campaign", "id": "x"}', ("not a STIX bundle",)),
+        (b"[1, 2]", ("not a STIX bundle",)),
+        (b'{"type": "bundle", "objects": [{"type": "x\xff\xfe"}]}', ("not valid UTF-8",)),
+    ],
+)
+def test_unreadable_files_are_refused_whole(
+    node: Path, tmp_path: Path, content: bytes, fragments: tuple[str, ...]
+) -> None:
+    path = tmp_path / "bad.json"
+    path.write_bytes(content)
+    _one_line_error(run(node, "import", str(path)), "bad.json", *fragments)
+    assert object_rows(node) == 0
+
+
+@pytest.mark.parametrize(
+    ("change", "fragments"),
+    [
+        ({"id": "threat-actor--not-a-uuid"}, ("object #1", "id:", "TYPE--UUID")),
+        ({"modified": "2024-13-01T00:00:00Z"}, ("object #1", ACTOR, "modified:")),
+        ({"created": "yesterday"}, ("object #1", ACTOR, "created:")),
+        ({"description": "x" * 50_000_000}, ("object #1", ACTOR, "size:", "over the limit")),
+    ],
+)
+def test_bad_objects_are_named_and_the_rest_written(
+    node: Path, tmp_path: Path, change: dict[str, Any], fragments: tuple[str, ...]
+) -> None:
+    good = {**actor(), "id": "threat-actor--6b0a1c3e-2f44-4a7d-9c55-3e1c2d4b5a6f"}
+    path = write_bundle(tmp_path / "mixed.json", [good, {**actor(), **change}])
+    _one_line_error(run(node, "import", str(path)), *fragments)
+    assert object_rows(node) == 1
+
+
+def test_two_contents_under_one_version_are_refused(node: Path, tmp_path: Path) -> None:
+    assert run(node, "import", str(write_bundle(tmp_path / "a.json", [actor()]))).returncode == 0
+    other = write_bundle(tmp_path / "b.json", [actor(name="Autre nom")])
+    _one_line_error(run(node, "import", str(other)), ACTOR, "different content")
+    shown = orjson.loads(run(node, "show", ACTOR, "--json").stdout)
+    assert shown["versions"][0]["object"]["name"] == "Groupe armé du Sahel"
+
+
+def test_a_database_that_does_not_answer(tmp_path: Path) -> None:
+    result = run(
+        tmp_path / "n",
+        "init",
+        env={"DIAPASON_DATABASE_URL": "postgresql+psycopg://diapason:pw-123@127.0.0.1:1/x"},
+    )
+    _one_line_error(result, "does not answer", "127.0.0.1:1")
+    assert "pw-123" not in result.stderr + result.stdout
+
+
+@pytest.mark.skipif(
+    os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv"
+)
+def test_a_data_folder_without_write_permission() -> None:
+    # Outside pytest's tmp folder, whose parents only root may enter.
+    parent = Path(tempfile.mkdtemp(prefix="diapason-locked-"))
+    parent.chmod(0o755)
+    locked = parent / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    result = subprocess.run(
+        [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            sys.executable,
+            "-m",
+            "diapason",
+            "init",
+            "--data",
+            str(locked),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        env={"PATH": os.environ["PATH"], "HOME": "/tmp"},
+    )
+    try:
+        _one_line_error(result, "not writable", str(locked))
+        assert list(locked.iterdir()) == []
+    finally:
+        shutil.rmtree(parent)
+
+
+def test_data_path_that_is_a_file(tmp_path: Path) -> None:
+    target = tmp_path / "file"
+    target.write_text("")
+    _one_line_error(run(target / "sub", "init"), "not a folder")
+
+
+def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found: list[tuple[str, ...]] = []
+    for name, command in group.commands.items():
+        found.append((*prefix, name))
+        if isinstance(command, click.Group):
+            found.extend(_commands(command, (*prefix, name)))
+    return found
+
+
+def test_every_command_has_help_and_is_documented() -> None:
+    docs = (Path(__file__).parent.parent / "docs" / "cli.md").read_text()
+    runner = click.testing.CliRunner()
+    for path in _commands(cli):
+        result = runner.invoke(cli, [*path, "--help"])
+        assert result.exit_code == 0, path
+        assert "Usage:" in result.output
+        assert f"diapason {' '.join(path)}" in docs, (
+            f"`diapason {' '.join(path)}` is not in docs/cli.md"
+        )
