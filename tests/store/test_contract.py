@@ -135,7 +135,7 @@ def test_versions_are_listed_oldest_first_whatever_the_order_of_arrival(store: S
 
 
 def test_objects_without_modified_are_versioned_by_created_or_epoch(store: SqlStore) -> None:
-    marking = {
+    marking: dict[str, Any] = {
         "type": "marking-definition",
         "spec_version": "2.1",
         "id": new_id("marking-definition"),
@@ -214,10 +214,12 @@ def test_a_repeated_version_within_one_batch_is_written_once(store: SqlStore) ->
 
 def test_an_older_version_after_a_newer_one_is_kept_as_history(store: SqlStore) -> None:
     target_old, target_new = new_id("location"), new_id("location")
-    old = sdo(name="Alpha", modified=stamp(1), object_marking_refs=[TLP_GREEN],
-              x_place_ref=target_old)
-    new = version(old, stamp(2), name="Bravo", object_marking_refs=[TLP_AMBER],
-                  x_place_ref=target_new)
+    old = sdo(
+        name="Alpha", modified=stamp(1), object_marking_refs=[TLP_GREEN], x_place_ref=target_old
+    )
+    new = version(
+        old, stamp(2), name="Bravo", object_marking_refs=[TLP_AMBER], x_place_ref=target_new
+    )
     store.put_many([new])
     report = store.put_many([old])
     assert report.written == [old["id"]]
@@ -236,10 +238,21 @@ def test_an_older_version_after_a_newer_one_is_kept_as_history(store: SqlStore) 
 
 def test_a_newer_version_replaces_the_current_one_and_its_index(store: SqlStore) -> None:
     target_old, target_new = new_id("location"), new_id("location")
-    old = sdo(name="Alpha", description="sahélo-saharienne", modified=stamp(1),
-              object_marking_refs=[TLP_GREEN], x_place_ref=target_old)
-    new = version(old, stamp(2), name="Bravo", description="migration governance",
-                  object_marking_refs=[TLP_AMBER], x_place_ref=target_new)
+    old = sdo(
+        name="Alpha",
+        description="sahélo-saharienne",
+        modified=stamp(1),
+        object_marking_refs=[TLP_GREEN],
+        x_place_ref=target_old,
+    )
+    new = version(
+        old,
+        stamp(2),
+        name="Bravo",
+        description="migration governance",
+        object_marking_refs=[TLP_AMBER],
+        x_place_ref=target_new,
+    )
     store.put_many([old])
     assert found(store, text="alpha") == {old["id"]}
 
@@ -337,8 +350,7 @@ def _mixed_batch() -> tuple[list[Any], list[str], list[tuple[int, str | None, st
         (sdo(created="2024-02-30T00:00:00Z"), None, "created"),
         (missing_created, None, "created"),
         (sdo(created=stamp(5), modified=stamp(4)), None, "modified"),
-        (sdo("report", object_refs=[good[0]["id"], "threat-actor--oops"]), None,
-         "object_refs[1]"),
+        (sdo("report", object_refs=[good[0]["id"], "threat-actor--oops"]), None, "object_refs[1]"),
         (sdo(object_marking_refs=[TLP_GREEN, good[2]["id"]]), None, "object_marking_refs[1]"),
         ("not an object", None, ""),
         (["a", "list"], None, ""),
@@ -564,9 +576,7 @@ def test_text_search(
     assert found(store, text=search) == {corpus[key]["id"]}
 
 
-def test_text_search_needs_every_word(
-    store: SqlStore, corpus: dict[str, dict[str, Any]]
-) -> None:
+def test_text_search_needs_every_word(store: SqlStore, corpus: dict[str, dict[str, Any]]) -> None:
     assert found(store, text="mali") == {corpus["jnim"]["id"], corpus["mali"]["id"]}
     assert found(store, text="mali coalition") == {corpus["jnim"]["id"]}
     assert found(store, text="mali sahara") == set()
@@ -576,7 +586,7 @@ def test_text_search_needs_every_word(
 @pytest.mark.parametrize(
     "search",
     [
-        '"AND OR * NEAR( \' -',
+        "\"AND OR * NEAR( ' -",
         'NEAR("a" "b", 2) OR body:x* ^y -z',
         "and/or",
         '"unbalanced',
@@ -597,7 +607,7 @@ def test_text_search_treats_operators_as_plain_words(
 def test_text_search_operator_words_are_words(
     store: SqlStore, corpus: dict[str, dict[str, Any]]
 ) -> None:
-    assert found(store, text='"AND OR * NEAR( \' -') == {corpus["actor"]["id"]}
+    assert found(store, text="\"AND OR * NEAR( ' -") == {corpus["actor"]["id"]}
     assert found(store, text="and/or") == {corpus["actor"]["id"]}
 
 
@@ -686,9 +696,7 @@ def test_keyset_paging_visits_every_object_once_in_seq_order(store: SqlStore) ->
     pages = _page_through(store, Query(limit=100))
 
     assert [len(page.objects) for page in pages] == [100, 100, 50]
-    assert [page.next_after for page in pages[:-1]] == [
-        page.objects[-1].seq for page in pages[:-1]
-    ]
+    assert [page.next_after for page in pages[:-1]] == [page.objects[-1].seq for page in pages[:-1]]
     assert pages[-1].next_after is None
     seen = [stored for page in pages for stored in page.objects]
     assert [stored.id for stored in seen] == [obj["id"] for obj in batch]
@@ -724,16 +732,26 @@ def test_keyset_paging_sees_objects_written_while_paging(store: SqlStore) -> Non
 def test_neighbours_are_the_references_both_ways(store: SqlStore) -> None:
     author = sdo("identity")
     actor, place = sdo(), sdo("location")
-    link = relationship(actor["id"], place["id"], "located-at", created_by_ref=author["id"],
-                        object_marking_refs=[TLP_GREEN])
+    link = relationship(
+        actor["id"],
+        place["id"],
+        "located-at",
+        created_by_ref=author["id"],
+        object_marking_refs=[TLP_GREEN],
+    )
     ghost = new_id("threat-actor")  # never stored
     report = sdo("report", object_refs=[actor["id"], link["id"], ghost])
     campaign_id = new_id("campaign")
     nested = sdo(
         "campaign",
         object_id=campaign_id,
-        extensions={"x-diapason": {"extension_type": "property-extension",
-                                   "lead_ref": actor["id"], "members_refs": [place["id"]]}},
+        extensions={
+            "x-diapason": {
+                "extension_type": "property-extension",
+                "lead_ref": actor["id"],
+                "members_refs": [place["id"]],
+            }
+        },
         granular_markings=[{"marking_ref": TLP_AMBER, "selectors": ["name"]}],
     )
     store.put_many([author, actor, place, link, report, nested])
@@ -765,8 +783,9 @@ def test_neighbours_are_the_references_both_ways(store: SqlStore) -> None:
 
 def test_delete_erases_every_version_and_leaves_a_tombstone(store: SqlStore) -> None:
     place = sdo("location")
-    old = sdo(name="November", modified=stamp(1), object_marking_refs=[TLP_GREEN],
-              x_place_ref=place["id"])
+    old = sdo(
+        name="November", modified=stamp(1), object_marking_refs=[TLP_GREEN], x_place_ref=place["id"]
+    )
     new = version(old, stamp(2), name="Oscar")
     keep = sdo(name="Papa", x_other_ref=old["id"])
     store.put_many([place, old, new, keep])

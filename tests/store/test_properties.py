@@ -105,9 +105,7 @@ def test_the_newest_version_is_current_whatever_the_arrival(
         ]
         for _, older in held[:-1]:
             assert store.query(Query(text=older["name"])).objects == []
-        assert store.neighbours(object_id) == [
-            Edge(object_id, "x_seen_ref", newest["x_seen_ref"])
-        ]
+        assert store.neighbours(object_id) == [Edge(object_id, "x_seen_ref", newest["x_seen_ref"])]
         marked = store.query(Query(marking=newest["object_marking_refs"][0], limit=1000))
         assert object_id in {stored.id for stored in marked.objects}
 

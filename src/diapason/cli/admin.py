@@ -14,6 +14,7 @@ from rich.table import Table
 from diapason.accounts import TokenInfo, User
 from diapason.cli.common import actor, data_option, json_option, opened, print_json, stderr
 from diapason.domain.roles import ROLES
+from diapason.domain.stix import StixError, normalise_timestamp
 
 
 @click.group("audit")
@@ -59,6 +60,7 @@ def audit_verify(data_dir: Path | None, as_json: bool) -> None:
 @click.option("--actor", "who", default=None, help="Only this actor.")
 @click.option("--action", default=None, help="Only this action.")
 @click.option("--object", "object_id", default=None, help="Only entries about this object.")
+@click.option("--since", default=None, help="Only entries at or after this time (RFC 3339).")
 @json_option
 def audit_list(
     data_dir: Path | None,
@@ -67,12 +69,18 @@ def audit_list(
     who: str | None,
     action: str | None,
     object_id: str | None,
+    since: str | None,
     as_json: bool,
 ) -> None:
     """List audit entries, oldest first."""
+    if since is not None:
+        try:
+            since = normalise_timestamp(since, "since")
+        except StixError as error:
+            raise click.BadParameter(str(error), param_hint="--since") from None
     with opened(data_dir) as node:
         entries = node.audit.entries(
-            after=after, limit=limit, actor=who, action=action, object_id=object_id
+            after=after, limit=limit, actor=who, action=action, object_id=object_id, since=since
         )
     if as_json:
         print_json([entry.as_dict() for entry in entries])

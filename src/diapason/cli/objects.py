@@ -61,13 +61,7 @@ def import_command(
                 stderr.print(f"[red]error:[/red] {escape(str(error))}")
                 continue
             task = progress.add_task(escape(path.name), total=len(objects))
-            report = _import_objects(node, objects, source, progress, task)
-            node.audit.append(
-                actor(),
-                "import",
-                report.written,
-                details={"file": str(path), **_counts(report)},
-            )
+            report = _import_objects(node, path, objects, source, progress, task)
             for problem in report.refused:
                 stderr.print(f"[red]refused:[/red] {escape(path.name)}: {escape(str(problem))}")
             totals.merge(report)
@@ -93,13 +87,26 @@ def _counts(report: PutReport) -> dict[str, int]:
 
 
 def _import_objects(
-    node: Node, objects: list[Any], source: str | None, progress: Progress, task: Any
+    node: Node,
+    path: Path,
+    objects: list[Any],
+    source: str | None,
+    progress: Progress,
+    task: Any,
 ) -> PutReport:
+    """Write one file's objects a batch at a time, one audit entry per batch written."""
     report = PutReport()
     step = node.settings.batch_size
     for start in range(0, len(objects), step):
         chunk = objects[start : start + step]
-        report.merge(node.store.put_many(chunk, source=source, start_index=start))
+        done = node.store.put_many(chunk, source=source, start_index=start)
+        node.audit.append(
+            actor(),
+            "import",
+            done.written,
+            details={"file": str(path), "first_index": start, **_counts(done)},
+        )
+        report.merge(done)
         progress.advance(task, len(chunk))
     return report
 

@@ -27,9 +27,7 @@ ID_RE = re.compile(
     r"^([a-z0-9][a-z0-9-]{1,248}[a-z0-9])--"
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}\Z"
 )
-TIMESTAMP_RE = re.compile(
-    r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z\Z", re.ASCII
-)
+TIMESTAMP_RE = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z\Z", re.ASCII)
 
 # STIX Cyber-observable object types (STIX 2.1 section 6): they carry no created/modified.
 SCO_TYPES = frozenset(
@@ -224,9 +222,7 @@ def prepare(obj: Any, index: int, max_bytes: int) -> Prepared | Problem:
         return Problem(index, object_id and _clip(object_id, 120), field, message)
     except RecursionError:
         # orjson parses up to 1024 levels; walking that deep exceeds Python's stack limit.
-        return Problem(
-            index, object_id and _clip(object_id, 120), "content", "nested too deeply"
-        )
+        return Problem(index, object_id and _clip(object_id, 120), "content", "nested too deeply")
 
 
 def _prepare(obj: dict[str, Any], index: int, max_bytes: int) -> Prepared:

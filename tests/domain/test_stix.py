@@ -1,0 +1,694 @@
+"""STIX helpers: timestamps, identifiers, the checks of ``prepare``, refs and search text."""
+
+from __future__ import annotations
+
+import calendar
+import hashlib
+import uuid
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from diapason.domain.stix import (
+    EPOCH,
+    Prepared,
+    Problem,
+    StixError,
+    canonical_json,
+    format_timestamp,
+    is_valid_id,
+    new_id,
+    normalise_timestamp,
+    now_timestamp,
+    parse_timestamp,
+    prepare,
+)
+
+MAX_BYTES = 1_048_576
+TLP_GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
+TLP_AMBER = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"
+
+
+def sdo(stix_type: str = "threat-actor", **properties: Any) -> dict[str, Any]:
+    obj: dict[str, Any] = {
+        "type": stix_type,
+        "spec_version": "2.1",
+        "id": new_id(stix_type),
+        "created": "2024-04-22T10:00:00.000Z",
+        "modified": "2024-04-22T10:00:00.000Z",
+        "name": "Groupe Migratoire Mixte Permanent",
+    }
+    obj.update(properties)
+    return obj
+
+
+def accepted(obj: Any, index: int = 0, max_bytes: int = MAX_BYTES) -> Prepared:
+    result = prepare(obj, index, max_bytes)
+    assert isinstance(result, Prepared), str(result)
+    return result
+
+
+def refused(obj: Any, index: int = 0, max_bytes: int = MAX_BYTES) -> Problem:
+    result = prepare(obj, index, max_bytes)
+    assert isinstance(result, Problem), f"accepted: {obj!r}"
+    return result
+
+
+# -- timestamps -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "normalised"),
+    [
+        ("2024-04-22T10:00:00Z", "2024-04-22T10:00:00.000000Z"),
+        ("2024-04-22T10:00:00.1Z", "2024-04-22T10:00:00.100000Z"),
+        ("2024-04-22T10:00:00.123Z", "2024-04-22T10:00:00.123000Z"),
+        ("2024-04-22T10:00:00.123456Z", "2024-04-22T10:00:00.123456Z"),
+        ("2024-04-22T10:00:00.123456789Z", "2024-04-22T10:00:00.123456Z"),
+        ("2024-02-29T23:59:59.999Z", "2024-02-29T23:59:59.999000Z"),
+        ("2000-02-29T00:00:00Z", "2000-02-29T00:00:00.000000Z"),
+        ("0001-01-01T00:00:00Z", "0001-01-01T00:00:00.000000Z"),
+        ("9999-12-31T23:59:59.999999999Z", "9999-12-31T23:59:59.999999Z"),
+    ],
+)
+def test_normalise_timestamp(text: str, normalised: str) -> None:
+    assert normalise_timestamp(text) == normalised
+    assert normalise_timestamp(normalised) == normalised
+    assert len(normalised) == len(EPOCH)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-02-30T00:00:00Z",  # no such day
+        "2023-02-29T00:00:00Z",  # not a leap year
+        "1900-02-29T00:00:00Z",  # not a leap year either
+        "2024-04-31T00:00:00Z",
+        "2024-13-01T00:00:00Z",
+        "2024-00-10T00:00:00Z",
+        "2024-01-00T00:00:00Z",
+        "0000-01-01T00:00:00Z",
+        "2024-01-01T24:00:00Z",
+        "2024-01-01T23:60:00Z",
+        "2016-12-31T23:59:60Z",  # leap seconds cannot be ordered as text; refused
+        "2024-01-01t00:00:00z",
+        "2024-01-01 00:00:00Z",
+        "2024-01-01T00:00:00",
+        "2024-01-01T00:00:00+00:00",
+        "2024-01-01T00:00:00.Z",
+        "2024-01-01T00:00:00.1234567890Z",
+        "24-01-01T00:00:00Z",
+        "+2024-01-01T00:00:00Z",
+        " 2024-01-01T00:00:00Z",
+        "2024-01-01T00:00:00Z ",
+        "2024-01-01T00:00:00Z\n",
+        "\u0662\u0660\u0662\u0664-01-01T00:00:00Z",  # Arabic-Indic digits
+        "2024-01-01T00:00:00.\u0661Z",
+        "2024-1-1T0:0:0Z",
+        "",
+    ],
+)
+def test_normalise_timestamp_refuses(text: str) -> None:
+    with pytest.raises(StixError, match=r"^valid_from: "):
+        normalise_timestamp(text, "valid_from")
+
+
+@pytest.mark.parametrize("value", [None, 20240422, 1.5, True, [], {}, b"2024-01-01T00:00:00Z"])
+def test_normalise_timestamp_refuses_non_strings(value: Any) -> None:
+    with pytest.raises(StixError, match=r"^created: expected an RFC 3339 timestamp string"):
+        normalise_timestamp(value, "created")
+
+
+DATETIMES = st.datetimes(min_value=datetime.min, max_value=datetime.max)
+
+
+def stix_text(moment: datetime, digits: int) -> str:
+    """``moment`` written with ``digits`` fraction digits (truncating, or padding with 0s)."""
+    text = (
+        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
+        f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
+    )
+    fraction = f"{moment.microsecond:06d}".ljust(digits, "0")[:digits]
+    return f"{text}.{fraction}Z" if digits else f"{text}Z"
+
+
+def truncated(moment: datetime, digits: int) -> datetime:
+    step = 10 ** (6 - min(digits, 6))
+    return moment.replace(microsecond=moment.microsecond // step * step)
+
+
+@given(moment=DATETIMES, digits=st.integers(min_value=0, max_value=9))
+def test_normalised_timestamps_parse_back_to_the_instant(moment: datetime, digits: int) -> None:
+    text = stix_text(moment, digits)
+    normalised = normalise_timestamp(text)
+    assert len(normalised) == 27
+    assert normalise_timestamp(normalised) == normalised
+    assert parse_timestamp(text) == truncated(moment, digits).replace(tzinfo=UTC)
+    assert parse_timestamp(normalised) == parse_timestamp(text)
+
+
+@given(
+    first=DATETIMES,
+    second=DATETIMES,
+    digits=st.integers(min_value=6, max_value=9),
+    other_digits=st.integers(min_value=6, max_value=9),
+)
+def test_normalised_timestamps_sort_as_the_instants_do(
+    first: datetime, second: datetime, digits: int, other_digits: int
+) -> None:
+    one, two = (
+        normalise_timestamp(stix_text(first, digits)),
+        normalise_timestamp(stix_text(second, other_digits)),
+    )
+    assert (one < two) == (first < second)
+    assert (one == two) == (first == second)
+
+
+@given(first=DATETIMES, second=DATETIMES, digits=st.integers(min_value=0, max_value=9))
+def test_normalising_at_one_precision_never_inverts_order(
+    first: datetime, second: datetime, digits: int
+) -> None:
+    low, high = sorted((first, second))
+    assert normalise_timestamp(stix_text(low, digits)) <= normalise_timestamp(
+        stix_text(high, digits)
+    )
+
+
+@given(
+    year=st.integers(min_value=1, max_value=9999),
+    month=st.integers(min_value=1, max_value=12),
+    data=st.data(),
+)
+def test_days_beyond_the_end_of_the_month_are_refused(
+    year: int, month: int, data: st.DataObject
+) -> None:
+    last = calendar.monthrange(year, month)[1]
+    day = data.draw(st.integers(min_value=last + 1, max_value=99), label="day")
+    with pytest.raises(StixError, match="not a real calendar date"):
+        normalise_timestamp(f"{year:04d}-{month:02d}-{day:02d}T00:00:00Z")
+
+
+@given(moment=st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)))
+def test_format_timestamp_writes_what_normalise_reads(moment: datetime) -> None:
+    aware = moment.replace(tzinfo=UTC)
+    text = format_timestamp(aware)
+    assert text.endswith("Z") and len(text) == 24
+    assert parse_timestamp(text) == aware.replace(microsecond=aware.microsecond // 1000 * 1000)
+
+
+def test_format_timestamp_converts_to_utc() -> None:
+    rabat = datetime(2024, 4, 22, 13, 30, 0, 999_999, tzinfo=timezone(timedelta(hours=1)))
+    assert format_timestamp(rabat) == "2024-04-22T12:30:00.999Z"
+
+
+def test_now_timestamp_is_now() -> None:
+    before = datetime.now(UTC) - timedelta(seconds=1)
+    moment = parse_timestamp(now_timestamp())
+    assert before <= moment <= datetime.now(UTC)
+
+
+# -- identifiers ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stix_type", ["threat-actor", "x-diapason-meeting", "ipv4-addr", "abc"])
+def test_new_id_is_a_valid_uuid4_id_of_its_type(stix_type: str) -> None:
+    identifier = new_id(stix_type)
+    assert is_valid_id(identifier)
+    prefix, _, rest = identifier.partition("--")
+    assert prefix == stix_type
+    assert uuid.UUID(rest).version == 4
+    assert new_id(stix_type) != identifier
+
+
+@pytest.mark.parametrize(
+    "stix_type",
+    ["", "ab", "Threat-Actor", "threat_actor", "-abc", "abc-", "abc\n", "x" * 251, "thrêat"],
+)
+def test_new_id_refuses_bad_type_names(stix_type: str) -> None:
+    with pytest.raises(StixError, match=r"^type: "):
+        new_id(stix_type)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+        "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
+        "x-diapason-rfi--00000000-0000-1000-8000-000000000000",  # any version, RFC 4122 variant
+        "abc--ffffffff-ffff-ffff-bfff-ffffffffffff",
+    ],
+)
+def test_valid_ids(value: str) -> None:
+    assert is_valid_id(value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        42,
+        ["indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"],
+        "",
+        "indicator",
+        "indicator--",
+        "indicator-8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+        "indicator--8e2e2d2b17d44cbf938f98ee46b3cd3f",  # no hyphens
+        "indicator--{8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f}",
+        "indicator--8e2e2d2b-17d4-4cbf-c38f-98ee46b3cd3f",  # not the RFC 4122 variant
+        "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3",
+        "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3fa",
+        "Indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+        "ab--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",  # type names have three characters or more
+        "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f\n",
+        " indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+        "indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f ",
+    ],
+)
+def test_invalid_ids(value: Any) -> None:
+    assert not is_valid_id(value)
+
+
+TYPE_NAMES = st.from_regex(r"[a-z0-9][a-z0-9-]{1,40}[a-z0-9]", fullmatch=True)
+
+
+@given(stix_type=TYPE_NAMES, value=st.uuids(version=4), other=st.uuids(version=4))
+def test_ids_are_a_type_and_an_rfc_4122_uuid(
+    stix_type: str, value: uuid.UUID, other: uuid.UUID
+) -> None:
+    assert is_valid_id(f"{stix_type}--{value}")
+    assert is_valid_id(new_id(stix_type))
+    assert not is_valid_id(f"{stix_type}--{value}\n")
+    assert not is_valid_id(f"{stix_type}-{value}")
+    assert not is_valid_id(f"{stix_type}--{value}{str(other)[:4]}")
+    # Any other variant than RFC 4122's is refused.
+    text = str(value)
+    assert not is_valid_id(f"{stix_type}--{text[:19]}c{text[20:]}")
+
+
+# -- prepare: what a valid object yields ------------------------------------------------------
+
+
+def test_prepare_computes_what_the_store_indexes() -> None:
+    author = new_id("identity")
+    target = new_id("location")
+    obj = sdo(
+        "intrusion-set",
+        created="2024-04-22T10:00:00Z",
+        modified="2024-04-23T11:12:13.1Z",
+        created_by_ref=author,
+        object_marking_refs=[TLP_GREEN],
+        x_base_ref=target,
+        description="Région sahélo-saharienne",
+    )
+    prepared = accepted(obj, index=7)
+    assert prepared.index == 7
+    assert prepared.id == obj["id"]
+    assert prepared.type == "intrusion-set"
+    assert prepared.spec_version == "2.1"
+    assert prepared.created == "2024-04-22T10:00:00.000000Z"
+    assert prepared.modified == "2024-04-23T11:12:13.100000Z"
+    assert prepared.created_by_ref == author
+    assert prepared.revoked is False
+    assert prepared.markings == (TLP_GREEN,)
+    assert prepared.edges == (("created_by_ref", author), ("x_base_ref", target))
+    assert prepared.text == "Groupe Migratoire Mixte Permanent\nRégion sahélo-saharienne"
+    assert prepared.content == canonical_json(obj)
+    assert orjson.loads(prepared.content) == obj
+    assert list(orjson.loads(prepared.content)) == sorted(obj)
+    assert prepared.content_hash == hashlib.sha256(prepared.content.encode()).hexdigest()
+
+
+def test_the_content_does_not_depend_on_key_order() -> None:
+    obj = sdo(aliases=["b", "a"], extensions={"x-e": {"z": 1, "a": 2}})
+    reordered = dict(reversed(list(obj.items())))
+    assert accepted(obj).content_hash == accepted(reordered).content_hash
+    assert accepted(obj).content_hash != accepted(dict(obj, aliases=["a", "b"])).content_hash
+
+
+def test_revoked_objects_are_prepared_as_revoked() -> None:
+    assert accepted(sdo(revoked=True)).revoked is True
+    assert accepted(sdo(revoked=False)).revoked is False
+
+
+def test_cyber_observables_need_no_spec_version_nor_dates() -> None:
+    observable = {"type": "ipv4-addr", "id": new_id("ipv4-addr"), "value": "203.0.113.9"}
+    prepared = accepted(observable)
+    assert prepared.modified == EPOCH
+    assert prepared.created is None
+    assert prepared.spec_version is None
+    assert prepared.text == "203.0.113.9"
+    assert accepted(dict(observable, spec_version="2.1")).spec_version == "2.1"
+
+
+def test_marking_definitions_are_versioned_by_created() -> None:
+    marking = {
+        "type": "marking-definition",
+        "spec_version": "2.1",
+        "id": new_id("marking-definition"),
+        "created": "2022-10-01T00:00:00Z",
+        "definition_type": "statement",
+        "definition": {"statement": "Diapason"},
+    }
+    assert accepted(marking).modified == "2022-10-01T00:00:00.000000Z"
+    without_spec = dict(marking)
+    del without_spec["spec_version"]
+    assert refused(without_spec).field == "spec_version"
+
+
+def test_size_is_measured_on_the_canonical_json() -> None:
+    obj = sdo(description="é" * 100)
+    size = len(canonical_json(obj).encode())
+    assert accepted(obj, max_bytes=size).content == canonical_json(obj)
+    problem = refused(obj, max_bytes=size - 1)
+    assert problem.field == "size"
+    assert f"{size:,}" in problem.message
+
+
+# -- prepare: what is refused, and how it is reported -----------------------------------------
+
+
+def _without(key: str) -> dict[str, Any]:
+    obj = sdo()
+    del obj[key]
+    return obj
+
+
+@pytest.mark.parametrize(
+    ("obj", "field"),
+    [
+        (_without("type"), "type"),
+        (sdo(type="Threat-Actor"), "type"),
+        (sdo(type=7), "type"),
+        (_without("id"), "id"),
+        (sdo(id=12), "id"),
+        (sdo(id="threat-actor--1234"), "id"),
+        (sdo(id=new_id("intrusion-set")), "id"),
+        (_without("spec_version"), "spec_version"),
+        (sdo(spec_version="2.0"), "spec_version"),
+        (sdo(spec_version=2.1), "spec_version"),
+        (_without("created"), "created"),
+        (sdo(created="yesterday"), "created"),
+        (sdo(created="2024-02-30T00:00:00Z"), "created"),
+        (_without("modified"), "modified"),
+        (sdo(modified=None), "modified"),
+        (sdo(modified="2024-04-21T23:59:59.999Z"), "modified"),  # earlier than created
+        (sdo(revoked="false"), "revoked"),
+        (sdo(revoked=1), "revoked"),
+        (sdo(created_by_ref=new_id("threat-actor")), "created_by_ref"),
+        (sdo(created_by_ref="identity--nope"), "created_by_ref"),
+        (sdo(created_by_ref=7), "created_by_ref"),
+        (sdo(object_refs=[new_id("location"), "location--x"]), "object_refs[1]"),
+        (sdo(object_refs=5), "object_refs"),
+        (sdo(x_target_ref=None), "x_target_ref"),
+        (sdo(x_target_ref={"id": new_id("location")}), "x_target_ref"),
+        (sdo(object_marking_refs=[new_id("identity")]), "object_marking_refs[0]"),
+        (sdo(object_marking_refs=[TLP_GREEN, "marking-definition--x"]), "object_marking_refs[1]"),
+        (
+            sdo(granular_markings=[{"marking_ref": new_id("identity"), "selectors": ["name"]}]),
+            "granular_markings[0].marking_ref",
+        ),
+        (sdo(granular_markings={"marking_ref": TLP_GREEN}), "granular_markings"),
+        (sdo(granular_markings=[{"marking_ref": TLP_GREEN}]), "granular_markings[0]"),
+        (sdo(granular_markings=[{"selectors": ["name"]}]), "granular_markings[0]"),
+        (sdo(granular_markings=["x"]), "granular_markings[0]"),
+        (sdo(x_numbers={1, 2}), "content"),
+        (sdo(x_huge=2**70), "content"),
+    ],
+)
+def test_prepare_names_the_field_at_fault(obj: dict[str, Any], field: str) -> None:
+    problem = refused(obj, index=3)
+    assert problem.field == field
+    assert problem.index == 3
+    assert problem.message
+    assert problem.object_id == (obj["id"] if isinstance(obj.get("id"), str) else None)
+
+
+@pytest.mark.parametrize("value", [None, 1, "threat-actor", [], [{}], True, 1.5])
+def test_prepare_refuses_what_is_not_an_object(value: Any) -> None:
+    problem = refused(value, index=4)
+    assert (problem.index, problem.object_id, problem.field) == (4, None, "")
+    assert "expected a JSON object" in problem.message
+    assert str(problem).startswith("object #4: expected a JSON object")
+
+
+def test_problems_read_well() -> None:
+    obj = sdo(modified="2024-02-30T00:00:00Z")
+    problem = refused(obj, index=12)
+    assert str(problem) == f"object #12 ({obj['id']}): modified: {problem.message}"
+    assert problem.as_dict() == {
+        "index": 12,
+        "id": obj["id"],
+        "field": "modified",
+        "message": problem.message,
+    }
+
+
+def test_a_long_bad_id_is_clipped_in_the_report() -> None:
+    problem = refused(sdo(id="threat-actor--" + "x" * 500))
+    assert problem.field == "id"
+    assert problem.object_id is not None and len(problem.object_id) <= 121
+    assert len(problem.message) < 200
+
+
+def test_a_deeply_nested_object_is_refused_not_raised() -> None:
+    deep: dict[str, Any] = {}
+    level = deep
+    for _ in range(1000):  # orjson reads up to 1024 levels
+        level["a"] = {}
+        level = level["a"]
+    assert refused(sdo(x_deep=deep)).field == "content"
+
+
+@pytest.mark.parametrize("value", [5, True, "text", {"source_name": "x"}, [1, None, "a"]])
+def test_malformed_external_references_do_not_break_prepare(value: Any) -> None:
+    result = prepare(sdo(external_references=value), 0, MAX_BYTES)
+    assert isinstance(result, Prepared | Problem)
+
+
+# -- references -------------------------------------------------------------------------------
+
+
+def test_refs_are_found_at_any_depth() -> None:
+    ids = [new_id("location") for _ in range(5)]
+    extension = "extension-definition--" + str(uuid.uuid4())
+    obj = sdo(
+        object_refs=ids[:2],
+        extensions={
+            extension: {
+                "extension_type": "property-extension",
+                "lead_ref": ids[2],
+                "steps": [{"actor_refs": [ids[3]]}, [{"place_ref": ids[4]}]],
+            }
+        },
+        external_references=[{"source_name": "doc", "x_copy_ref": ids[0]}],
+        granular_markings=[
+            {"marking_ref": TLP_AMBER, "selectors": ["description"]},
+            {"lang": "fr", "selectors": ["name"]},
+            {"marking_ref": TLP_GREEN, "selectors": ["name"]},
+        ],
+        object_marking_refs=[TLP_GREEN],
+    )
+    prepared = accepted(obj)
+    assert prepared.edges == (
+        ("object_refs[0]", ids[0]),
+        ("object_refs[1]", ids[1]),
+        (f"extensions.{extension}.lead_ref", ids[2]),
+        (f"extensions.{extension}.steps[0].actor_refs[0]", ids[3]),
+        (f"extensions.{extension}.steps[1][0].place_ref", ids[4]),
+        ("external_references[0].x_copy_ref", ids[0]),
+    )
+    # Each marking once, in order of first appearance; markings are never edges.
+    assert prepared.markings == (TLP_AMBER, TLP_GREEN)
+
+
+def test_an_object_without_refs_has_no_edges() -> None:
+    prepared = accepted(sdo(x_reference="threat-actor--nope", x_refs_count=3, x_prefs=[1]))
+    assert prepared.edges == ()
+    assert prepared.markings == ()
+
+
+PLAIN_KEYS = st.from_regex(r"x_[a-z]{1,6}", fullmatch=True).filter(
+    lambda key: not key.endswith(("_ref", "_refs"))
+)
+LEAVES = st.one_of(st.none(), st.booleans(), st.integers(-1000, 1000), st.text(max_size=5))
+REF_TYPES = st.sampled_from(["location", "identity", "x-diapason-event"])
+
+
+@st.composite
+def ref_tree(
+    draw: st.DrawFn, path: str = "x_tree", depth: int = 0
+) -> tuple[Any, list[tuple[str, str]], list[str]]:
+    """A JSON value holding refs, with the (path, id) edges and markings it should yield."""
+    if depth >= 3 or draw(st.integers(0, 3)) == 0:
+        return draw(LEAVES), [], []
+    edges: list[tuple[str, str]] = []
+    markings: list[str] = []
+    if draw(st.booleans()):
+        items: list[Any] = []
+        for position in range(draw(st.integers(0, 3))):
+            value, more_edges, more_markings = draw(ref_tree(f"{path}[{position}]", depth + 1))
+            items.append(value)
+            edges += more_edges
+            markings += more_markings
+        return items, edges, markings
+    mapping: dict[str, Any] = {}
+    for key in draw(st.lists(PLAIN_KEYS, max_size=4, unique=True)):
+        kind = draw(st.sampled_from(["plain", "ref", "refs", "marking"]))
+        if kind == "plain":
+            value, more_edges, more_markings = draw(ref_tree(f"{path}.{key}", depth + 1))
+            mapping[key] = value
+            edges += more_edges
+            markings += more_markings
+        elif kind == "ref":
+            target = f"{draw(REF_TYPES)}--{draw(st.uuids(version=4))}"
+            mapping[f"{key}_ref"] = target
+            edges.append((f"{path}.{key}_ref", target))
+        elif kind == "refs":
+            uuids = draw(st.lists(st.uuids(version=4), max_size=3))
+            targets = [f"{draw(REF_TYPES)}--{value}" for value in uuids]
+            mapping[f"{key}_refs"] = targets
+            edges += [(f"{path}.{key}_refs[{n}]", target) for n, target in enumerate(targets)]
+        elif "marking_ref" not in mapping:
+            marking = draw(st.sampled_from([TLP_GREEN, TLP_AMBER]))
+            mapping["marking_ref"] = marking
+            markings.append(marking)
+    return mapping, edges, markings
+
+
+@given(tree=ref_tree())
+def test_ref_walking_finds_every_ref_and_nothing_else(
+    tree: tuple[Any, list[tuple[str, str]], list[str]],
+) -> None:
+    value, edges, markings = tree
+    prepared = accepted(sdo(x_tree=value))
+    assert prepared.edges == tuple(edges)
+    assert prepared.markings == tuple(dict.fromkeys(markings))
+
+
+# -- search text ------------------------------------------------------------------------------
+
+
+def test_text_gathers_the_text_properties_in_a_fixed_order() -> None:
+    obj = sdo(
+        description="Réseau actif au Sahel",
+        aliases=["Katiba", 7, None, "كتيبة"],
+        labels=["smuggling"],
+        x_diapason_title="Titre",
+        x_diapason_body="Corps",
+        pattern="[ipv4-addr:value = '203.0.113.9']",
+        x_other="not searched",
+        external_references=[
+            {
+                "source_name": "MAP",
+                "external_id": "N-42",
+                "url": "https://example.org/x",
+                "description": "dépêche",
+            },
+            "not a reference",
+        ],
+    )
+    assert accepted(obj).text.split("\n") == [
+        "Groupe Migratoire Mixte Permanent",
+        "Réseau actif au Sahel",
+        "Katiba",
+        "كتيبة",
+        "smuggling",
+        "Titre",
+        "Corps",
+        "MAP",
+        "N-42",
+        "dépêche",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("stix_type", "properties", "expected"),
+    [
+        ("note", {"abstract": "Résumé", "content": "Texte"}, "Résumé\nTexte"),
+        ("opinion", {"explanation": "Parce que", "opinion": "agree"}, "Parce que"),
+        (
+            "identity",
+            {"roles": ["ministry"], "sectors": ["government"], "contact_information": "Rabat"},
+            "ministry\ngovernment\nRabat",
+        ),
+        ("threat-actor", {"goals": ["control routes"]}, "control routes"),
+        ("intrusion-set", {"x_mitre_aliases": ["G0001"]}, "G0001"),
+    ],
+)
+def test_text_of_other_properties(
+    stix_type: str, properties: dict[str, Any], expected: str
+) -> None:
+    obj = sdo(stix_type, **properties)
+    del obj["name"]
+    assert accepted(obj).text == expected
+
+
+def test_an_object_without_text_has_empty_text() -> None:
+    obj = sdo(
+        "relationship",
+        relationship_type="uses",
+        source_ref=new_id("threat-actor"),
+        target_ref=new_id("location"),
+    )
+    del obj["name"]
+    assert accepted(obj).text == ""
+
+
+# -- prepare never raises ---------------------------------------------------------------------
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+PROPERTY_NAMES = st.sampled_from(
+    [
+        "type",
+        "id",
+        "spec_version",
+        "created",
+        "modified",
+        "revoked",
+        "created_by_ref",
+        "object_refs",
+        "object_marking_refs",
+        "granular_markings",
+        "external_references",
+        "extensions",
+        "name",
+        "aliases",
+        "labels",
+        "x_thing_ref",
+        "x_things_refs",
+    ]
+) | st.text(max_size=10)
+
+
+@given(obj=JSON)
+def test_prepare_never_raises_on_any_json(obj: Any) -> None:
+    result = prepare(obj, 0, MAX_BYTES)
+    assert isinstance(result, Prepared | Problem)
+
+
+@given(changes=st.dictionaries(PROPERTY_NAMES, JSON, max_size=4), index=st.integers(0, 10**6))
+def test_prepare_never_raises_on_damaged_objects(changes: dict[str, Any], index: int) -> None:
+    obj = sdo()
+    obj.update(changes)
+    result = prepare(obj, index, MAX_BYTES)
+    assert result.index == index
+    if isinstance(result, Prepared):
+        assert orjson.loads(result.content) == obj
+        assert len(result.modified) == 27
+        assert is_valid_id(result.id)
+    else:
+        assert isinstance(result.field, str) and result.message
