@@ -27,9 +27,12 @@ def audit_group() -> None:
 @json_option
 def audit_verify(data_dir: Path | None, as_json: bool) -> None:
     """Walk the whole chain and name the first broken link (exit code 1 if any)."""
-    with opened(data_dir) as node, Progress(
-        SpinnerColumn(), TextColumn("{task.description}"), console=stderr, disable=as_json
-    ) as progress:
+    with (
+        opened(data_dir) as node,
+        Progress(
+            SpinnerColumn(), TextColumn("{task.description}"), console=stderr, disable=as_json
+        ) as progress,
+    ):
         task = progress.add_task("verifying", total=None)
 
         def advance(count: int) -> None:

@@ -32,10 +32,24 @@ TIMESTAMP_RE = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9})
 # STIX Cyber-observable object types (STIX 2.1 section 6): they carry no created/modified.
 SCO_TYPES = frozenset(
     {
-        "artifact", "autonomous-system", "directory", "domain-name", "email-addr",
-        "email-message", "file", "ipv4-addr", "ipv6-addr", "mac-addr", "mutex",
-        "network-traffic", "process", "software", "url", "user-account",
-        "windows-registry-key", "x509-certificate",
+        "artifact",
+        "autonomous-system",
+        "directory",
+        "domain-name",
+        "email-addr",
+        "email-message",
+        "file",
+        "ipv4-addr",
+        "ipv6-addr",
+        "mac-addr",
+        "mutex",
+        "network-traffic",
+        "process",
+        "software",
+        "url",
+        "user-account",
+        "windows-registry-key",
+        "x509-certificate",
     }
 )
 # Objects without a ``modified`` property: they never change once created.
@@ -46,9 +60,21 @@ EPOCH = "1970-01-01T00:00:00.000000Z"
 
 # Properties whose text feeds full-text search.
 TEXT_PROPERTIES = (
-    "name", "description", "aliases", "abstract", "content", "explanation", "labels",
-    "goals", "roles", "sectors", "x_mitre_aliases", "contact_information", "value",
-    "x_diapason_title", "x_diapason_body",
+    "name",
+    "description",
+    "aliases",
+    "abstract",
+    "content",
+    "explanation",
+    "labels",
+    "goals",
+    "roles",
+    "sectors",
+    "x_mitre_aliases",
+    "contact_information",
+    "value",
+    "x_diapason_title",
+    "x_diapason_body",
 )
 
 
@@ -130,12 +156,13 @@ def normalise_timestamp(value: Any, field: str = "timestamp") -> str:
     match = TIMESTAMP_RE.match(value)
     if match is None:
         raise StixError(
-            f"{field}: {_clip(value)!r} is not an RFC 3339 UTC timestamp "
-            "(YYYY-MM-DDTHH:MM:SS[.s]Z)"
+            f"{field}: {_clip(value)!r} is not an RFC 3339 UTC timestamp (YYYY-MM-DDTHH:MM:SS[.s]Z)"
         )
     seconds, fraction = match.groups()
     try:
-        datetime.strptime(seconds, "%Y-%m-%dT%H:%M:%S")  # calendar check only
+        # Calendar check only; the regex already fixed the layout. fromisoformat is C code,
+        # many times faster than strptime on this hot path.
+        datetime.fromisoformat(seconds)
     except ValueError:
         raise StixError(f"{field}: {value!r} is not a real calendar date and time") from None
     fraction = (fraction or "")[:6].ljust(6, "0")

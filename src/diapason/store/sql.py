@@ -27,6 +27,9 @@ from diapason.store.interface import (
 )
 from diapason.store.schema import counters, edges, object_markings, objects, tombstones
 
+# The width of the ``source`` and tombstone ``actor`` columns.
+MAX_NAME = 200
+
 # Bound parameters per IN (...) list: well under SQLite's and psycopg's limits.
 IN_CHUNK = 500
 
@@ -115,6 +118,7 @@ class SqlStore:
     """Shared implementation; subclasses provide the full-text part."""
 
     dialect = "sql"
+    placeholder = "?"  # the DB-API parameter marker of the driver
 
     def __init__(
         self, engine: sa.Engine, *, max_object_bytes: int = 1_048_576, batch_size: int = 1000
@@ -138,6 +142,8 @@ class SqlStore:
     def put_many(
         self, objects_in: Iterable[Any], *, source: str | None = None, start_index: int = 0
     ) -> PutReport:
+        if source is not None and not 0 < len(source) <= MAX_NAME:
+            raise ValueError(f"source: must be 1 to {MAX_NAME} characters")
         report = PutReport()
         batch: list[Prepared] = []
         for index, obj in enumerate(objects_in, start_index):
@@ -155,6 +161,7 @@ class SqlStore:
                 batch = []
         if batch:
             self._write_batch(batch, source, report)
+        report.refused.sort(key=lambda problem: problem.index)
         return report
 
     def _write_batch(self, batch: list[Prepared], source: str | None, report: PutReport) -> None:
@@ -233,41 +240,37 @@ class SqlStore:
 
             first = allocate(connection, "objects", len(fresh))
             added = utc_now()
-            rows: list[dict[str, Any]] = []
+            rows: list[tuple[Any, ...]] = []
             fts_rows: list[tuple[int, str]] = []
-            marking_rows: list[dict[str, str]] = []
-            edge_rows: list[dict[str, str]] = []
+            marking_rows: list[tuple[str, str]] = []
+            edge_rows: list[tuple[str, str, str]] = []
             for offset, prepared in enumerate(fresh):
                 seq = first + offset
                 is_current = winners.get(prepared.id) is prepared
                 rows.append(
-                    {
-                        "seq": seq,
-                        "id": prepared.id,
-                        "modified": prepared.modified,
-                        "type": prepared.type,
-                        "spec_version": prepared.spec_version,
-                        "created": prepared.created,
-                        "created_by_ref": prepared.created_by_ref,
-                        "revoked": prepared.revoked,
-                        "is_current": is_current,
-                        "date_added": added,
-                        "source": source,
-                        "content_hash": prepared.content_hash,
-                        "content": prepared.content,
-                    }
+                    (
+                        seq,
+                        prepared.id,
+                        prepared.modified,
+                        prepared.type,
+                        prepared.spec_version,
+                        prepared.created,
+                        prepared.created_by_ref,
+                        prepared.revoked,
+                        is_current,
+                        added,
+                        source,
+                        prepared.content_hash,
+                        prepared.content,
+                    )
                 )
                 if not is_current:
                     continue
                 if prepared.text and not prepared.revoked:
                     fts_rows.append((seq, prepared.text))
-                marking_rows.extend(
-                    {"object_id": prepared.id, "marking_ref": ref} for ref in prepared.markings
-                )
-                edge_rows.extend(
-                    {"source_id": prepared.id, "property": prop, "target_id": target}
-                    for prop, target in prepared.edges
-                )
+                object_id = prepared.id
+                marking_rows.extend((object_id, ref) for ref in prepared.markings)
+                edge_rows.extend((object_id, prop, target) for prop, target in prepared.edges)
 
             if demoted_seqs:
                 for chunk in _chunks(demoted_seqs):
@@ -276,20 +279,33 @@ class SqlStore:
                     )
                 self._fts_delete(connection, demoted_seqs)
                 self._clear_links(connection, sorted(cleared_ids))
-            connection.execute(objects.insert(), rows)
+            # Plain DB-API executemany with tuples: the bulk path, several times faster than
+            # compiling a Core insert for every row.
+            self._insert(connection, objects, rows)
             if marking_rows:
-                connection.execute(object_markings.insert(), marking_rows)
+                self._insert(connection, object_markings, marking_rows)
             if edge_rows:
-                connection.execute(edges.insert(), edge_rows)
+                self._insert(connection, edges, edge_rows)
             if fts_rows:
                 self._fts_insert(connection, fts_rows)
+
+    def _insert(
+        self, connection: sa.Connection, table: sa.Table, rows: list[tuple[Any, ...]]
+    ) -> None:
+        names = ", ".join(column.name for column in table.columns)
+        marks = ", ".join([self.placeholder] * len(table.columns))
+        connection.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
 
     def _clear_links(self, connection: sa.Connection, ids: list[str]) -> None:
         for chunk in _chunks(ids):
             connection.execute(edges.delete().where(edges.c.source_id.in_(chunk)))
-            connection.execute(object_markings.delete().where(object_markings.c.object_id.in_(chunk)))
+            connection.execute(
+                object_markings.delete().where(object_markings.c.object_id.in_(chunk))
+            )
 
     def delete(self, object_id: str, *, actor: str, reason: str) -> Tombstone | None:
+        if not 0 < len(actor) <= MAX_NAME:
+            raise ValueError(f"actor: must be 1 to {MAX_NAME} characters")
         with write_transaction(self.engine) as connection:
             lock_writers(connection)
             rows = connection.execute(
@@ -365,10 +381,7 @@ class SqlStore:
             conditions.append(objects.c.seq > query.after)
         limit = max(1, query.limit)
         statement = (
-            sa.select(*_OBJECT_COLUMNS)
-            .where(*conditions)
-            .order_by(objects.c.seq)
-            .limit(limit + 1)
+            sa.select(*_OBJECT_COLUMNS).where(*conditions).order_by(objects.c.seq).limit(limit + 1)
         )
         with self.engine.connect() as connection:
             rows = connection.execute(statement).all()
@@ -411,6 +424,7 @@ def search_words(text: str) -> list[str]:
 
 class SQLiteStore(SqlStore):
     dialect = "sqlite"
+    placeholder = "?"
 
     def _fts_insert(self, connection: sa.Connection, rows: list[tuple[int, str]]) -> None:
         connection.exec_driver_sql("INSERT INTO object_fts(rowid, body) VALUES (?, ?)", rows)
@@ -434,6 +448,7 @@ class SQLiteStore(SqlStore):
 
 class PostgresStore(SqlStore):
     dialect = "postgresql"
+    placeholder = "%s"
 
     def _fts_insert(self, connection: sa.Connection, rows: list[tuple[int, str]]) -> None:
         connection.exec_driver_sql(
@@ -455,9 +470,7 @@ class PostgresStore(SqlStore):
             sa.select(sa.column("seq"))
             .select_from(sa.table("object_fts"))
             .where(
-                sa.text("tsv @@ plainto_tsquery('simple', :fts)").bindparams(
-                    fts=" ".join(words)
-                )
+                sa.text("tsv @@ plainto_tsquery('simple', :fts)").bindparams(fts=" ".join(words))
             )
         )
 
