@@ -13,8 +13,10 @@ from pathlib import Path
 
 from diapason.accounts import Accounts, IssuedToken, User
 from diapason.audit import AuditLog
+from diapason.exchange.collections import Collections
 from diapason.settings import CONFIG_FILE, Secret, Settings, SettingsError
 from diapason.store.sql import SqlStore, open_store
+from diapason.web.auth import Authenticator
 
 
 class DataFolderError(SettingsError):
@@ -72,6 +74,8 @@ class Node:
     store: SqlStore
     audit: AuditLog
     accounts: Accounts
+    collections: Collections
+    authenticator: Authenticator
 
     @classmethod
     def open(cls, settings: Settings) -> Node:
@@ -83,7 +87,15 @@ class Node:
             max_object_bytes=settings.max_object_bytes,
             batch_size=settings.batch_size,
         )
-        return cls(settings, store, AuditLog(store.engine), Accounts(store.engine))
+        accounts = Accounts(store.engine)
+        return cls(
+            settings,
+            store,
+            AuditLog(store.engine),
+            accounts,
+            Collections(store.engine),
+            Authenticator(accounts),
+        )
 
     def initialise(self, actor: str) -> Initialised | None:
         """Create the first admin and its token, once; None when the node already has users."""
@@ -107,4 +119,5 @@ def init_node(settings: Settings, actor: str) -> tuple[Node, Initialised | None]
     prepare_data_folder(settings.data_dir)
     settings = write_default_config(settings)
     node = Node.open(settings)
+    node.collections.ensure_default(settings.node_name)
     return node, node.initialise(actor)

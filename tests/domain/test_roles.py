@@ -15,7 +15,7 @@ from diapason.domain.roles import (
 
 
 def test_roles_and_table_agree() -> None:
-    assert ROLES == ("admin", "analyst", "liaison", "auditor", "viewer")
+    assert ROLES == ("admin", "analyst", "liaison", "auditor", "viewer", "partner")
     assert set(ROLE_PERMISSIONS) == set(ROLES)
     for granted in ROLE_PERMISSIONS.values():
         assert granted <= PERMISSIONS
@@ -35,7 +35,7 @@ def test_admin_may_do_everything() -> None:
 
 
 def test_viewer_reads_non_personal_objects_only() -> None:
-    assert permissions("viewer") == {"objects:read", "tokens:manage_own"}
+    assert permissions("viewer") == {"objects:read", "taxii:read", "tokens:manage_own"}
     assert not has_permission("viewer", "personal_data:read")
     assert not has_permission("viewer", "export")
 
@@ -60,8 +60,18 @@ def test_liaison_reads_exports_and_manages_partners() -> None:
         "objects:read",
         "export",
         "partners:manage",
+        "taxii:read",
         "tokens:manage_own",
     }
+
+
+def test_partner_nodes_use_taxii_and_nothing_else() -> None:
+    assert permissions("partner") == {"taxii:read", "taxii:write"}
+    assert [r for r in ROLES if has_permission(r, "taxii:write")] == [
+        "admin",
+        "analyst",
+        "partner",
+    ]
 
 
 def test_analyst_works_on_objects() -> None:

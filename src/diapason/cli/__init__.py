@@ -8,6 +8,7 @@ import click
 
 from diapason.cli.admin import audit_group, token_group, user_group
 from diapason.cli.common import KNOWN_ERRORS
+from diapason.cli.exchange import api_root_group, collection_group
 from diapason.cli.objects import export_command, import_command, search_command, show_command
 from diapason.cli.server import init_command, serve_command
 
@@ -32,6 +33,8 @@ for command in (
     audit_group,
     user_group,
     token_group,
+    api_root_group,
+    collection_group,
 ):
     cli.add_command(command)
 

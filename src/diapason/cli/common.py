@@ -17,6 +17,7 @@ from diapason.accounts import AccountError
 from diapason.audit import AuditError
 from diapason.bundles import BundleError
 from diapason.domain.stix import StixError
+from diapason.exchange.collections import CollectionError
 from diapason.node import Node
 from diapason.settings import Settings, SettingsError, load_settings
 from diapason.store.db import DatabaseError
@@ -28,6 +29,7 @@ KNOWN_ERRORS = (
     AuditError,
     BundleError,
     StixError,
+    CollectionError,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -1,6 +1,6 @@
 """Roles and what each may do: least privilege, decided in one table.
 
-Five roles cover a security-cooperation node:
+Six roles cover a security-cooperation node:
 
 - ``viewer`` reads objects that hold no personal data; nothing else.
 - ``auditor`` reads and verifies the audit trail; it reads no object and changes nothing,
@@ -10,6 +10,11 @@ Five roles cover a security-cooperation node:
 - ``analyst`` reads and writes objects, imports and exports, and reads personal data;
   each such consultation needs a reason, which the audit log enforces.
 - ``admin`` may do everything.
+- ``partner`` is the account a partner node uses: it reads and writes over TAXII, and only
+  in the collections it is granted; it has no other access.
+
+TAXII access needs both the role's ``taxii:read`` / ``taxii:write`` and a grant on the
+collection (admins need no grant).
 
 Everything here is pure: callers (the web layer, the CLI) ask ``has_permission`` and
 decide what to do with the answer.
@@ -20,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-ROLES: tuple[str, ...] = ("admin", "analyst", "liaison", "auditor", "viewer")
+ROLES: tuple[str, ...] = ("admin", "analyst", "liaison", "auditor", "viewer", "partner")
 
 PERMISSIONS: frozenset[str] = frozenset(
     {
@@ -37,6 +42,8 @@ PERMISSIONS: frozenset[str] = frozenset(
         "collections:manage",
         "export",
         "import",
+        "taxii:read",
+        "taxii:write",
     }
 )
 
@@ -48,10 +55,19 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[str]] = MappingProxyType(
     {
         "admin": PERMISSIONS,
         "analyst": _OWN_TOKENS
-        | {"objects:read", "objects:write", "personal_data:read", "import", "export"},
-        "liaison": _OWN_TOKENS | {"objects:read", "export", "partners:manage"},
+        | {
+            "objects:read",
+            "objects:write",
+            "personal_data:read",
+            "import",
+            "export",
+            "taxii:read",
+            "taxii:write",
+        },
+        "liaison": _OWN_TOKENS | {"objects:read", "export", "partners:manage", "taxii:read"},
         "auditor": _OWN_TOKENS | {"audit:read", "audit:verify"},
-        "viewer": _OWN_TOKENS | {"objects:read"},
+        "viewer": _OWN_TOKENS | {"objects:read", "taxii:read"},
+        "partner": frozenset({"taxii:read", "taxii:write"}),
     }
 )
 

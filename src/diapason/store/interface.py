@@ -35,6 +35,8 @@ class PutReport:
     written: list[str] = field(default_factory=list)  # new versions stored
     unchanged: list[str] = field(default_factory=list)  # versions already held, identical
     refused: list[Problem] = field(default_factory=list)
+    # (position, id, normalised modified) of every accepted version, written or unchanged.
+    versions: list[tuple[int, str, str]] = field(default_factory=list)
 
     @property
     def accepted(self) -> int:
@@ -44,6 +46,7 @@ class PutReport:
         self.written.extend(other.written)
         self.unchanged.extend(other.unchanged)
         self.refused.extend(other.refused)
+        self.versions.extend(other.versions)
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -115,3 +115,71 @@ sa.Index("ix_objects_modified", objects.c.modified)
 sa.Index("ix_objects_date_added", objects.c.date_added)
 sa.Index("ix_object_markings_marking", object_markings.c.marking_ref)
 sa.Index("ix_edges_target", edges.c.target_id)
+
+# -- TAXII 2.1: API roots, collections, who may use them, what they hold, add statuses ----
+
+api_roots = sa.Table(
+    "api_roots",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("max_content_length", sa.BigInteger, nullable=False),
+    sa.Column("created_at", Stamp, nullable=False),
+)
+
+collections = sa.Table(
+    "collections",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("api_root", sa.String(64), sa.ForeignKey("api_roots.name"), nullable=False),
+    sa.Column("alias", sa.String(100)),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.UniqueConstraint("api_root", "alias", name="uq_collections_alias"),
+)
+
+collection_access = sa.Table(
+    "collection_access",
+    metadata,
+    sa.Column("collection_id", sa.String(36), sa.ForeignKey("collections.id"), primary_key=True),
+    sa.Column("username", sa.String(100), primary_key=True),
+    sa.Column("can_read", sa.Boolean, nullable=False),
+    sa.Column("can_write", sa.Boolean, nullable=False),
+)
+
+# One row per object version in a collection. ``seq`` (counter "entries") orders a
+# collection by date added and is the keyset of TAXII paging. ``is_first``/``is_latest`` mark
+# the oldest and newest version of each object within the collection (match[version]).
+collection_entries = sa.Table(
+    "collection_entries",
+    metadata,
+    sa.Column("seq", Seq, primary_key=True, autoincrement=False),
+    sa.Column("collection_id", sa.String(36), nullable=False),
+    sa.Column("object_id", StixId, nullable=False),
+    sa.Column("modified", Stamp, nullable=False),
+    sa.Column("object_seq", Seq, nullable=False),
+    sa.Column("date_added", Stamp, nullable=False),
+    sa.Column("is_first", sa.Boolean, nullable=False),
+    sa.Column("is_latest", sa.Boolean, nullable=False),
+    sa.UniqueConstraint("collection_id", "object_id", "modified", name="uq_entries_version"),
+)
+
+taxii_statuses = sa.Table(
+    "taxii_statuses",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("api_root", sa.String(64), nullable=False),
+    sa.Column("collection_id", sa.String(36), nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("request_timestamp", Stamp, nullable=False),
+    sa.Column("total_count", sa.Integer, nullable=False),
+    sa.Column("success_count", sa.Integer, nullable=False),
+    sa.Column("failure_count", sa.Integer, nullable=False),
+    sa.Column("pending_count", sa.Integer, nullable=False),
+    sa.Column("details", sa.Text, nullable=False),
+)
+
+sa.Index("ix_entries_collection_seq", collection_entries.c.collection_id, collection_entries.c.seq)
+sa.Index("ix_entries_object", collection_entries.c.object_id)

@@ -202,6 +202,7 @@ class SqlStore:
                 if held is not None:
                     if held == prepared.content_hash:
                         report.unchanged.append(prepared.id)
+                        report.versions.append((prepared.index, prepared.id, prepared.modified))
                     else:
                         report.refused.append(
                             Problem(
@@ -228,6 +229,7 @@ class SqlStore:
                 known[key] = prepared.content_hash
                 fresh.append(prepared)
                 report.written.append(prepared.id)
+                report.versions.append((prepared.index, prepared.id, prepared.modified))
                 holder = current.get(prepared.id)
                 if holder is None or prepared.modified > holder[0]:
                     if holder is not None and holder[1] is not None:

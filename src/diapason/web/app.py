@@ -9,11 +9,12 @@ import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from diapason import __version__
+from diapason.exchange.taxii import TaxiiError, TaxiiServer, error_response
 from diapason.node import Node
 from diapason.settings import Settings, load_settings
 
@@ -56,22 +57,35 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "node": node.settings.node_name, "version": __version__})
 
 
-def create_app(settings: Settings) -> Starlette:
-    """Build the application for one node."""
+async def not_found(request: Request, exc: Exception) -> Response:
+    """404 and 405 as TAXII error messages under /taxii2/, plain JSON elsewhere."""
+    status = getattr(exc, "status_code", 404)
+    title = "Not Found" if status == 404 else "Method Not Allowed"
+    if request.url.path.startswith("/taxii2/"):
+        return error_response(TaxiiError(status, title, f"{title.lower()}: {request.url.path}"))
+    return JSONResponse({"error": title}, status_code=status)
+
+
+def create_app(settings: Settings, node: Node | None = None) -> Starlette:
+    """Build the application for one node (opened here unless given)."""
+    node = node or Node.open(settings)
+    taxii = TaxiiServer(node)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        app.state.node = Node.open(settings)
         try:
             yield
         finally:
-            app.state.node.close()
+            node.close()
 
-    return Starlette(
-        routes=[Route("/health", health)],
+    app = Starlette(
+        routes=[Route("/health", health), *taxii.routes()],
         middleware=[Middleware(SecurityHeaders)],
+        exception_handlers={404: not_found, 405: not_found},
         lifespan=lifespan,
     )
+    app.state.node = node
+    return app
 
 
 def create_app_from_environment() -> Starlette:

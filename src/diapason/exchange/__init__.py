@@ -1,0 +1,1 @@
+"""Exchange with partners: TAXII 2.1 collections and server (later: ledger, sync agent)."""

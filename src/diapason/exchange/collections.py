@@ -1,0 +1,519 @@
+"""TAXII API roots and collections over the store: what each holds, who may use it.
+
+A collection is a list of object versions (``collection_entries``) over the one store:
+adding a version to a collection does not copy it. Entries are numbered by a store-wide
+counter, so a collection's order by date added is its ``seq`` order and a keyset cursor on
+``seq`` pages it whatever its size.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from diapason.store.db import write_transaction
+from diapason.store.schema import (
+    api_roots,
+    collection_access,
+    collection_entries,
+    collections,
+    counters,
+    objects,
+    taxii_statuses,
+)
+from diapason.store.sql import allocate, utc_now
+
+DEFAULT_API_ROOT = "main"
+DEFAULT_MAX_CONTENT_LENGTH = 104_857_600
+API_ROOT_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}\Z")
+ALIAS_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}\Z")
+IN_CHUNK = 500
+
+Entry = tuple[int, str, str, str]  # (seq, object id, modified, date added)
+
+
+class CollectionError(ValueError):
+    """A refused operation on API roots, collections or grants; the message says why."""
+
+
+@dataclass(frozen=True)
+class ApiRoot:
+    name: str
+    title: str
+    description: str | None
+    max_content_length: int
+
+
+@dataclass(frozen=True)
+class Collection:
+    id: str
+    api_root: str
+    alias: str | None
+    title: str
+    description: str | None
+
+
+@dataclass(frozen=True)
+class Grant:
+    collection_id: str
+    username: str
+    can_read: bool
+    can_write: bool
+
+
+@dataclass(frozen=True)
+class EntryFilter:
+    """TAXII filters, already validated; values within a field OR, fields AND."""
+
+    ids: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    # "first", "last", "all" or normalised timestamps; empty means the default, "last".
+    versions: tuple[str, ...] = ()
+    spec_versions: tuple[str, ...] = ()
+    added_after: str | None = None
+
+
+@dataclass(frozen=True)
+class EntryPage:
+    entries: list[Entry]
+    contents: list[str] | None  # the objects' JSON text, when asked for
+    more: bool
+
+
+def lock_counter(connection: sa.Connection, name: str) -> None:
+    """Serialise writers that read-then-write under the same counter (PostgreSQL)."""
+    connection.execute(sa.select(counters.c.value).where(counters.c.name == name).with_for_update())
+
+
+def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(values), IN_CHUNK):
+        yield values[start : start + IN_CHUNK]
+
+
+def _collection(row: sa.Row[Any]) -> Collection:
+    return Collection(row.id, row.api_root, row.alias, row.title, row.description)
+
+
+class Collections:
+    """API roots, collections, grants, entries and add statuses of one node."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+
+    # -- API roots ----------------------------------------------------------------------
+    def add_api_root(
+        self,
+        name: str,
+        title: str,
+        description: str | None = None,
+        max_content_length: int = DEFAULT_MAX_CONTENT_LENGTH,
+    ) -> ApiRoot:
+        if not API_ROOT_NAME_RE.match(name):
+            raise CollectionError(
+                f"API root name {name!r}: use 1-63 lower-case letters, digits, '-' or '_'"
+            )
+        if not title.strip():
+            raise CollectionError("API root title: must not be empty")
+        if max_content_length <= 0:
+            raise CollectionError("max_content_length: must be positive")
+        with write_transaction(self.engine) as connection:
+            if connection.execute(
+                sa.select(api_roots.c.name).where(api_roots.c.name == name)
+            ).first():
+                raise CollectionError(f"API root {name!r} exists already")
+            connection.execute(
+                api_roots.insert().values(
+                    name=name,
+                    title=title,
+                    description=description,
+                    max_content_length=max_content_length,
+                    created_at=utc_now(),
+                )
+            )
+        return ApiRoot(name, title, description, max_content_length)
+
+    def api_roots(self) -> list[ApiRoot]:
+        statement = sa.select(
+            api_roots.c.name,
+            api_roots.c.title,
+            api_roots.c.description,
+            api_roots.c.max_content_length,
+        ).order_by(api_roots.c.name)
+        with self.engine.connect() as connection:
+            return [ApiRoot(*row) for row in connection.execute(statement)]
+
+    def api_root(self, name: str) -> ApiRoot | None:
+        return next((root for root in self.api_roots() if root.name == name), None)
+
+    def ensure_default(self, node_name: str) -> ApiRoot:
+        """The default API root, created on first use."""
+        found = self.api_root(DEFAULT_API_ROOT)
+        if found is not None:
+            return found
+        return self.add_api_root(DEFAULT_API_ROOT, f"{node_name} TAXII 2.1")
+
+    # -- collections ----------------------------------------------------------------------
+    def add(
+        self,
+        api_root: str,
+        title: str,
+        *,
+        alias: str | None = None,
+        description: str | None = None,
+        collection_id: str | None = None,
+    ) -> Collection:
+        if self.api_root(api_root) is None:
+            raise CollectionError(f"no API root {api_root!r}")
+        if not title.strip() or len(title) > 200:
+            raise CollectionError("collection title: 1 to 200 characters")
+        if alias is not None and not ALIAS_RE.match(alias):
+            raise CollectionError(
+                f"alias {alias!r}: use lower-case letters, digits, '.', '-' or '_'"
+            )
+        if collection_id is None:
+            collection_id = str(uuid.uuid4())
+        else:
+            try:
+                collection_id = str(uuid.UUID(collection_id))
+            except ValueError:
+                raise CollectionError(f"collection id {collection_id!r} is not a UUID") from None
+        with write_transaction(self.engine) as connection:
+            clash = connection.execute(
+                sa.select(collections.c.id).where(
+                    (collections.c.id == collection_id)
+                    | ((collections.c.api_root == api_root) & (collections.c.alias == alias))
+                )
+            ).first()
+            if clash is not None:
+                raise CollectionError(
+                    f"a collection with id {collection_id} or alias {alias!r} exists already"
+                )
+            connection.execute(
+                collections.insert().values(
+                    id=collection_id,
+                    api_root=api_root,
+                    alias=alias,
+                    title=title,
+                    description=description,
+                    created_at=utc_now(),
+                )
+            )
+        return Collection(collection_id, api_root, alias, title, description)
+
+    def all(self, api_root: str | None = None) -> list[Collection]:
+        statement = sa.select(collections).order_by(collections.c.created_at, collections.c.id)
+        if api_root is not None:
+            statement = statement.where(collections.c.api_root == api_root)
+        with self.engine.connect() as connection:
+            return [_collection(row) for row in connection.execute(statement)]
+
+    def get(self, api_root: str, key: str) -> Collection | None:
+        """A collection of an API root by id or alias."""
+        statement = sa.select(collections).where(
+            (collections.c.api_root == api_root)
+            & ((collections.c.id == key) | (collections.c.alias == key))
+        )
+        with self.engine.connect() as connection:
+            row = connection.execute(statement).first()
+        return _collection(row) if row is not None else None
+
+    def find(self, key: str) -> Collection:
+        """A collection by id or alias across API roots, for the CLI."""
+        statement = sa.select(collections).where(
+            (collections.c.id == key) | (collections.c.alias == key)
+        )
+        with self.engine.connect() as connection:
+            rows = connection.execute(statement).all()
+        if not rows:
+            raise CollectionError(f"no collection {key!r}")
+        if len(rows) > 1:
+            raise CollectionError(f"{key!r} names several collections: use its id")
+        return _collection(rows[0])
+
+    # -- grants ---------------------------------------------------------------------------
+    def grant(self, collection_id: str, username: str, *, read: bool, write: bool) -> Grant:
+        """Set what a user (or a partner node's account) may do in a collection."""
+        with write_transaction(self.engine) as connection:
+            connection.execute(
+                collection_access.delete().where(
+                    (collection_access.c.collection_id == collection_id)
+                    & (collection_access.c.username == username)
+                )
+            )
+            if read or write:
+                connection.execute(
+                    collection_access.insert().values(
+                        collection_id=collection_id,
+                        username=username,
+                        can_read=read,
+                        can_write=write,
+                    )
+                )
+        return Grant(collection_id, username, read, write)
+
+    def grants(self, collection_id: str | None = None) -> list[Grant]:
+        statement = sa.select(
+            collection_access.c.collection_id,
+            collection_access.c.username,
+            collection_access.c.can_read,
+            collection_access.c.can_write,
+        ).order_by(collection_access.c.collection_id, collection_access.c.username)
+        if collection_id is not None:
+            statement = statement.where(collection_access.c.collection_id == collection_id)
+        with self.engine.connect() as connection:
+            return [Grant(*row) for row in connection.execute(statement)]
+
+    def grant_for(self, collection_id: str, username: str) -> Grant:
+        statement = sa.select(collection_access.c.can_read, collection_access.c.can_write).where(
+            (collection_access.c.collection_id == collection_id)
+            & (collection_access.c.username == username)
+        )
+        with self.engine.connect() as connection:
+            row = connection.execute(statement).first()
+        if row is None:
+            return Grant(collection_id, username, False, False)
+        return Grant(collection_id, username, bool(row[0]), bool(row[1]))
+
+    # -- entries --------------------------------------------------------------------------
+    def add_entries(self, collection_id: str, versions: Sequence[tuple[str, str]]) -> int:
+        """Put stored object versions ``(id, modified)`` in a collection; returns how many
+        were new there. Versions already in the collection are left as they are."""
+        wanted = set(versions)
+        if not wanted:
+            return 0
+        ids = sorted({object_id for object_id, _ in wanted})
+        with write_transaction(self.engine) as connection:
+            lock_counter(connection, "entries")
+            stored: dict[tuple[str, str], int] = {}
+            held: dict[str, dict[str, tuple[int, bool, bool]]] = {}
+            for chunk in _chunks(ids):
+                for row in connection.execute(
+                    sa.select(objects.c.id, objects.c.modified, objects.c.seq).where(
+                        objects.c.id.in_(chunk)
+                    )
+                ):
+                    if (row.id, row.modified) in wanted:
+                        stored[(row.id, row.modified)] = row.seq
+                for entry in connection.execute(
+                    sa.select(
+                        collection_entries.c.object_id,
+                        collection_entries.c.modified,
+                        collection_entries.c.seq,
+                        collection_entries.c.is_first,
+                        collection_entries.c.is_latest,
+                    ).where(
+                        (collection_entries.c.collection_id == collection_id)
+                        & collection_entries.c.object_id.in_(chunk)
+                    )
+                ):
+                    held.setdefault(entry.object_id, {})[entry.modified] = (
+                        entry.seq,
+                        bool(entry.is_first),
+                        bool(entry.is_latest),
+                    )
+            fresh = sorted(
+                (key for key in wanted if key in stored and key[1] not in held.get(key[0], {})),
+                key=lambda key: stored[key],
+            )
+            if not fresh:
+                return 0
+            first = allocate(connection, "entries", len(fresh))
+            added = utc_now()
+            new_rows: dict[tuple[str, str], int] = {}
+            for offset, key in enumerate(fresh):
+                new_rows[key] = first + offset
+            flag_changes: list[tuple[int, bool, bool]] = []
+            insert_rows: list[dict[str, Any]] = []
+            touched = {object_id for object_id, _ in fresh}
+            for object_id in touched:
+                existing = held.get(object_id, {})
+                modifieds = sorted(set(existing) | {m for i, m in fresh if i == object_id})
+                oldest, newest = modifieds[0], modifieds[-1]
+                for modified, (seq, was_first, was_latest) in existing.items():
+                    if (modified == oldest, modified == newest) != (was_first, was_latest):
+                        flag_changes.append((seq, modified == oldest, modified == newest))
+                for modified in modifieds:
+                    key = (object_id, modified)
+                    if key in new_rows:
+                        insert_rows.append(
+                            {
+                                "seq": new_rows[key],
+                                "collection_id": collection_id,
+                                "object_id": object_id,
+                                "modified": modified,
+                                "object_seq": stored[key],
+                                "date_added": added,
+                                "is_first": modified == oldest,
+                                "is_latest": modified == newest,
+                            }
+                        )
+            for seq, is_first, is_latest in flag_changes:
+                connection.execute(
+                    collection_entries.update()
+                    .where(collection_entries.c.seq == seq)
+                    .values(is_first=is_first, is_latest=is_latest)
+                )
+            insert_rows.sort(key=lambda row: int(row["seq"]))
+            connection.execute(collection_entries.insert(), insert_rows)
+        return len(fresh)
+
+    def remove_entries(
+        self, collection_id: str, object_id: str, versions: tuple[str, ...] = ()
+    ) -> int:
+        """Take an object (or some of its versions) out of a collection; returns how many.
+
+        ``versions`` as in ``EntryFilter``; empty means every version.
+        """
+        with write_transaction(self.engine) as connection:
+            lock_counter(connection, "entries")
+            rows = connection.execute(
+                sa.select(
+                    collection_entries.c.seq,
+                    collection_entries.c.modified,
+                    collection_entries.c.is_first,
+                    collection_entries.c.is_latest,
+                ).where(
+                    (collection_entries.c.collection_id == collection_id)
+                    & (collection_entries.c.object_id == object_id)
+                )
+            ).all()
+            doomed = [
+                row.seq
+                for row in rows
+                if not versions
+                or "all" in versions
+                or ("first" in versions and row.is_first)
+                or ("last" in versions and row.is_latest)
+                or row.modified in versions
+            ]
+            if not doomed:
+                return 0
+            connection.execute(
+                collection_entries.delete().where(collection_entries.c.seq.in_(doomed))
+            )
+            left = sorted((row.modified, row.seq) for row in rows if row.seq not in doomed)
+            for position, (_modified, seq) in enumerate(left):
+                connection.execute(
+                    collection_entries.update()
+                    .where(collection_entries.c.seq == seq)
+                    .values(is_first=position == 0, is_latest=position == len(left) - 1)
+                )
+        return len(doomed)
+
+    def page(
+        self,
+        collection_id: str,
+        entry_filter: EntryFilter,
+        *,
+        after: int = 0,
+        limit: int = 1000,
+        object_id: str | None = None,
+        with_content: bool = True,
+        default_versions: tuple[str, ...] = ("last",),
+    ) -> EntryPage:
+        """One page of a collection's entries in date-added order, keyset on ``seq``."""
+        e = collection_entries
+        columns: list[Any] = [e.c.seq, e.c.object_id, e.c.modified, e.c.date_added]
+        if with_content:
+            columns.append(objects.c.content)
+        conditions: list[sa.ColumnElement[bool]] = [e.c.collection_id == collection_id]
+        if after:
+            conditions.append(e.c.seq > after)
+        if object_id is not None:
+            conditions.append(e.c.object_id == object_id)
+        if entry_filter.ids:
+            conditions.append(e.c.object_id.in_(entry_filter.ids))
+        if entry_filter.added_after is not None:
+            conditions.append(e.c.date_added > entry_filter.added_after)
+        join_objects = with_content
+        if entry_filter.types:
+            conditions.append(objects.c.type.in_(entry_filter.types))
+            join_objects = True
+        if entry_filter.spec_versions:
+            spec = sa.func.coalesce(objects.c.spec_version, "2.1")
+            conditions.append(spec.in_(entry_filter.spec_versions))
+            join_objects = True
+        versions = entry_filter.versions or default_versions
+        if "all" not in versions:
+            alternatives: list[sa.ColumnElement[bool]] = []
+            if "first" in versions:
+                alternatives.append(e.c.is_first)
+            if "last" in versions:
+                alternatives.append(e.c.is_latest)
+            stamps = [v for v in versions if v not in ("first", "last")]
+            if stamps:
+                alternatives.append(e.c.modified.in_(stamps))
+            conditions.append(sa.or_(*alternatives))
+        source: Any = e
+        if join_objects:
+            source = e.join(objects, objects.c.seq == e.c.object_seq)
+        statement = (
+            sa.select(*columns).select_from(source).where(*conditions).order_by(e.c.seq)
+        ).limit(limit + 1)
+        with self.engine.connect() as connection:
+            rows = connection.execute(statement).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return EntryPage(
+            entries=[(row[0], row[1], row[2], row[3]) for row in rows],
+            contents=[row[4] for row in rows] if with_content else None,
+            more=more,
+        )
+
+    def holds(self, collection_id: str, object_id: str) -> bool:
+        statement = sa.select(collection_entries.c.seq).where(
+            (collection_entries.c.collection_id == collection_id)
+            & (collection_entries.c.object_id == object_id)
+        )
+        with self.engine.connect() as connection:
+            return connection.execute(statement.limit(1)).first() is not None
+
+    # -- statuses ---------------------------------------------------------------------------
+    def save_status(
+        self, status: dict[str, Any], api_root: str, collection_id: str, actor: str
+    ) -> None:
+        details = {
+            key: status[key] for key in ("successes", "failures", "pendings") if key in status
+        }
+        with write_transaction(self.engine) as connection:
+            connection.execute(
+                taxii_statuses.insert().values(
+                    id=status["id"],
+                    api_root=api_root,
+                    collection_id=collection_id,
+                    actor=actor,
+                    request_timestamp=status["request_timestamp"],
+                    total_count=status["total_count"],
+                    success_count=status["success_count"],
+                    failure_count=status["failure_count"],
+                    pending_count=status["pending_count"],
+                    details=orjson.dumps(details).decode(),
+                )
+            )
+
+    def status(self, api_root: str, status_id: str) -> tuple[dict[str, Any], str, str] | None:
+        """A saved status resource, with the collection it concerns and who posted it."""
+        statement = sa.select(taxii_statuses).where(
+            (taxii_statuses.c.id == status_id) & (taxii_statuses.c.api_root == api_root)
+        )
+        with self.engine.connect() as connection:
+            row = connection.execute(statement).first()
+        if row is None:
+            return None
+        resource: dict[str, Any] = {
+            "id": row.id,
+            "status": "complete" if row.pending_count == 0 else "pending",
+            "request_timestamp": row.request_timestamp,
+            "total_count": row.total_count,
+            "success_count": row.success_count,
+            "failure_count": row.failure_count,
+            "pending_count": row.pending_count,
+            **orjson.loads(row.details),
+        }
+        return resource, row.collection_id, row.actor

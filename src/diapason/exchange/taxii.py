@@ -1,0 +1,539 @@
+"""The TAXII 2.1 server: every endpoint of the specification, over the node's store.
+
+Responses are built from the stored JSON text without parsing it again; listings are one
+indexed range scan each (keyset on the collection's ``seq``); paging cursors are signed and
+stateless. Every request is audited; a request a client can send never produces a 500.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from diapason.accounts import User
+from diapason.domain.cursor import CursorError, filter_digest, sign, verify
+from diapason.domain.roles import has_permission
+from diapason.exchange.collections import Collection, EntryPage
+from diapason.exchange.taxii_params import Listing, ParameterError, parse
+from diapason.node import Node
+from diapason.store.sql import utc_now
+
+TAXII = "application/taxii+json;version=2.1"
+STIX_MEDIA = "application/stix+json;version=2.1"
+CURSOR_LIFETIME = 24 * 3600.0
+REALM = 'Basic realm="diapason", Bearer realm="diapason"'
+
+
+class TaxiiError(Exception):
+    """An error the client receives as a TAXII error message."""
+
+    def __init__(
+        self, status: int, title: str, description: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(description)
+        self.status = status
+        self.title = title
+        self.description = description
+        self.headers = headers or {}
+
+
+def taxii_response(
+    body: bytes | dict[str, Any], status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    content = body if isinstance(body, bytes) else orjson.dumps(body)
+    return Response(content, status_code=status, media_type=TAXII, headers=headers)
+
+
+def error_response(error: TaxiiError) -> Response:
+    return taxii_response(
+        {
+            "title": error.title,
+            "description": error.description,
+            "http_status": str(error.status),
+        },
+        error.status,
+        error.headers,
+    )
+
+
+def _media_ranges(header: str) -> list[tuple[str, dict[str, str]]]:
+    ranges = []
+    for part in header.split(","):
+        pieces = [piece.strip() for piece in part.split(";")]
+        parameters = {}
+        for piece in pieces[1:]:
+            name, _, value = piece.partition("=")
+            parameters[name.strip().lower()] = value.strip().strip('"')
+        ranges.append((pieces[0].lower(), parameters))
+    return ranges
+
+
+def accepts_taxii(header: str | None) -> bool:
+    """Whether an Accept header allows TAXII 2.1 (bare ``application/taxii+json`` does)."""
+    if not header:
+        return False
+    for media, parameters in _media_ranges(header):
+        if media == "application/taxii+json" and parameters.get("version", "2.1") == "2.1":
+            return parameters.get("q", "1") not in ("0", "0.0", "0.00", "0.000")
+    return False
+
+
+def check_content_type(header: str | None) -> None:
+    for media, parameters in _media_ranges(header or ""):
+        if media == "application/taxii+json" and parameters.get("version", "2.1") == "2.1":
+            return
+    raise TaxiiError(
+        415,
+        "Unsupported Media Type",
+        f"Content-Type must be {TAXII}, got {(header or 'none')[:100]!r}",
+    )
+
+
+Handler = Callable[[Request, User], Awaitable[Response]]
+
+
+class TaxiiServer:
+    """The endpoints, bound to one node."""
+
+    def __init__(self, node: Node) -> None:
+        self.node = node
+        self.key = node.settings.secret_key.reveal().encode() or b"diapason-unconfigured"
+
+    # -- plumbing -------------------------------------------------------------------------
+    def endpoint(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        async def run(request: Request) -> Response:
+            try:
+                if not accepts_taxii(request.headers.get("accept")):
+                    raise TaxiiError(
+                        406,
+                        "Not Acceptable",
+                        f"this server answers {TAXII}; send it in the Accept header",
+                    )
+                user = self.node.authenticator.authenticate(request.headers.get("authorization"))
+                if user is None:
+                    self._audit_denied(request, "no valid credentials")
+                    raise TaxiiError(
+                        401,
+                        "Unauthorized",
+                        "valid credentials are required (HTTP Basic or a Bearer token)",
+                        {"WWW-Authenticate": REALM},
+                    )
+                if not (
+                    has_permission(user.role, "taxii:read")
+                    or has_permission(user.role, "taxii:write")
+                ):
+                    self._audit_denied(request, "role without TAXII access", user)
+                    raise TaxiiError(403, "Forbidden", "this account has no TAXII access")
+                return await handler(request, user)
+            except TaxiiError as error:
+                return error_response(error)
+
+        return run
+
+    def _audit_denied(self, request: Request, why: str, user: User | None = None) -> None:
+        client = request.client.host if request.client else "unknown"
+        self.node.audit.append(
+            user.username if user else f"anonymous@{client}",
+            "access_denied",
+            details={"taxii": request.url.path[:300], "method": request.method, "why": why},
+        )
+
+    def _root(self, request: Request) -> str:
+        name: str = request.path_params["api_root"]
+        if self.node.collections.api_root(name) is None:
+            raise TaxiiError(404, "Not Found", "no such API root")
+        return name
+
+    def _collection(self, request: Request, user: User, *, write: bool = False) -> Collection:
+        root = self._root(request)
+        collection = self.node.collections.get(root, request.path_params["collection_id"])
+        if collection is None:
+            raise TaxiiError(404, "Not Found", "no such collection")
+        can_read, can_write = self._rights(collection, user)
+        if not (can_read or can_write):
+            # Not even told it exists (TAXII 2.1 allows 404 for this).
+            raise TaxiiError(404, "Not Found", "no such collection")
+        if write and not can_write:
+            self._audit_denied(request, "no write access to the collection", user)
+            raise TaxiiError(403, "Forbidden", "this account may not write to this collection")
+        if not write and not can_read:
+            self._audit_denied(request, "no read access to the collection", user)
+            raise TaxiiError(403, "Forbidden", "this account may not read this collection")
+        return collection
+
+    def _rights(self, collection: Collection, user: User) -> tuple[bool, bool]:
+        if user.role == "admin":
+            return True, True
+        grant = self.node.collections.grant_for(collection.id, user.username)
+        return (
+            grant.can_read and has_permission(user.role, "taxii:read"),
+            grant.can_write and has_permission(user.role, "taxii:write"),
+        )
+
+    def _collection_resource(self, collection: Collection, user: User) -> dict[str, Any]:
+        can_read, can_write = self._rights(collection, user)
+        resource: dict[str, Any] = {
+            "id": collection.id,
+            "title": collection.title,
+            "can_read": can_read,
+            "can_write": can_write,
+            "media_types": [STIX_MEDIA],
+        }
+        if collection.description:
+            resource["description"] = collection.description
+        if collection.alias:
+            resource["alias"] = collection.alias
+        return resource
+
+    def _listing(self, request: Request, endpoint: str) -> Listing:
+        try:
+            return parse(endpoint, request.query_params.multi_items())
+        except ParameterError as error:
+            raise TaxiiError(400, "Bad Request", str(error)) from None
+
+    def _position(self, listing: Listing, binding: dict[str, Any]) -> int:
+        if listing.next is None:
+            return 0
+        try:
+            return verify(
+                listing.next,
+                self.key,
+                expected=binding,
+                now=time.time(),
+                lifetime=CURSOR_LIFETIME,
+            )
+        except CursorError as error:
+            raise TaxiiError(400, "Bad Request", str(error)) from None
+
+    def _binding(
+        self,
+        collection: Collection,
+        endpoint: str,
+        user: User,
+        listing: Listing,
+        object_id: str | None,
+    ) -> dict[str, Any]:
+        entry_filter = listing.filter
+        return {
+            "c": collection.id,
+            "e": endpoint,
+            "o": object_id,
+            "u": user.username,
+            "f": filter_digest(
+                [
+                    entry_filter.ids,
+                    entry_filter.types,
+                    entry_filter.versions,
+                    entry_filter.spec_versions,
+                    entry_filter.added_after,
+                ]
+            ),
+        }
+
+    def _page(
+        self,
+        request: Request,
+        user: User,
+        endpoint: str,
+        *,
+        object_id: str | None = None,
+        with_content: bool,
+        default_versions: tuple[str, ...] = ("last",),
+    ) -> tuple[Collection, EntryPage, dict[str, Any]]:
+        collection = self._collection(request, user)
+        listing = self._listing(request, endpoint)
+        binding = self._binding(collection, endpoint, user, listing, object_id)
+        after = self._position(listing, binding)
+        page = self.node.collections.page(
+            collection.id,
+            listing.filter,
+            after=after,
+            limit=listing.limit,
+            object_id=object_id,
+            with_content=with_content,
+            default_versions=default_versions,
+        )
+        envelope: dict[str, Any] = {}
+        headers: dict[str, str] = {}
+        if page.entries:
+            headers["X-TAXII-Date-Added-First"] = page.entries[0][3]
+            headers["X-TAXII-Date-Added-Last"] = page.entries[-1][3]
+        if page.more:
+            envelope["more"] = True
+            envelope["next"] = sign(
+                {**binding, "s": page.entries[-1][0], "t": int(time.time())}, self.key
+            )
+        return collection, page, {"envelope": envelope, "headers": headers}
+
+    def _audit_read(
+        self, user: User, collection: Collection, ids: list[str], endpoint: str
+    ) -> None:
+        # Reading by a partner node's account is a disclosure to that partner.
+        action = "disclose" if user.role == "partner" else "consult"
+        self.node.audit.append(
+            user.username,
+            action,
+            list(dict.fromkeys(ids)),
+            details={"taxii": endpoint, "collection": collection.id, "recipient": user.username}
+            if action == "disclose"
+            else {"taxii": endpoint, "collection": collection.id},
+        )
+
+    # -- endpoints ------------------------------------------------------------------------
+    async def discovery(self, request: Request, user: User) -> Response:
+        roots = self.node.collections.api_roots()
+        resource: dict[str, Any] = {
+            "title": f"Diapason node {self.node.settings.node_name}",
+            "description": "TAXII 2.1 server of a Diapason security-cooperation node",
+            "api_roots": [f"/taxii2/{root.name}/" for root in roots],
+        }
+        if any(root.name == "main" for root in roots):
+            resource["default"] = "/taxii2/main/"
+        if not resource["api_roots"]:
+            del resource["api_roots"]
+        self.node.audit.append(user.username, "consult", details={"taxii": "discovery"})
+        return taxii_response(resource)
+
+    async def api_root(self, request: Request, user: User) -> Response:
+        name = self._root(request)
+        root = self.node.collections.api_root(name)
+        assert root is not None
+        resource: dict[str, Any] = {
+            "title": root.title,
+            "versions": [TAXII],
+            "max_content_length": root.max_content_length,
+        }
+        if root.description:
+            resource["description"] = root.description
+        self.node.audit.append(user.username, "consult", details={"taxii": f"api-root {name}"})
+        return taxii_response(resource)
+
+    async def status(self, request: Request, user: User) -> Response:
+        name = self._root(request)
+        found = self.node.collections.status(name, request.path_params["status_id"])
+        if found is None or (user.role != "admin" and found[2] != user.username):
+            raise TaxiiError(404, "Not Found", "no such status")
+        self.node.audit.append(user.username, "consult", details={"taxii": "status"})
+        return taxii_response(found[0])
+
+    async def collections(self, request: Request, user: User) -> Response:
+        name = self._root(request)
+        shown = []
+        for collection in self.node.collections.all(name):
+            can_read, can_write = self._rights(collection, user)
+            if can_read or can_write:
+                shown.append(self._collection_resource(collection, user))
+        self.node.audit.append(user.username, "consult", details={"taxii": "collections"})
+        return taxii_response({"collections": shown} if shown else {})
+
+    async def collection(self, request: Request, user: User) -> Response:
+        root = self._root(request)
+        collection = self.node.collections.get(root, request.path_params["collection_id"])
+        if collection is None or not any(self._rights(collection, user)):
+            raise TaxiiError(404, "Not Found", "no such collection")
+        self.node.audit.append(
+            user.username, "consult", details={"taxii": "collection", "collection": collection.id}
+        )
+        return taxii_response(self._collection_resource(collection, user))
+
+    async def manifest(self, request: Request, user: User) -> Response:
+        collection, page, extra = self._page(request, user, "manifest", with_content=False)
+        records = [
+            {"id": object_id, "date_added": added, "version": modified, "media_type": STIX_MEDIA}
+            for _seq, object_id, modified, added in page.entries
+        ]
+        body = extra["envelope"]
+        if records:
+            body["objects"] = records
+        self._audit_read(user, collection, [e[1] for e in page.entries], "manifest")
+        return taxii_response(body, headers=extra["headers"])
+
+    def _envelope_bytes(self, envelope: dict[str, Any], contents: list[str]) -> bytes:
+        head = orjson.dumps(envelope)
+        if not contents:
+            return head
+        joined = ",".join(contents).encode()
+        prefix = head[:-1] + (b',"objects":[' if len(head) > 2 else b'"objects":[')
+        return prefix + joined + b"]}"
+
+    async def get_objects(self, request: Request, user: User) -> Response:
+        collection, page, extra = self._page(request, user, "objects", with_content=True)
+        self._audit_read(user, collection, [e[1] for e in page.entries], "objects")
+        return taxii_response(
+            self._envelope_bytes(extra["envelope"], page.contents or []),
+            headers=extra["headers"],
+        )
+
+    async def get_object(self, request: Request, user: User) -> Response:
+        object_id = request.path_params["object_id"]
+        collection, page, extra = self._page(
+            request, user, "object", object_id=object_id, with_content=True
+        )
+        if not page.entries and not self.node.collections.holds(collection.id, object_id):
+            raise TaxiiError(404, "Not Found", "no such object in this collection")
+        self._audit_read(user, collection, [object_id], "object")
+        return taxii_response(
+            self._envelope_bytes(extra["envelope"], page.contents or []),
+            headers=extra["headers"],
+        )
+
+    async def versions(self, request: Request, user: User) -> Response:
+        object_id = request.path_params["object_id"]
+        collection, page, extra = self._page(
+            request,
+            user,
+            "versions",
+            object_id=object_id,
+            with_content=False,
+            default_versions=("all",),
+        )
+        if not page.entries and not self.node.collections.holds(collection.id, object_id):
+            raise TaxiiError(404, "Not Found", "no such object in this collection")
+        body = extra["envelope"]
+        if page.entries:
+            body["versions"] = [modified for _seq, _id, modified, _added in page.entries]
+        self._audit_read(user, collection, [object_id], "versions")
+        return taxii_response(body, headers=extra["headers"])
+
+    async def delete_object(self, request: Request, user: User) -> Response:
+        root = self._root(request)
+        collection = self.node.collections.get(root, request.path_params["collection_id"])
+        if collection is None:
+            raise TaxiiError(404, "Not Found", "no such collection")
+        can_read, can_write = self._rights(collection, user)
+        if not (can_read or can_write):
+            raise TaxiiError(404, "Not Found", "no such collection")
+        if not (can_read and can_write):
+            self._audit_denied(request, "delete needs read and write access", user)
+            raise TaxiiError(403, "Forbidden", "deleting needs read and write access")
+        listing = self._listing(request, "delete")
+        object_id = request.path_params["object_id"]
+        if not self.node.collections.holds(collection.id, object_id):
+            raise TaxiiError(404, "Not Found", "no such object in this collection")
+        versions = listing.filter.versions
+        if listing.filter.spec_versions and "2.1" not in listing.filter.spec_versions:
+            removed = 0
+        else:
+            removed = self.node.collections.remove_entries(collection.id, object_id, versions)
+        self.node.audit.append(
+            user.username,
+            "delete",
+            [object_id],
+            details={"taxii": "delete", "collection": collection.id, "entries": removed},
+        )
+        return taxii_response(b"")
+
+    async def add_objects(self, request: Request, user: User) -> Response:
+        collection = self._collection(request, user, write=True)
+        check_content_type(request.headers.get("content-type"))
+        root = self.node.collections.api_root(collection.api_root)
+        assert root is not None
+        body = await self._read_body(request, root.max_content_length)
+        try:
+            envelope = orjson.loads(body)
+        except orjson.JSONDecodeError as error:
+            raise TaxiiError(400, "Bad Request", f"the body is not valid JSON: {error}") from None
+        if not isinstance(envelope, dict) or not isinstance(envelope.get("objects", []), list):
+            raise TaxiiError(
+                422, "Unprocessable Entity", "the body must be a TAXII envelope with 'objects'"
+            )
+        received: list[Any] = envelope.get("objects", [])
+        requested = self.node.store.put_many(received, source=f"taxii:{user.username}")
+        self.node.collections.add_entries(
+            collection.id, [(object_id, modified) for _i, object_id, modified in requested.versions]
+        )
+        successes = [
+            {"id": object_id, "version": modified}
+            for _index, object_id, modified in sorted(requested.versions)
+        ]
+        failures = []
+        for problem in requested.refused:
+            original = received[problem.index]
+            version = (
+                original.get("modified") or original.get("created")
+                if isinstance(original, dict)
+                else None
+            )
+            failures.append(
+                {
+                    "id": problem.object_id or f"object #{problem.index}",
+                    "version": version if isinstance(version, str) else "unknown",
+                    "message": str(problem),
+                }
+            )
+        status: dict[str, Any] = {
+            "id": str(uuid.uuid4()),
+            "status": "complete",
+            "request_timestamp": utc_now(),
+            "total_count": len(received),
+            "success_count": len(successes),
+            "failure_count": len(failures),
+            "pending_count": 0,
+        }
+        if successes:
+            status["successes"] = successes
+        if failures:
+            status["failures"] = failures
+        self.node.collections.save_status(status, collection.api_root, collection.id, user.username)
+        self.node.audit.append(
+            user.username,
+            "receive" if user.role == "partner" else "import",
+            [s["id"] for s in successes],
+            details={
+                "taxii": "add",
+                "collection": collection.id,
+                "status": status["id"],
+                "refused": len(failures),
+            },
+        )
+        return taxii_response(status, 202)
+
+    async def _read_body(self, request: Request, limit: int) -> bytes:
+        declared = request.headers.get("content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                raise TaxiiError(400, "Bad Request", "Content-Length is not a number")
+            if int(declared) > limit:
+                raise TaxiiError(
+                    413, "Payload Too Large", f"the body is over this API root's {limit} bytes"
+                )
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > limit:
+                raise TaxiiError(
+                    413, "Payload Too Large", f"the body is over this API root's {limit} bytes"
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def routes(self) -> list[Route]:
+        root = "/taxii2/{api_root}"
+        collection = root + "/collections/{collection_id}"
+        obj = collection + "/objects/{object_id}"
+        return [
+            Route("/taxii2/", self.endpoint(self.discovery)),
+            Route(root + "/", self.endpoint(self.api_root)),
+            Route(root + "/status/{status_id}/", self.endpoint(self.status)),
+            Route(root + "/collections/", self.endpoint(self.collections)),
+            Route(collection + "/", self.endpoint(self.collection)),
+            Route(collection + "/manifest/", self.endpoint(self.manifest)),
+            Route(collection + "/objects/", self.endpoint(self.get_objects), methods=["GET"]),
+            Route(
+                collection + "/objects/",
+                self.endpoint(self.add_objects),
+                methods=["POST"],
+                name="add_objects",
+            ),
+            Route(obj + "/", self.endpoint(self.get_object), methods=["GET"]),
+            Route(obj + "/", self.endpoint(self.delete_object), methods=["DELETE"], name="delete"),
+            Route(obj + "/versions/", self.endpoint(self.versions)),
+        ]
