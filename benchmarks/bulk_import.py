@@ -339,6 +339,13 @@ def child_diapason(args: argparse.Namespace, url: str, from_bundle: bool) -> dic
     distinct = len({obj["id"] for obj in objects})
     result["count"] = store.count()
     result["distinct_ids"] = distinct
+    if store.dialect == "postgresql":
+        # Reads right after a bulk load depend on whether autovacuum has analysed yet.
+        with store.engine.connect() as connection:
+            result["objects_analysed_before_reads"] = bool(connection.exec_driver_sql(
+                "SELECT last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL "
+                "FROM pg_stat_user_tables WHERE relname = 'objects'"
+            ).scalar())
     if not from_bundle:
         with stderr.status(f"reads on {store.dialect}…"):
             result["reads"] = measure_reads(store, objects, args)
@@ -813,16 +820,79 @@ def _filesystem_of(folder: Path) -> str:
     return " ".join(lines[-1].split()[:2]) if len(lines) > 1 else "unknown"
 
 
+def fsync_ms(folder: Path, rounds: int = 20) -> float:
+    """Median time of a 4 KiB write + fsync in ``folder`` (what a checkpoint waits on)."""
+    path = folder / "fsync.probe"
+    samples: list[float] = []
+    with path.open("wb") as handle:
+        for _ in range(rounds):
+            handle.write(os.urandom(4096))
+            handle.flush()
+            started = time.perf_counter()
+            os.fsync(handle.fileno())
+            samples.append((time.perf_counter() - started) * 1000)
+    path.unlink()
+    return round(statistics.median(samples), 3)
+
+
+_STATEMENT_HEAD = re.compile(r"\s+(WHERE|VALUES|SET|RETURNING|GROUP BY)\b.*", re.DOTALL)
+
+
+def _statement_kind(statement: str) -> str:
+    flat = " ".join(statement.split())
+    head = _STATEMENT_HEAD.sub("", flat)
+    if head.startswith("SELECT"):
+        head = "SELECT … FROM " + head.rsplit(" FROM ", 1)[-1]
+    return head[:70]
+
+
+def sql_breakdown(store: Any, objects: Sequence[dict[str, Any]]) -> tuple[float, dict[str, Any]]:
+    """put_many with every cursor execution timed, grouped by statement kind."""
+    totals: dict[str, list[float]] = {}
+    pending: dict[int, float] = {}
+
+    def before(_conn: Any, cursor: Any, statement: str, *_rest: Any) -> None:
+        pending[id(cursor)] = time.perf_counter()
+
+    def after(_conn: Any, cursor: Any, statement: str, _params: Any, _context: Any,
+              executemany: bool) -> None:
+        elapsed = time.perf_counter() - pending.pop(id(cursor), time.perf_counter())
+        kind = _statement_kind(statement) + (" [executemany]" if executemany else "")
+        entry = totals.setdefault(kind, [0, 0.0])
+        entry[0] += 1
+        entry[1] += elapsed
+
+    sa.event.listen(store.engine, "before_cursor_execute", before)
+    sa.event.listen(store.engine, "after_cursor_execute", after)
+    started = time.perf_counter()
+    store.put_many(objects)
+    wall = time.perf_counter() - started
+    sa.event.remove(store.engine, "before_cursor_execute", before)
+    sa.event.remove(store.engine, "after_cursor_execute", after)
+    return wall, {kind: {"calls": int(calls), "seconds": round(seconds, 4)}
+                  for kind, (calls, seconds) in totals.items()}
+
+
 # -- profiling put_many -------------------------------------------------------------------
 def profile(args: argparse.Namespace) -> int:
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 150)
     objects = generate_objects(args.profile, seed=args.seed)
+    started = time.perf_counter()
+    for index, obj in enumerate(objects):
+        prepare(obj, index, MAX_OBJECT_BYTES)
+    prepare_s = time.perf_counter() - started
     with tempfile.TemporaryDirectory(prefix="diapason-profile-", dir=args.workdir) as folder:
+        console.print(f"fsync of 4 KiB in {folder}: median {fsync_ms(Path(folder))} ms; "
+                      f"load average {os.getloadavg()[0]:.2f}")
         plain = open_store(f"sqlite:///{Path(folder) / 'plain.sqlite3'}")
         started = time.perf_counter()
         plain.put_many(objects)
         plain_s = time.perf_counter() - started
         plain.close()
+
+        timed = open_store(f"sqlite:///{Path(folder) / 'timed.sqlite3'}")
+        timed_s, statements = sql_breakdown(timed, objects)
+        timed.close()
 
         store = open_store(f"sqlite:///{Path(folder) / 'profiled.sqlite3'}")
         profiler = cProfile.Profile()
@@ -837,6 +907,18 @@ def profile(args: argparse.Namespace) -> int:
         f"({len(objects) / plain_s:,.0f} objects/s) without the profiler, {profiled_s:.2f} s "
         f"under cProfile; written {len(report.written):,}, refused {len(report.refused)}"
     )
+    console.print(f"prepare() alone on the same objects: {prepare_s:.2f} s "
+                  f"({len(objects) / prepare_s:,.0f} objects/s)")
+    breakdown = Table(title=f"SQL time inside put_many (a third run, {timed_s:.2f} s wall)")
+    for heading in ("statement", "calls", "seconds", "share of wall"):
+        breakdown.add_column(heading, justify="left" if heading == "statement" else "right")
+    in_sql = 0.0
+    for kind, entry in sorted(statements.items(), key=lambda item: -item[1]["seconds"]):
+        in_sql += entry["seconds"]
+        breakdown.add_row(kind, f"{entry['calls']:,}", f"{entry['seconds']:.3f}",
+                          f"{entry['seconds'] / timed_s:.1%}")
+    breakdown.add_row("all SQL (driver time)", "", f"{in_sql:.3f}", f"{in_sql / timed_s:.1%}")
+    console.print(breakdown)
     if args.profile_out:
         profiler.dump_stats(args.profile_out)
         console.print(f"profile written to {args.profile_out}")

@@ -75,7 +75,7 @@ class Settings:
     # Largest accepted request body or file in one import, in bytes.
     max_request_bytes: int = 104_857_600
     # Objects written per transaction during imports.
-    batch_size: int = 1_000
+    batch_size: int = 10_000
     secret_key: Secret = field(default_factory=lambda: Secret(""))
 
     @property

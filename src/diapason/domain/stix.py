@@ -176,6 +176,24 @@ def parse_timestamp(value: str) -> datetime:
     )
 
 
+# Identifiers already seen valid. References repeat a lot (authors, markings, the objects a
+# report cites), and the regular expression was the largest cost of checking an import.
+# Bounded: cleared when full. Only ever holds strings that matched ID_RE.
+_KNOWN_IDS: set[str] = set()
+_KNOWN_IDS_LIMIT = 200_000
+
+
+def _is_known_id(value: str) -> bool:
+    if value in _KNOWN_IDS:
+        return True
+    if ID_RE.match(value) is None:
+        return False
+    if len(_KNOWN_IDS) >= _KNOWN_IDS_LIMIT:
+        _KNOWN_IDS.clear()
+    _KNOWN_IDS.add(value)
+    return True
+
+
 def is_valid_id(value: Any) -> bool:
     return isinstance(value, str) and ID_RE.match(value) is not None
 
@@ -304,7 +322,7 @@ def _prepare(obj: dict[str, Any], index: int, max_bytes: int) -> Prepared:
     markings: list[str] = []
     edges: list[tuple[str, str]] = []
     for path, target in _walk_refs(obj, ""):
-        if not isinstance(target, str) or ID_RE.match(target) is None:
+        if not isinstance(target, str) or not _is_known_id(target):
             shown = _clip(target) if isinstance(target, str) else _kind(target)
             raise StixError(f"{path}: {shown!r} is not a valid STIX identifier")
         if path.startswith("object_marking_refs") or path.endswith(".marking_ref"):

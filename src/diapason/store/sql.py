@@ -27,6 +27,11 @@ from diapason.store.interface import (
 )
 from diapason.store.schema import counters, edges, object_markings, objects, tombstones
 
+# Objects per write transaction. Every version lands in several B-trees keyed by random
+# ids; a transaction dirties about one page per row and tree until the batch covers the
+# tree, so larger batches write far fewer pages per object (see docs/performance.md).
+DEFAULT_BATCH_SIZE = 10_000
+
 # The width of the ``source`` and tombstone ``actor`` columns.
 MAX_NAME = 200
 
@@ -121,7 +126,11 @@ class SqlStore:
     placeholder = "?"  # the DB-API parameter marker of the driver
 
     def __init__(
-        self, engine: sa.Engine, *, max_object_bytes: int = 1_048_576, batch_size: int = 1000
+        self,
+        engine: sa.Engine,
+        *,
+        max_object_bytes: int = 1_048_576,
+        batch_size: int = DEFAULT_BATCH_SIZE,
     ) -> None:
         self.engine = engine
         self.max_object_bytes = max_object_bytes
@@ -165,6 +174,13 @@ class SqlStore:
         return report
 
     def _write_batch(self, batch: list[Prepared], source: str | None, report: PutReport) -> None:
+        before = len(report.written)
+        self._write_one_batch(batch, source, report)
+        self._after_write(len(report.written) - before)
+
+    def _write_one_batch(
+        self, batch: list[Prepared], source: str | None, report: PutReport
+    ) -> None:
         ids = list(dict.fromkeys(p.id for p in batch))
         with write_transaction(self.engine) as connection:
             lock_writers(connection)
@@ -272,14 +288,22 @@ class SqlStore:
                     fts_rows.append((seq, prepared.text))
                 object_id = prepared.id
                 marking_rows.extend((object_id, ref) for ref in prepared.markings)
-                edge_rows.extend((object_id, prop, target) for prop, target in prepared.edges)
+                # created_by_ref is already an indexed column of objects: neighbours() reads
+                # it from there, and a second copy would be a quarter of all edges.
+                edge_rows.extend(
+                    (object_id, prop, target)
+                    for prop, target in prepared.edges
+                    if prop != "created_by_ref"
+                )
 
             if demoted_seqs:
                 for chunk in _chunks(demoted_seqs):
                     connection.execute(
                         objects.update().where(objects.c.seq.in_(chunk)).values(is_current=False)
                     )
-                self._fts_delete(connection, demoted_seqs)
+                # The text of a demoted version stays in the full-text index: searches only
+                # keep current versions (is_current), and deleting FTS rows one by one was
+                # an eighth of the import time. delete() still erases them all.
                 self._clear_links(connection, sorted(cleared_ids))
             # Plain DB-API executemany with tuples: the bulk path, several times faster than
             # compiling a Core insert for every row.
@@ -297,6 +321,9 @@ class SqlStore:
         names = ", ".join(column.name for column in table.columns)
         marks = ", ".join([self.placeholder] * len(table.columns))
         connection.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
+
+    def _after_write(self, written: int) -> None:
+        """Dialect hook after a ``put_many``; nothing by default."""
 
     def _clear_links(self, connection: sa.Connection, ids: list[str]) -> None:
         for chunk in _chunks(ids):
@@ -399,11 +426,21 @@ class SqlStore:
             return int(connection.execute(statement).scalar_one())
 
     def neighbours(self, object_id: str) -> list[Edge]:
-        statement = sa.select(edges.c.source_id, edges.c.property, edges.c.target_id).where(
+        linked = sa.select(edges.c.source_id, edges.c.property, edges.c.target_id).where(
             (edges.c.source_id == object_id) | (edges.c.target_id == object_id)
         )
+        authored = sa.select(objects.c.id, objects.c.created_by_ref).where(
+            objects.c.is_current
+            & ((objects.c.created_by_ref == object_id) | (objects.c.id == object_id))
+            & objects.c.created_by_ref.is_not(None)
+        )
         with self.engine.connect() as connection:
-            return [Edge(*row) for row in connection.execute(statement)]
+            found = [Edge(*row) for row in connection.execute(linked)]
+            found.extend(
+                Edge(source, "created_by_ref", author)
+                for source, author in connection.execute(authored)
+            )
+        return found
 
     def tombstones(self, after: int = 0, limit: int = 1000) -> list[Tombstone]:
         statement = (
@@ -451,6 +488,24 @@ class SQLiteStore(SqlStore):
 class PostgresStore(SqlStore):
     dialect = "postgresql"
     placeholder = "%s"
+
+    # Re-analyse after this many rows written since the last time (or at first).
+    ANALYZE_EVERY = 20_000
+
+    def __init__(self, engine: sa.Engine, **options: Any) -> None:
+        super().__init__(engine, **options)
+        self._unanalysed = self.ANALYZE_EVERY  # analyse after the first large load
+
+    def _after_write(self, written: int) -> None:
+        # A bulk load into a fresh table leaves the planner without statistics: it then
+        # scans the whole table for every "id IN (...)" lookup. Autovacuum catches up only
+        # later, so a store that has just written many rows analyses them itself.
+        self._unanalysed += written
+        if written and self._unanalysed >= self.ANALYZE_EVERY:
+            self._unanalysed = 0
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("ANALYZE objects, edges, object_markings, object_fts")
+                connection.commit()
 
     def _fts_insert(self, connection: sa.Connection, rows: list[tuple[int, str]]) -> None:
         connection.exec_driver_sql(
@@ -509,7 +564,11 @@ def fold(text: str) -> str:
 
 
 def open_store(
-    url: str, *, max_object_bytes: int = 1_048_576, batch_size: int = 1000, upgrade: bool = True
+    url: str,
+    *,
+    max_object_bytes: int = 1_048_576,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    upgrade: bool = True,
 ) -> SqlStore:
     """Open (and by default migrate) the store behind a database URL."""
     engine = open_engine(url)
