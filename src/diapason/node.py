@@ -44,22 +44,37 @@ def prepare_data_folder(folder: Path) -> None:
 def write_default_config(settings: Settings) -> Settings:
     """Write ``diapason.toml`` on first run, with a fresh secret key readable by owner only.
 
-    Returns the settings with that key in force (unchanged if the file already existed).
+    A node must have a secret key (it signs paging cursors and sessions, and every worker
+    must share it): when neither the file nor the environment has one, a new key is added
+    to the file. Returns the settings with the key in force.
     """
-    path = settings.data_dir / CONFIG_FILE
-    if path.exists():
+    if settings.secret_key:
+        if not (settings.data_dir / CONFIG_FILE).exists():
+            _write_private(settings.data_dir / CONFIG_FILE, _config_text(settings, None))
         return settings
     key = secrets.token_urlsafe(32)
+    path = settings.data_dir / CONFIG_FILE
+    if path.exists():
+        with path.open("a", encoding="utf-8") as handle:
+            handle.write(f'\n# Added by diapason: the file had none.\nsecret_key = "{key}"\n')
+    else:
+        _write_private(path, _config_text(settings, key))
+    return replace(settings, secret_key=Secret(key))
+
+
+def _config_text(settings: Settings, key: str | None) -> str:
     text = (
         "# Diapason node settings. Every key can also be set as DIAPASON_<KEY> in the\n"
         "# environment, which wins over this file. See docs/settings.md.\n"
         f'node_name = "{settings.node_name}"\n'
-        f'secret_key = "{key}"\n'
     )
+    return text + (f'secret_key = "{key}"\n' if key else "")
+
+
+def _write_private(path: Path, text: str) -> None:
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
         handle.write(text)
-    return settings if settings.secret_key else replace(settings, secret_key=Secret(key))
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ variables, the TOML file in the data folder, defaults. Nothing is read at import
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
@@ -110,6 +111,7 @@ SETTINGS_TABLE: dict[str, tuple[str, type]] = {
 }
 
 _POSITIVE = {"port", "workers", "max_object_bytes", "max_request_bytes", "batch_size"}
+_NODE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}\Z")
 _LOG_LEVELS = {"critical", "error", "warning", "info", "debug"}
 
 
@@ -134,6 +136,10 @@ def _convert(name: str, kind: type, raw: Any, origin: str) -> Any:
         return Path(raw).expanduser()
     if kind is Secret:
         return Secret(raw)
+    if name == "node_name" and not _NODE_NAME_RE.match(raw):
+        raise SettingsError(
+            f"{name} ({origin}): 1-63 lower-case letters, digits, '.', '-' or '_', got {raw!r}"
+        )
     if name == "log_level" and raw.lower() not in _LOG_LEVELS:
         raise SettingsError(f"{name} ({origin}): one of {sorted(_LOG_LEVELS)}, got {raw!r}")
     return raw.lower() if name == "log_level" else raw

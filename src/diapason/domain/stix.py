@@ -27,6 +27,9 @@ ID_RE = re.compile(
     r"^([a-z0-9][a-z0-9-]{1,248}[a-z0-9])--"
     r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}\Z"
 )
+# Where a reference sits (``object_refs[3]``, ``extensions.x.y_ref``): it becomes a column of
+# the edges table, so it is bounded and plain (no NUL, which PostgreSQL text refuses).
+REF_PATH_RE = re.compile(r"^[A-Za-z0-9_.\[\]-]{1,300}\Z")
 TIMESTAMP_RE = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z\Z", re.ASCII)
 
 # STIX Cyber-observable object types (STIX 2.1 section 6): they carry no created/modified.
@@ -322,6 +325,13 @@ def _prepare(obj: dict[str, Any], index: int, max_bytes: int) -> Prepared:
     markings: list[str] = []
     edges: list[tuple[str, str]] = []
     for path, target in _walk_refs(obj, ""):
+        if not REF_PATH_RE.match(path):
+            # Shown escaped and without ": ", which separates field from message.
+            shown_path = path.encode("unicode_escape").decode("ascii").replace(": ", ":")
+            raise StixError(
+                f"{_clip(shown_path)}: a reference property path must be at most 300 ASCII "
+                "letters, digits, '_', '-', '.', '[' or ']'"
+            )
         if not isinstance(target, str) or not _is_known_id(target):
             shown = _clip(target) if isinstance(target, str) else _kind(target)
             raise StixError(f"{path}: {shown!r} is not a valid STIX identifier")

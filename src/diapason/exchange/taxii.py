@@ -7,12 +7,15 @@ stateless. Every request is audited; a request a client can send never produces 
 
 from __future__ import annotations
 
+import re
+import secrets
 import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
+import sqlalchemy as sa
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -20,7 +23,8 @@ from starlette.routing import Route
 from diapason.accounts import User
 from diapason.domain.cursor import CursorError, filter_digest, sign, verify
 from diapason.domain.roles import has_permission
-from diapason.exchange.collections import Collection, EntryPage
+from diapason.domain.stix import ID_RE
+from diapason.exchange.collections import ALIAS_RE, Collection, EntryPage
 from diapason.exchange.taxii_params import Listing, ParameterError, parse
 from diapason.node import Node
 from diapason.store.sql import utc_now
@@ -29,6 +33,9 @@ TAXII = "application/taxii+json;version=2.1"
 STIX_MEDIA = "application/stix+json;version=2.1"
 CURSOR_LIFETIME = 24 * 3600.0
 REALM = 'Basic realm="diapason", Bearer realm="diapason"'
+UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
+# Methods the catch-all route takes, so that it (not a redirect) answers under /taxii2/.
+ANY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE"]
 
 
 class TaxiiError(Exception):
@@ -104,7 +111,10 @@ class TaxiiServer:
 
     def __init__(self, node: Node) -> None:
         self.node = node
-        self.key = node.settings.secret_key.reveal().encode() or b"diapason-unconfigured"
+        # Without a configured key, a random one: cursors then only work within this process,
+        # but a key everybody knows would let any client forge them.
+        self.key = node.settings.secret_key.reveal().encode() or secrets.token_bytes(32)
+        self._routes: list[Route] = []
 
     # -- plumbing -------------------------------------------------------------------------
     def endpoint(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -116,7 +126,7 @@ class TaxiiServer:
                         "Not Acceptable",
                         f"this server answers {TAXII}; send it in the Accept header",
                     )
-                user = self.node.authenticator.authenticate(request.headers.get("authorization"))
+                user = self._authenticate(request.headers.get("authorization"))
                 if user is None:
                     self._audit_denied(request, "no valid credentials")
                     raise TaxiiError(
@@ -137,6 +147,14 @@ class TaxiiServer:
 
         return run
 
+    def _authenticate(self, header: str | None) -> User | None:
+        try:
+            return self.node.authenticator.authenticate(header)
+        except (ValueError, sa.exc.DataError):
+            # Credentials that cannot even be looked up (non-ASCII Basic value, NUL in a
+            # user name on PostgreSQL) are wrong credentials, not a server error.
+            return None
+
     def _audit_denied(self, request: Request, why: str, user: User | None = None) -> None:
         client = request.client.host if request.client else "unknown"
         self.node.audit.append(
@@ -151,15 +169,30 @@ class TaxiiServer:
             raise TaxiiError(404, "Not Found", "no such API root")
         return name
 
-    def _collection(self, request: Request, user: User, *, write: bool = False) -> Collection:
+    def _find_collection(self, request: Request, user: User) -> Collection:
+        """The collection of the path that the user may see at all, else 404."""
         root = self._root(request)
-        collection = self.node.collections.get(root, request.path_params["collection_id"])
+        key: str = request.path_params["collection_id"]
+        collection = None
+        if UUID_RE.match(key) or ALIAS_RE.match(key):
+            collection = self.node.collections.get(root, key)
         if collection is None:
             raise TaxiiError(404, "Not Found", "no such collection")
-        can_read, can_write = self._rights(collection, user)
-        if not (can_read or can_write):
-            # Not even told it exists (TAXII 2.1 allows 404 for this).
+        if not any(self._rights(collection, user)):
+            # Not even told it exists (TAXII 2.1 allows 404 for this), but it is a denial.
+            self._audit_denied(request, "no access to the collection", user)
             raise TaxiiError(404, "Not Found", "no such collection")
+        return collection
+
+    def _object_id(self, request: Request) -> str:
+        object_id: str = request.path_params["object_id"]
+        if not ID_RE.match(object_id):
+            raise TaxiiError(404, "Not Found", "no such object in this collection")
+        return object_id
+
+    def _collection(self, request: Request, user: User, *, write: bool = False) -> Collection:
+        collection = self._find_collection(request, user)
+        can_read, can_write = self._rights(collection, user)
         if write and not can_write:
             self._audit_denied(request, "no write access to the collection", user)
             raise TaxiiError(403, "Forbidden", "this account may not write to this collection")
@@ -317,8 +350,12 @@ class TaxiiServer:
 
     async def status(self, request: Request, user: User) -> Response:
         name = self._root(request)
-        found = self.node.collections.status(name, request.path_params["status_id"])
-        if found is None or (user.role != "admin" and found[2] != user.username):
+        status_id: str = request.path_params["status_id"]
+        found = self.node.collections.status(name, status_id) if UUID_RE.match(status_id) else None
+        if found is None:
+            raise TaxiiError(404, "Not Found", "no such status")
+        if user.role != "admin" and found[2] != user.username:
+            self._audit_denied(request, "status of another account", user)
             raise TaxiiError(404, "Not Found", "no such status")
         self.node.audit.append(user.username, "consult", details={"taxii": "status"})
         return taxii_response(found[0])
@@ -334,10 +371,7 @@ class TaxiiServer:
         return taxii_response({"collections": shown} if shown else {})
 
     async def collection(self, request: Request, user: User) -> Response:
-        root = self._root(request)
-        collection = self.node.collections.get(root, request.path_params["collection_id"])
-        if collection is None or not any(self._rights(collection, user)):
-            raise TaxiiError(404, "Not Found", "no such collection")
+        collection = self._find_collection(request, user)
         self.node.audit.append(
             user.username, "consult", details={"taxii": "collection", "collection": collection.id}
         )
@@ -372,7 +406,7 @@ class TaxiiServer:
         )
 
     async def get_object(self, request: Request, user: User) -> Response:
-        object_id = request.path_params["object_id"]
+        object_id = self._object_id(request)
         collection, page, extra = self._page(
             request, user, "object", object_id=object_id, with_content=True
         )
@@ -385,7 +419,7 @@ class TaxiiServer:
         )
 
     async def versions(self, request: Request, user: User) -> Response:
-        object_id = request.path_params["object_id"]
+        object_id = self._object_id(request)
         collection, page, extra = self._page(
             request,
             user,
@@ -403,18 +437,13 @@ class TaxiiServer:
         return taxii_response(body, headers=extra["headers"])
 
     async def delete_object(self, request: Request, user: User) -> Response:
-        root = self._root(request)
-        collection = self.node.collections.get(root, request.path_params["collection_id"])
-        if collection is None:
-            raise TaxiiError(404, "Not Found", "no such collection")
+        collection = self._find_collection(request, user)
         can_read, can_write = self._rights(collection, user)
-        if not (can_read or can_write):
-            raise TaxiiError(404, "Not Found", "no such collection")
         if not (can_read and can_write):
             self._audit_denied(request, "delete needs read and write access", user)
             raise TaxiiError(403, "Forbidden", "deleting needs read and write access")
         listing = self._listing(request, "delete")
-        object_id = request.path_params["object_id"]
+        object_id = self._object_id(request)
         if not self.node.collections.holds(collection.id, object_id):
             raise TaxiiError(404, "Not Found", "no such object in this collection")
         versions = listing.filter.versions
@@ -445,7 +474,14 @@ class TaxiiServer:
                 422, "Unprocessable Entity", "the body must be a TAXII envelope with 'objects'"
             )
         received: list[Any] = envelope.get("objects", [])
-        requested = self.node.store.put_many(received, source=f"taxii:{user.username}")
+        try:
+            requested = self.node.store.put_many(received, source=f"taxii:{user.username}")
+        except sa.exc.DataError:
+            # Content the database cannot hold although validation let it through (e.g. a
+            # NUL character in a *_ref property name on PostgreSQL): refused, not a 500.
+            raise TaxiiError(
+                422, "Unprocessable Entity", "the database cannot store this content"
+            ) from None
         self.node.collections.add_entries(
             collection.id, [(object_id, modified) for _i, object_id, modified in requested.versions]
         )
@@ -498,9 +534,10 @@ class TaxiiServer:
     async def _read_body(self, request: Request, limit: int) -> bytes:
         declared = request.headers.get("content-length")
         if declared is not None:
-            if not declared.isdigit():
+            if not (declared.isascii() and declared.isdigit()):
                 raise TaxiiError(400, "Bad Request", "Content-Length is not a number")
-            if int(declared) > limit:
+            # The length test first: int() refuses strings of more than 4300 digits.
+            if len(declared.lstrip("0")) > len(str(limit)) or int(declared) > limit:
                 raise TaxiiError(
                     413, "Payload Too Large", f"the body is over this API root's {limit} bytes"
                 )
@@ -515,11 +552,38 @@ class TaxiiServer:
             chunks.append(chunk)
         return b"".join(chunks)
 
+    async def fallback(self, request: Request) -> Response:
+        """Any other request under /taxii2/: a TAXII error, 405 on a known path, else 404.
+
+        Without this route Starlette would redirect a path lacking its final '/', with a
+        response that is not a TAXII message.
+        """
+        path: str = request.scope["path"]
+        allowed = sorted(
+            {
+                method
+                for route in self._routes
+                if route.path_regex.match(path)
+                for method in route.methods or ()
+            }
+        )
+        if allowed:
+            return error_response(
+                TaxiiError(
+                    405,
+                    "Method Not Allowed",
+                    f"{request.method[:20]} is not allowed here",
+                    {"Allow": ", ".join(allowed)},
+                )
+            )
+        hint = "" if path.endswith("/") else " (TAXII paths end with '/')"
+        return error_response(TaxiiError(404, "Not Found", f"no such TAXII endpoint{hint}"))
+
     def routes(self) -> list[Route]:
         root = "/taxii2/{api_root}"
         collection = root + "/collections/{collection_id}"
         obj = collection + "/objects/{object_id}"
-        return [
+        self._routes = [
             Route("/taxii2/", self.endpoint(self.discovery)),
             Route(root + "/", self.endpoint(self.api_root)),
             Route(root + "/status/{status_id}/", self.endpoint(self.status)),
@@ -537,3 +601,6 @@ class TaxiiServer:
             Route(obj + "/", self.endpoint(self.delete_object), methods=["DELETE"], name="delete"),
             Route(obj + "/versions/", self.endpoint(self.versions)),
         ]
+        # Last: it matches everything under /taxii2/ that the routes above do not.
+        fallback = Route("/taxii2/{rest:path}", self.fallback, methods=ANY_METHOD)
+        return [*self._routes, fallback]

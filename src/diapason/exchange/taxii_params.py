@@ -70,9 +70,11 @@ def parse(endpoint: str, items: Iterable[tuple[str, str]]) -> Listing:
     limit = DEFAULT_LIMIT
     if "limit" in seen:
         raw = seen["limit"]
-        if not raw.isascii() or not raw.isdigit() or int(raw) <= 0:
+        digits = raw.lstrip("0")
+        if not raw.isascii() or not raw.isdigit() or not digits:
             raise ParameterError(f"limit: expected a positive whole number, got {raw[:40]!r}")
-        limit = min(int(raw), MAX_LIMIT)
+        # A huge value is simply capped; int() refuses strings of more than 4300 digits.
+        limit = MAX_LIMIT if len(digits) > len(str(MAX_LIMIT)) else min(int(digits), MAX_LIMIT)
     ids: tuple[str, ...] = ()
     if "id" in seen:
         ids = tuple(_values("match[id]", seen["id"]))

@@ -85,26 +85,6 @@ def _chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[An
         yield values[start : start + size]
 
 
-_PROPERTY_LENGTH = 300  # edges.property is String(300) (schema.py, migration 0001)
-
-
-def _overlong_edge(prepared: Prepared) -> Problem | None:
-    """A refusal for a reference whose property path does not fit the edges table.
-
-    PostgreSQL would reject the whole batch on such a row (SQLite would keep it whole).
-    """
-    for path, _target in prepared.edges:
-        if len(path) > _PROPERTY_LENGTH:
-            return Problem(
-                prepared.index,
-                prepared.id,
-                path[:80] + "…",
-                f"the property path is {len(path)} characters long, over the limit of "
-                f"{_PROPERTY_LENGTH}",
-            )
-    return None
-
-
 def _stored(row: sa.Row[*tuple[Any, ...]]) -> StoredObject:
     return StoredObject(
         seq=row.seq,
@@ -159,10 +139,6 @@ class SqlStore:
             prepared = prepare(obj, index, self.max_object_bytes)
             if isinstance(prepared, Problem):
                 report.refused.append(prepared)
-                continue
-            too_long = _overlong_edge(prepared)
-            if too_long is not None:
-                report.refused.append(too_long)
                 continue
             batch.append(prepared)
             if len(batch) >= self.batch_size:

@@ -14,7 +14,7 @@ import hashlib
 import threading
 import time
 
-from diapason.accounts import TOKEN_PREFIX, Accounts, User
+from diapason.accounts import TOKEN_PREFIX, USERNAME_RE, Accounts, User
 
 PASSWORD_CACHE_SECONDS = 60.0
 PASSWORD_CACHE_SIZE = 1024
@@ -33,15 +33,19 @@ class Authenticator:
         scheme, _, value = header.strip().partition(" ")
         value = value.strip()
         if scheme.lower() == "bearer":
-            return self.accounts.authenticate_token(value) if value else None
+            if not value or not value.isascii() or not value.isprintable():
+                return None
+            return self.accounts.authenticate_token(value)
         if scheme.lower() != "basic" or not value or len(value) > 4096:
             return None
         try:
             decoded = base64.b64decode(value, validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
+        except (binascii.Error, ValueError):  # ValueError: non-ASCII in the header value
             return None
         username, colon, secret = decoded.partition(":")
-        if not colon or not secret:
+        if not colon or not secret or not USERNAME_RE.match(username):
+            return None
+        if "\x00" in secret:
             return None
         if secret.startswith(TOKEN_PREFIX):
             user = self.accounts.authenticate_token(secret)

@@ -1,0 +1,73 @@
+"""STIX 2.1 objects for the TAXII tests: small, valid, with versions."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+
+def new_id(stix_type: str) -> str:
+    return f"{stix_type}--{uuid.uuid4()}"
+
+
+def stamp(day: int, hour: int = 0, month: int = 1, year: int = 2024) -> str:
+    """A STIX timestamp as producers write it (millisecond precision)."""
+    return f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:00:00.000Z"
+
+
+def normalised(timestamp: str) -> str:
+    """What the server answers as a version: the same instant at microsecond precision."""
+    head, _, fraction = timestamp.rstrip("Z").partition(".")
+    return f"{head}.{fraction.ljust(6, '0')[:6]}Z"
+
+
+def sdo(
+    stix_type: str = "indicator",
+    *,
+    object_id: str | None = None,
+    created: str | None = None,
+    modified: str | None = None,
+    **properties: Any,
+) -> dict[str, Any]:
+    """A domain object; ``properties`` add or override."""
+    created = created or stamp(1)
+    obj: dict[str, Any] = {
+        "type": stix_type,
+        "spec_version": "2.1",
+        "id": object_id or new_id(stix_type),
+        "created": created,
+        "modified": modified or created,
+    }
+    if stix_type == "indicator":
+        obj.update(
+            name="bad address",
+            pattern="[ipv4-addr:value = '198.51.100.7']",
+            pattern_type="stix",
+            valid_from=created,
+        )
+    elif stix_type == "malware":
+        obj.update(name="dropper", is_family=False)
+    else:
+        obj["name"] = f"{stix_type} {obj['id'][-6:]}"
+    obj.update(properties)
+    return obj
+
+
+def version(obj: dict[str, Any], modified: str, **changes: Any) -> dict[str, Any]:
+    """Another version of ``obj``: same id and created, a new ``modified``."""
+    return {**obj, "modified": modified, **changes}
+
+
+def ipv4(value: str) -> dict[str, Any]:
+    """A cyber-observable: no created, no modified."""
+    return {
+        "type": "ipv4-addr",
+        "spec_version": "2.1",
+        "id": f"ipv4-addr--{uuid.uuid5(uuid.NAMESPACE_URL, value)}",
+        "value": value,
+    }
+
+
+def key(obj: dict[str, Any]) -> tuple[str, str]:
+    """(id, modified) as the object carries them; an SCO's version is its id alone."""
+    return obj["id"], str(obj.get("modified", ""))
