@@ -213,6 +213,8 @@ def test_every_kind_of_request_is_audited(taxii: Taxii, private: Collection) -> 
     viewer = taxii.user("vera", "viewer", grants={taxii.collection.id: (True, False)})
     assert taxii.post([sdo("malware")], auth=bearer(viewer)).status_code == 403
     assert taxii.get("/taxii2/", auth=bearer("dia_wrong")).status_code == 401
+    bad_filter = taxii.get(taxii.objects_path(), auth=auth, params={"limit": "none"})
+    assert bad_filter.status_code == 400
 
     entries = taxii.node.audit.entries(after=after, limit=1000)
     mine = [(e.action, e.details.get("taxii")) for e in entries if e.actor == "partner-a"]
@@ -225,7 +227,10 @@ def test_every_kind_of_request_is_audited(taxii: Taxii, private: Collection) -> 
         ("consult", "collections"),
         ("delete", "delete"),
         ("access_denied", taxii.objects_path(private)),
+        ("request_refused", taxii.objects_path()),
     ]
+    refused = next(e for e in entries if e.action == "request_refused")
+    assert refused.details["status"] == 400 and refused.details["why"].startswith("limit:")
     received = next(e for e in entries if e.action == "receive")
     assert received.object_ids == (obj["id"],)
     assert received.details["refused"] == 1

@@ -57,6 +57,7 @@ ACTIONS: frozenset[str] = frozenset(
         "login_failed",
         "logout",
         "access_denied",
+        "request_refused",
         "user_add",
         "user_disable",
         "user_enable",

@@ -119,6 +119,7 @@ class TaxiiServer:
     # -- plumbing -------------------------------------------------------------------------
     def endpoint(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         async def run(request: Request) -> Response:
+            user: User | None = None
             try:
                 if not accepts_taxii(request.headers.get("accept")):
                     raise TaxiiError(
@@ -143,9 +144,25 @@ class TaxiiServer:
                     raise TaxiiError(403, "Forbidden", "this account has no TAXII access")
                 return await handler(request, user)
             except TaxiiError as error:
+                if not getattr(request.state, "audited", False):
+                    # Every request is audited, refused ones too (with why).
+                    self._audit(request, "request_refused", error, user)
                 return error_response(error)
 
         return run
+
+    def _audit(self, request: Request, action: str, error: TaxiiError, user: User | None) -> None:
+        client = request.client.host if request.client else "unknown"
+        self.node.audit.append(
+            user.username if user else f"anonymous@{client}",
+            action,
+            details={
+                "taxii": request.url.path[:300],
+                "method": request.method,
+                "status": error.status,
+                "why": error.description[:300],
+            },
+        )
 
     def _authenticate(self, header: str | None) -> User | None:
         try:
@@ -156,6 +173,7 @@ class TaxiiServer:
             return None
 
     def _audit_denied(self, request: Request, why: str, user: User | None = None) -> None:
+        request.state.audited = True
         client = request.client.host if request.client else "unknown"
         self.node.audit.append(
             user.username if user else f"anonymous@{client}",
