@@ -174,8 +174,9 @@ def progress_bar() -> Progress:
     )
 
 
-def counted(items: Sequence[T], progress: Progress, description: str, step: int = 1000
-            ) -> Iterator[T]:
+def counted(
+    items: Sequence[T], progress: Progress, description: str, step: int = 1000
+) -> Iterator[T]:
     """Yield the items, advancing a progress bar every ``step`` of them."""
     task = progress.add_task(description, total=len(items))
     for start in range(0, len(items), step):
@@ -184,8 +185,9 @@ def counted(items: Sequence[T], progress: Progress, description: str, step: int 
         progress.advance(task, len(chunk))
 
 
-def chunked(items: Sequence[T], progress: Progress, description: str, step: int = 1000
-            ) -> Iterator[Sequence[T]]:
+def chunked(
+    items: Sequence[T], progress: Progress, description: str, step: int = 1000
+) -> Iterator[Sequence[T]]:
     task = progress.add_task(description, total=len(items))
     for start in range(0, len(items), step):
         chunk = items[start : start + step]
@@ -214,9 +216,7 @@ def sample_ids(ids: Sequence[str], count: int, seed: int) -> tuple[list[str], li
 def search_queries(objects: Sequence[dict[str, Any]], count: int, seed: int) -> list[str]:
     """Realistic searches: mostly vocabulary words, a fifth the names of actors or malware."""
     rng = random.Random(seed + 2)
-    names = sorted(
-        {obj["name"] for obj in objects if obj["type"] in ("threat-actor", "malware")}
-    )
+    names = sorted({obj["name"] for obj in objects if obj["type"] in ("threat-actor", "malware")})
     queries: list[str] = []
     for _ in range(count):
         if names and rng.random() < 0.2:
@@ -233,8 +233,9 @@ def load_bundle(path: Path) -> list[dict[str, Any]]:
     return objects
 
 
-def measure_reads(store: ObjectStore, objects: Sequence[dict[str, Any]], args: argparse.Namespace
-                  ) -> dict[str, Any]:
+def measure_reads(
+    store: ObjectStore, objects: Sequence[dict[str, Any]], args: argparse.Namespace
+) -> dict[str, Any]:
     """get latency, full-text latency and typed keyset paging on a Diapason store."""
     latest = latest_versions(objects)
     timed, warmup = sample_ids(list(latest), args.gets, args.seed)
@@ -321,9 +322,7 @@ def child_diapason(args: argparse.Namespace, url: str, from_bundle: bool) -> dic
         memory.start()
         started = time.perf_counter()
         with progress_bar() as progress:
-            report = store.put_many(
-                counted(objects, progress, f"put_many → {store.dialect}")
-            )
+            report = store.put_many(counted(objects, progress, f"put_many → {store.dialect}"))
         elapsed = time.perf_counter() - started
     result["memory"] = memory.stop()
     result.update(
@@ -342,10 +341,12 @@ def child_diapason(args: argparse.Namespace, url: str, from_bundle: bool) -> dic
     if store.dialect == "postgresql":
         # Reads right after a bulk load depend on whether autovacuum has analysed yet.
         with store.engine.connect() as connection:
-            result["objects_analysed_before_reads"] = bool(connection.exec_driver_sql(
-                "SELECT last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL "
-                "FROM pg_stat_user_tables WHERE relname = 'objects'"
-            ).scalar())
+            result["objects_analysed_before_reads"] = bool(
+                connection.exec_driver_sql(
+                    "SELECT last_analyze IS NOT NULL OR last_autoanalyze IS NOT NULL "
+                    "FROM pg_stat_user_tables WHERE relname = 'objects'"
+                ).scalar()
+            )
     if not from_bundle:
         with stderr.status(f"reads on {store.dialect}…"):
             result["reads"] = measure_reads(store, objects, args)
@@ -480,7 +481,8 @@ def create_database(server_url: str) -> tuple[str, str, str]:
     """Create ``diapason_bench_<random>``; returns (name, its URL, the server's version)."""
     name = f"diapason_bench_{secrets.token_hex(4)}"
     admin = sa.create_engine(
-        _psycopg_url(server_url), isolation_level="AUTOCOMMIT",
+        _psycopg_url(server_url),
+        isolation_level="AUTOCOMMIT",
         connect_args={"connect_timeout": 5},
     )
     try:
@@ -497,7 +499,8 @@ def drop_database(server_url: str, name: str) -> None:
     if not BENCH_DB_RE.match(name):  # never anything this benchmark did not create
         raise ValueError(f"refusing to drop database {name!r}")
     admin = sa.create_engine(
-        _psycopg_url(server_url), isolation_level="AUTOCOMMIT",
+        _psycopg_url(server_url),
+        isolation_level="AUTOCOMMIT",
         connect_args={"connect_timeout": 5},
     )
     try:
@@ -563,14 +566,30 @@ def check_objects(objects: Sequence[dict[str, Any]], seed: int) -> dict[str, Any
     }
 
 
-def spawn(target: str, args: argparse.Namespace, workdir: Path, bundle: Path,
-          url: str | None = None) -> dict[str, Any]:
+def spawn(
+    target: str, args: argparse.Namespace, workdir: Path, bundle: Path, url: str | None = None
+) -> dict[str, Any]:
     result_path = workdir / f"{target}.result.json"
     command = [
-        sys.executable, "-m", "benchmarks.bulk_import", "--target", target,
-        "--bundle", str(bundle), "--result", str(result_path), "--workdir", str(workdir),
-        "--anchor-count", str(args.anchor_count), "--seed", str(args.seed),
-        "--gets", str(args.gets), "--queries", str(args.queries),
+        sys.executable,
+        "-m",
+        "benchmarks.bulk_import",
+        "--target",
+        target,
+        "--bundle",
+        str(bundle),
+        "--result",
+        str(result_path),
+        "--workdir",
+        str(workdir),
+        "--anchor-count",
+        str(args.anchor_count),
+        "--seed",
+        str(args.seed),
+        "--gets",
+        str(args.gets),
+        "--queries",
+        str(args.queries),
     ]
     env = dict(os.environ)
     if url is not None:
@@ -633,20 +652,26 @@ def targets_met(results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
 
     sqlite = results.get("sqlite", {})
     rate = sqlite.get("objects_per_s")
-    row("SQLite import ≥ 20,000 objects/s (one core)", rate, "objects/s",
-        None if rate is None else rate >= 20_000)
+    row(
+        "SQLite import ≥ 20,000 objects/s (one core)",
+        rate,
+        "objects/s",
+        None if rate is None else rate >= 20_000,
+    )
     ratio = sqlite.get("ratios", {}).get("rate_vs_filesystem")
-    row("SQLite import ≥ 10x FileSystemStore", ratio, "x",
-        None if ratio is None else ratio >= 10)
+    row("SQLite import ≥ 10x FileSystemStore", ratio, "x", None if ratio is None else ratio >= 10)
     for target in ("sqlite", "postgresql"):
         reads = results.get(target, {}).get("reads")
         name = "SQLite" if target == "sqlite" else "PostgreSQL"
         get_p50 = reads["get_ms"]["p50"] if reads else None
-        row(f"{name} get by id p50 < 1 ms", get_p50, "ms",
-            None if get_p50 is None else get_p50 < 1)
+        row(f"{name} get by id p50 < 1 ms", get_p50, "ms", None if get_p50 is None else get_p50 < 1)
         text_p95 = reads["text_ms"]["p95"] if reads else None
-        row(f"{name} full-text query p95 < 50 ms", text_p95, "ms",
-            None if text_p95 is None else text_p95 < 50)
+        row(
+            f"{name} full-text query p95 < 50 ms",
+            text_p95,
+            "ms",
+            None if text_p95 is None else text_p95 < 50,
+        )
     return rows
 
 
@@ -661,8 +686,15 @@ def _fmt(value: Any, digits: int = 0, suffix: str = "") -> str:
 def print_tables(console: Console, report: dict[str, Any]) -> None:
     results: dict[str, dict[str, Any]] = report["results"]
     imports = Table(title=f"Bulk import of {report['data']['count']:,} STIX object versions")
-    for heading in ("target", "objects", "wall s", "objects/s", "x FileSystemStore",
-                    "x MemoryStore", "peak RSS Δ MiB"):
+    for heading in (
+        "target",
+        "objects",
+        "wall s",
+        "objects/s",
+        "x FileSystemStore",
+        "x MemoryStore",
+        "peak RSS Δ MiB",
+    ):
         imports.add_column(heading, justify="left" if heading == "target" else "right")
     notes: list[str] = []
     for target in TARGETS:
@@ -671,8 +703,10 @@ def print_tables(console: Console, report: dict[str, Any]) -> None:
             continue
         if "error" in result or "skipped" in result:
             imports.add_row(TARGET_LABELS[target], *["—"] * 6)
-            notes.append(f"{TARGET_LABELS[target]}: "
-                         f"{result.get('error') or 'skipped: ' + str(result.get('skipped'))}")
+            notes.append(
+                f"{TARGET_LABELS[target]}: "
+                f"{result.get('error') or 'skipped: ' + str(result.get('skipped'))}"
+            )
             continue
         ratios = result.get("ratios", {})
         if result.get("note"):
@@ -687,8 +721,11 @@ def print_tables(console: Console, report: dict[str, Any]) -> None:
         if result.get("refused"):
             notes.append(f"{TARGET_LABELS[target]}: {result['refused']} objects REFUSED")
         imports.add_row(
-            TARGET_LABELS[target], _fmt(result["objects"]), _fmt(result["wall_s"], 2),
-            _fmt(result["objects_per_s"]), _fmt(ratios.get("rate_vs_filesystem"), 2, "x"),
+            TARGET_LABELS[target],
+            _fmt(result["objects"]),
+            _fmt(result["wall_s"], 2),
+            _fmt(result["objects_per_s"]),
+            _fmt(ratios.get("rate_vs_filesystem"), 2, "x"),
             _fmt(ratios.get("rate_vs_memory"), 2, "x"),
             _fmt(result["memory"]["peak_delta_mib"], 1),
         )
@@ -697,9 +734,18 @@ def print_tables(console: Console, report: dict[str, Any]) -> None:
         console.print(f"  {note}", highlight=False)
 
     reads = Table(title="Reads after the import (milliseconds)")
-    for heading in ("store", "get p50", "get p95", "get p99", "get p50 x MemoryStore",
-                    "text p50", "text p95", "text p99", "mean hits",
-                    "all threat-actors (pages)"):
+    for heading in (
+        "store",
+        "get p50",
+        "get p95",
+        "get p99",
+        "get p50 x MemoryStore",
+        "text p50",
+        "text p95",
+        "text p99",
+        "mean hits",
+        "all threat-actors (pages)",
+    ):
         reads.add_column(heading, justify="left" if heading == "store" else "right")
     for target in ("sqlite", "postgresql", "memory", "filesystem"):
         result = results.get(target)
@@ -711,17 +757,23 @@ def print_tables(console: Console, report: dict[str, Any]) -> None:
         typed = measured.get("typed_paging") or measured.get("typed_query") or {}
         pages = f" ({typed['pages']})" if "pages" in typed else " (1 query)"
         reads.add_row(
-            TARGET_LABELS[target], _fmt(get_ms["p50"], 3), _fmt(get_ms["p95"], 3),
-            _fmt(get_ms["p99"], 3), _fmt(result["ratios"].get("get_p50_vs_memory"), 1, "x"),
-            _fmt(text_ms.get("p50"), 2), _fmt(text_ms.get("p95"), 2),
-            _fmt(text_ms.get("p99"), 2), _fmt(measured.get("text_mean_hits"), 1),
+            TARGET_LABELS[target],
+            _fmt(get_ms["p50"], 3),
+            _fmt(get_ms["p95"], 3),
+            _fmt(get_ms["p99"], 3),
+            _fmt(result["ratios"].get("get_p50_vs_memory"), 1, "x"),
+            _fmt(text_ms.get("p50"), 2),
+            _fmt(text_ms.get("p95"), 2),
+            _fmt(text_ms.get("p99"), 2),
+            _fmt(measured.get("text_mean_hits"), 1),
             (_fmt(typed.get("total_ms"), 1) + pages) if typed else "—",
         )
     console.print(reads)
     console.print(
         "  MemoryStore text column: Filter('description', 'contains', words) over every "
         f"version ({MEMORY_TEXT_QUERIES} queries), the stix2 way to look for words; "
-        "FileSystemStore: get only.", highlight=False,
+        "FileSystemStore: get only.",
+        highlight=False,
     )
 
     goals = Table(title="Targets of issue 2")
@@ -746,8 +798,10 @@ def orchestrate(args: argparse.Namespace) -> int:
         objects = generate_objects(args.count, seed=args.seed)
         generate_s = time.perf_counter() - started
     distinct = len({obj["id"] for obj in objects})
-    console.print(f"generated {len(objects):,} object versions of {distinct:,} ids "
-                  f"in {generate_s:.2f} s (seed {args.seed})")
+    console.print(
+        f"generated {len(objects):,} object versions of {distinct:,} ids "
+        f"in {generate_s:.2f} s (seed {args.seed})"
+    )
     with console.status("checking every object with prepare(), a sample with the validator…"):
         checks = check_objects(objects, args.seed)
     console.print(
@@ -761,18 +815,27 @@ def orchestrate(args: argparse.Namespace) -> int:
             console.print(f"  [red]{line}[/]")
         return 1
     report["data"] = {
-        "count": len(objects), "distinct_ids": distinct, "seed": args.seed,
-        "generate_s": round(generate_s, 2), "types": type_counts(objects), **checks,
+        "count": len(objects),
+        "distinct_ids": distinct,
+        "seed": args.seed,
+        "generate_s": round(generate_s, 2),
+        "types": type_counts(objects),
+        **checks,
     }
 
     results: dict[str, dict[str, Any]] = {}
     with tempfile.TemporaryDirectory(prefix="diapason-bench-", dir=args.workdir) as folder:
         workdir = Path(folder)
         bundle = workdir / "bundle.json"
-        bundle.write_bytes(orjson.dumps(
-            {"type": "bundle", "id": "bundle--9d3f2a4e-7c1b-4e5f-9a6d-2b8c0e1f3a57",
-             "objects": objects}
-        ))
+        bundle.write_bytes(
+            orjson.dumps(
+                {
+                    "type": "bundle",
+                    "id": "bundle--9d3f2a4e-7c1b-4e5f-9a6d-2b8c0e1f3a57",
+                    "objects": objects,
+                }
+            )
+        )
         report["data"]["bundle_bytes"] = bundle.stat().st_size
         del objects
         gc.collect()
@@ -790,8 +853,10 @@ def orchestrate(args: argparse.Namespace) -> int:
                 name, url, version = create_database(server_url)
             except sa.exc.DBAPIError as error:
                 reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
-                console.print(f"[yellow]PostgreSQL at {mask_url_password(server_url)} "
-                              f"unavailable: {reason}; skipped[/]")
+                console.print(
+                    f"[yellow]PostgreSQL at {mask_url_password(server_url)} "
+                    f"unavailable: {reason}; skipped[/]"
+                )
                 results["postgresql"] = {"target": "postgresql", "skipped": reason}
             else:
                 report["machine"]["postgresql"] = version
@@ -814,8 +879,9 @@ def orchestrate(args: argparse.Namespace) -> int:
 
 
 def _filesystem_of(folder: Path) -> str:
-    completed = subprocess.run(["df", "-T", str(folder)], capture_output=True, text=True,
-                               check=False)
+    completed = subprocess.run(
+        ["df", "-T", str(folder)], capture_output=True, text=True, check=False
+    )
     lines = completed.stdout.strip().splitlines()
     return " ".join(lines[-1].split()[:2]) if len(lines) > 1 else "unknown"
 
@@ -854,8 +920,9 @@ def sql_breakdown(store: Any, objects: Sequence[dict[str, Any]]) -> tuple[float,
     def before(_conn: Any, cursor: Any, statement: str, *_rest: Any) -> None:
         pending[id(cursor)] = time.perf_counter()
 
-    def after(_conn: Any, cursor: Any, statement: str, _params: Any, _context: Any,
-              executemany: bool) -> None:
+    def after(
+        _conn: Any, cursor: Any, statement: str, _params: Any, _context: Any, executemany: bool
+    ) -> None:
         elapsed = time.perf_counter() - pending.pop(id(cursor), time.perf_counter())
         kind = _statement_kind(statement) + (" [executemany]" if executemany else "")
         entry = totals.setdefault(kind, [0, 0.0])
@@ -869,8 +936,10 @@ def sql_breakdown(store: Any, objects: Sequence[dict[str, Any]]) -> tuple[float,
     wall = time.perf_counter() - started
     sa.event.remove(store.engine, "before_cursor_execute", before)
     sa.event.remove(store.engine, "after_cursor_execute", after)
-    return wall, {kind: {"calls": int(calls), "seconds": round(seconds, 4)}
-                  for kind, (calls, seconds) in totals.items()}
+    return wall, {
+        kind: {"calls": int(calls), "seconds": round(seconds, 4)}
+        for kind, (calls, seconds) in totals.items()
+    }
 
 
 # -- profiling put_many -------------------------------------------------------------------
@@ -882,8 +951,10 @@ def profile(args: argparse.Namespace) -> int:
         prepare(obj, index, MAX_OBJECT_BYTES)
     prepare_s = time.perf_counter() - started
     with tempfile.TemporaryDirectory(prefix="diapason-profile-", dir=args.workdir) as folder:
-        console.print(f"fsync of 4 KiB in {folder}: median {fsync_ms(Path(folder))} ms; "
-                      f"load average {os.getloadavg()[0]:.2f}")
+        console.print(
+            f"fsync of 4 KiB in {folder}: median {fsync_ms(Path(folder))} ms; "
+            f"load average {os.getloadavg()[0]:.2f}"
+        )
         plain = open_store(f"sqlite:///{Path(folder) / 'plain.sqlite3'}")
         started = time.perf_counter()
         plain.put_many(objects)
@@ -907,16 +978,22 @@ def profile(args: argparse.Namespace) -> int:
         f"({len(objects) / plain_s:,.0f} objects/s) without the profiler, {profiled_s:.2f} s "
         f"under cProfile; written {len(report.written):,}, refused {len(report.refused)}"
     )
-    console.print(f"prepare() alone on the same objects: {prepare_s:.2f} s "
-                  f"({len(objects) / prepare_s:,.0f} objects/s)")
+    console.print(
+        f"prepare() alone on the same objects: {prepare_s:.2f} s "
+        f"({len(objects) / prepare_s:,.0f} objects/s)"
+    )
     breakdown = Table(title=f"SQL time inside put_many (a third run, {timed_s:.2f} s wall)")
     for heading in ("statement", "calls", "seconds", "share of wall"):
         breakdown.add_column(heading, justify="left" if heading == "statement" else "right")
     in_sql = 0.0
     for kind, entry in sorted(statements.items(), key=lambda item: -item[1]["seconds"]):
         in_sql += entry["seconds"]
-        breakdown.add_row(kind, f"{entry['calls']:,}", f"{entry['seconds']:.3f}",
-                          f"{entry['seconds'] / timed_s:.1%}")
+        breakdown.add_row(
+            kind,
+            f"{entry['calls']:,}",
+            f"{entry['seconds']:.3f}",
+            f"{entry['seconds'] / timed_s:.1%}",
+        )
     breakdown.add_row("all SQL (driver time)", "", f"{in_sql:.3f}", f"{in_sql / timed_s:.1%}")
     console.print(breakdown)
     if args.profile_out:
@@ -927,8 +1004,12 @@ def profile(args: argparse.Namespace) -> int:
         stats = pstats.Stats(profiler, stream=stream)
         stats.strip_dirs().sort_stats(order).print_stats(args.profile_top)
         console.print(f"\n[bold]top {args.profile_top} by {order}[/]")
-        console.print(stream.getvalue().split("\n\n", 1)[-1].strip("\n"), markup=False,
-                      highlight=False, soft_wrap=True)
+        console.print(
+            stream.getvalue().split("\n\n", 1)[-1].strip("\n"),
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
     return 0
 
 
@@ -939,10 +1020,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "the stix2 MemoryStore and FileSystemStore anchors.",
     )
     parser.add_argument("--count", type=int, default=100_000, help="object versions to import")
-    parser.add_argument("--anchor-count", type=int, default=10_000,
-                        help="objects for the (slow) FileSystemStore anchor")
-    parser.add_argument("--postgres", help=f"PostgreSQL server URL (default: ${POSTGRES_ENV} "
-                        f"or {DEFAULT_POSTGRES}); a throwaway database is created on it")
+    parser.add_argument(
+        "--anchor-count",
+        type=int,
+        default=10_000,
+        help="objects for the (slow) FileSystemStore anchor",
+    )
+    parser.add_argument(
+        "--postgres",
+        help=f"PostgreSQL server URL (default: ${POSTGRES_ENV} "
+        f"or {DEFAULT_POSTGRES}); a throwaway database is created on it",
+    )
     parser.add_argument("--skip-filesystem", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--seed", type=int, default=7)
@@ -950,8 +1038,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--queries", type=int, default=200, help="timed full-text queries")
     parser.add_argument("--json", help="also write every result to this JSON file")
     parser.add_argument("--workdir", help="folder for the temporary files (default: $TMPDIR)")
-    parser.add_argument("--profile", type=int, metavar="N",
-                        help="profile put_many of N objects into SQLite instead")
+    parser.add_argument(
+        "--profile", type=int, metavar="N", help="profile put_many of N objects into SQLite instead"
+    )
     parser.add_argument("--profile-top", type=int, default=15)
     parser.add_argument("--profile-out", help="write the cProfile stats to this file")
     # Internal: one target in a child process.

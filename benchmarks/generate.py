@@ -72,60 +72,247 @@ class Country:
 
 
 COUNTRIES: tuple[Country, ...] = (
-    Country("SN", "Senegal", "Sénégal", "au Sénégal", "du Sénégal", "western-africa", True,
-            (("Dakar", 14.7167, -17.4677), ("Saint-Louis", 16.0179, -16.4896),
-             ("Ziguinchor", 12.5681, -16.2719))),
-    Country("ML", "Mali", "Mali", "au Mali", "du Mali", "western-africa", True,
-            (("Bamako", 12.6392, -8.0029), ("Tombouctou", 16.7666, -3.0026),
-             ("Mopti", 14.4843, -4.1830))),
-    Country("BF", "Burkina Faso", "Burkina Faso", "au Burkina Faso", "du Burkina Faso",
-            "western-africa", True,
-            (("Ouagadougou", 12.3714, -1.5197), ("Bobo-Dioulasso", 11.1771, -4.2979))),
-    Country("NE", "Niger", "Niger", "au Niger", "du Niger", "western-africa", True,
-            (("Niamey", 13.5116, 2.1254), ("Agadez", 16.9733, 7.9911),
-             ("Zinder", 13.8053, 8.9881))),
-    Country("CI", "Côte d'Ivoire", "Côte d'Ivoire", "en Côte d'Ivoire", "de Côte d'Ivoire",
-            "western-africa", True,
-            (("Abidjan", 5.3600, -4.0083), ("Yamoussoukro", 6.8276, -5.2893),
-             ("Bouaké", 7.6906, -5.0391))),
-    Country("BJ", "Benin", "Bénin", "au Bénin", "du Bénin", "western-africa", True,
-            (("Porto-Novo", 6.4969, 2.6289), ("Cotonou", 6.3703, 2.3912))),
-    Country("TG", "Togo", "Togo", "au Togo", "du Togo", "western-africa", True,
-            (("Lomé", 6.1375, 1.2123), ("Kara", 9.5511, 1.1861))),
-    Country("GN", "Guinea", "Guinée", "en Guinée", "de Guinée", "western-africa", True,
-            (("Conakry", 9.6412, -13.5784), ("Kankan", 10.3854, -9.3057))),
-    Country("GW", "Guinea-Bissau", "Guinée-Bissau", "en Guinée-Bissau", "de Guinée-Bissau",
-            "western-africa", False, (("Bissau", 11.8636, -15.5977),)),
-    Country("MR", "Mauritania", "Mauritanie", "en Mauritanie", "de Mauritanie",
-            "western-africa", True,
-            (("Nouakchott", 18.0735, -15.9582), ("Nouadhibou", 20.9310, -17.0347))),
-    Country("CV", "Cabo Verde", "Cap-Vert", "au Cap-Vert", "du Cap-Vert", "western-africa", False,
-            (("Praia", 14.9330, -23.5133),)),
-    Country("GM", "Gambia", "Gambie", "en Gambie", "de Gambie", "western-africa", False,
-            (("Banjul", 13.4549, -16.5790),)),
-    Country("GH", "Ghana", "Ghana", "au Ghana", "du Ghana", "western-africa", False,
-            (("Accra", 5.6037, -0.1870), ("Kumasi", 6.6885, -1.6244), ("Tema", 5.6698, -0.0166))),
-    Country("NG", "Nigeria", "Nigeria", "au Nigeria", "du Nigeria", "western-africa", False,
-            (("Abuja", 9.0765, 7.3986), ("Lagos", 6.5244, 3.3792), ("Kano", 12.0022, 8.5920),
-             ("Port Harcourt", 4.8156, 7.0498))),
-    Country("SL", "Sierra Leone", "Sierra Leone", "en Sierra Leone", "de Sierra Leone",
-            "western-africa", False, (("Freetown", 8.4657, -13.2317),)),
-    Country("LR", "Liberia", "Liberia", "au Liberia", "du Liberia", "western-africa", False,
-            (("Monrovia", 6.3156, -10.8074),)),
-    Country("MA", "Morocco", "Maroc", "au Maroc", "du Maroc", "northern-africa", True,
-            (("Rabat", 34.0209, -6.8416), ("Casablanca", 33.5731, -7.5898),
-             ("Tanger", 35.7595, -5.8340))),
-    Country("DZ", "Algeria", "Algérie", "en Algérie", "d'Algérie", "northern-africa", True,
-            (("Alger", 36.7538, 3.0588), ("Oran", 35.6971, -0.6308),
-             ("Tamanrasset", 22.7850, 5.5228))),
-    Country("TN", "Tunisia", "Tunisie", "en Tunisie", "de Tunisie", "northern-africa", True,
-            (("Tunis", 36.8065, 10.1815), ("Sfax", 34.7406, 10.7603))),
-    Country("LY", "Libya", "Libye", "en Libye", "de Libye", "northern-africa", False,
-            (("Tripoli", 32.8872, 13.1913), ("Benghazi", 32.1167, 20.0667))),
-    Country("EG", "Egypt", "Égypte", "en Égypte", "d'Égypte", "northern-africa", False,
-            (("Le Caire", 30.0444, 31.2357), ("Alexandrie", 31.2001, 29.9187))),
-    Country("SD", "Sudan", "Soudan", "au Soudan", "du Soudan", "northern-africa", False,
-            (("Khartoum", 15.5007, 32.5599),)),
+    Country(
+        "SN",
+        "Senegal",
+        "Sénégal",
+        "au Sénégal",
+        "du Sénégal",
+        "western-africa",
+        True,
+        (
+            ("Dakar", 14.7167, -17.4677),
+            ("Saint-Louis", 16.0179, -16.4896),
+            ("Ziguinchor", 12.5681, -16.2719),
+        ),
+    ),
+    Country(
+        "ML",
+        "Mali",
+        "Mali",
+        "au Mali",
+        "du Mali",
+        "western-africa",
+        True,
+        (
+            ("Bamako", 12.6392, -8.0029),
+            ("Tombouctou", 16.7666, -3.0026),
+            ("Mopti", 14.4843, -4.1830),
+        ),
+    ),
+    Country(
+        "BF",
+        "Burkina Faso",
+        "Burkina Faso",
+        "au Burkina Faso",
+        "du Burkina Faso",
+        "western-africa",
+        True,
+        (("Ouagadougou", 12.3714, -1.5197), ("Bobo-Dioulasso", 11.1771, -4.2979)),
+    ),
+    Country(
+        "NE",
+        "Niger",
+        "Niger",
+        "au Niger",
+        "du Niger",
+        "western-africa",
+        True,
+        (("Niamey", 13.5116, 2.1254), ("Agadez", 16.9733, 7.9911), ("Zinder", 13.8053, 8.9881)),
+    ),
+    Country(
+        "CI",
+        "Côte d'Ivoire",
+        "Côte d'Ivoire",
+        "en Côte d'Ivoire",
+        "de Côte d'Ivoire",
+        "western-africa",
+        True,
+        (
+            ("Abidjan", 5.3600, -4.0083),
+            ("Yamoussoukro", 6.8276, -5.2893),
+            ("Bouaké", 7.6906, -5.0391),
+        ),
+    ),
+    Country(
+        "BJ",
+        "Benin",
+        "Bénin",
+        "au Bénin",
+        "du Bénin",
+        "western-africa",
+        True,
+        (("Porto-Novo", 6.4969, 2.6289), ("Cotonou", 6.3703, 2.3912)),
+    ),
+    Country(
+        "TG",
+        "Togo",
+        "Togo",
+        "au Togo",
+        "du Togo",
+        "western-africa",
+        True,
+        (("Lomé", 6.1375, 1.2123), ("Kara", 9.5511, 1.1861)),
+    ),
+    Country(
+        "GN",
+        "Guinea",
+        "Guinée",
+        "en Guinée",
+        "de Guinée",
+        "western-africa",
+        True,
+        (("Conakry", 9.6412, -13.5784), ("Kankan", 10.3854, -9.3057)),
+    ),
+    Country(
+        "GW",
+        "Guinea-Bissau",
+        "Guinée-Bissau",
+        "en Guinée-Bissau",
+        "de Guinée-Bissau",
+        "western-africa",
+        False,
+        (("Bissau", 11.8636, -15.5977),),
+    ),
+    Country(
+        "MR",
+        "Mauritania",
+        "Mauritanie",
+        "en Mauritanie",
+        "de Mauritanie",
+        "western-africa",
+        True,
+        (("Nouakchott", 18.0735, -15.9582), ("Nouadhibou", 20.9310, -17.0347)),
+    ),
+    Country(
+        "CV",
+        "Cabo Verde",
+        "Cap-Vert",
+        "au Cap-Vert",
+        "du Cap-Vert",
+        "western-africa",
+        False,
+        (("Praia", 14.9330, -23.5133),),
+    ),
+    Country(
+        "GM",
+        "Gambia",
+        "Gambie",
+        "en Gambie",
+        "de Gambie",
+        "western-africa",
+        False,
+        (("Banjul", 13.4549, -16.5790),),
+    ),
+    Country(
+        "GH",
+        "Ghana",
+        "Ghana",
+        "au Ghana",
+        "du Ghana",
+        "western-africa",
+        False,
+        (("Accra", 5.6037, -0.1870), ("Kumasi", 6.6885, -1.6244), ("Tema", 5.6698, -0.0166)),
+    ),
+    Country(
+        "NG",
+        "Nigeria",
+        "Nigeria",
+        "au Nigeria",
+        "du Nigeria",
+        "western-africa",
+        False,
+        (
+            ("Abuja", 9.0765, 7.3986),
+            ("Lagos", 6.5244, 3.3792),
+            ("Kano", 12.0022, 8.5920),
+            ("Port Harcourt", 4.8156, 7.0498),
+        ),
+    ),
+    Country(
+        "SL",
+        "Sierra Leone",
+        "Sierra Leone",
+        "en Sierra Leone",
+        "de Sierra Leone",
+        "western-africa",
+        False,
+        (("Freetown", 8.4657, -13.2317),),
+    ),
+    Country(
+        "LR",
+        "Liberia",
+        "Liberia",
+        "au Liberia",
+        "du Liberia",
+        "western-africa",
+        False,
+        (("Monrovia", 6.3156, -10.8074),),
+    ),
+    Country(
+        "MA",
+        "Morocco",
+        "Maroc",
+        "au Maroc",
+        "du Maroc",
+        "northern-africa",
+        True,
+        (
+            ("Rabat", 34.0209, -6.8416),
+            ("Casablanca", 33.5731, -7.5898),
+            ("Tanger", 35.7595, -5.8340),
+        ),
+    ),
+    Country(
+        "DZ",
+        "Algeria",
+        "Algérie",
+        "en Algérie",
+        "d'Algérie",
+        "northern-africa",
+        True,
+        (("Alger", 36.7538, 3.0588), ("Oran", 35.6971, -0.6308), ("Tamanrasset", 22.7850, 5.5228)),
+    ),
+    Country(
+        "TN",
+        "Tunisia",
+        "Tunisie",
+        "en Tunisie",
+        "de Tunisie",
+        "northern-africa",
+        True,
+        (("Tunis", 36.8065, 10.1815), ("Sfax", 34.7406, 10.7603)),
+    ),
+    Country(
+        "LY",
+        "Libya",
+        "Libye",
+        "en Libye",
+        "de Libye",
+        "northern-africa",
+        False,
+        (("Tripoli", 32.8872, 13.1913), ("Benghazi", 32.1167, 20.0667)),
+    ),
+    Country(
+        "EG",
+        "Egypt",
+        "Égypte",
+        "en Égypte",
+        "d'Égypte",
+        "northern-africa",
+        False,
+        (("Le Caire", 30.0444, 31.2357), ("Alexandrie", 31.2001, 29.9187)),
+    ),
+    Country(
+        "SD",
+        "Sudan",
+        "Soudan",
+        "au Soudan",
+        "du Soudan",
+        "northern-africa",
+        False,
+        (("Khartoum", 15.5007, 32.5599),),
+    ),
 )
 
 _REGIONS = (
@@ -134,10 +321,22 @@ _REGIONS = (
     ("western-africa", "Sahel central", "Central Sahel", 14.5, -1.0),
     ("western-africa", "Golfe de Guinée", "Gulf of Guinea", 4.0, 3.0),
 )
-_SITES_FR = ("port autonome", "aéroport international", "zone industrielle", "centre de données",
-             "poste frontière", "siège régional")
-_SITES_EN = ("seaport", "international airport", "industrial zone", "data centre",
-             "border post", "regional headquarters")
+_SITES_FR = (
+    "port autonome",
+    "aéroport international",
+    "zone industrielle",
+    "centre de données",
+    "poste frontière",
+    "siège régional",
+)
+_SITES_EN = (
+    "seaport",
+    "international airport",
+    "industrial zone",
+    "data centre",
+    "border post",
+    "regional headquarters",
+)
 
 _MINISTRIES_FR = (
     ("Ministère de l'Intérieur", "government-national"),
@@ -181,85 +380,277 @@ _COMPANIES = (
     ("Université Cheikh Numérique", "education"),
     ("West Africa Datacentres plc", "technology"),
 )
-_FIRST_NAMES = ("Aminata", "Moussa", "Fatou", "Ibrahima", "Awa", "Ousmane", "Mariam", "Abdoulaye",
-                "Kwame", "Ama", "Chinedu", "Ngozi", "Yacine", "Karim", "Salma", "Youssef",
-                "Khadija", "Mamadou", "Aïssatou", "Seydou", "Adjoa", "Oumar", "Nadia", "Tidiane")
-_LAST_NAMES = ("Diallo", "Traoré", "Ndiaye", "Koné", "Ouédraogo", "Sow", "Diop", "Mensah",
-               "Okafor", "Adeyemi", "Benali", "El Amrani", "Camara", "Touré", "Coulibaly",
-               "Keïta", "Boateng", "Mahamadou", "Ba", "Bensaïd", "Kaboré", "Agbodjan")
+_FIRST_NAMES = (
+    "Aminata",
+    "Moussa",
+    "Fatou",
+    "Ibrahima",
+    "Awa",
+    "Ousmane",
+    "Mariam",
+    "Abdoulaye",
+    "Kwame",
+    "Ama",
+    "Chinedu",
+    "Ngozi",
+    "Yacine",
+    "Karim",
+    "Salma",
+    "Youssef",
+    "Khadija",
+    "Mamadou",
+    "Aïssatou",
+    "Seydou",
+    "Adjoa",
+    "Oumar",
+    "Nadia",
+    "Tidiane",
+)
+_LAST_NAMES = (
+    "Diallo",
+    "Traoré",
+    "Ndiaye",
+    "Koné",
+    "Ouédraogo",
+    "Sow",
+    "Diop",
+    "Mensah",
+    "Okafor",
+    "Adeyemi",
+    "Benali",
+    "El Amrani",
+    "Camara",
+    "Touré",
+    "Coulibaly",
+    "Keïta",
+    "Boateng",
+    "Mahamadou",
+    "Ba",
+    "Bensaïd",
+    "Kaboré",
+    "Agbodjan",
+)
 _ROLES_FR = ("analyste", "point de contact", "officier de liaison", "responsable sécurité")
 _ROLES_EN = ("analyst", "point of contact", "liaison officer", "security officer")
 
-_ADJECTIVES_EN = ("Sand", "Desert", "Dune", "Harmattan", "Savanna", "Ghost", "Crimson", "Silent",
-                  "Copper", "Golden", "Night", "Iron", "Salt", "Amber", "Laterite", "Mangrove")
-_ANIMALS_EN = ("Viper", "Jackal", "Scorpion", "Fennec", "Hyena", "Falcon", "Cobra", "Leopard",
-               "Vulture", "Mamba", "Locust", "Caracal", "Oryx", "Heron")
-_NAMES_FR = ("Scorpion du désert", "Chacal des sables", "Fennec noir", "Vipère de l'Aïr",
-             "Faucon du Sahel", "Hyène de la lagune", "Caméléon du fleuve", "Mamba des palmes",
-             "Criquet pèlerin", "Lion de la Teranga", "Varan du Niger", "Aigle de l'Atlas")
-_OPERATIONS = ("Baobab", "Teranga", "Niger Delta", "Harmattan", "Mirage", "Oasis", "Sirocco",
-               "Tombouctou", "Kora", "Djembé", "Caravane", "Palmeraie", "Lagune", "Savane",
-               "Fleuve", "Acacia", "Dromadaire", "Karité")
-_TA_TYPES = ("crime-syndicate", "criminal", "hacker", "nation-state", "spy", "activist",
-             "insider-disgruntled")
-_TA_ROLES = ("agent", "director", "independent", "infrastructure-operator", "malware-author",
-             "sponsor")
+_ADJECTIVES_EN = (
+    "Sand",
+    "Desert",
+    "Dune",
+    "Harmattan",
+    "Savanna",
+    "Ghost",
+    "Crimson",
+    "Silent",
+    "Copper",
+    "Golden",
+    "Night",
+    "Iron",
+    "Salt",
+    "Amber",
+    "Laterite",
+    "Mangrove",
+)
+_ANIMALS_EN = (
+    "Viper",
+    "Jackal",
+    "Scorpion",
+    "Fennec",
+    "Hyena",
+    "Falcon",
+    "Cobra",
+    "Leopard",
+    "Vulture",
+    "Mamba",
+    "Locust",
+    "Caracal",
+    "Oryx",
+    "Heron",
+)
+_NAMES_FR = (
+    "Scorpion du désert",
+    "Chacal des sables",
+    "Fennec noir",
+    "Vipère de l'Aïr",
+    "Faucon du Sahel",
+    "Hyène de la lagune",
+    "Caméléon du fleuve",
+    "Mamba des palmes",
+    "Criquet pèlerin",
+    "Lion de la Teranga",
+    "Varan du Niger",
+    "Aigle de l'Atlas",
+)
+_OPERATIONS = (
+    "Baobab",
+    "Teranga",
+    "Niger Delta",
+    "Harmattan",
+    "Mirage",
+    "Oasis",
+    "Sirocco",
+    "Tombouctou",
+    "Kora",
+    "Djembé",
+    "Caravane",
+    "Palmeraie",
+    "Lagune",
+    "Savane",
+    "Fleuve",
+    "Acacia",
+    "Dromadaire",
+    "Karité",
+)
+_TA_TYPES = (
+    "crime-syndicate",
+    "criminal",
+    "hacker",
+    "nation-state",
+    "spy",
+    "activist",
+    "insider-disgruntled",
+)
+_TA_ROLES = (
+    "agent",
+    "director",
+    "independent",
+    "infrastructure-operator",
+    "malware-author",
+    "sponsor",
+)
 _SOPHISTICATION = ("minimal", "intermediate", "advanced", "expert", "strategic")
 _RESOURCE_LEVELS = ("individual", "club", "team", "organization", "government")
-_MOTIVATIONS = ("organizational-gain", "personal-gain", "ideology", "dominance", "coercion",
-                "notoriety")
-_GOALS_FR = ("vol de données douanières", "espionnage des communications diplomatiques",
-             "fraude aux paiements mobiles", "sabotage des réseaux électriques",
-             "collecte de renseignements sur les forces de sécurité",
-             "extorsion par rançongiciel des opérateurs portuaires")
-_GOALS_EN = ("theft of customs data", "espionage against diplomatic communications",
-             "mobile money fraud", "disruption of power distribution networks",
-             "intelligence collection on security forces", "ransomware extortion of port operators")
+_MOTIVATIONS = (
+    "organizational-gain",
+    "personal-gain",
+    "ideology",
+    "dominance",
+    "coercion",
+    "notoriety",
+)
+_GOALS_FR = (
+    "vol de données douanières",
+    "espionnage des communications diplomatiques",
+    "fraude aux paiements mobiles",
+    "sabotage des réseaux électriques",
+    "collecte de renseignements sur les forces de sécurité",
+    "extorsion par rançongiciel des opérateurs portuaires",
+)
+_GOALS_EN = (
+    "theft of customs data",
+    "espionage against diplomatic communications",
+    "mobile money fraud",
+    "disruption of power distribution networks",
+    "intelligence collection on security forces",
+    "ransomware extortion of port operators",
+)
 
 _MALWARE = (
-    ("SahelRAT", "remote-access-trojan"), ("DuneLoader", "downloader"),
-    ("BaobabStealer", "spyware"), ("KoraSpy", "spyware"), ("HarmattanWiper", "wiper"),
-    ("LagoonBot", "bot"), ("MirageDoor", "backdoor"), ("CaravanLock", "ransomware"),
-    ("TerangaKeys", "keylogger"), ("OasisShell", "webshell"), ("SiroccoDrop", "dropper"),
+    ("SahelRAT", "remote-access-trojan"),
+    ("DuneLoader", "downloader"),
+    ("BaobabStealer", "spyware"),
+    ("KoraSpy", "spyware"),
+    ("HarmattanWiper", "wiper"),
+    ("LagoonBot", "bot"),
+    ("MirageDoor", "backdoor"),
+    ("CaravanLock", "ransomware"),
+    ("TerangaKeys", "keylogger"),
+    ("OasisShell", "webshell"),
+    ("SiroccoDrop", "dropper"),
     ("FennecRAT", "remote-access-trojan"),
 )
 _TECHNIQUES = (  # (name, ATT&CK id, English phrase, French phrase)
-    ("Spearphishing Attachment", "T1566.001", "spear-phishing attachments",
-     "des pièces jointes d'hameçonnage ciblé"),
-    ("Spearphishing Link", "T1566.002", "spear-phishing links",
-     "des liens d'hameçonnage ciblé"),
+    (
+        "Spearphishing Attachment",
+        "T1566.001",
+        "spear-phishing attachments",
+        "des pièces jointes d'hameçonnage ciblé",
+    ),
+    ("Spearphishing Link", "T1566.002", "spear-phishing links", "des liens d'hameçonnage ciblé"),
     ("Valid Accounts", "T1078", "stolen valid accounts", "des comptes valides volés"),
-    ("Exploit Public-Facing Application", "T1190", "exploitation of exposed VPN appliances",
-     "l'exploitation de passerelles VPN exposées"),
-    ("Data Encrypted for Impact", "T1486", "ransomware encryption of file servers",
-     "le chiffrement des serveurs de fichiers par rançongiciel"),
-    ("Exfiltration Over C2 Channel", "T1041", "exfiltration over the command channel",
-     "l'exfiltration par le canal de commande"),
-    ("Server Software Component: Web Shell", "T1505.003", "web shells on public servers",
-     "des webshells sur des serveurs publics"),
-    ("OS Credential Dumping", "T1003", "credential dumping with Mimikatz",
-     "l'extraction d'identifiants avec Mimikatz"),
-    ("Brute Force: Password Spraying", "T1110.003", "password spraying against webmail",
-     "la pulvérisation de mots de passe contre la messagerie web"),
+    (
+        "Exploit Public-Facing Application",
+        "T1190",
+        "exploitation of exposed VPN appliances",
+        "l'exploitation de passerelles VPN exposées",
+    ),
+    (
+        "Data Encrypted for Impact",
+        "T1486",
+        "ransomware encryption of file servers",
+        "le chiffrement des serveurs de fichiers par rançongiciel",
+    ),
+    (
+        "Exfiltration Over C2 Channel",
+        "T1041",
+        "exfiltration over the command channel",
+        "l'exfiltration par le canal de commande",
+    ),
+    (
+        "Server Software Component: Web Shell",
+        "T1505.003",
+        "web shells on public servers",
+        "des webshells sur des serveurs publics",
+    ),
+    (
+        "OS Credential Dumping",
+        "T1003",
+        "credential dumping with Mimikatz",
+        "l'extraction d'identifiants avec Mimikatz",
+    ),
+    (
+        "Brute Force: Password Spraying",
+        "T1110.003",
+        "password spraying against webmail",
+        "la pulvérisation de mots de passe contre la messagerie web",
+    ),
     ("Drive-by Compromise", "T1189", "watering-hole websites", "des sites de point d'eau"),
 )
 _SECTORS = (  # (English noun, French adjective phrase)
-    ("government", "gouvernementales"), ("defence", "de défense"),
-    ("telecommunications", "de télécommunications"), ("banking", "bancaires"),
-    ("energy", "du secteur de l'énergie"), ("shipping", "de transport maritime"),
-    ("customs", "douanières"), ("health", "de santé"), ("mobile money", "de paiement mobile"),
+    ("government", "gouvernementales"),
+    ("defence", "de défense"),
+    ("telecommunications", "de télécommunications"),
+    ("banking", "bancaires"),
+    ("energy", "du secteur de l'énergie"),
+    ("shipping", "de transport maritime"),
+    ("customs", "douanières"),
+    ("health", "de santé"),
+    ("mobile money", "de paiement mobile"),
 )
-_MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
-              "September", "October", "November", "December")
-_MONTHS_FR = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-              "septembre", "octobre", "novembre", "décembre")
+_MONTHS_EN = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+_MONTHS_FR = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
 
 _SENTENCES_EN = (
     "{actor} targeted {sector} organisations in {country} using {technique}.",
     "The group deployed {malware} against {sector} networks around {city} between {month} "
     "and {month2} {year}.",
-    "Analysts observed the theft of webmail credentials belonging to {sector} staff in "
-    "{country}.",
+    "Analysts observed the theft of webmail credentials belonging to {sector} staff in {country}.",
     "Infrastructure hosted on compromised virtual private servers was used to exfiltrate "
     "documents from {city}.",
     "{malware} was delivered through fake invoices and forged customs clearance notices.",
@@ -284,8 +675,7 @@ _SENTENCES_FR = (
     "Plusieurs opérateurs {country_of} ont signalé des fraudes au paiement mobile et des "
     "échanges frauduleux de cartes SIM attribués à {actor}.",
     "L'acteur s'appuie sur {technique_fr} et sur des outils publics comme Cobalt Strike.",
-    "Des serveurs de commande situés à {city} ont été neutralisés avec l'aide du CERT "
-    "national.",
+    "Des serveurs de commande situés à {city} ont été neutralisés avec l'aide du CERT national.",
 )
 _UPDATES_EN = (
     "Update {n}: new indicators were shared by the national CERT.",
@@ -298,24 +688,93 @@ _UPDATES_FR = (
     "conjointe.",
     "Mise à jour {n} : de nouvelles victimes ont été identifiées dans le secteur bancaire.",
 )
-_CERT_SOURCES = ("CERT-SN", "CI-CERT", "ngCERT", "CSIRT-GH", "maCERT", "tunCERT", "CERT-BJ",
-                 "CIRT-BF")
+_CERT_SOURCES = (
+    "CERT-SN",
+    "CI-CERT",
+    "ngCERT",
+    "CSIRT-GH",
+    "maCERT",
+    "tunCERT",
+    "CERT-BJ",
+    "CIRT-BF",
+)
 
 # Words and phrases an analyst would type, all present in the generated text.
 SEARCH_TERMS: tuple[str, ...] = (
-    "hameçonnage", "rançongiciel", "ransomware", "phishing", "webshells", "Mimikatz",
-    "Cobalt Strike", "douanières", "dédouanement", "customs", "exfiltrate", "exfiltrer",
-    "mobile money", "paiement mobile", "cartes SIM", "SIM swapping", "VPN", "passerelles VPN",
-    "golfe de Guinée", "Gulf of Guinea", "Dakar", "Bamako", "Abidjan", "Lagos", "Niamey",
-    "Ouagadougou", "Tombouctou", "Nouakchott", "Casablanca", "Accra", "Sénégal", "Mali",
-    "Nigeria", "Côte d'Ivoire", "Maroc", "Ministère de l'Intérieur", "Douanes",
-    "Affaires étrangères", "Forces armées", "Sahel", "Harmattan", "Baobab", "Teranga",
-    "SahelRAT", "DuneLoader", "CaravanLock", "KoraSpy", "HarmattanWiper", "espionnage",
-    "espionage", "diplomatiques", "sinkholed", "neutralisés", "CERT national", "télécommunications",
-    "telecommunications", "bancaire", "banking", "énergie", "identifiants", "credentials",
-    "fausses factures", "fake invoices", "commande", "command-and-control", "Scorpion",
-    "Fennec", "Jackal", "Opération Mirage", "Operation Sirocco", "analyse conjointe",
-    "port operators", "opérateurs portuaires", "serveurs privés virtuels",
+    "hameçonnage",
+    "rançongiciel",
+    "ransomware",
+    "phishing",
+    "webshells",
+    "Mimikatz",
+    "Cobalt Strike",
+    "douanières",
+    "dédouanement",
+    "customs",
+    "exfiltrate",
+    "exfiltrer",
+    "mobile money",
+    "paiement mobile",
+    "cartes SIM",
+    "SIM swapping",
+    "VPN",
+    "passerelles VPN",
+    "golfe de Guinée",
+    "Gulf of Guinea",
+    "Dakar",
+    "Bamako",
+    "Abidjan",
+    "Lagos",
+    "Niamey",
+    "Ouagadougou",
+    "Tombouctou",
+    "Nouakchott",
+    "Casablanca",
+    "Accra",
+    "Sénégal",
+    "Mali",
+    "Nigeria",
+    "Côte d'Ivoire",
+    "Maroc",
+    "Ministère de l'Intérieur",
+    "Douanes",
+    "Affaires étrangères",
+    "Forces armées",
+    "Sahel",
+    "Harmattan",
+    "Baobab",
+    "Teranga",
+    "SahelRAT",
+    "DuneLoader",
+    "CaravanLock",
+    "KoraSpy",
+    "HarmattanWiper",
+    "espionnage",
+    "espionage",
+    "diplomatiques",
+    "sinkholed",
+    "neutralisés",
+    "CERT national",
+    "télécommunications",
+    "telecommunications",
+    "bancaire",
+    "banking",
+    "énergie",
+    "identifiants",
+    "credentials",
+    "fausses factures",
+    "fake invoices",
+    "commande",
+    "command-and-control",
+    "Scorpion",
+    "Fennec",
+    "Jackal",
+    "Opération Mirage",
+    "Operation Sirocco",
+    "analyse conjointe",
+    "port operators",
+    "opérateurs portuaires",
+    "serveurs privés virtuels",
 )
 
 
@@ -400,7 +859,8 @@ class _Generator:
         }
         if rng.random() < 0.5:
             reference["description"] = (
-                f"Avis de sécurité {source} n° {number}" if french
+                f"Avis de sécurité {source} n° {number}"
+                if french
                 else f"{source} security advisory {number}"
             )
         return [reference]
@@ -417,8 +877,9 @@ class _Generator:
         }
         identities = self.pools["identity"]
         if identities:
-            obj["created_by_ref"] = self.pick(identities[:60] if self.rng.random() < 0.9
-                                              else identities)
+            obj["created_by_ref"] = self.pick(
+                identities[:60] if self.rng.random() < 0.9 else identities
+            )
         obj["object_marking_refs"] = self.marking()
         return obj
 
@@ -471,15 +932,23 @@ class _Generator:
         if index < len(COUNTRIES):  # the prefix: one location per country
             country = COUNTRIES[index]
             _, latitude, longitude = country.cities[0]
-            obj.update(name=country.name_fr if country.francophone else country.name_en,
-                       country=country.code, region=country.region,
-                       latitude=latitude, longitude=longitude)
+            obj.update(
+                name=country.name_fr if country.francophone else country.name_en,
+                country=country.code,
+                region=country.region,
+                latitude=latitude,
+                longitude=longitude,
+            )
             return obj
         roll = rng.random()
         if roll < 0.1:
             region, name_fr, name_en, latitude, longitude = rng.choice(_REGIONS)
-            obj.update(name=name_fr if rng.random() < 0.6 else name_en, region=region,
-                       latitude=latitude, longitude=longitude)
+            obj.update(
+                name=name_fr if rng.random() < 0.6 else name_en,
+                region=region,
+                latitude=latitude,
+                longitude=longitude,
+            )
             return obj
         country = self.country()
         city, latitude, longitude = rng.choice(country.cities)
@@ -491,8 +960,7 @@ class _Generator:
         else:
             french = country.francophone
             site = rng.randrange(len(_SITES_FR))
-            obj["name"] = (f"{city}, {_SITES_FR[site]}" if french
-                           else f"{city} {_SITES_EN[site]}")
+            obj["name"] = f"{city}, {_SITES_FR[site]}" if french else f"{city} {_SITES_EN[site]}"
             obj["latitude"] = round(latitude + rng.uniform(-0.05, 0.05), 5)
             obj["longitude"] = round(longitude + rng.uniform(-0.05, 0.05), 5)
             obj["precision"] = round(rng.uniform(50, 2000), 1)
@@ -538,8 +1006,10 @@ class _Generator:
         name = f"Opération {operation} {number}" if french else f"Operation {operation} {number}"
         obj.update(
             name=name,
-            aliases=[f"Campagne {operation}" if french else f"{operation} cluster",
-                     f"IS-{rng.randint(100, 999)}"],
+            aliases=[
+                f"Campagne {operation}" if french else f"{operation} cluster",
+                f"IS-{rng.randint(100, 999)}",
+            ],
             description=self.sentences(french, rng.randint(1, 3)),
             goals=[rng.choice(_GOALS_FR if french else _GOALS_EN)],
             resource_level=rng.choice(_RESOURCE_LEVELS),
@@ -575,14 +1045,18 @@ class _Generator:
         french = rng.random() < 0.5
         obj.update(
             name=name,
-            description=(f"Technique observée : {french_phrase}." if french
-                         else f"Observed technique: {english}."),
-            external_references=[{
-                "source_name": "mitre-attack",
-                "external_id": technique_id,
-                "url": "https://attack.mitre.org/techniques/"
-                + technique_id.replace(".", "/"),
-            }],
+            description=(
+                f"Technique observée : {french_phrase}."
+                if french
+                else f"Observed technique: {english}."
+            ),
+            external_references=[
+                {
+                    "source_name": "mitre-attack",
+                    "external_id": technique_id,
+                    "url": "https://attack.mitre.org/techniques/" + technique_id.replace(".", "/"),
+                }
+            ],
             lang="fr" if french else "en",
         )
         return obj
@@ -640,25 +1114,32 @@ class _Generator:
         quarter = rng.randint(1, 4)
         year = rng.randint(2019, 2024)
         if french:
-            name = rng.choice((
-                f"Bulletin de menace : {actor} {country.in_fr}",
-                f"Rapport trimestriel sur la cybermenace, T{quarter} {year}",
-                f"Note d'analyse : campagne d'hameçonnage {country.in_fr}",
-                f"Fiche acteur : {actor}",
-            ))
+            name = rng.choice(
+                (
+                    f"Bulletin de menace : {actor} {country.in_fr}",
+                    f"Rapport trimestriel sur la cybermenace, T{quarter} {year}",
+                    f"Note d'analyse : campagne d'hameçonnage {country.in_fr}",
+                    f"Fiche acteur : {actor}",
+                )
+            )
         else:
-            name = rng.choice((
-                f"Threat bulletin: {actor} in {country.name_en}",
-                f"Quarterly cyber threat report, Q{quarter} {year}",
-                f"Analysis note: phishing campaign in {country.name_en}",
-                f"Actor profile: {actor}",
-            ))
+            name = rng.choice(
+                (
+                    f"Threat bulletin: {actor} in {country.name_en}",
+                    f"Quarterly cyber threat report, Q{quarter} {year}",
+                    f"Analysis note: phishing campaign in {country.name_en}",
+                    f"Actor profile: {actor}",
+                )
+            )
         obj.update(
             name=name,
             description=self.sentences(french, rng.randint(2, 4)),
             published=stamp(created_ms - rng.randint(0, 72) * _HOUR_MS),
-            report_types=[rng.choice(("threat-report", "threat-actor", "intrusion-set",
-                                      "malware", "attack-pattern"))],
+            report_types=[
+                rng.choice(
+                    ("threat-report", "threat-actor", "intrusion-set", "malware", "attack-pattern")
+                )
+            ],
             object_refs=self.refs(3, 20),
             lang="fr" if french else "en",
         )
