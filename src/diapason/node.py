@@ -11,10 +11,19 @@ import secrets
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from diapason.accounts import Accounts, IssuedToken, User
 from diapason.audit import AuditLog
+from diapason.domain.extensions import TLP_2_0_IDS
+from diapason.domain.grading import grade
+from diapason.domain.stix import new_id, now_timestamp
 from diapason.exchange.collections import Collections
+from diapason.exchange.ledger import Ledger
+from diapason.exchange.partners import Partners
 from diapason.settings import CONFIG_FILE, Secret, Settings, SettingsError
+from diapason.store.db import write_transaction
+from diapason.store.schema import node_meta
 from diapason.store.sql import SqlStore, open_store
 from diapason.web.auth import Authenticator
 
@@ -91,6 +100,8 @@ class Node:
     accounts: Accounts
     collections: Collections
     authenticator: Authenticator
+    partners: Partners
+    ledger: Ledger
 
     @classmethod
     def open(cls, settings: Settings) -> Node:
@@ -103,14 +114,69 @@ class Node:
             batch_size=settings.batch_size,
         )
         accounts = Accounts(store.engine)
-        return cls(
+        audit = AuditLog(store.engine)
+        collections = Collections(store.engine)
+        partners = Partners(store.engine, accounts, collections)
+        node = cls(
             settings,
             store,
-            AuditLog(store.engine),
+            audit,
             accounts,
-            Collections(store.engine),
+            collections,
             Authenticator(accounts),
+            partners,
+            Ledger(store.engine, partners, collections, audit, lambda: frozenset()),
         )
+        node.ledger.own_identities = node.own_identities
+        return node
+
+    # -- this node's own facts ----------------------------------------------------------
+    def meta(self, key: str) -> str | None:
+        with self.store.engine.connect() as connection:
+            value = connection.execute(
+                sa.select(node_meta.c.value).where(node_meta.c.key == key)
+            ).scalar()
+        return str(value) if value is not None else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        with write_transaction(self.store.engine) as connection:
+            connection.execute(node_meta.delete().where(node_meta.c.key == key))
+            connection.execute(node_meta.insert().values(key=key, value=value))
+
+    @property
+    def identity_id(self) -> str | None:
+        """The STIX identity of this node's organisation (author of what it creates)."""
+        return self.meta("identity_id")
+
+    def own_identities(self) -> frozenset[str]:
+        found = self.identity_id
+        return frozenset({found}) if found else frozenset()
+
+    def ensure_identity(self, actor: str) -> str:
+        """This node's organisation identity: created once, stored like any object."""
+        found = self.identity_id
+        if found is not None:
+            return found
+        identity_id = new_id("identity")
+        now = now_timestamp()
+        identity = {
+            "type": "identity",
+            "spec_version": "2.1",
+            "id": identity_id,
+            "created": now,
+            "modified": now,
+            "created_by_ref": identity_id,
+            "name": self.settings.node_name,
+            "identity_class": "organization",
+            "object_marking_refs": [TLP_2_0_IDS["clear"]],
+        }
+        # Graded A1: a node is the best source on its own name.
+        report = self.store.put_many([grade(identity, "admiralty", "A", "1")], source="local")
+        if report.refused:
+            raise SettingsError(f"the node identity was refused: {report.refused[0]}")
+        self.set_meta("identity_id", identity_id)
+        self.audit.append(actor, "create", [identity_id], details={"node_identity": True})
+        return identity_id
 
     def initialise(self, actor: str) -> Initialised | None:
         """Create the first admin and its token, once; None when the node already has users."""
@@ -135,4 +201,5 @@ def init_node(settings: Settings, actor: str) -> tuple[Node, Initialised | None]
     settings = write_default_config(settings)
     node = Node.open(settings)
     node.collections.ensure_default(settings.node_name)
+    node.ensure_identity(actor)
     return node, node.initialise(actor)

@@ -9,6 +9,7 @@ import click
 from diapason.cli.admin import audit_group, token_group, user_group
 from diapason.cli.common import KNOWN_ERRORS
 from diapason.cli.exchange import api_root_group, collection_group
+from diapason.cli.federation import partner_group, release_group, sync_command
 from diapason.cli.objects import export_command, import_command, search_command, show_command
 from diapason.cli.server import init_command, serve_command
 
@@ -35,6 +36,9 @@ for command in (
     token_group,
     api_root_group,
     collection_group,
+    partner_group,
+    sync_command,
+    release_group,
 ):
     cli.add_command(command)
 

@@ -18,6 +18,7 @@ from diapason.audit import AuditError
 from diapason.bundles import BundleError
 from diapason.domain.stix import StixError
 from diapason.exchange.collections import CollectionError
+from diapason.exchange.partners import PartnerError
 from diapason.node import Node
 from diapason.settings import Settings, SettingsError, load_settings
 from diapason.store.db import DatabaseError
@@ -30,6 +31,7 @@ KNOWN_ERRORS = (
     BundleError,
     StixError,
     CollectionError,
+    PartnerError,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])

@@ -223,6 +223,14 @@ class Collections:
             row = connection.execute(statement).first()
         return _collection(row) if row is not None else None
 
+    def find_alias(self, api_root: str, alias: str) -> Collection | None:
+        statement = sa.select(collections).where(
+            (collections.c.api_root == api_root) & (collections.c.alias == alias)
+        )
+        with self.engine.connect() as connection:
+            row = connection.execute(statement).first()
+        return _collection(row) if row is not None else None
+
     def find(self, key: str) -> Collection:
         """A collection by id or alias across API roots, for the CLI."""
         statement = sa.select(collections).where(

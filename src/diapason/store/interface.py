@@ -6,7 +6,7 @@ contract test suite (``tests/store/test_contract.py``) runs against every implem
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -124,6 +124,10 @@ class ObjectStore(Protocol):
         ...
 
     def query(self, query: Query) -> Page: ...
+
+    def known_ids(self, ids: Sequence[str]) -> set[str]:
+        """Which of these ids the store holds a version of."""
+        ...
 
     def count(self, *, include_revoked: bool = False) -> int:
         """How many objects have a current version."""

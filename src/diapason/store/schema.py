@@ -183,3 +183,62 @@ taxii_statuses = sa.Table(
 
 sa.Index("ix_entries_collection_seq", collection_entries.c.collection_id, collection_entries.c.seq)
 sa.Index("ix_entries_object", collection_entries.c.object_id)
+
+# -- Federation: this node's facts, partners, release decisions, consents ---------------
+
+node_meta = sa.Table(
+    "node_meta",
+    metadata,
+    sa.Column("key", sa.String(100), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+partners = sa.Table(
+    "partners",
+    metadata,
+    sa.Column("name", sa.String(63), primary_key=True),
+    sa.Column("url", sa.String(500), nullable=False),
+    sa.Column("token", sa.String(200), nullable=False),
+    sa.Column("account", sa.String(100), nullable=False),
+    sa.Column("identity_id", StixId),
+    sa.Column("outbox", sa.String(36), nullable=False),
+    sa.Column("remote_collection", sa.String(500)),
+    sa.Column("watermark", Stamp),
+    sa.Column("last_sync_at", Stamp),
+    sa.Column("last_error", sa.Text),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", Stamp),
+    sa.Column("created_at", Stamp, nullable=False),
+)
+
+release_decisions = sa.Table(
+    "release_decisions",
+    metadata,
+    sa.Column("partner", sa.String(63), primary_key=True),
+    sa.Column("object_id", StixId, primary_key=True),
+    sa.Column("modified", Stamp, primary_key=True),
+    sa.Column("decided_at", Stamp, nullable=False),
+    sa.Column("released", sa.Boolean, nullable=False),
+    sa.Column("code", sa.String(40), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+)
+
+consents = sa.Table(
+    "consents",
+    metadata,
+    sa.Column("object_id", StixId, primary_key=True),
+    sa.Column("originator", StixId, primary_key=True),
+    sa.Column("partner", sa.String(63), primary_key=True),
+    sa.Column("recorded_at", Stamp, nullable=False),
+    sa.Column("actor", sa.String(200), nullable=False),
+)
+
+red_recipients = sa.Table(
+    "red_recipients",
+    metadata,
+    sa.Column("object_id", StixId, primary_key=True),
+    sa.Column("partner", sa.String(63), primary_key=True),
+    sa.Column("recorded_at", Stamp, nullable=False),
+)
+
+sa.Index("ix_release_decisions_object", release_decisions.c.object_id)

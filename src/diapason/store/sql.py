@@ -394,6 +394,19 @@ class SqlStore:
         more = len(rows) > limit
         return Page(found, found[-1].seq if more and found else None)
 
+    def known_ids(self, ids: Sequence[str]) -> set[str]:
+        """Which of these ids the store holds a version of."""
+        wanted = sorted(set(ids))
+        found: set[str] = set()
+        with self.engine.connect() as connection:
+            for chunk in _chunks(wanted):
+                found.update(
+                    connection.execute(
+                        sa.select(objects.c.id).where(objects.c.id.in_(chunk)).distinct()
+                    ).scalars()
+                )
+        return found
+
     def count(self, *, include_revoked: bool = False) -> int:
         statement = sa.select(sa.func.count()).select_from(objects).where(objects.c.is_current)
         if not include_revoked:

@@ -1,0 +1,257 @@
+"""Partners and sharing: ``diapason partner …``, ``sync``, ``release …``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from diapason.cli.common import actor, data_option, json_option, opened, print_json
+
+
+@click.group("partner")
+def partner_group() -> None:
+    """The partner nodes this node exchanges with."""
+
+
+@partner_group.command("add")
+@data_option
+@click.argument("name")
+@click.option("--url", required=True, help="The partner node's base URL (http(s)://host:port).")
+@click.option(
+    "--token",
+    envvar="DIAPASON_PARTNER_TOKEN",
+    required=True,
+    help="The token the partner issued to this node (or env DIAPASON_PARTNER_TOKEN).",
+)
+@click.option("--identity", "identity_id", default=None, help="The partner's STIX identity id.")
+@click.option("--account", default=None, help="Local account it uses (default: NAME).")
+@json_option
+def partner_add(
+    data_dir: Path | None,
+    name: str,
+    url: str,
+    token: str,
+    identity_id: str | None,
+    account: str | None,
+    as_json: bool,
+) -> None:
+    """Add a partner: its account here, its outbox collection (its ledger), how to reach it.
+
+    When the account is new, its token is printed once: give it to the partner, which
+    uses it to read what this node releases to it.
+    """
+    with opened(data_dir) as node:
+        partner, issued = node.partners.add(
+            name, url, token, identity_id=identity_id, account=account
+        )
+        node.audit.append(actor(), "partner_add", details=partner.describe())
+        run = node.ledger.run(actor())
+    payload = {
+        **partner.describe(),
+        "released": run.released.get(name, 0),
+        "withheld": run.withheld.get(name, 0),
+    }
+    if issued is not None:
+        payload["token_for_partner"] = issued.secret
+    if as_json:
+        print_json(payload)
+        return
+    console = Console()
+    console.print(
+        f"partner {escape(name)} added; its ledger is collection {partner.outbox} "
+        f"({payload['released']} released, {payload['withheld']} withheld so far)"
+    )
+    if issued is not None:
+        console.print(f"token for {escape(name)} to read from this node (shown once):")
+        click.echo(issued.secret)
+
+
+@partner_group.command("list")
+@data_option
+@json_option
+def partner_list(data_dir: Path | None, as_json: bool) -> None:
+    """List partners and their sync state (never their tokens)."""
+    with opened(data_dir) as node:
+        found = node.partners.all()
+    if as_json:
+        print_json([partner.describe() for partner in found])
+        return
+    table = Table("name", "url", "last sync", "watermark", "failures", "last error")
+    for partner in found:
+        table.add_row(
+            escape(partner.name),
+            escape(partner.url),
+            partner.last_sync_at or "never",
+            partner.watermark or "",
+            str(partner.failures),
+            escape(partner.last_error or ""),
+        )
+    Console().print(table)
+
+
+@partner_group.command("remove")
+@data_option
+@click.argument("name")
+def partner_remove(data_dir: Path | None, name: str) -> None:
+    """Stop exchanging with a partner: its account is disabled; its ledger is kept."""
+    with opened(data_dir) as node:
+        node.partners.remove(name)
+        node.audit.append(actor(), "partner_remove", details={"partner": name})
+    Console().print(f"partner {escape(name)} removed")
+
+
+@click.command("sync")
+@data_option
+@click.option("--partner", "only", default=None, help="Only this partner.")
+@click.option("--force", is_flag=True, help="Also partners that are backing off.")
+@json_option
+def sync_command(data_dir: Path | None, only: str | None, force: bool, as_json: bool) -> None:
+    """One round: release what is new to every partner, then pull from each partner."""
+    from diapason.exchange.sync import SyncAgent
+
+    with opened(data_dir) as node:
+        released = node.ledger.run(actor())
+        results = SyncAgent(node).round(only=only, force=force)
+        after = node.ledger.run(actor())
+    if as_json:
+        print_json(
+            {
+                "released": {
+                    k: released.released[k] + after.released.get(k, 0) for k in released.released
+                },
+                "withheld": {
+                    k: released.withheld[k] + after.withheld.get(k, 0) for k in released.withheld
+                },
+                "partners": [result.as_dict() for result in results],
+            }
+        )
+    else:
+        table = Table(
+            "partner", "status", "received", "unchanged", "refused", "corrections", "error"
+        )
+        for result in results:
+            table.add_row(
+                escape(result.partner),
+                result.status,
+                str(result.received),
+                str(result.unchanged),
+                str(result.refused),
+                str(result.corrections),
+                escape(result.error or ""),
+            )
+        Console().print(table)
+    if any(result.status == "failed" for result in results):
+        sys.exit(1)
+
+
+@click.group("release")
+def release_group() -> None:
+    """The release policy: decisions, consents, named recipients, deliveries."""
+
+
+@release_group.command("run")
+@data_option
+@json_option
+def release_run(data_dir: Path | None, as_json: bool) -> None:
+    """Decide every new object version for every partner (the sync loop does this too)."""
+    with opened(data_dir) as node:
+        run = node.ledger.run(actor())
+    if as_json:
+        print_json({"released": run.released, "withheld": run.withheld})
+        return
+    for name in sorted(run.released):
+        Console().print(
+            f"{escape(name)}: {run.released[name]} released, {run.withheld[name]} withheld"
+        )
+
+
+@release_group.command("show")
+@data_option
+@click.argument("object_id")
+@json_option
+def release_show(data_dir: Path | None, object_id: str, as_json: bool) -> None:
+    """What was decided for an object, for each partner and version, and why."""
+    with opened(data_dir) as node:
+        decisions = node.ledger.decisions(object_id)
+        node.audit.append(actor(), "consult", [object_id], details={"release_show": True})
+    if as_json:
+        print_json([decision.__dict__ for decision in decisions])
+        return
+    table = Table("partner", "version", "decided", "released", "code", "reason")
+    for decision in decisions:
+        table.add_row(
+            escape(decision.partner),
+            decision.modified,
+            decision.decided_at,
+            "yes" if decision.released else "no",
+            decision.code,
+            escape(decision.reason),
+        )
+    Console().print(table)
+
+
+@release_group.command("consent")
+@data_option
+@click.argument("object_id")
+@click.option("--originator", required=True, help="The originator's identity id.")
+@click.option("--partner", required=True, help="The partner it may now go to.")
+def release_consent(data_dir: Path | None, object_id: str, originator: str, partner: str) -> None:
+    """Record an originator's consent to pass an object on to a partner (third-party rule)."""
+    with opened(data_dir) as node:
+        node.ledger.record_consent(object_id, originator, partner, actor())
+        node.audit.append(
+            actor(),
+            "config",
+            [object_id],
+            details={"consent": {"originator": originator, "partner": partner}},
+        )
+        run = node.ledger.reconsider(object_id, actor())
+    Console().print(f"consent recorded; {run.released.get(partner, 0)} version(s) released")
+
+
+@release_group.command("name")
+@data_option
+@click.argument("object_id")
+@click.argument("partner")
+def release_name(data_dir: Path | None, object_id: str, partner: str) -> None:
+    """Name a partner as a recipient of a TLP:RED object."""
+    with opened(data_dir) as node:
+        node.ledger.name_recipient(object_id, partner)
+        node.audit.append(actor(), "config", [object_id], details={"red_recipient": partner})
+        run = node.ledger.reconsider(object_id, actor())
+    Console().print(f"{escape(partner)} named; {run.released.get(partner, 0)} version(s) released")
+
+
+@partner_group.command("update")
+@data_option
+@click.argument("name")
+@click.option("--url", default=None, help="A new base URL.")
+@click.option("--token", envvar="DIAPASON_PARTNER_TOKEN", default=None, help="A new token.")
+@click.option("--identity", "identity_id", default=None, help="The partner's identity id.")
+def partner_update(
+    data_dir: Path | None,
+    name: str,
+    url: str | None,
+    token: str | None,
+    identity_id: str | None,
+) -> None:
+    """Change how to reach a partner; the next sync tries again at once."""
+    values: dict[str, object] = {"failures": 0, "next_attempt_at": None, "last_error": None}
+    if url is not None:
+        values.update(url=url, remote_collection=None)
+    if token is not None:
+        values["token"] = token
+    if identity_id is not None:
+        values["identity_id"] = identity_id
+    with opened(data_dir) as node:
+        if node.partners.get(name) is None:
+            raise click.ClickException(f"no partner {name!r}")
+        node.partners.update(name, **values)
+        shown = sorted(key for key in values if key in ("url", "token", "identity_id"))
+        node.audit.append(actor(), "partner_update", details={"partner": name, "changed": shown})
+    Console().print(f"partner {escape(name)} updated ({', '.join(shown) or 'retry reset'})")

@@ -1,0 +1,390 @@
+"""The disclosure ledger: the release policy run for every new object version and partner.
+
+For each partner the ledger walks the store's object versions in ``seq`` order from that
+partner's own position (counter ``policy:NAME``), decides each with
+``domain.policy.decide``, records the decision and its reason, and appends released
+versions to the partner's outbox collection, which its TAXII collection serves. A partner
+added later catches up from the start. Processing is idempotent: a version decided twice
+is recorded and released once.
+
+Corrections (Directive 2016/680, Art. 7): a revoked version goes to every partner that
+received an earlier version of the object, even where the policy would now withhold it.
+A partner never gets back the versions it sent us itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from diapason.audit import AuditLog
+from diapason.domain.policy import PartnerContext, ReleaseContext, decide
+from diapason.exchange.collections import Collections
+from diapason.exchange.partners import Partner, Partners
+from diapason.store.db import write_transaction
+from diapason.store.schema import consents, counters, objects, red_recipients, release_decisions
+from diapason.store.sql import utc_now
+
+BATCH = 2000
+
+
+@dataclass
+class LedgerRun:
+    """What one run of the ledger decided, per partner."""
+
+    released: dict[str, int] = field(default_factory=dict)
+    withheld: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    partner: str
+    object_id: str
+    modified: str
+    decided_at: str
+    released: bool
+    code: str
+    reason: str
+
+
+class Ledger:
+    def __init__(
+        self,
+        engine: sa.Engine,
+        partners: Partners,
+        collections: Collections,
+        audit: AuditLog,
+        own_identities: Callable[[], frozenset[str]],
+    ) -> None:
+        self.engine = engine
+        self.partners = partners
+        self.collections = collections
+        self.audit = audit
+        self.own_identities = own_identities
+
+    def _position(self, partner: str) -> int:
+        name = f"policy:{partner}"[:40]
+        with self.engine.connect() as connection:
+            value = connection.execute(
+                sa.select(counters.c.value).where(counters.c.name == name)
+            ).scalar()
+        if value is None:
+            with write_transaction(self.engine) as connection:
+                exists = connection.execute(
+                    sa.select(counters.c.value).where(counters.c.name == name)
+                ).scalar()
+                if exists is None:
+                    connection.execute(counters.insert().values(name=name, value=0))
+            return 0
+        return int(value)
+
+    def _advance(self, partner: str, seq: int) -> None:
+        name = f"policy:{partner}"[:40]
+        with write_transaction(self.engine) as connection:
+            connection.execute(
+                counters.update()
+                .where((counters.c.name == name) & (counters.c.value < seq))
+                .values(value=seq)
+            )
+
+    def context(self, today: date | None = None) -> ReleaseContext:
+        """What the policy needs to know, read once per run."""
+        with self.engine.connect() as connection:
+            consent_rows = connection.execute(
+                sa.select(consents.c.object_id, consents.c.originator, consents.c.partner)
+            ).all()
+            red: dict[str, list[str]] = {}
+            for object_id, partner in connection.execute(
+                sa.select(red_recipients.c.object_id, red_recipients.c.partner)
+            ):
+                red.setdefault(object_id, []).append(partner)
+            definitions = {
+                row.id: orjson.loads(row.content)
+                for row in connection.execute(
+                    sa.select(objects.c.id, objects.c.content).where(
+                        (objects.c.type == "marking-definition") & objects.c.is_current
+                    )
+                )
+            }
+        return ReleaseContext(
+            own_identities=self.own_identities(),
+            today=today or datetime.now(UTC).date(),
+            consents=frozenset((a, b, c) for a, b, c in consent_rows),
+            red_recipients=red,
+            definitions=definitions,
+        )
+
+    def run(self, actor: str = "ledger", today: date | None = None) -> LedgerRun:
+        """Decide every version not yet decided, for every partner."""
+        summary = LedgerRun()
+        context = self.context(today)
+        for partner in self.partners.all():
+            released, withheld = self._run_partner(partner, context, actor)
+            summary.released[partner.name] = released
+            summary.withheld[partner.name] = withheld
+        return summary
+
+    def _run_partner(
+        self, partner: Partner, context: ReleaseContext, actor: str
+    ) -> tuple[int, int]:
+        released_total = withheld_total = 0
+        position = self._position(partner.name)
+        received_from = f"partner:{partner.name}"
+        while True:
+            with self.engine.connect() as connection:
+                rows = connection.execute(
+                    sa.select(
+                        objects.c.seq,
+                        objects.c.id,
+                        objects.c.modified,
+                        objects.c.revoked,
+                        objects.c.source,
+                        objects.c.content,
+                    )
+                    .where(objects.c.seq > position)
+                    .order_by(objects.c.seq)
+                    .limit(BATCH)
+                ).all()
+            if not rows:
+                return released_total, withheld_total
+            ids = sorted({row.id for row in rows})
+            earlier = self._released_before(partner.name, ids)
+            decided: list[dict[str, Any]] = []
+            releases: list[tuple[str, str]] = []
+            withheld_ids: list[str] = []
+            now = utc_now()
+            for row in rows:
+                if row.source == received_from:
+                    continue  # never echo a partner's own objects back to it
+                version = orjson.loads(row.content)
+                named = partner.name in context.red_recipients.get(row.id, ())
+                decision = decide(
+                    version,
+                    PartnerContext(partner.name, partner.identity_id, named_recipient=named),
+                    context,
+                )
+                released = decision.released
+                code, reason = str(decision.code), decision.reason
+                if not released and decision.correction and row.id in earlier:
+                    released, code = True, "correction"
+                    reason = f"revokes a version {partner.name} received; {decision.reason}"
+                decided.append(
+                    {
+                        "partner": partner.name,
+                        "object_id": row.id,
+                        "modified": row.modified,
+                        "decided_at": now,
+                        "released": released,
+                        "code": code,
+                        "reason": reason[:2000],
+                    }
+                )
+                if released:
+                    releases.append((row.id, row.modified))
+                    earlier.add(row.id)
+                else:
+                    withheld_ids.append(row.id)
+            self._record(decided)
+            if releases:
+                self.collections.add_entries(partner.outbox, releases)
+                self.audit.append(
+                    actor,
+                    "release",
+                    [object_id for object_id, _ in releases],
+                    details={"partner": partner.name, "collection": partner.outbox},
+                )
+            if withheld_ids:
+                self.audit.append(
+                    actor, "withhold", withheld_ids, details={"partner": partner.name}
+                )
+            released_total += len(releases)
+            withheld_total += len(withheld_ids)
+            position = rows[-1].seq
+            self._advance(partner.name, position)
+
+    def _released_before(self, partner: str, ids: list[str]) -> set[str]:
+        found: set[str] = set()
+        with self.engine.connect() as connection:
+            for start in range(0, len(ids), 500):
+                chunk = ids[start : start + 500]
+                found.update(
+                    connection.execute(
+                        sa.select(release_decisions.c.object_id)
+                        .where(
+                            (release_decisions.c.partner == partner)
+                            & release_decisions.c.released
+                            & release_decisions.c.object_id.in_(chunk)
+                        )
+                        .distinct()
+                    ).scalars()
+                )
+        return found
+
+    def _record(self, decided: list[dict[str, Any]]) -> None:
+        if not decided:
+            return
+        with write_transaction(self.engine) as connection:
+            keys = {(d["partner"], d["object_id"], d["modified"]) for d in decided}
+            partner = decided[0]["partner"]
+            ids = sorted({d["object_id"] for d in decided})
+            held: set[tuple[str, str, str]] = set()
+            for start in range(0, len(ids), 500):
+                held.update(
+                    (p, o, m)
+                    for p, o, m in connection.execute(
+                        sa.select(
+                            release_decisions.c.partner,
+                            release_decisions.c.object_id,
+                            release_decisions.c.modified,
+                        ).where(
+                            (release_decisions.c.partner == partner)
+                            & release_decisions.c.object_id.in_(ids[start : start + 500])
+                        )
+                    )
+                )
+            fresh = [
+                d for d in decided if (d["partner"], d["object_id"], d["modified"]) in keys - held
+            ]
+            if fresh:
+                connection.execute(release_decisions.insert(), fresh)
+
+    def reconsider(self, object_id: str, actor: str) -> LedgerRun:
+        """Decide an object's versions again (after a consent or a named recipient was
+        recorded): withheld decisions are dropped and the policy runs on them anew."""
+        with write_transaction(self.engine) as connection:
+            connection.execute(
+                release_decisions.delete().where(
+                    (release_decisions.c.object_id == object_id)
+                    & release_decisions.c.released.is_(False)
+                )
+            )
+            seqs = (
+                connection.execute(sa.select(objects.c.seq).where(objects.c.id == object_id))
+                .scalars()
+                .all()
+            )
+        summary = LedgerRun()
+        if not seqs:
+            return summary
+        context = self.context()
+        for partner in self.partners.all():
+            # Re-run from just before the object's first version, then restore the position.
+            position = self._position(partner.name)
+            released, withheld = self._decide_object(partner, context, object_id, actor)
+            summary.released[partner.name] = released
+            summary.withheld[partner.name] = withheld
+            self._advance(partner.name, position)
+        return summary
+
+    def _decide_object(
+        self, partner: Partner, context: ReleaseContext, object_id: str, actor: str
+    ) -> tuple[int, int]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(objects.c.id, objects.c.modified, objects.c.source, objects.c.content)
+                .where(objects.c.id == object_id)
+                .order_by(objects.c.seq)
+            ).all()
+        releases: list[tuple[str, str]] = []
+        decided: list[dict[str, Any]] = []
+        now = utc_now()
+        for row in rows:
+            if row.source == f"partner:{partner.name}":
+                continue
+            named = partner.name in context.red_recipients.get(row.id, ())
+            decision = decide(
+                orjson.loads(row.content),
+                PartnerContext(partner.name, partner.identity_id, named_recipient=named),
+                context,
+            )
+            decided.append(
+                {
+                    "partner": partner.name,
+                    "object_id": row.id,
+                    "modified": row.modified,
+                    "decided_at": now,
+                    "released": decision.released,
+                    "code": str(decision.code),
+                    "reason": decision.reason[:2000],
+                }
+            )
+            if decision.released:
+                releases.append((row.id, row.modified))
+        self._record(decided)
+        if releases:
+            self.collections.add_entries(partner.outbox, releases)
+            self.audit.append(
+                actor,
+                "release",
+                [object_id],
+                details={"partner": partner.name, "reconsidered": True},
+            )
+        return len(releases), len(decided) - len(releases)
+
+    def decisions(self, object_id: str) -> list[DecisionRecord]:
+        """Every decision taken on an object's versions, for every partner."""
+        statement = (
+            sa.select(release_decisions)
+            .where(release_decisions.c.object_id == object_id)
+            .order_by(release_decisions.c.partner, release_decisions.c.modified)
+        )
+        with self.engine.connect() as connection:
+            return [
+                DecisionRecord(
+                    row.partner,
+                    row.object_id,
+                    row.modified,
+                    row.decided_at,
+                    bool(row.released),
+                    row.code,
+                    row.reason,
+                )
+                for row in connection.execute(statement)
+            ]
+
+    def record_consent(self, object_id: str, originator: str, partner: str, actor: str) -> None:
+        with write_transaction(self.engine) as connection:
+            exists = connection.execute(
+                sa.select(consents.c.object_id).where(
+                    (consents.c.object_id == object_id)
+                    & (consents.c.originator == originator)
+                    & (consents.c.partner == partner)
+                )
+            ).first()
+            if exists is None:
+                connection.execute(
+                    consents.insert().values(
+                        object_id=object_id,
+                        originator=originator,
+                        partner=partner,
+                        recorded_at=utc_now(),
+                        actor=actor,
+                    )
+                )
+
+    def name_recipient(self, object_id: str, partner: str) -> None:
+        with write_transaction(self.engine) as connection:
+            exists = connection.execute(
+                sa.select(red_recipients.c.object_id).where(
+                    (red_recipients.c.object_id == object_id)
+                    & (red_recipients.c.partner == partner)
+                )
+            ).first()
+            if exists is None:
+                connection.execute(
+                    red_recipients.insert().values(
+                        object_id=object_id, partner=partner, recorded_at=utc_now()
+                    )
+                )
+
+
+def summary_lines(run: LedgerRun) -> Mapping[str, str]:
+    return {
+        name: f"{run.released.get(name, 0)} released, {run.withheld.get(name, 0)} withheld"
+        for name in sorted(set(run.released) | set(run.withheld))
+    }

@@ -1,0 +1,186 @@
+"""Partners: the other nodes this node exchanges with, their credentials and sync state.
+
+Adding a partner sets up both directions on this side: a local account (role ``partner``)
+that the partner's node uses to read from us, the partner's outbox collection here (its
+disclosure ledger, which only that account may read), and the URL and token this node uses
+to read from the partner. The token is a secret: stored to be used, never shown.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from diapason.accounts import Accounts, IssuedToken
+from diapason.exchange.collections import DEFAULT_API_ROOT, Collections
+from diapason.settings import Secret
+from diapason.store.db import write_transaction
+from diapason.store.schema import partners
+from diapason.store.sql import utc_now
+
+PARTNER_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}\Z")
+
+
+class PartnerError(ValueError):
+    """A refused partner operation; the message says why and never shows a token."""
+
+
+@dataclass(frozen=True)
+class Partner:
+    name: str
+    url: str
+    token: Secret
+    account: str
+    identity_id: str | None
+    outbox: str
+    remote_collection: str | None
+    watermark: str | None
+    last_sync_at: str | None
+    last_error: str | None
+    failures: int
+    next_attempt_at: str | None
+
+    def describe(self) -> dict[str, Any]:
+        """Safe to print: everything but the token."""
+        return {
+            "name": self.name,
+            "url": self.url,
+            "account": self.account,
+            "identity_id": self.identity_id,
+            "outbox": self.outbox,
+            "remote_collection": self.remote_collection,
+            "watermark": self.watermark,
+            "last_sync_at": self.last_sync_at,
+            "last_error": self.last_error,
+            "failures": self.failures,
+            "next_attempt_at": self.next_attempt_at,
+        }
+
+
+def _partner(row: sa.Row[Any]) -> Partner:
+    return Partner(
+        name=row.name,
+        url=row.url,
+        token=Secret(row.token),
+        account=row.account,
+        identity_id=row.identity_id,
+        outbox=row.outbox,
+        remote_collection=row.remote_collection,
+        watermark=row.watermark,
+        last_sync_at=row.last_sync_at,
+        last_error=row.last_error,
+        failures=row.failures,
+        next_attempt_at=row.next_attempt_at,
+    )
+
+
+def check_url(url: str) -> str:
+    if not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?\Z", url) or len(url) > 500:
+        raise PartnerError(f"partner URL {url[:100]!r}: expected http(s)://HOST[:PORT][/PATH]")
+    return url.rstrip("/")
+
+
+class Partners:
+    def __init__(self, engine: sa.Engine, accounts: Accounts, collections: Collections) -> None:
+        self.engine = engine
+        self.accounts = accounts
+        self.collections = collections
+
+    def add(
+        self,
+        name: str,
+        url: str,
+        token: str,
+        *,
+        identity_id: str | None = None,
+        account: str | None = None,
+    ) -> tuple[Partner, IssuedToken | None]:
+        """Register a partner; returns it and, when its account was created here, that
+        account's first token (to hand to the partner, shown once)."""
+        if not PARTNER_NAME_RE.match(name):
+            raise PartnerError(
+                f"partner name {name!r}: 1-32 lower-case letters, digits, '.', '-' or '_'"
+            )
+        url = check_url(url)
+        if not token or len(token) > 200 or not token.isprintable():
+            raise PartnerError("partner token: 1 to 200 printable characters")
+        if self.get(name) is not None:
+            raise PartnerError(f"partner {name!r} exists already")
+        account = account or name
+        issued: IssuedToken | None = None
+        user = self.accounts.get_user(account)
+        if user is None:
+            self.accounts.add_user(account, "partner")
+            issued = self.accounts.create_token(account, f"partner node {name}")
+        elif user.role != "partner":
+            raise PartnerError(f"account {account!r} has role {user.role}, not partner")
+        self.collections.ensure_default(name)
+        outbox = self.collections.find_alias(
+            DEFAULT_API_ROOT, f"to-{name}"
+        ) or self.collections.add(
+            DEFAULT_API_ROOT,
+            f"Released to {name}",
+            alias=f"to-{name}",
+            description=f"The disclosure ledger of partner {name}: what this node releases to it.",
+        )
+        self.collections.grant(outbox.id, account, read=True, write=False)
+        with write_transaction(self.engine) as connection:
+            connection.execute(
+                partners.insert().values(
+                    name=name,
+                    url=url,
+                    token=token,
+                    account=account,
+                    identity_id=identity_id,
+                    outbox=outbox.id,
+                    failures=0,
+                    created_at=utc_now(),
+                )
+            )
+        found = self.get(name)
+        assert found is not None
+        return found, issued
+
+    def get(self, name: str) -> Partner | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(sa.select(partners).where(partners.c.name == name)).first()
+        return _partner(row) if row is not None else None
+
+    def all(self) -> list[Partner]:
+        with self.engine.connect() as connection:
+            rows = connection.execute(sa.select(partners).order_by(partners.c.name)).all()
+        return [_partner(row) for row in rows]
+
+    def update(self, name: str, **values: Any) -> None:
+        """Change sync state (watermark, errors, remote collection, identity, token)."""
+        allowed = {
+            "token",
+            "url",
+            "identity_id",
+            "remote_collection",
+            "watermark",
+            "last_sync_at",
+            "last_error",
+            "failures",
+            "next_attempt_at",
+        }
+        unknown = set(values) - allowed
+        if unknown:
+            raise PartnerError(f"cannot change {', '.join(sorted(unknown))}")
+        if "url" in values:
+            values["url"] = check_url(values["url"])
+        with write_transaction(self.engine) as connection:
+            connection.execute(partners.update().where(partners.c.name == name).values(**values))
+
+    def remove(self, name: str) -> None:
+        """Stop exchanging with a partner: its account is disabled, its ledger kept."""
+        found = self.get(name)
+        if found is None:
+            raise PartnerError(f"no partner {name!r}")
+        with write_transaction(self.engine) as connection:
+            connection.execute(partners.delete().where(partners.c.name == name))
+        if self.accounts.get_user(found.account) is not None:
+            self.accounts.disable_user(found.account)

@@ -1,0 +1,268 @@
+"""The sync agent: pull from each partner's collection for us, from a stored watermark.
+
+One round, for each partner due: find our collection on the partner (discovery, once),
+page through it with ``added_after`` just before the stored watermark (the entries at the
+boundary are read again: writing is idempotent), write what arrives with its provenance,
+then move the watermark. A crash at any point resumes from the last watermark without loss
+or duplicates. A partner that fails is retried with exponential back-off, and the others go
+on. Everything received is screened: an object a partner may not send (one claiming to be
+created by this node) is refused, logged and audited, and the rest of the page is kept.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import orjson
+
+from diapason.domain.stix import normalise_timestamp
+from diapason.exchange.partners import Partner
+from diapason.exchange.taxii import TAXII
+from diapason.node import Node
+from diapason.store.sql import utc_now
+
+log = logging.getLogger("diapason.sync")
+
+PAGE = 1000
+BACKOFF_BASE = 2.0  # seconds, doubled at each failure
+BACKOFF_MAX = 600.0
+TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+
+
+class SyncError(RuntimeError):
+    """A partner answered something this node cannot use; the message says what."""
+
+
+@dataclass
+class SyncResult:
+    partner: str
+    status: str  # "ok", "failed", "skipped"
+    received: int = 0
+    unchanged: int = 0
+    refused: int = 0
+    corrections: int = 0
+    error: str | None = None
+    pages: int = 0
+    refusals: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "partner": self.partner,
+            "status": self.status,
+            "received": self.received,
+            "unchanged": self.unchanged,
+            "refused": self.refused,
+            "corrections": self.corrections,
+            "pages": self.pages,
+            "error": self.error,
+        }
+
+
+def _before(stamp: str) -> str:
+    """One microsecond before a store timestamp (to re-read the boundary entries)."""
+    moment = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ") - timedelta(microseconds=1)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _later(seconds: float) -> str:
+    moment = datetime.now(UTC) + timedelta(seconds=seconds)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class SyncAgent:
+    def __init__(self, node: Node, transport: httpx.BaseTransport | None = None) -> None:
+        self.node = node
+        self.transport = transport
+
+    def _client(self, partner: Partner) -> httpx.Client:
+        return httpx.Client(
+            timeout=TIMEOUT,
+            transport=self.transport,
+            headers={
+                "Accept": TAXII,
+                "Authorization": f"Bearer {partner.token.reveal()}",
+                "User-Agent": f"diapason/{self.node.settings.node_name}",
+            },
+            follow_redirects=False,
+        )
+
+    def round(self, *, only: str | None = None, force: bool = False) -> list[SyncResult]:
+        """One sync round over every partner (or one), then the ledger for what arrived."""
+        results = []
+        for partner in self.node.partners.all():
+            if only is not None and partner.name != only:
+                continue
+            results.append(self.sync_partner(partner, force=force))
+        return results
+
+    def sync_partner(self, partner: Partner, *, force: bool = False) -> SyncResult:
+        if not force and partner.next_attempt_at and partner.next_attempt_at > utc_now():
+            return SyncResult(partner.name, "skipped", error=partner.last_error)
+        result = SyncResult(partner.name, "ok")
+        try:
+            with self._client(partner) as client:
+                self._pull(client, partner, result)
+        except (SyncError, httpx.HTTPError) as error:
+            message = self._describe(error)
+            failures = partner.failures + 1
+            delay = min(BACKOFF_BASE * 2 ** (failures - 1), BACKOFF_MAX)
+            self.node.partners.update(
+                partner.name,
+                failures=failures,
+                last_error=message[:1000],
+                next_attempt_at=_later(delay),
+            )
+            log.warning(
+                "sync with %s failed (%s); next try in %.0f s", partner.name, message, delay
+            )
+            self.node.audit.append(
+                "sync",
+                "sync",
+                details={"partner": partner.name, "ok": False, "error": message[:300]},
+            )
+            result.status, result.error = "failed", message
+            return result
+        self.node.partners.update(
+            partner.name,
+            failures=0,
+            last_error=None,
+            next_attempt_at=None,
+            last_sync_at=utc_now(),
+        )
+        return result
+
+    @staticmethod
+    def _describe(error: Exception) -> str:
+        if isinstance(error, httpx.TimeoutException):
+            return f"no answer in time ({type(error).__name__})"
+        if isinstance(error, httpx.HTTPError):
+            return f"{type(error).__name__}: {error}"
+        return str(error)
+
+    def _get(self, client: httpx.Client, url: str, params: Any = None) -> httpx.Response:
+        response = client.get(url, params=params)
+        if response.status_code in (401, 403):
+            raise SyncError(f"{url}: the partner refused our credentials ({response.status_code})")
+        if response.status_code != 200:
+            raise SyncError(f"{url}: answered {response.status_code}")
+        if TAXII not in response.headers.get("content-type", "").replace(" ", ""):
+            raise SyncError(f"{url}: not a TAXII 2.1 answer")
+        return response
+
+    def _json(self, response: httpx.Response) -> dict[str, Any]:
+        try:
+            value = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            raise SyncError(f"{response.url}: the answer is not JSON") from None
+        if not isinstance(value, dict):
+            raise SyncError(f"{response.url}: the answer is not a JSON object")
+        return value
+
+    def _discover(self, client: httpx.Client, partner: Partner) -> str:
+        """The URL of the partner's collection for us: its alias is to-<our node name>."""
+        discovery = self._json(self._get(client, f"{partner.url}/taxii2/"))
+        roots = discovery.get("api_roots")
+        if not isinstance(roots, list) or not roots:
+            raise SyncError(f"{partner.url}: no API root in the partner's discovery")
+        wanted = f"to-{self.node.settings.node_name}"
+        for root in roots:
+            if not isinstance(root, str) or not root.startswith("/") or root.startswith("//"):
+                continue
+            listing = self._json(self._get(client, f"{partner.url}{root}collections/"))
+            for collection in listing.get("collections", []) or []:
+                if not isinstance(collection, dict) or not collection.get("can_read"):
+                    continue
+                if collection.get("alias") == wanted or collection.get("id") == wanted:
+                    ident = str(collection.get("id"))
+                    return f"{partner.url}{root}collections/{ident}/"
+        raise SyncError(f"{partner.url}: no readable collection '{wanted}' for this node")
+
+    def _pull(self, client: httpx.Client, partner: Partner, result: SyncResult) -> None:
+        collection_url = partner.remote_collection
+        if not collection_url:
+            collection_url = self._discover(client, partner)
+            self.node.partners.update(partner.name, remote_collection=collection_url)
+        params: dict[str, str] = {"match[version]": "all", "limit": str(PAGE)}
+        if partner.watermark:
+            params["added_after"] = _before(partner.watermark)
+        own = self.node.own_identities()
+        while True:
+            response = self._get(client, f"{collection_url}objects/", params=params)
+            envelope = self._json(response)
+            received = envelope.get("objects", [])
+            if not isinstance(received, list):
+                raise SyncError(f"{collection_url}: 'objects' is not a list")
+            self._store_page(partner, received, own, result)
+            result.pages += 1
+            last = response.headers.get("x-taxii-date-added-last")
+            if last:
+                try:
+                    watermark = normalise_timestamp(last, "X-TAXII-Date-Added-Last")
+                except ValueError:
+                    raise SyncError(f"{collection_url}: bad X-TAXII-Date-Added-Last") from None
+                self.node.partners.update(partner.name, watermark=watermark)
+            if not envelope.get("more"):
+                return
+            token = envelope.get("next")
+            if not isinstance(token, str) or not token:
+                raise SyncError(f"{collection_url}: 'more' without 'next'")
+            params = {"match[version]": "all", "limit": str(PAGE), "next": token}
+            if partner.watermark:
+                params["added_after"] = _before(partner.watermark)
+
+    def _store_page(
+        self, partner: Partner, received: list[Any], own: frozenset[str], result: SyncResult
+    ) -> None:
+        accepted: list[Any] = []
+        spoofed: list[str] = []
+        for obj in received:
+            if isinstance(obj, dict) and obj.get("created_by_ref") in own:
+                spoofed.append(str(obj.get("id"))[:300])
+                continue
+            accepted.append(obj)
+        if spoofed:
+            log.warning(
+                "%s sent %d object(s) claiming to be created by this node; refused",
+                partner.name,
+                len(spoofed),
+            )
+            self.node.audit.append(
+                "sync",
+                "request_refused",
+                spoofed,
+                details={"partner": partner.name, "why": "claims to be created by this node"},
+            )
+        had_before = self.node.store.known_ids(
+            [
+                obj["id"]
+                for obj in accepted
+                if isinstance(obj, dict) and isinstance(obj.get("id"), str)
+            ]
+        )
+        report = self.node.store.put_many(accepted, source=f"partner:{partner.name}")
+        corrected = sorted({object_id for object_id in report.written if object_id in had_before})
+        for problem in report.refused:
+            log.warning("%s sent an invalid object: %s", partner.name, problem)
+        result.received += len(report.written)
+        result.unchanged += len(report.unchanged)
+        result.refused += len(report.refused) + len(spoofed)
+        result.refusals.extend(str(problem) for problem in report.refused[:20])
+        result.corrections += len(corrected)
+        if report.written or report.refused:
+            self.node.audit.append(
+                "sync",
+                "receive",
+                report.written,
+                details={
+                    "partner": partner.name,
+                    "unchanged": len(report.unchanged),
+                    "refused": [problem.as_dict() for problem in report.refused[:50]],
+                },
+            )
+        if corrected:
+            # Flag to this node's users: a partner corrected or revoked what it had sent.
+            self.node.audit.append("sync", "correct", corrected, details={"partner": partner.name})
