@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -142,6 +143,26 @@ class Node:
         with write_transaction(self.store.engine) as connection:
             connection.execute(node_meta.delete().where(node_meta.c.key == key))
             connection.execute(node_meta.insert().values(key=key, value=value))
+
+    def take_lease(self, name: str, holder: str, seconds: float) -> bool:
+        """Hold a named lease (one background loop among several workers); True if held."""
+        now = datetime.now(UTC).timestamp()
+        key = f"lease:{name}"
+        with write_transaction(self.store.engine) as connection:
+            if self.store.engine.dialect.name == "postgresql":
+                connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7246003)")
+            current = connection.execute(
+                sa.select(node_meta.c.value).where(node_meta.c.key == key)
+            ).scalar()
+            if current is not None:
+                owner, _, until = str(current).rpartition("@")
+                if owner != holder and float(until) > now:
+                    return False
+                connection.execute(node_meta.delete().where(node_meta.c.key == key))
+            connection.execute(
+                node_meta.insert().values(key=key, value=f"{holder}@{now + seconds}")
+            )
+        return True
 
     @property
     def identity_id(self) -> str | None:

@@ -77,6 +77,9 @@ class Settings:
     max_request_bytes: int = 104_857_600
     # Objects written per transaction during imports.
     batch_size: int = 10_000
+    # Seconds between two rounds of the background loop of `serve` (release to partners,
+    # pull from them); 0 turns the loop off.
+    sync_interval: int = 1
     secret_key: Secret = field(default_factory=lambda: Secret(""))
 
     @property
@@ -107,6 +110,7 @@ SETTINGS_TABLE: dict[str, tuple[str, type]] = {
     "max_object_bytes": ("DIAPASON_MAX_OBJECT_BYTES", int),
     "max_request_bytes": ("DIAPASON_MAX_REQUEST_BYTES", int),
     "batch_size": ("DIAPASON_BATCH_SIZE", int),
+    "sync_interval": ("DIAPASON_SYNC_INTERVAL", int),
     "secret_key": ("DIAPASON_SECRET_KEY", Secret),
 }
 
@@ -125,6 +129,8 @@ def _convert(name: str, kind: type, raw: Any, origin: str) -> Any:
             raise SettingsError(
                 f"{name} ({origin}): expected a whole number, got {raw!r}"
             ) from None
+        if name == "sync_interval" and value < 0:
+            raise SettingsError(f"{name} ({origin}): must be 0 (off) or more, got {value}")
         if name in _POSITIVE and value <= 0:
             raise SettingsError(f"{name} ({origin}): must be positive, got {value}")
         if name == "port" and value > 65535:

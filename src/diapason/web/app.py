@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -17,6 +23,8 @@ from diapason import __version__
 from diapason.exchange.taxii import TaxiiError, TaxiiServer, error_response
 from diapason.node import Node
 from diapason.settings import Settings, load_settings
+
+log = logging.getLogger("diapason.exchange")
 
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -66,6 +74,29 @@ async def not_found(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": title}, status_code=status)
 
 
+def exchange_round(node: Node, holder: str, interval: int) -> None:
+    """Release what is new to every partner, pull from each, release what arrived."""
+    from diapason.exchange.sync import SyncAgent
+
+    # One worker at a time: the lease outlives a stalled round, then another takes over.
+    if not node.take_lease("exchange", holder, max(30.0, interval * 10.0)):
+        return
+    node.ledger.run("ledger")
+    if SyncAgent(node).round():
+        node.ledger.run("ledger")
+
+
+async def background_loop(node: Node, interval: int) -> None:
+    """The exchange loop of ``serve``; a failed round is logged and the loop goes on."""
+    holder = f"{socket.gethostname()}:{os.getpid()}"
+    while True:
+        try:
+            await anyio.to_thread.run_sync(exchange_round, node, holder, interval)
+        except Exception:
+            log.exception("exchange round failed; trying again in %s s", interval)
+        await asyncio.sleep(interval)
+
+
 def create_app(settings: Settings, node: Node | None = None) -> Starlette:
     """Build the application for one node (opened here unless given)."""
     node = node or Node.open(settings)
@@ -73,9 +104,16 @@ def create_app(settings: Settings, node: Node | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        loop = None
+        if settings.sync_interval > 0:
+            loop = asyncio.create_task(background_loop(node, settings.sync_interval))
         try:
             yield
         finally:
+            if loop is not None:
+                loop.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await loop
             node.close()
 
     app = Starlette(
