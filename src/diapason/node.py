@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from diapason.accounts import Accounts, IssuedToken, User
 from diapason.audit import AuditLog
-from diapason.domain.extensions import TLP_2_0_IDS
+from diapason.domain.extensions import TLP_2_0_IDS, shipped_objects
 from diapason.domain.grading import grade
 from diapason.domain.stix import new_id, now_timestamp
 from diapason.exchange.collections import Collections
@@ -222,5 +222,8 @@ def init_node(settings: Settings, actor: str) -> tuple[Node, Initialised | None]
     settings = write_default_config(settings)
     node = Node.open(settings)
     node.collections.ensure_default(settings.node_name)
+    # Diapason's extension-definitions and markings: every node holds the same ones, so
+    # objects that use them validate and their markings can be read everywhere.
+    node.store.put_many(shipped_objects(), source="diapason")
     node.ensure_identity(actor)
     return node, node.initialise(actor)

@@ -8,6 +8,7 @@ import click
 
 from diapason.cli.admin import audit_group, token_group, user_group
 from diapason.cli.common import KNOWN_ERRORS
+from diapason.cli.demo import demo_command
 from diapason.cli.exchange import api_root_group, collection_group
 from diapason.cli.federation import partner_group, release_group, sync_command
 from diapason.cli.objects import export_command, import_command, search_command, show_command
@@ -39,6 +40,7 @@ for command in (
     partner_group,
     sync_command,
     release_group,
+    demo_command,
 ):
     cli.add_command(command)
 

@@ -1,0 +1,364 @@
+"""``diapason demo``: two real nodes, ``rabat`` and ``paris``, sharing under the policy.
+
+The demo sets both nodes up (accounts, tokens and partnerships both ways), loads sample
+objects under every marking on each side, starts both as real server processes on
+loopback, lets their background loops release and pull, and prints what each side sees
+and why. Everything goes through the same channel, policy and audit trail as real use.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from diapason.domain.extensions import FIXED_HANDLING_IDS, TLP_2_0_IDS
+from diapason.domain.grading import grade, mark_osint
+from diapason.domain.markings import h3_marking, releasability_marking
+from diapason.domain.protection import protect
+from diapason.domain.stix import now_timestamp
+from diapason.node import Node, init_node
+from diapason.settings import load_settings
+
+NAMES = ("rabat", "paris")
+
+
+@dataclass
+class Sample:
+    """A sample object and what the demo expects the other side to see."""
+
+    label: str
+    obj: dict[str, Any]
+    expected: bool
+
+
+def _stamp(offset_seconds: int = 0) -> str:
+    moment = datetime.now(UTC) + timedelta(seconds=offset_seconds)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def _sdo(stix_type: str, author: str, tlp: str | None, **properties: Any) -> dict[str, Any]:
+    now = now_timestamp()
+    obj: dict[str, Any] = {
+        "type": stix_type,
+        "spec_version": "2.1",
+        "id": f"{stix_type}--{uuid.uuid4()}",
+        "created": now,
+        "modified": now,
+        "created_by_ref": author,
+        **properties,
+    }
+    if tlp is not None:
+        obj["object_marking_refs"] = [TLP_2_0_IDS[tlp]]
+    return obj
+
+
+def samples_for(
+    own: str, partner: str, third_party: str
+) -> tuple[list[dict[str, Any]], list[Sample]]:
+    """Definitions to store first, and the sample objects of a node facing ``partner``."""
+    rel_to = releasability_marking([partner])
+    h3 = h3_marking("Not for use in judicial proceedings without the provider's consent.")
+    today = datetime.now(UTC).date()
+
+    def graded(obj: dict[str, Any], code: str = "B2") -> dict[str, Any]:
+        return grade(obj, "admiralty", code[0], code[1])
+
+    def with_markings(obj: dict[str, Any], *refs: str) -> dict[str, Any]:
+        return {**obj, "object_marking_refs": [*obj.get("object_marking_refs", []), *refs]}
+
+    person = {"identity_class": "individual"}
+    samples = [
+        Sample(
+            "TLP:CLEAR open-source report",
+            mark_osint(
+                _sdo(
+                    "report",
+                    own,
+                    "clear",
+                    name="Coopération sécuritaire et migration: communiqué public",
+                    published=now_timestamp(),
+                    object_refs=[own],
+                )
+            ),
+            True,
+        ),
+        Sample(
+            "TLP:GREEN threat actor, graded B2",
+            graded(_sdo("threat-actor", own, "green", name="Réseau de passeurs du Sahel")),
+            True,
+        ),
+        Sample(
+            f"TLP:AMBER, REL TO {partner}",
+            graded(
+                with_markings(
+                    _sdo("intrusion-set", own, "amber", name="Cellule logistique transsaharienne"),
+                    rel_to["id"],
+                ),
+                "A2",
+            ),
+            True,
+        ),
+        Sample(
+            "TLP:AMBER without a REL TO list",
+            graded(_sdo("threat-actor", own, "amber", name="Filière de faux documents")),
+            False,
+        ),
+        Sample(
+            f"TLP:AMBER+STRICT, REL TO {partner}",
+            graded(
+                with_markings(
+                    _sdo("threat-actor", own, "amber+strict", name="Groupe armé frontalier"),
+                    rel_to["id"],
+                )
+            ),
+            True,
+        ),
+        Sample(
+            "TLP:RED note",
+            graded(
+                _sdo(
+                    "note",
+                    own,
+                    "red",
+                    content="Source humaine: ne pas diffuser.",
+                    object_refs=[own],
+                )
+            ),
+            False,
+        ),
+        Sample(
+            "TLP:GREEN but H3 (restrictions in free text)",
+            graded(
+                with_markings(
+                    _sdo("threat-actor", own, "green", name="Réseau sous enquête"), h3["id"]
+                )
+            ),
+            False,
+        ),
+        Sample(
+            "TLP:GREEN, H2 handling",
+            graded(
+                with_markings(
+                    _sdo("threat-actor", own, "green", name="Trafic de migrants, axe côtier"),
+                    FIXED_HANDLING_IDS["H2"],
+                )
+            ),
+            True,
+        ),
+        Sample(
+            "TLP:GREEN, ungraded",
+            _sdo("threat-actor", own, "green", name="Signalement non évalué"),
+            False,
+        ),
+        Sample(
+            "TLP:GREEN person, review date passed",
+            graded(
+                protect(
+                    _sdo("identity", own, "green", name="Personne A", **person),
+                    "suspect",
+                    today - timedelta(days=30),
+                    nature="assessment",
+                    legal_basis="Art. 8, Directive 2016/680",
+                    purpose="Prevention of smuggling of migrants",
+                )
+            ),
+            False,
+        ),
+        Sample(
+            "TLP:GREEN person, review date ahead",
+            graded(
+                protect(
+                    _sdo("identity", own, "green", name="Personne B", **person),
+                    "suspect",
+                    today + timedelta(days=180),
+                    nature="fact",
+                    legal_basis="Art. 8, Directive 2016/680",
+                    purpose="Prevention of smuggling of migrants",
+                )
+            ),
+            True,
+        ),
+        Sample(
+            "TLP:GREEN, created by a third party",
+            graded(_sdo("threat-actor", third_party, "green", name="Rapport d'un tiers")),
+            False,
+        ),
+    ]
+    return [rel_to, h3], samples
+
+
+def _third_party() -> dict[str, Any]:
+    now = now_timestamp()
+    identity_id = f"identity--{uuid.uuid4()}"
+    identity = {
+        "type": "identity",
+        "spec_version": "2.1",
+        "id": identity_id,
+        "created": now,
+        "modified": now,
+        "created_by_ref": identity_id,
+        "name": "Agence tierce",
+        "identity_class": "organization",
+        "object_marking_refs": [TLP_2_0_IDS["green"]],
+    }
+    return grade(identity, "admiralty", "C", "3")
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class DemoNode:
+    name: str
+    data: Path
+    port: int
+    node: Node
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+
+def set_up(
+    root: Path, ports: tuple[int, int], say: Callable[[str], None]
+) -> tuple[DemoNode, DemoNode]:
+    """Initialise both nodes and partner them both ways (idempotent on an existing folder)."""
+    nodes = []
+    for name, port in zip(NAMES, ports, strict=True):
+        settings = load_settings(root / name, environ={}, node_name=name)
+        node, _initialised = init_node(settings, "demo")
+        nodes.append(DemoNode(name, root / name, port, node))
+    rabat, paris = nodes
+    for here, there in ((rabat, paris), (paris, rabat)):
+        if there.node.accounts.get_user(here.name) is None:
+            there.node.accounts.add_user(here.name, "partner")
+    for here, there in ((rabat, paris), (paris, rabat)):
+        existing = here.node.partners.get(there.name)
+        if existing is None:
+            token = there.node.accounts.create_token(
+                here.name, f"demo: {here.name} reads {there.name}"
+            )
+            here.node.partners.add(
+                there.name,
+                there.url,
+                token.secret,
+                identity_id=there.node.identity_id,
+                account=there.name,
+            )
+            here.node.audit.append("demo", "partner_add", details={"partner": there.name})
+            say(f"{here.name}: partner {there.name} at {there.url}")
+        elif existing.url != there.url:
+            here.node.partners.update(there.name, url=there.url, remote_collection=None)
+    return rabat, paris
+
+
+def load(here: DemoNode, there: DemoNode) -> list[Sample]:
+    third = _third_party()
+    identity = here.node.identity_id
+    assert identity is not None
+    definitions, samples = samples_for(identity, there.name, third["id"])
+    report = here.node.store.put_many(
+        [third, *definitions, *(sample.obj for sample in samples)], source="local"
+    )
+    if report.refused:
+        raise RuntimeError(f"demo sample refused: {report.refused[0]}")
+    here.node.audit.append("demo", "import", report.written, details={"demo": True})
+    return samples
+
+
+def start(demo: DemoNode) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIAPASON_")}
+    env["DIAPASON_SYNC_INTERVAL"] = "1"
+    log = (demo.data / "serve.log").open("ab")
+    demo.process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "diapason",
+            "serve",
+            "--data",
+            str(demo.data),
+            "--port",
+            str(demo.port),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+
+
+def wait_healthy(demo: DemoNode, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if demo.process is not None and demo.process.poll() is not None:
+            raise RuntimeError(f"{demo.name} stopped; see {demo.data / 'serve.log'}")
+        try:
+            if httpx.get(f"{demo.url}/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"{demo.name} did not answer on {demo.url} within {timeout:.0f} s")
+
+
+def wait_arrived(there: DemoNode, samples: list[Sample], timeout: float = 30.0) -> float:
+    """Wait until ``there`` holds every sample it is entitled to; returns the seconds taken."""
+    started = time.monotonic()
+    wanted = [sample.obj["id"] for sample in samples if sample.expected]
+    while time.monotonic() - started < timeout:
+        if len(there.node.store.known_ids(wanted)) == len(wanted):
+            return time.monotonic() - started
+        time.sleep(0.2)
+    raise RuntimeError(f"{there.name} did not receive everything within {timeout:.0f} s")
+
+
+def stop(demo: DemoNode) -> None:
+    if demo.process is not None and demo.process.poll() is None:
+        demo.process.terminate()
+        try:
+            demo.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            demo.process.kill()
+    demo.node.close()
+
+
+def outcome(here: DemoNode, there: DemoNode, samples: list[Sample]) -> list[dict[str, Any]]:
+    """For each sample: what ``there`` holds and the decision ``here`` recorded, with why."""
+    rows = []
+    held = there.node.store.known_ids([sample.obj["id"] for sample in samples])
+    for sample in samples:
+        decisions = [
+            d for d in here.node.ledger.decisions(sample.obj["id"]) if d.partner == there.name
+        ]
+        decision = decisions[-1] if decisions else None
+        rows.append(
+            {
+                "label": sample.label,
+                "id": sample.obj["id"],
+                "seen": sample.obj["id"] in held,
+                "expected": sample.expected,
+                "code": decision.code if decision else "undecided",
+                "reason": decision.reason if decision else "",
+            }
+        )
+    return rows
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
