@@ -22,6 +22,7 @@ from diapason.domain.stix import new_id, now_timestamp
 from diapason.exchange.collections import Collections
 from diapason.exchange.ledger import Ledger
 from diapason.exchange.partners import Partners
+from diapason.exchange.receipts import Deliveries
 from diapason.settings import CONFIG_FILE, Secret, Settings, SettingsError
 from diapason.store.db import write_transaction
 from diapason.store.schema import node_meta
@@ -103,6 +104,7 @@ class Node:
     authenticator: Authenticator
     partners: Partners
     ledger: Ledger
+    deliveries: Deliveries
 
     @classmethod
     def open(cls, settings: Settings) -> Node:
@@ -127,6 +129,7 @@ class Node:
             Authenticator(accounts),
             partners,
             Ledger(store.engine, partners, collections, audit, lambda: frozenset()),
+            Deliveries(store.engine),
         )
         node.ledger.own_identities = node.own_identities
         return node

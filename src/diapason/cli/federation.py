@@ -175,12 +175,19 @@ def release_run(data_dir: Path | None, as_json: bool) -> None:
 @click.argument("object_id")
 @json_option
 def release_show(data_dir: Path | None, object_id: str, as_json: bool) -> None:
-    """What was decided for an object, for each partner and version, and why."""
+    """What was decided for an object, for each partner and version, and why; and which
+    partners acknowledged storing it, and when."""
     with opened(data_dir) as node:
         decisions = node.ledger.decisions(object_id)
+        delivered = node.deliveries.of_object(object_id)
         node.audit.append(actor(), "consult", [object_id], details={"release_show": True})
     if as_json:
-        print_json([decision.__dict__ for decision in decisions])
+        print_json(
+            {
+                "decisions": [decision.__dict__ for decision in decisions],
+                "deliveries": [delivery.__dict__ for delivery in delivered],
+            }
+        )
         return
     table = Table("partner", "version", "decided", "released", "code", "reason")
     for decision in decisions:
@@ -192,7 +199,17 @@ def release_show(data_dir: Path | None, object_id: str, as_json: bool) -> None:
             decision.code,
             escape(decision.reason),
         )
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    shipped = Table("partner", "version", "stored there", "acknowledged", title="deliveries")
+    for delivery in delivered:
+        shipped.add_row(
+            escape(delivery.partner),
+            delivery.modified,
+            delivery.stored_at,
+            delivery.acknowledged_at,
+        )
+    console.print(shipped if delivered else "no delivery acknowledged yet")
 
 
 @release_group.command("consent")

@@ -49,6 +49,7 @@ DIAPASON_IDENTITY_ID = diapason_id("identity", "diapason")
 MARKING_EXTENSION_ID = diapason_id("extension-definition", "marking")
 GRADING_EXTENSION_ID = diapason_id("extension-definition", "grading")
 PROTECTION_EXTENSION_ID = diapason_id("extension-definition", "data-protection")
+RECEIPT_EXTENSION_ID = diapason_id("extension-definition", "receipt")
 
 # The OASIS TLP 2.0 extension (oasis-open/cti-stix-common-objects,
 # extension-definition-specifications/tlp-2.0).
@@ -204,7 +205,11 @@ _IDENTITY: dict[str, Any] = {
 
 
 def _extension_definition(
-    extension_id: str, name: str, description: str, schema: Mapping[str, Any]
+    extension_id: str,
+    name: str,
+    description: str,
+    schema: Mapping[str, Any],
+    extension_types: tuple[str, ...] = ("property-extension",),
 ) -> dict[str, Any]:
     return {
         "type": "extension-definition",
@@ -217,9 +222,32 @@ def _extension_definition(
         "description": description,
         "schema": _schema_text(schema),
         "version": EXTENSION_VERSION,
-        "extension_types": ["property-extension"],
+        "extension_types": list(extension_types),
     }
 
+
+# x-diapason-receipt: what a receiving node stored, acknowledged to the sending node.
+_RECEIPT_SCHEMA: Mapping[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "x-diapason-receipt",
+    "type": "object",
+    "required": ["receiver", "received"],
+    "properties": {
+        "receiver": {"type": "string", "description": "the receiving node's name"},
+        "received": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["id", "version", "stored"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "version": {"type": "string"},
+                    "stored": {"type": "string", "description": "when it was stored"},
+                },
+            },
+        },
+    },
+}
 
 _EXTENSION_DEFINITIONS: tuple[dict[str, Any], ...] = (
     _extension_definition(
@@ -239,6 +267,14 @@ _EXTENSION_DEFINITIONS: tuple[dict[str, Any], ...] = (
         "Diapason data protection",
         "Data-protection metadata of records about persons (Directive 2016/680, law 09-08).",
         _PROTECTION_SCHEMA,
+    ),
+    _extension_definition(
+        RECEIPT_EXTENSION_ID,
+        "Diapason receipt",
+        "x-diapason-receipt: the object versions a partner node stored, acknowledged to the "
+        "node that released them.",
+        _RECEIPT_SCHEMA,
+        ("new-sdo",),
     ),
 )
 
@@ -324,7 +360,8 @@ def diapason_identity() -> dict[str, Any]:
 
 
 def extension_definitions() -> list[dict[str, Any]]:
-    """Diapason's three extension-definitions: marking, grading, data protection."""
+    """Diapason's extension-definitions: marking, grading, data protection (property
+    extensions) and receipt (a new SDO)."""
     return copy.deepcopy(list(_EXTENSION_DEFINITIONS))
 
 
@@ -366,7 +403,8 @@ def extension_schema(extension_id: str) -> dict[str, Any]:
         MARKING_EXTENSION_ID: _MARKING_SCHEMA,
         GRADING_EXTENSION_ID: _GRADING_SCHEMA,
         PROTECTION_EXTENSION_ID: _PROTECTION_SCHEMA,
+        RECEIPT_EXTENSION_ID: _RECEIPT_SCHEMA,
     }
     if extension_id not in schemas:
         raise KeyError(f"{extension_id} is not one of Diapason's extension-definitions")
-    return copy.deepcopy(schemas[extension_id])
+    return copy.deepcopy(dict(schemas[extension_id]))

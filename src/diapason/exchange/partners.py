@@ -37,6 +37,7 @@ class Partner:
     identity_id: str | None
     outbox: str
     remote_collection: str | None
+    remote_inbox: str | None
     watermark: str | None
     last_sync_at: str | None
     last_error: str | None
@@ -52,6 +53,7 @@ class Partner:
             "identity_id": self.identity_id,
             "outbox": self.outbox,
             "remote_collection": self.remote_collection,
+            "remote_inbox": self.remote_inbox,
             "watermark": self.watermark,
             "last_sync_at": self.last_sync_at,
             "last_error": self.last_error,
@@ -69,6 +71,7 @@ def _partner(row: sa.Row[Any]) -> Partner:
         identity_id=row.identity_id,
         outbox=row.outbox,
         remote_collection=row.remote_collection,
+        remote_inbox=row.remote_inbox,
         watermark=row.watermark,
         last_sync_at=row.last_sync_at,
         last_error=row.last_error,
@@ -127,6 +130,16 @@ class Partners:
             description=f"The disclosure ledger of partner {name}: what this node releases to it.",
         )
         self.collections.grant(outbox.id, account, read=True, write=False)
+        # Where the partner acknowledges what it stored (its receipts), and may push.
+        inbox = self.collections.find_alias(
+            DEFAULT_API_ROOT, f"from-{name}"
+        ) or self.collections.add(
+            DEFAULT_API_ROOT,
+            f"Received from {name}",
+            alias=f"from-{name}",
+            description=f"What partner {name} sends to this node: receipts, pushed objects.",
+        )
+        self.collections.grant(inbox.id, account, read=False, write=True)
         with write_transaction(self.engine) as connection:
             connection.execute(
                 partners.insert().values(
@@ -161,6 +174,7 @@ class Partners:
             "url",
             "identity_id",
             "remote_collection",
+            "remote_inbox",
             "watermark",
             "last_sync_at",
             "last_error",

@@ -21,6 +21,7 @@ import orjson
 
 from diapason.domain.stix import normalise_timestamp
 from diapason.exchange.partners import Partner
+from diapason.exchange.receipts import make_receipt
 from diapason.exchange.taxii import TAXII
 from diapason.node import Node
 from diapason.store.sql import utc_now
@@ -162,30 +163,56 @@ class SyncAgent:
             raise SyncError(f"{response.url}: the answer is not a JSON object")
         return value
 
-    def _discover(self, client: httpx.Client, partner: Partner) -> str:
-        """The URL of the partner's collection for us: its alias is to-<our node name>."""
+    def _discover(self, client: httpx.Client, partner: Partner) -> tuple[str, str | None]:
+        """The URLs of the partner's collection for us (alias ``to-<our node name>``) and
+        of its inbox for us (alias ``from-<our node name>``, where receipts go), if any."""
         discovery = self._json(self._get(client, f"{partner.url}/taxii2/"))
         roots = discovery.get("api_roots")
         if not isinstance(roots, list) or not roots:
             raise SyncError(f"{partner.url}: no API root in the partner's discovery")
-        wanted = f"to-{self.node.settings.node_name}"
+        me = self.node.settings.node_name
+        outbox: str | None = None
+        inbox: str | None = None
         for root in roots:
             if not isinstance(root, str) or not root.startswith("/") or root.startswith("//"):
                 continue
             listing = self._json(self._get(client, f"{partner.url}{root}collections/"))
             for collection in listing.get("collections", []) or []:
-                if not isinstance(collection, dict) or not collection.get("can_read"):
+                if not isinstance(collection, dict):
                     continue
-                if collection.get("alias") == wanted or collection.get("id") == wanted:
-                    ident = str(collection.get("id"))
-                    return f"{partner.url}{root}collections/{ident}/"
-        raise SyncError(f"{partner.url}: no readable collection '{wanted}' for this node")
+                url = f"{partner.url}{root}collections/{collection.get('id')}/"
+                if collection.get("alias") == f"to-{me}" and collection.get("can_read"):
+                    outbox = outbox or url
+                if collection.get("alias") == f"from-{me}" and collection.get("can_write"):
+                    inbox = inbox or url
+        if outbox is None:
+            raise SyncError(f"{partner.url}: no readable collection 'to-{me}' for this node")
+        return outbox, inbox
+
+    def _acknowledge(
+        self, client: httpx.Client, inbox: str, partner: Partner, versions: list[tuple[str, str]]
+    ) -> None:
+        """Post a receipt for what was stored; a failure is logged, never fatal."""
+        receipt = make_receipt(self.node.settings.node_name, self.node.identity_id, versions)
+        try:
+            response = client.post(
+                f"{inbox}objects/",
+                content=orjson.dumps({"objects": [receipt]}),
+                headers={"Content-Type": TAXII},
+            )
+        except httpx.HTTPError as error:
+            log.warning("receipt to %s not delivered: %s", partner.name, self._describe(error))
+            return
+        if response.status_code != 202:
+            log.warning("receipt to %s refused: %s", partner.name, response.status_code)
 
     def _pull(self, client: httpx.Client, partner: Partner, result: SyncResult) -> None:
-        collection_url = partner.remote_collection
+        collection_url, inbox = partner.remote_collection, partner.remote_inbox
         if not collection_url:
-            collection_url = self._discover(client, partner)
-            self.node.partners.update(partner.name, remote_collection=collection_url)
+            collection_url, inbox = self._discover(client, partner)
+            self.node.partners.update(
+                partner.name, remote_collection=collection_url, remote_inbox=inbox
+            )
         params: dict[str, str] = {"match[version]": "all", "limit": str(PAGE)}
         if partner.watermark:
             params["added_after"] = _before(partner.watermark)
@@ -196,7 +223,9 @@ class SyncAgent:
             received = envelope.get("objects", [])
             if not isinstance(received, list):
                 raise SyncError(f"{collection_url}: 'objects' is not a list")
-            self._store_page(partner, received, own, result)
+            stored = self._store_page(partner, received, own, result)
+            if stored and inbox:
+                self._acknowledge(client, inbox, partner, stored)
             result.pages += 1
             last = response.headers.get("x-taxii-date-added-last")
             if last:
@@ -216,7 +245,8 @@ class SyncAgent:
 
     def _store_page(
         self, partner: Partner, received: list[Any], own: frozenset[str], result: SyncResult
-    ) -> None:
+    ) -> list[tuple[str, str]]:
+        """Screen and write one page; returns the versions now held, to acknowledge."""
         accepted: list[Any] = []
         spoofed: list[str] = []
         for obj in received:
@@ -266,3 +296,4 @@ class SyncAgent:
         if corrected:
             # Flag to this node's users: a partner corrected or revoked what it had sent.
             self.node.audit.append("sync", "correct", corrected, details={"partner": partner.name})
+        return [(object_id, modified) for _index, object_id, modified in report.versions]

@@ -492,8 +492,16 @@ class TaxiiServer:
                 422, "Unprocessable Entity", "the body must be a TAXII envelope with 'objects'"
             )
         received: list[Any] = envelope.get("objects", [])
+        # What a partner node sends is the partner's: provenance partner:NAME, so the
+        # ledger never echoes it back and the third-party rule knows where it came from.
+        sender = (
+            next((p for p in self.node.partners.all() if p.account == user.username), None)
+            if user.role == "partner"
+            else None
+        )
+        source = f"partner:{sender.name}" if sender is not None else f"taxii:{user.username}"
         try:
-            requested = self.node.store.put_many(received, source=f"taxii:{user.username}")
+            requested = self.node.store.put_many(received, source=source)
         except sa.exc.DataError:
             # Content the database cannot hold although validation let it through (e.g. a
             # NUL character in a *_ref property name on PostgreSQL): refused, not a 500.
@@ -535,6 +543,9 @@ class TaxiiServer:
             status["successes"] = successes
         if failures:
             status["failures"] = failures
+        if sender is not None:
+            # A partner acknowledging what it stored: record the deliveries.
+            self.node.deliveries.record(sender.name, received)
         self.node.collections.save_status(status, collection.api_root, collection.id, user.username)
         self.node.audit.append(
             user.username,

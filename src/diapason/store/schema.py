@@ -203,6 +203,7 @@ partners = sa.Table(
     sa.Column("identity_id", StixId),
     sa.Column("outbox", sa.String(36), nullable=False),
     sa.Column("remote_collection", sa.String(500)),
+    sa.Column("remote_inbox", sa.String(500)),
     sa.Column("watermark", Stamp),
     sa.Column("last_sync_at", Stamp),
     sa.Column("last_error", sa.Text),
@@ -242,3 +243,16 @@ red_recipients = sa.Table(
 )
 
 sa.Index("ix_release_decisions_object", release_decisions.c.object_id)
+
+# What partners acknowledged storing (from their x-diapason-receipt objects).
+deliveries = sa.Table(
+    "deliveries",
+    metadata,
+    sa.Column("partner", sa.String(63), primary_key=True),
+    sa.Column("object_id", StixId, primary_key=True),
+    sa.Column("modified", Stamp, primary_key=True),
+    sa.Column("stored_at", Stamp, nullable=False),
+    sa.Column("acknowledged_at", Stamp, nullable=False),
+    sa.Column("receipt_id", StixId, nullable=False),
+)
+sa.Index("ix_deliveries_object", deliveries.c.object_id)
