@@ -158,7 +158,8 @@ class Taxii:
 
 def open_taxii(data: Path, database_url: str) -> tuple[Node, str]:
     """Initialise a node in ``data`` (its config, with the secret key, is written there)."""
-    settings = load_settings(data, environ={}, database_url=database_url)
+    # No background exchange loop: these tests drive the TAXII server alone.
+    settings = load_settings(data, environ={}, database_url=database_url, sync_interval=0)
     node, initialised = init_node(settings, "tests")
     assert initialised is not None
     return node, initialised.token.secret

@@ -12,6 +12,7 @@ import re
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -34,6 +35,7 @@ DEFAULT_MAX_CONTENT_LENGTH = 104_857_600
 API_ROOT_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}\Z")
 ALIAS_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}\Z")
 IN_CHUNK = 500
+STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 Entry = tuple[int, str, str, str]  # (seq, object id, modified, date added)
 
@@ -89,6 +91,22 @@ class EntryPage:
 def lock_counter(connection: sa.Connection, name: str) -> None:
     """Serialise writers that read-then-write under the same counter (PostgreSQL)."""
     connection.execute(sa.select(counters.c.value).where(counters.c.name == name).with_for_update())
+
+
+def _distinct_stamps(connection: sa.Connection, count: int) -> list[str]:
+    """``count`` date-added values, each later than every one given before (a microsecond
+    apart). Every entry then has its own date added, so ``added_after`` alone can resume a
+    listing exactly where it stopped, with no tie at the boundary to read twice or miss."""
+    last = connection.execute(
+        sa.select(collection_entries.c.date_added)
+        .order_by(collection_entries.c.seq.desc())
+        .limit(1)
+    ).scalar()
+    start = datetime.strptime(utc_now(), STAMP_FORMAT)
+    if last is not None:
+        start = max(start, datetime.strptime(last, STAMP_FORMAT) + timedelta(microseconds=1))
+    step = timedelta(microseconds=1)
+    return [(start + step * offset).strftime(STAMP_FORMAT) for offset in range(count)]
 
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -332,10 +350,12 @@ class Collections:
             if not fresh:
                 return 0
             first = allocate(connection, "entries", len(fresh))
-            added = utc_now()
+            stamps = _distinct_stamps(connection, len(fresh))
             new_rows: dict[tuple[str, str], int] = {}
+            added_at: dict[tuple[str, str], str] = {}
             for offset, key in enumerate(fresh):
                 new_rows[key] = first + offset
+                added_at[key] = stamps[offset]
             flag_changes: list[tuple[int, bool, bool]] = []
             insert_rows: list[dict[str, Any]] = []
             touched = {object_id for object_id, _ in fresh}
@@ -356,7 +376,7 @@ class Collections:
                                 "object_id": object_id,
                                 "modified": modified,
                                 "object_seq": stored[key],
-                                "date_added": added,
+                                "date_added": added_at[key],
                                 "is_first": modified == oldest,
                                 "is_latest": modified == newest,
                             }

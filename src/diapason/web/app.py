@@ -78,6 +78,8 @@ def exchange_round(node: Node, holder: str, interval: int) -> None:
     """Release what is new to every partner, pull from each, release what arrived."""
     from diapason.exchange.sync import SyncAgent
 
+    if not node.partners.all():
+        return
     # One worker at a time: the lease outlives a stalled round, then another takes over.
     if not node.take_lease("exchange", holder, max(30.0, interval * 10.0)):
         return
