@@ -94,18 +94,18 @@ def _import_objects(
     progress: Progress,
     task: Any,
 ) -> PutReport:
-    """Write one file's objects a batch at a time, one audit entry per batch written."""
+    """Write one file's objects a batch at a time; each batch and its audit entry commit
+    together."""
     report = PutReport()
     step = node.settings.batch_size
     for start in range(0, len(objects), step):
         chunk = objects[start : start + step]
-        done = node.store.put_many(chunk, source=source, start_index=start)
-        node.audit.append(
-            actor(),
-            "import",
-            done.written,
-            details={"file": str(path), "first_index": start, **_counts(done)},
-        )
+        details = {"file": str(path), "first_index": start}
+
+        def audit(connection: Any, written: list[str], details: dict[str, Any] = details) -> None:
+            node.audit.append(actor(), "import", written, details=details, connection=connection)
+
+        done = node.store.put_many(chunk, source=source, start_index=start, on_write=audit)
         report.merge(done)
         progress.advance(task, len(chunk))
     return report

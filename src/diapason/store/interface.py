@@ -6,7 +6,7 @@ contract test suite (``tests/store/test_contract.py``) runs against every implem
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -104,9 +104,17 @@ class ObjectStore(Protocol):
     dialect: str
 
     def put_many(
-        self, objects: Iterable[Any], *, source: str | None = None, start_index: int = 0
+        self,
+        objects: Iterable[Any],
+        *,
+        source: str | None = None,
+        start_index: int = 0,
+        on_write: Callable[[Any, list[str]], None] | None = None,
     ) -> PutReport:
         """Validate and write objects; idempotent per ``(id, modified)``.
+
+        ``on_write(connection, ids)`` runs inside each batch's transaction with the ids it
+        wrote, so what it records (an audit entry) commits with the batch, or not at all.
 
         Each object is accepted or refused on its own: a refused one is reported (position,
         id, field, reason) and nothing of it is written, the others are written.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +26,9 @@ from diapason.store.interface import (
     Tombstone,
 )
 from diapason.store.schema import counters, edges, object_markings, objects, tombstones
+
+# Called inside a batch's write transaction with the ids written (e.g. to audit them).
+WriteHook = Callable[[sa.Connection, list[str]], None]
 
 # Objects per write transaction. Every version lands in several B-trees keyed by random
 # ids; a transaction dirties about one page per row and tree until the batch covers the
@@ -129,7 +132,12 @@ class SqlStore:
 
     # -- writing --------------------------------------------------------------------------
     def put_many(
-        self, objects_in: Iterable[Any], *, source: str | None = None, start_index: int = 0
+        self,
+        objects_in: Iterable[Any],
+        *,
+        source: str | None = None,
+        start_index: int = 0,
+        on_write: WriteHook | None = None,
     ) -> PutReport:
         if source is not None and not 0 < len(source) <= MAX_NAME:
             raise ValueError(f"source: must be 1 to {MAX_NAME} characters")
@@ -142,21 +150,32 @@ class SqlStore:
                 continue
             batch.append(prepared)
             if len(batch) >= self.batch_size:
-                self._write_batch(batch, source, report)
+                self._write_batch(batch, source, report, on_write)
                 batch = []
         if batch:
-            self._write_batch(batch, source, report)
+            self._write_batch(batch, source, report, on_write)
         report.refused.sort(key=lambda problem: problem.index)
         return report
 
-    def _write_batch(self, batch: list[Prepared], source: str | None, report: PutReport) -> None:
+    def _write_batch(
+        self,
+        batch: list[Prepared],
+        source: str | None,
+        report: PutReport,
+        on_write: WriteHook | None,
+    ) -> None:
         before = len(report.written)
-        self._write_one_batch(batch, source, report)
+        self._write_one_batch(batch, source, report, on_write)
         self._after_write(len(report.written) - before)
 
     def _write_one_batch(
-        self, batch: list[Prepared], source: str | None, report: PutReport
+        self,
+        batch: list[Prepared],
+        source: str | None,
+        report: PutReport,
+        on_write: WriteHook | None,
     ) -> None:
+        written_before = len(report.written)
         ids = list(dict.fromkeys(p.id for p in batch))
         with write_transaction(self.engine) as connection:
             lock_writers(connection)
@@ -290,6 +309,9 @@ class SqlStore:
                 self._insert(connection, edges, edge_rows)
             if fts_rows:
                 self._fts_insert(connection, fts_rows)
+            if on_write is not None:
+                # In the same transaction: the batch and its audit entry commit together.
+                on_write(connection, report.written[written_before:])
 
     def _insert(
         self, connection: sa.Connection, table: sa.Table, rows: list[tuple[Any, ...]]
