@@ -80,6 +80,8 @@ class Settings:
     # Seconds between two rounds of the background loop of `serve` (release to partners,
     # pull from them); 0 turns the loop off.
     sync_interval: int = 1
+    # Seconds to wait for a partner to connect or to send the next bytes of an answer.
+    sync_timeout: int = 30
     secret_key: Secret = field(default_factory=lambda: Secret(""))
 
     @property
@@ -111,10 +113,18 @@ SETTINGS_TABLE: dict[str, tuple[str, type]] = {
     "max_request_bytes": ("DIAPASON_MAX_REQUEST_BYTES", int),
     "batch_size": ("DIAPASON_BATCH_SIZE", int),
     "sync_interval": ("DIAPASON_SYNC_INTERVAL", int),
+    "sync_timeout": ("DIAPASON_SYNC_TIMEOUT", int),
     "secret_key": ("DIAPASON_SECRET_KEY", Secret),
 }
 
-_POSITIVE = {"port", "workers", "max_object_bytes", "max_request_bytes", "batch_size"}
+_POSITIVE = {
+    "port",
+    "workers",
+    "max_object_bytes",
+    "max_request_bytes",
+    "batch_size",
+    "sync_timeout",
+}
 _NODE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}\Z")
 _LOG_LEVELS = {"critical", "error", "warning", "info", "debug"}
 

@@ -141,6 +141,7 @@ class Ledger:
                     sa.select(
                         objects.c.seq,
                         objects.c.id,
+                        objects.c.type,
                         objects.c.modified,
                         objects.c.revoked,
                         objects.c.source,
@@ -152,6 +153,14 @@ class Ledger:
                 ).all()
             if not rows:
                 return released_total, withheld_total
+            if any(
+                row.type == "marking-definition" and row.id not in context.definitions
+                for row in rows
+            ):
+                # Written since this run read what it knows (an import committing meanwhile):
+                # read it again, or the objects using them would be withheld for good as
+                # carrying unknown markings.
+                context = self.context(context.today)
             ids = sorted({row.id for row in rows})
             earlier = self._released_before(partner.name, ids)
             decided: list[dict[str, Any]] = []

@@ -1,29 +1,35 @@
 """The sync agent: pull from each partner's collection for us, from a stored watermark.
 
 One round, for each partner due: find our collection on the partner (discovery, once),
-page through it with ``added_after`` just before the stored watermark (the entries at the
-boundary are read again: writing is idempotent), write what arrives with its provenance,
-then move the watermark. A crash at any point resumes from the last watermark without loss
-or duplicates. A partner that fails is retried with exponential back-off, and the others go
-on. Everything received is screened: an object a partner may not send (one claiming to be
-created by this node) is refused, logged and audited, and the rest of the page is kept.
+page through it with ``added_after`` the stored watermark, write what arrives with its
+provenance, then move the watermark. Within a listing the watermark is kept one microsecond
+before the last entry read, so that a crash re-reads the entries added at that same instant
+(writing is idempotent); once the listing is complete it is the last entry read, so the
+next round asks only for what is newer. A crash at any point resumes from the last
+watermark without loss or duplicates. A partner that fails is retried with exponential
+back-off, and the others go on. Everything received is screened: an object a partner may
+not send (one claiming to be created by this node, or a new version of an object this node
+created) is refused, logged and audited, and the rest of the page is kept.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import orjson
+import sqlalchemy as sa
 
 from diapason.domain.stix import normalise_timestamp
 from diapason.exchange.partners import Partner
 from diapason.exchange.receipts import make_receipt
 from diapason.exchange.taxii import TAXII
 from diapason.node import Node
+from diapason.store.schema import objects
 from diapason.store.sql import utc_now
 
 log = logging.getLogger("diapason.sync")
@@ -32,6 +38,11 @@ PAGE = 1000
 BACKOFF_BASE = 2.0  # seconds, doubled at each failure
 BACKOFF_MAX = 600.0
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+# The longest one answer may take, however slowly its bytes come (a partner trickling a
+# byte at a time never trips the timeout between two reads).
+DEADLINE = 300.0
+# Headers of the answer as received that do not describe the body once decoded.
+_TRANSFER_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
 
 class SyncError(RuntimeError):
@@ -75,13 +86,24 @@ def _later(seconds: float) -> str:
 
 
 class SyncAgent:
-    def __init__(self, node: Node, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        node: Node,
+        transport: httpx.BaseTransport | None = None,
+        *,
+        timeout: httpx.Timeout | float = TIMEOUT,
+        deadline: float = DEADLINE,
+    ) -> None:
         self.node = node
         self.transport = transport
+        # How long to wait for a partner (connecting, and between two reads of an answer),
+        # and for a whole answer.
+        self.timeout = timeout
+        self.deadline = deadline
 
     def _client(self, partner: Partner) -> httpx.Client:
         return httpx.Client(
-            timeout=TIMEOUT,
+            timeout=self.timeout,
             transport=self.transport,
             headers={
                 "Accept": TAXII,
@@ -107,7 +129,11 @@ class SyncAgent:
         try:
             with self._client(partner) as client:
                 self._pull(client, partner, result)
-        except (SyncError, httpx.HTTPError) as error:
+        except Exception as error:
+            if not isinstance(error, SyncError | httpx.HTTPError):
+                # Not the partner's answer but something here (a bug, the database): this
+                # partner backs off like any failure, and the round goes on with the others.
+                log.exception("sync with %s: unexpected error", partner.name)
             message = self._describe(error)
             failures = partner.failures + 1
             delay = min(BACKOFF_BASE * 2 ** (failures - 1), BACKOFF_MAX)
@@ -140,19 +166,33 @@ class SyncAgent:
     def _describe(error: Exception) -> str:
         if isinstance(error, httpx.TimeoutException):
             return f"no answer in time ({type(error).__name__})"
-        if isinstance(error, httpx.HTTPError):
-            return f"{type(error).__name__}: {error}"
-        return str(error)
+        if isinstance(error, SyncError):
+            return str(error)
+        return f"{type(error).__name__}: {error}"
 
     def _get(self, client: httpx.Client, url: str, params: Any = None) -> httpx.Response:
-        response = client.get(url, params=params)
-        if response.status_code in (401, 403):
-            raise SyncError(f"{url}: the partner refused our credentials ({response.status_code})")
-        if response.status_code != 200:
-            raise SyncError(f"{url}: answered {response.status_code}")
-        if TAXII not in response.headers.get("content-type", "").replace(" ", ""):
-            raise SyncError(f"{url}: not a TAXII 2.1 answer")
-        return response
+        """A TAXII answer, read whole within the deadline."""
+        give_up = time.monotonic() + self.deadline
+        with client.stream("GET", url, params=params) as response:
+            if response.status_code in (401, 403):
+                raise SyncError(
+                    f"{url}: the partner refused our credentials ({response.status_code})"
+                )
+            if response.status_code != 200:
+                raise SyncError(f"{url}: answered {response.status_code}")
+            if TAXII not in response.headers.get("content-type", "").replace(" ", ""):
+                raise SyncError(f"{url}: not a TAXII 2.1 answer")
+            body = bytearray()
+            for chunk in response.iter_bytes():
+                body += chunk
+                if time.monotonic() > give_up:
+                    raise SyncError(f"{url}: no complete answer within {self.deadline:g} s")
+        headers = [
+            (name, value)
+            for name, value in response.headers.multi_items()
+            if name.lower() not in _TRANSFER_HEADERS
+        ]
+        return httpx.Response(200, headers=headers, content=bytes(body), request=response.request)
 
     def _json(self, response: httpx.Response) -> dict[str, Any]:
         try:
@@ -177,7 +217,10 @@ class SyncAgent:
             if not isinstance(root, str) or not root.startswith("/") or root.startswith("//"):
                 continue
             listing = self._json(self._get(client, f"{partner.url}{root}collections/"))
-            for collection in listing.get("collections", []) or []:
+            found = listing.get("collections", [])
+            if not isinstance(found, list):
+                raise SyncError(f"{partner.url}{root}collections/: 'collections' is not a list")
+            for collection in found:
                 if not isinstance(collection, dict):
                     continue
                 url = f"{partner.url}{root}collections/{collection.get('id')}/"
@@ -215,7 +258,7 @@ class SyncAgent:
             )
         params: dict[str, str] = {"match[version]": "all", "limit": str(PAGE)}
         if partner.watermark:
-            params["added_after"] = _before(partner.watermark)
+            params["added_after"] = partner.watermark
         own = self.node.own_identities()
         while True:
             response = self._get(client, f"{collection_url}objects/", params=params)
@@ -227,54 +270,86 @@ class SyncAgent:
             if stored and inbox:
                 self._acknowledge(client, inbox, partner, stored)
             result.pages += 1
+            more = bool(envelope.get("more"))
             last = response.headers.get("x-taxii-date-added-last")
             if last:
                 try:
                     watermark = normalise_timestamp(last, "X-TAXII-Date-Added-Last")
                 except ValueError:
                     raise SyncError(f"{collection_url}: bad X-TAXII-Date-Added-Last") from None
-                self.node.partners.update(partner.name, watermark=watermark)
-            if not envelope.get("more"):
+                # Mid-listing, entries added at that same instant may be on the next page:
+                # a crash must read them again. At the end, everything up to it was read
+                # (the partner dates a whole addition at once): the next round starts after.
+                self.node.partners.update(
+                    partner.name, watermark=_before(watermark) if more else watermark
+                )
+            if not more:
                 return
             token = envelope.get("next")
             if not isinstance(token, str) or not token:
                 raise SyncError(f"{collection_url}: 'more' without 'next'")
+            # The cursor is bound to the filters of the first page: the same added_after.
             params = {"match[version]": "all", "limit": str(PAGE), "next": token}
             if partner.watermark:
-                params["added_after"] = _before(partner.watermark)
+                params["added_after"] = partner.watermark
 
     def _store_page(
         self, partner: Partner, received: list[Any], own: frozenset[str], result: SyncResult
     ) -> list[tuple[str, str]]:
-        """Screen and write one page; returns the versions now held, to acknowledge."""
+        """Screen and write one page; returns the versions now held, to acknowledge.
+
+        Versions this partner had sent before (a page read again after a crash, or after
+        the watermark was reset) are recorded as received again, and flagged again when
+        they correct an earlier version: a crash between writing a page and auditing it
+        leaves no version received without an audit entry (at worst, two entries).
+        """
         accepted: list[Any] = []
         spoofed: list[str] = []
+        held = self._held(received)
+        ours = {
+            object_id
+            for object_id, versions in held.items()
+            if any(author in own for _source, author in versions.values())
+        }
         for obj in received:
-            if isinstance(obj, dict) and obj.get("created_by_ref") in own:
+            # Malformed values (a list for an id…) are left to validation, which refuses them.
+            if isinstance(obj, dict) and (
+                (isinstance(obj.get("created_by_ref"), str) and obj["created_by_ref"] in own)
+                or (isinstance(obj.get("id"), str) and obj["id"] in ours)
+            ):
                 spoofed.append(str(obj.get("id"))[:300])
                 continue
             accepted.append(obj)
         if spoofed:
             log.warning(
-                "%s sent %d object(s) claiming to be created by this node; refused",
+                "%s sent %d object(s) claiming to be created by this node, or new versions "
+                "of objects this node created; refused: %s",
                 partner.name,
                 len(spoofed),
+                ", ".join(spoofed[:5]),
             )
             self.node.audit.append(
                 "sync",
                 "request_refused",
                 spoofed,
-                details={"partner": partner.name, "why": "claims to be created by this node"},
+                details={
+                    "partner": partner.name,
+                    "why": "claims to be created by this node, or versions an object it created",
+                },
             )
-        had_before = self.node.store.known_ids(
-            [
-                obj["id"]
-                for obj in accepted
-                if isinstance(obj, dict) and isinstance(obj.get("id"), str)
-            ]
-        )
-        report = self.node.store.put_many(accepted, source=f"partner:{partner.name}")
-        corrected = sorted({object_id for object_id in report.written if object_id in had_before})
+        source = f"partner:{partner.name}"
+        report = self.node.store.put_many(accepted, source=source)
+        # A new version of an object held before: a correction (or a revocation).
+        corrections = {object_id for object_id in report.written if object_id in held}
+        again: set[str] = set()
+        for _index, object_id, modified in report.versions:
+            versions = held.get(object_id, {})
+            if modified in versions and versions[modified][0] == source:
+                again.add(object_id)
+                if any(earlier < modified for earlier in versions):
+                    corrections.add(object_id)
+        again.difference_update(report.written)
+        corrected = sorted(corrections)
         for problem in report.refused:
             log.warning("%s sent an invalid object: %s", partner.name, problem)
         result.received += len(report.written)
@@ -282,14 +357,15 @@ class SyncAgent:
         result.refused += len(report.refused) + len(spoofed)
         result.refusals.extend(str(problem) for problem in report.refused[:20])
         result.corrections += len(corrected)
-        if report.written or report.refused:
+        if report.written or report.refused or again:
             self.node.audit.append(
                 "sync",
                 "receive",
-                report.written,
+                [*report.written, *sorted(again)],
                 details={
                     "partner": partner.name,
                     "unchanged": len(report.unchanged),
+                    "again": len(again),
                     "refused": [problem.as_dict() for problem in report.refused[:50]],
                 },
             )
@@ -297,3 +373,24 @@ class SyncAgent:
             # Flag to this node's users: a partner corrected or revoked what it had sent.
             self.node.audit.append("sync", "correct", corrected, details={"partner": partner.name})
         return [(object_id, modified) for _index, object_id, modified in report.versions]
+
+    def _held(self, received: list[Any]) -> dict[str, dict[str, tuple[str | None, str | None]]]:
+        """The versions held here of the objects in ``received``:
+        ``{id: {modified: (source, created_by_ref)}}``."""
+        ids = sorted(
+            {
+                obj["id"]
+                for obj in received
+                if isinstance(obj, dict) and isinstance(obj.get("id"), str)
+            }
+        )
+        found: dict[str, dict[str, tuple[str | None, str | None]]] = {}
+        with self.node.store.engine.connect() as connection:
+            for start in range(0, len(ids), 500):
+                for row in connection.execute(
+                    sa.select(
+                        objects.c.id, objects.c.modified, objects.c.source, objects.c.created_by_ref
+                    ).where(objects.c.id.in_(ids[start : start + 500]))
+                ):
+                    found.setdefault(row.id, {})[row.modified] = (row.source, row.created_by_ref)
+        return found

@@ -1,0 +1,1 @@
+"""Federation: release policy, disclosure ledger and sync between real nodes."""

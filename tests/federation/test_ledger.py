@@ -1,0 +1,218 @@
+"""The disclosure ledger: the policy runs for every partner when a version is written, each
+release is appended to that partner's outbox with a monotonic sequence, and each partner
+reads its own TAXII collection, served from its ledger, and no other."""
+
+from __future__ import annotations
+
+import orjson
+import sqlalchemy as sa
+
+from diapason.domain.extensions import SHIPPED_IDS, TLP_2_0_IDS
+from diapason.domain.markings import releasability_marking
+from diapason.exchange.ledger import Ledger
+from diapason.store.schema import collection_entries
+from tests.federation.build import Clock, graded, new_version, sdo
+from tests.federation.conftest import MakeNode
+from tests.federation.nodes import (
+    FedNode,
+    federate,
+    read_collection,
+    taxii_get,
+    version_key,
+    wait_for,
+)
+
+Entry = tuple[int, str, str, str]  # seq, object id, modified, date added
+
+
+def outbox_entries(node: FedNode, partner: str) -> list[Entry]:
+    outbox = node.node.partners.get(partner)
+    assert outbox is not None
+    with node.node.store.engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(
+                collection_entries.c.seq,
+                collection_entries.c.object_id,
+                collection_entries.c.modified,
+                collection_entries.c.date_added,
+            )
+            .where(collection_entries.c.collection_id == outbox.outbox)
+            .order_by(collection_entries.c.seq)
+        ).all()
+    return [(row[0], row[1], row[2], row[3]) for row in rows]
+
+
+def token_for(reader: FedNode, server: str) -> str:
+    """The token ``reader`` uses to read ``server`` (given by ``server``'s administrator)."""
+    partner = reader.node.partners.get(server)
+    assert partner is not None
+    return partner.token.reveal()
+
+
+def outbox_of(node: FedNode, partner: str) -> str:
+    found = node.node.partners.get(partner)
+    assert found is not None
+    return found.outbox
+
+
+def test_each_partner_reads_only_its_own_ledger(make_node: MakeNode) -> None:
+    a, b, c = make_node("alpha"), make_node("bravo"), make_node("charlie")
+    federate(a, b)
+    federate(a, c)
+    clock = Clock()
+    own = a.identity
+    to_b, to_c, to_both = (
+        releasability_marking(names) for names in (["bravo"], ["charlie"], ["Bravo", "CHARLIE"])
+    )
+    green = graded(sdo("threat-actor", own, "green", clock, name="Réseau côtier"))
+    amber_b = graded(sdo("intrusion-set", own, "amber", clock, markings=(to_b["id"],), name="B"))
+    amber_c = graded(sdo("intrusion-set", own, "amber", clock, markings=(to_c["id"],), name="C"))
+    strict_both = graded(
+        sdo("campaign", own, "amber+strict", clock, markings=(to_both["id"],), name="B et C")
+    )
+    red = graded(sdo("note", own, "red", clock, content="source humaine", object_refs=[own]))
+    a.put([to_b, to_c, to_both, green, amber_b, amber_c, strict_both, red])
+
+    # The serve loop runs the policy for every partner (bravo and charlie are not up: their
+    # pulls fail and back off, the releases are decided all the same).
+    a.start(sync_interval=1)
+    wait_for(lambda: len(outbox_entries(a, "bravo")) > 0, 30, "alpha's ledger for bravo")
+    wait_for(lambda: len(outbox_entries(a, "charlie")) > 0, 30, "alpha's ledger for charlie")
+    shipped = {
+        (row[0], row[1])
+        for row in a.versions(source="diapason")
+        if row[0] in SHIPPED_IDS  # the definitions every node ships: released to all
+    }
+    me = {(own, a.node.store.versions(own)[0].modified)}
+    expected = {
+        "bravo": shipped
+        | me
+        | {version_key(o) for o in (to_b, to_both, green, amber_b, strict_both)},
+        "charlie": shipped
+        | me
+        | {version_key(o) for o in (to_c, to_both, green, amber_c, strict_both)},
+    }
+    wait_for(
+        lambda: (
+            {e[1:3] for e in outbox_entries(a, "bravo")} == expected["bravo"]
+            and {e[1:3] for e in outbox_entries(a, "charlie")} == expected["charlie"]
+        ),
+        30,
+        "both ledgers complete",
+    )
+
+    # Each partner reads its own collection over TAXII, with the token it was given.
+    token = {"bravo": token_for(b, "alpha"), "charlie": token_for(c, "alpha")}
+    outbox = {name: outbox_of(a, name) for name in ("bravo", "charlie")}
+    base = f"{a.url}/taxii2/main/collections/"
+    for name, other in (("bravo", "charlie"), ("charlie", "bravo")):
+        seen = read_collection(f"{base}{outbox[name]}/", token[name])
+        assert sorted(version_key(obj) for obj in seen) == sorted(expected[name])
+        # ... and not the other's: it does not exist for it, not even in the listing.
+        for alias_or_id in (outbox[other], f"to-{other}"):
+            refused = taxii_get(f"{base}{alias_or_id}/objects/", token[name])
+            assert refused.status_code == 404, refused.text
+        listing = orjson.loads(taxii_get(base, token[name]).content)["collections"]
+        readable = {col["alias"] for col in listing if col["can_read"]}
+        assert readable == {f"to-{name}"}, listing
+    # The node's own administrator may read both (and is audited as consulting them).
+    assert taxii_get(f"{base}to-bravo/objects/", a.admin_token).status_code == 200
+
+    # Reading is a disclosure, audited on alpha, per recipient.
+    disclosed = {
+        object_id
+        for ids, details in a.audit("disclose")
+        if details.get("recipient") == "bravo"
+        for object_id in ids
+    }
+    assert disclosed == {object_id for object_id, _ in expected["bravo"]}
+
+    # New versions while alpha serves: appended after everything already in the ledger, with
+    # a larger sequence; what is there is never rewritten.
+    before = {name: outbox_entries(a, name) for name in ("bravo", "charlie")}
+    green_2 = new_version(green, clock, description="Corrigé: trois passeurs, pas deux")
+    a.put([green_2])
+    wait_for(
+        lambda: (
+            len(outbox_entries(a, "bravo")) == len(before["bravo"]) + 1
+            and len(outbox_entries(a, "charlie")) == len(before["charlie"]) + 1
+        ),
+        30,
+        "the new version released to both",
+    )
+    for name in ("bravo", "charlie"):
+        after = outbox_entries(a, name)
+        assert after[: len(before[name])] == before[name]
+        assert after[-1][1:3] == version_key(green_2)
+        assert after[-1][0] > before[name][-1][0]
+        assert after[-1][3] >= before[name][-1][3]
+        seqs = [entry[0] for entry in after]
+        assert seqs == sorted(set(seqs))
+
+
+def test_a_partner_that_loses_a_release_gets_nothing_more(make_node: MakeNode) -> None:
+    a, b = make_node("alpha"), make_node("bravo")
+    federate(a, b)
+    clock = Clock()
+    rel_to = releasability_marking(["bravo"])
+    v1 = graded(sdo("threat-actor", a.identity, "amber", clock, markings=(rel_to["id"],), name="X"))
+    a.put([rel_to, v1])
+    a.start(sync_interval=1)
+    assert b.cli_json("sync")["partners"][0]["status"] == "ok"
+    assert (v1["id"], version_key(v1)[1]) in {(i, m) for i, m, _ in b.versions("partner:alpha")}
+
+    # The marking is raised to RED in a new version, then that version is corrected again.
+    v2 = new_version(v1, clock, object_marking_refs=[TLP_2_0_IDS["red"]], name="X (source)")
+    v3 = new_version(v2, clock, description="Identité confirmée")
+    a.put([v2, v3])
+    wait_for(
+        lambda: len([d for d in a.node.ledger.decisions(v1["id"]) if d.partner == "bravo"]) == 3,
+        30,
+        "the ledger decides the new versions",
+    )
+    decisions = {
+        d.modified: (d.released, d.code)
+        for d in a.node.ledger.decisions(v1["id"])
+        if d.partner == "bravo"
+    }
+    assert decisions == {
+        version_key(v1)[1]: (True, "cleared"),
+        version_key(v2)[1]: (False, "tlp-red"),
+        version_key(v3)[1]: (False, "tlp-red"),
+    }
+    assert b.cli_json("sync")["partners"][0]["status"] == "ok"
+    held = [(i, m) for i, m, _ in b.versions() if i == v1["id"]]
+    assert held == [version_key(v1)]
+    # What bravo received stays in its ledger as history, served as before.
+    assert [e[1:3] for e in outbox_entries(a, "bravo") if e[1] == v1["id"]] == [version_key(v1)]
+    base = f"{a.url}/taxii2/main/collections/to-bravo/objects/{v1['id']}/"
+    versions = taxii_get(f"{base}versions/", token_for(b, "alpha"))
+    assert orjson.loads(versions.content)["versions"] == [version_key(v1)[1]]
+
+
+def test_a_marking_written_while_the_ledger_runs_is_understood(make_node: MakeNode) -> None:
+    """An import that commits a new REL TO marking and objects using it while a ledger run
+    is under way (after the run read the marking-definitions it knows, before it read the
+    new versions): the objects are decided with the marking known, not withheld for good as
+    carrying an unknown marking."""
+    a, b = make_node("alpha"), make_node("bravo")
+    federate(a, b)
+    clock = Clock()
+    rel_to = releasability_marking(["bravo"])
+    shared = graded(sdo("threat-actor", a.identity, "amber", clock, markings=(rel_to["id"],)))
+    pending = [[rel_to, shared]]
+
+    def identities() -> frozenset[str]:
+        # Called by the run once it has read the definitions: the import commits now.
+        if pending:
+            a.put(pending.pop())
+        return a.node.own_identities()
+
+    ledger = Ledger(
+        a.node.store.engine, a.node.partners, a.node.collections, a.node.audit, identities
+    )
+    ledger.run("tests")
+    assert not pending
+    decisions = [(d.released, d.code) for d in a.node.ledger.decisions(shared["id"])]
+    assert decisions == [(True, "cleared")]
+    assert version_key(shared) in {e[1:3] for e in outbox_entries(a, "bravo")}
