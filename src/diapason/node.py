@@ -9,15 +9,17 @@ from __future__ import annotations
 import os
 import secrets
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
+import orjson
 import sqlalchemy as sa
 
 from diapason.accounts import Accounts, IssuedToken, User
 from diapason.audit import AuditLog
-from diapason.domain.extensions import TLP_2_0_IDS, shipped_objects
+from diapason.domain.extensions import PROTECTION_EXTENSION_ID, TLP_2_0_IDS, shipped_objects
 from diapason.domain.grading import grade
+from diapason.domain.protection import ProtectionError, protection_of, review_overdue
 from diapason.domain.stix import new_id, now_timestamp
 from diapason.exchange.collections import Collections
 from diapason.exchange.ledger import Ledger
@@ -26,6 +28,7 @@ from diapason.exchange.receipts import Deliveries
 from diapason.settings import CONFIG_FILE, Secret, Settings, SettingsError
 from diapason.store.db import write_transaction
 from diapason.store.schema import node_meta
+from diapason.store.schema import objects as objects_table
 from diapason.store.sql import SqlStore, open_store
 from diapason.web.auth import Authenticator
 
@@ -166,6 +169,28 @@ class Node:
                 node_meta.insert().values(key=key, value=f"{holder}@{now + seconds}")
             )
         return True
+
+    def overdue_reviews(self, today: date) -> list[tuple[str, str, str]]:
+        """Records about persons past their review-by date: (id, name, review-by date).
+
+        They are withheld from release until reviewed (a new version with a new date)."""
+        found: list[tuple[str, str, str]] = []
+        pattern = f"%{PROTECTION_EXTENSION_ID}%"
+        statement = sa.select(objects_table.c.content).where(
+            objects_table.c.is_current & objects_table.c.content.like(pattern)
+        )
+        with self.store.engine.connect() as connection:
+            for (content,) in connection.execute(statement):
+                obj = orjson.loads(content)
+                try:
+                    protection = protection_of(obj)
+                except ProtectionError:
+                    continue
+                if protection is not None and review_overdue(protection, today):
+                    found.append(
+                        (obj["id"], str(obj.get("name", "")), protection.review_by.isoformat())
+                    )
+        return found
 
     @property
     def identity_id(self) -> str | None:

@@ -10,7 +10,7 @@ from diapason.cli.admin import audit_group, token_group, user_group
 from diapason.cli.common import KNOWN_ERRORS
 from diapason.cli.demo import demo_command
 from diapason.cli.exchange import api_root_group, collection_group
-from diapason.cli.federation import partner_group, release_group, sync_command
+from diapason.cli.federation import partner_group, release_group, review_command, sync_command
 from diapason.cli.objects import export_command, import_command, search_command, show_command
 from diapason.cli.server import init_command, serve_command
 
@@ -41,6 +41,7 @@ for command in (
     sync_command,
     release_group,
     demo_command,
+    review_command,
 ):
     cli.add_command(command)
 

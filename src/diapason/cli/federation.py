@@ -276,3 +276,28 @@ def partner_update(
         shown = sorted(key for key in values if key in ("url", "token", "identity_id"))
         node.audit.append(actor(), "partner_update", details={"partner": name, "changed": shown})
     Console().print(f"partner {escape(name)} updated ({', '.join(shown) or 'retry reset'})")
+
+
+@click.command("review")
+@data_option
+@json_option
+def review_command(data_dir: Path | None, as_json: bool) -> None:
+    """Records about persons past their review-by date (withheld from release until
+    reviewed: a new version with a new review-by date)."""
+    from datetime import UTC, datetime
+
+    with opened(data_dir) as node:
+        overdue = node.overdue_reviews(datetime.now(UTC).date())
+        node.audit.append(
+            actor(), "review", [object_id for object_id, _, _ in overdue], details={"overdue": True}
+        )
+    if as_json:
+        print_json([{"id": i, "name": n, "review_by": d} for i, n, d in overdue])
+        return
+    if not overdue:
+        Console().print("no record is past its review date")
+        return
+    table = Table("id", "name", "review by", title="past their review date")
+    for object_id, name, due in overdue:
+        table.add_row(escape(object_id), escape(name), due)
+    Console().print(table)

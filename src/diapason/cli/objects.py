@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ from rich.table import Table
 
 from diapason.bundles import BundleError, bundle_files, make_bundle, read_bundle
 from diapason.cli.common import actor, data_option, json_option, opened, print_json, stderr
+from diapason.domain.labels import labels
 from diapason.domain.stix import StixError, normalise_timestamp
 from diapason.node import Node
 from diapason.store.interface import PutReport, Query, StoredObject
@@ -304,7 +306,9 @@ def show_command(
                 f"no object {object_id}" + (f" at {version}" if version else "")
             )
         neighbours = node.store.neighbours(object_id)
+        definitions = node.ledger.context().definitions
         node.audit.append(actor(), "consult", [object_id], reason=reason)
+    today = datetime.now(UTC).date()
     if as_json:
         print_json(
             {
@@ -313,6 +317,7 @@ def show_command(
                         "date_added": stored.date_added,
                         "current": stored.current,
                         "source": stored.source,
+                        "labels": labels(stored.object, definitions, today=today),
                         "object": stored.object,
                     }
                     for stored in found
@@ -330,6 +335,8 @@ def show_command(
         if stored.revoked:
             state += ", revoked"
         console.print(f"[bold]{escape(stored.id)}[/bold]  ({state}, added {stored.date_added})")
+        for kind, text in labels(stored.object, definitions, today=today).items():
+            console.print(f"  {kind.replace('_', ' ')}: {escape(text)}")
         console.print_json(orjson.dumps(stored.object).decode())
     if neighbours:
         table = Table("source", "property", "target", title="references")
