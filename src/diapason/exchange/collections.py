@@ -36,6 +36,7 @@ API_ROOT_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}\Z")
 ALIAS_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}\Z")
 IN_CHUNK = 500
 STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
+ANALYZE_EVERY = 20_000
 
 Entry = tuple[int, str, str, str]  # (seq, object id, modified, date added)
 
@@ -123,6 +124,7 @@ class Collections:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
+        self._unanalysed = ANALYZE_EVERY  # analyse after the first large load
 
     # -- API roots ----------------------------------------------------------------------
     def add_api_root(
@@ -202,12 +204,12 @@ class Collections:
             except ValueError:
                 raise CollectionError(f"collection id {collection_id!r} is not a UUID") from None
         with write_transaction(self.engine) as connection:
-            clash = connection.execute(
-                sa.select(collections.c.id).where(
-                    (collections.c.id == collection_id)
-                    | ((collections.c.api_root == api_root) & (collections.c.alias == alias))
+            same: sa.ColumnElement[bool] = collections.c.id == collection_id
+            if alias is not None:
+                same = same | (
+                    (collections.c.api_root == api_root) & (collections.c.alias == alias)
                 )
-            ).first()
+            clash = connection.execute(sa.select(collections.c.id).where(same)).first()
             if clash is not None:
                 raise CollectionError(
                     f"a collection with id {collection_id} or alias {alias!r} exists already"
@@ -358,10 +360,12 @@ class Collections:
                 added_at[key] = stamps[offset]
             flag_changes: list[tuple[int, bool, bool]] = []
             insert_rows: list[dict[str, Any]] = []
-            touched = {object_id for object_id, _ in fresh}
-            for object_id in touched:
+            fresh_by_id: dict[str, set[str]] = {}
+            for object_id, modified in fresh:
+                fresh_by_id.setdefault(object_id, set()).add(modified)
+            for object_id, new_modifieds in fresh_by_id.items():
                 existing = held.get(object_id, {})
-                modifieds = sorted(set(existing) | {m for i, m in fresh if i == object_id})
+                modifieds = sorted(set(existing) | new_modifieds)
                 oldest, newest = modifieds[0], modifieds[-1]
                 for modified, (seq, was_first, was_latest) in existing.items():
                     if (modified == oldest, modified == newest) != (was_first, was_latest):
@@ -389,7 +393,20 @@ class Collections:
                 )
             insert_rows.sort(key=lambda row: int(row["seq"]))
             connection.execute(collection_entries.insert(), insert_rows)
+        self._after_add(len(fresh))
         return len(fresh)
+
+    def _after_add(self, added: int) -> None:
+        # As for objects (PostgresStore._after_write): a bulk load leaves PostgreSQL without
+        # statistics, and the "object_id IN (...)" lookups above then scan the collection.
+        if self.engine.dialect.name != "postgresql":
+            return
+        self._unanalysed += added
+        if self._unanalysed >= ANALYZE_EVERY:
+            self._unanalysed = 0
+            with self.engine.connect() as connection:
+                connection.exec_driver_sql("ANALYZE collection_entries")
+                connection.commit()
 
     def remove_entries(
         self, collection_id: str, object_id: str, versions: tuple[str, ...] = ()
@@ -459,6 +476,19 @@ class Collections:
             conditions.append(e.c.object_id.in_(entry_filter.ids))
         if entry_filter.added_after is not None:
             conditions.append(e.c.date_added > entry_filter.added_after)
+            # Date added grows with seq, so the first entry added after the time bounds the
+            # range scan: a poll for what is new reads only that, however long the list.
+            first_after = (
+                sa.select(e.c.seq)
+                .where(
+                    (e.c.collection_id == collection_id)
+                    & (e.c.date_added > entry_filter.added_after)
+                )
+                .order_by(e.c.date_added, e.c.seq)
+                .limit(1)
+                .scalar_subquery()
+            )
+            conditions.append(e.c.seq >= first_after)
         join_objects = with_content
         if entry_filter.types:
             conditions.append(objects.c.type.in_(entry_filter.types))

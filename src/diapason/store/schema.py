@@ -183,6 +183,11 @@ taxii_statuses = sa.Table(
 
 sa.Index("ix_entries_collection_seq", collection_entries.c.collection_id, collection_entries.c.seq)
 sa.Index("ix_entries_object", collection_entries.c.object_id)
+sa.Index(
+    "ix_entries_collection_added",
+    collection_entries.c.collection_id,
+    collection_entries.c.date_added,
+)
 
 # -- Federation: this node's facts, partners, release decisions, consents ---------------
 
