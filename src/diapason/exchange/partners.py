@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from diapason.accounts import Accounts, IssuedToken
-from diapason.exchange.collections import DEFAULT_API_ROOT, Collections
+from diapason.exchange.collections import DEFAULT_API_ROOT, Collection, Collections
 from diapason.settings import Secret
 from diapason.store.db import write_transaction
 from diapason.store.schema import partners
@@ -121,23 +121,17 @@ class Partners:
         elif user.role != "partner":
             raise PartnerError(f"account {account!r} has role {user.role}, not partner")
         self.collections.ensure_default(name)
-        outbox = self.collections.find_alias(
-            DEFAULT_API_ROOT, f"to-{name}"
-        ) or self.collections.add(
-            DEFAULT_API_ROOT,
+        outbox = self._collection(
+            f"to-{name}",
             f"Released to {name}",
-            alias=f"to-{name}",
-            description=f"The disclosure ledger of partner {name}: what this node releases to it.",
+            f"The disclosure ledger of partner {name}: what this node releases to it.",
         )
         self.collections.grant(outbox.id, account, read=True, write=False)
         # Where the partner acknowledges what it stored (its receipts), and may push.
-        inbox = self.collections.find_alias(
-            DEFAULT_API_ROOT, f"from-{name}"
-        ) or self.collections.add(
-            DEFAULT_API_ROOT,
+        inbox = self._collection(
+            f"from-{name}",
             f"Received from {name}",
-            alias=f"from-{name}",
-            description=f"What partner {name} sends to this node: receipts, pushed objects.",
+            f"What partner {name} sends to this node: receipts, pushed objects.",
         )
         self.collections.grant(inbox.id, account, read=False, write=True)
         with write_transaction(self.engine) as connection:
@@ -156,6 +150,13 @@ class Partners:
         found = self.get(name)
         assert found is not None
         return found, issued
+
+    def _collection(self, alias: str, title: str, description: str) -> Collection:
+        """The collection with this alias in the default API root, made if missing."""
+        found = self.collections.find_alias(DEFAULT_API_ROOT, alias)
+        return found or self.collections.add(
+            DEFAULT_API_ROOT, title, alias=alias, description=description
+        )
 
     def get(self, name: str) -> Partner | None:
         with self.engine.connect() as connection:
