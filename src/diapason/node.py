@@ -170,6 +170,16 @@ class Node:
             )
         return True
 
+    def release_lease(self, name: str, holder: str) -> None:
+        """Give a lease up (clean shutdown), if ``holder`` still holds it."""
+        key = f"lease:{name}"
+        with write_transaction(self.store.engine) as connection:
+            current = connection.execute(
+                sa.select(node_meta.c.value).where(node_meta.c.key == key)
+            ).scalar()
+            if current is not None and str(current).rpartition("@")[0] == holder:
+                connection.execute(node_meta.delete().where(node_meta.c.key == key))
+
     def overdue_reviews(self, today: date) -> list[tuple[str, str, str]]:
         """Records about persons past their review-by date: (id, name, review-by date).
 

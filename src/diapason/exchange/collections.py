@@ -385,11 +385,15 @@ class Collections:
                                 "is_latest": modified == newest,
                             }
                         )
-            for seq, is_first, is_latest in flag_changes:
+            if flag_changes:
                 connection.execute(
                     collection_entries.update()
-                    .where(collection_entries.c.seq == seq)
-                    .values(is_first=is_first, is_latest=is_latest)
+                    .where(collection_entries.c.seq == sa.bindparam("b_seq"))
+                    .values(is_first=sa.bindparam("b_first"), is_latest=sa.bindparam("b_latest")),
+                    [
+                        {"b_seq": seq, "b_first": is_first, "b_latest": is_latest}
+                        for seq, is_first, is_latest in flag_changes
+                    ],
                 )
             insert_rows.sort(key=lambda row: int(row["seq"]))
             connection.execute(collection_entries.insert(), insert_rows)

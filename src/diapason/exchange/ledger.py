@@ -256,8 +256,9 @@ class Ledger:
                         )
                     )
                 )
+            new_keys = keys - held  # once: inside the comprehension it was once per decision
             fresh = [
-                d for d in decided if (d["partner"], d["object_id"], d["modified"]) in keys - held
+                d for d in decided if (d["partner"], d["object_id"], d["modified"]) in new_keys
             ]
             if fresh:
                 connection.execute(release_decisions.insert(), fresh)

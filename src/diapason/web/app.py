@@ -92,9 +92,8 @@ def exchange_round(node: Node, holder: str, interval: int) -> None:
         node.ledger.run("ledger")
 
 
-async def background_loop(node: Node, interval: int) -> None:
+async def background_loop(node: Node, interval: int, holder: str) -> None:
     """The exchange loop of ``serve``; a failed round is logged and the loop goes on."""
-    holder = f"{socket.gethostname()}:{os.getpid()}"
     while True:
         try:
             await anyio.to_thread.run_sync(exchange_round, node, holder, interval)
@@ -111,8 +110,9 @@ def create_app(settings: Settings, node: Node | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         loop = None
+        holder = f"{socket.gethostname()}:{os.getpid()}"
         if settings.sync_interval > 0:
-            loop = asyncio.create_task(background_loop(node, settings.sync_interval))
+            loop = asyncio.create_task(background_loop(node, settings.sync_interval, holder))
         try:
             yield
         finally:
@@ -120,6 +120,10 @@ def create_app(settings: Settings, node: Node | None = None) -> Starlette:
                 loop.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await loop
+                # A restarted server would otherwise wait for this lease to expire (30 s)
+                # before its first exchange round.
+                with contextlib.suppress(sa.exc.DBAPIError):
+                    node.release_lease("exchange", holder)
             node.close()
 
     app = Starlette(
