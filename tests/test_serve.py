@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -14,12 +13,7 @@ from starlette.testclient import TestClient
 
 from diapason.settings import load_settings
 from diapason.web.app import create_app
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.exchange.servers import free_port
 
 
 def start(data: Path, port: int) -> subprocess.Popen[str]:

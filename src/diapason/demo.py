@@ -214,14 +214,6 @@ def _third_party() -> dict[str, Any]:
     return grade(identity, "admiralty", "C", "3")
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class DemoNode:
     name: str

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ from diapason.domain.stix import normalise_timestamp
 from diapason.node import Node, init_node
 from diapason.settings import load_settings
 from diapason.store.schema import audit_log, objects, partners
+from tests.exchange.servers import free_port
 
 TAXII = "application/taxii+json;version=2.1"
 
@@ -30,12 +30,6 @@ def version_key(obj: dict[str, Any]) -> tuple[str, str]:
     """``(id, modified)`` of an object version as the store and TAXII write it
     (microsecond precision; an unversioned object's version is its creation time)."""
     return str(obj["id"]), normalise_timestamp(obj.get("modified") or obj["created"])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait_for(

@@ -10,7 +10,8 @@ import httpx
 import orjson
 import pytest
 
-from tests.federation.nodes import base_env, free_port
+from tests.exchange.servers import free_port
+from tests.federation.nodes import base_env
 
 
 def test_demo_once_reports_ok(tmp_path: Path) -> None:
