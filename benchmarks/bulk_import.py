@@ -71,6 +71,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from benchmarks.common import print_targets
 from benchmarks.generate import SEARCH_TERMS, generate_objects, type_counts
 from diapason.domain.stix import Problem, prepare
 from diapason.settings import mask_url_password
@@ -776,15 +777,15 @@ def print_tables(console: Console, report: dict[str, Any]) -> None:
         highlight=False,
     )
 
-    goals = Table(title="Targets of issue 2")
-    for heading in ("goal", "measured", "met"):
-        goals.add_column(heading)
-    for goal in report["targets"]:
-        met = goal["met"]
-        verdict = "[green]yes[/]" if met else ("—" if met is None else "[red]no[/]")
+    def measured_text(goal: dict[str, Any]) -> str:
         digits = 3 if goal["unit"] == "ms" else (2 if goal["unit"] == "x" else 0)
-        goals.add_row(goal["goal"], _fmt(goal["measured"], digits, f" {goal['unit']}"), verdict)
-    console.print(goals)
+        return _fmt(goal["measured"], digits, f" {goal['unit']}")
+
+    print_targets(
+        console,
+        "Targets of issue 2",
+        ((goal["goal"], measured_text(goal), goal["met"]) for goal in report["targets"]),
+    )
 
 
 def orchestrate(args: argparse.Namespace) -> int:

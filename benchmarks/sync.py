@@ -61,7 +61,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -89,6 +88,7 @@ from benchmarks.bulk_import import (
     drop_database,
     machine,
 )
+from benchmarks.common import free_port, print_targets
 from benchmarks.generate import TLP_GREEN, generate_objects, type_counts
 from diapason import demo
 from diapason.domain.grading import grade
@@ -519,13 +519,6 @@ def run_child(args: argparse.Namespace) -> int:
 
 
 # -- servers ------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 @dataclass
 class Pair:
     """The two nodes of one backend: data folders, ports, database URLs, servers."""
@@ -1257,14 +1250,11 @@ def print_tables(console: Console, report: dict[str, Any]) -> None:
             highlight=False,
         )
 
-    goals = Table(title="Targets of issue 4")
-    for heading in ("goal", "measured", "met"):
-        goals.add_column(heading)
-    for goal in report["targets"]:
-        met = goal["met"]
-        verdict = "[green]yes[/]" if met else ("—" if met is None else "[red]no[/]")
-        goals.add_row(goal["goal"], goal["measured"], verdict)
-    console.print(goals)
+    print_targets(
+        console,
+        "Targets of issue 4",
+        ((goal["goal"], goal["measured"], goal["met"]) for goal in report["targets"]),
+    )
     console.print("Anchors (reported by MISP users, not measured here):", highlight=False)
     for reference, text in MISP_ANCHORS:
         console.print(f"  {reference}: {text}", highlight=False)

@@ -48,7 +48,6 @@ import math
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -74,6 +73,7 @@ from benchmarks.bulk_import import (
     machine,
     progress_bar,
 )
+from benchmarks.common import free_port, print_targets
 from benchmarks.generate import generate_objects
 from diapason.settings import mask_url_password
 
@@ -489,13 +489,6 @@ def analyse(engine: sa.Engine) -> float:
 
 
 # -- servers ------------------------------------------------------------------------------
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 @dataclass
 class Server:
     name: str
@@ -1148,14 +1141,11 @@ def print_tables(console: Console, report: dict[str, Any]) -> None:
                 f"collection (ms): {' '.join(fmt(value, 0) for value in tenths['all'])} ({passes})",
                 highlight=False,
             )
-    goals = Table(title="Targets of issue 3")
-    for heading in ("goal", "measured", "met"):
-        goals.add_column(heading)
-    for goal in report["targets"]:
-        met = goal["met"]
-        verdict = "[green]yes[/]" if met else ("—" if met is None else "[red]no[/]")
-        goals.add_row(goal["goal"], goal["measured"], verdict)
-    console.print(goals)
+    print_targets(
+        console,
+        "Targets of issue 3",
+        ((goal["goal"], goal["measured"], goal["met"]) for goal in report["targets"]),
+    )
 
 
 def targets(report: dict[str, Any], sizes: Sequence[int]) -> list[dict[str, Any]]:
