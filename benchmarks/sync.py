@@ -20,9 +20,9 @@ databases ``diapason_bench_<random>`` dropped at the end):
   1. ``ledger``: on A's data folder, ``node.ledger.run()``: the release policy decides
      every version for B and appends the released ones to B's outbox collection;
   2. ``pull``: on B's data folder, what ``diapason sync`` does, each step timed: B's
-     ledger, one ``SyncAgent.round()`` (TAXII pages of 1,000 from A's server, written with
-     ``put_many``, a receipt posted back to A per page), B's ledger again; then one more
-     round with nothing new.
+     ledger, one ``SyncAgent.round()`` (TAXII pages of ``sync_page_size`` objects from A's
+     server, written with ``put_many``, a receipt posted back to A per page), B's ledger
+     again; then one more round with nothing new.
 
   End to end = A's ledger + B's whole ``diapason sync``; objects/s = versions replicated /
   that time. Inside each child, time is attributed to the release policy (``decide``),
@@ -45,8 +45,8 @@ databases ``diapason_bench_<random>`` dropped at the end):
 ``--profile DIR`` runs the ledger and pull children under cProfile (their timings are then
 inflated) and writes ``ledger.pstats`` and ``pull.pstats`` there; ``--py-spy DIR`` samples A's
 server with py-spy during the pull and summarises where it spends its time. Two experiments
-change the timed pull: ``--page N`` (pages of N objects instead of the agent's ``PAGE``) and
-``--no-receipts`` (no receipt posted back to A).
+change the timed pull: ``--page N`` (pages of N objects instead of the node's
+``sync_page_size``) and ``--no-receipts`` (no receipt posted back to A).
 """
 
 from __future__ import annotations
@@ -95,7 +95,6 @@ from diapason.domain.grading import grade
 from diapason.domain.protection import protect
 from diapason.domain.stix import normalise_timestamp, now_timestamp
 from diapason.exchange import ledger as ledger_module
-from diapason.exchange import sync as sync_module
 from diapason.exchange.sync import SyncAgent, SyncResult
 from diapason.node import Node, init_node
 from diapason.settings import load_settings, mask_url_password
@@ -346,12 +345,12 @@ def child_pull(args: argparse.Namespace) -> dict[str, Any]:
     """What ``diapason sync`` does on B (ledger, one round, ledger), each step timed; then
     one more round with nothing new."""
     node = open_node(B_NAME, Path(args.data))
-    if args.page:  # an experiment: another page size than the agent's own
-        setattr(sync_module, "PAGE", args.page)  # noqa: B010
     timings = Timings()
     sql = SqlTimings(node.store.engine)
     received_bytes = [0]
-    agent = SyncAgent(node)
+    agent = SyncAgent.for_node(node)
+    if args.page:  # an experiment: another page size than the node's setting
+        agent.page_size = args.page
     get = agent._get
 
     def counted_get(client: httpx.Client, url: str, params: Any = None) -> httpx.Response:
@@ -394,7 +393,7 @@ def child_pull(args: argparse.Namespace) -> dict[str, Any]:
 
     # Nothing new on A: what does a round cost now?
     started = time.perf_counter()
-    idle = SyncAgent(node).round()
+    idle = SyncAgent.for_node(node).round()
     idle_s = time.perf_counter() - started
     node.close()
 
@@ -1396,7 +1395,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--page",
         type=int,
-        help="experiment: pull pages of this many objects instead of the agent's PAGE",
+        help="experiment: pull pages of this many objects instead of sync_page_size",
     )
     parser.add_argument(
         "--no-receipts",

@@ -82,6 +82,9 @@ class Settings:
     sync_interval: int = 1
     # Seconds to wait for a partner to connect or to send the next bytes of an answer.
     sync_timeout: int = 30
+    # Objects asked for in each page of a pull from a partner (at most 10,000, the TAXII
+    # server's largest page).
+    sync_page_size: int = 5_000
     secret_key: Secret = field(default_factory=lambda: Secret(""))
 
     @property
@@ -114,6 +117,7 @@ SETTINGS_TABLE: dict[str, tuple[str, type]] = {
     "batch_size": ("DIAPASON_BATCH_SIZE", int),
     "sync_interval": ("DIAPASON_SYNC_INTERVAL", int),
     "sync_timeout": ("DIAPASON_SYNC_TIMEOUT", int),
+    "sync_page_size": ("DIAPASON_SYNC_PAGE_SIZE", int),
     "secret_key": ("DIAPASON_SECRET_KEY", Secret),
 }
 
@@ -124,7 +128,10 @@ _POSITIVE = {
     "max_request_bytes",
     "batch_size",
     "sync_timeout",
+    "sync_page_size",
 }
+# The largest page a Diapason TAXII server gives (exchange.taxii_params.MAX_LIMIT).
+MAX_SYNC_PAGE_SIZE = 10_000
 _NODE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}\Z")
 _LOG_LEVELS = {"critical", "error", "warning", "info", "debug"}
 
@@ -143,6 +150,10 @@ def _convert(name: str, kind: type, raw: Any, origin: str) -> Any:
             raise SettingsError(f"{name} ({origin}): must be 0 (off) or more, got {value}")
         if name in _POSITIVE and value <= 0:
             raise SettingsError(f"{name} ({origin}): must be positive, got {value}")
+        if name == "sync_page_size" and value > MAX_SYNC_PAGE_SIZE:
+            raise SettingsError(
+                f"{name} ({origin}): must be at most {MAX_SYNC_PAGE_SIZE}, got {value}"
+            )
         if name == "port" and value > 65535:
             raise SettingsError(f"{name} ({origin}): must be at most 65535, got {value}")
         return value

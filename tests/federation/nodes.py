@@ -156,13 +156,15 @@ class FedNode:
         assert result.returncode == expect, (result.returncode, result.stdout, result.stderr)
         return orjson.loads(result.stdout)
 
-    def sync_process(self, *args: str) -> subprocess.Popen[bytes]:
-        """``diapason sync`` started in the background (to be killed)."""
+    def sync_process(self, *args: str, page_size: int | None = None) -> subprocess.Popen[bytes]:
+        """``diapason sync`` started in the background (to be killed), pulling pages of
+        ``page_size`` objects (default: the setting's default)."""
+        extra = {} if page_size is None else {"DIAPASON_SYNC_PAGE_SIZE": str(page_size)}
         return subprocess.Popen(
             [sys.executable, "-m", "diapason", "sync", "--data", str(self.data), *args],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            env=self.env(),
+            env=self.env(**extra),
         )
 
     # -- what the database holds ----------------------------------------------------------

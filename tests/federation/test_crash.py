@@ -46,7 +46,8 @@ def test_sync_killed_mid_way_resumes_without_loss_or_duplicate(make_node: MakeNo
     # Killed as soon as its first page is written; at a random moment (often before any
     # write: discovery, the first request); after a random number of objects; late.
     for when in ("first page", "random moment", "random count", "late"):
-        process = b.sync_process()
+        # Pages of 1,000: the kills land between pages as well as inside them.
+        process = b.sync_process(page_size=1000)
         floor = received_count(b)
         delay = chance.uniform(0.0, 1.2)
         count = floor + chance.randint(1, 1500)

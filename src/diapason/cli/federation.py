@@ -116,11 +116,7 @@ def sync_command(data_dir: Path | None, only: str | None, force: bool, as_json: 
 
     with opened(data_dir) as node:
         released = node.ledger.run(actor())
-        results = SyncAgent(
-            node,
-            timeout=node.settings.sync_timeout,
-            deadline=node.settings.sync_timeout * 10.0,
-        ).round(only=only, force=force)
+        results = SyncAgent.for_node(node).round(only=only, force=force)
         after = node.ledger.run(actor())
     if as_json:
         print_json(

@@ -84,11 +84,7 @@ def exchange_round(node: Node, holder: str, interval: int) -> None:
     if not node.take_lease("exchange", holder, max(30.0, interval * 10.0)):
         return
     node.ledger.run("ledger")
-    if SyncAgent(
-        node,
-        timeout=node.settings.sync_timeout,
-        deadline=node.settings.sync_timeout * 10.0,
-    ).round():
+    if SyncAgent.for_node(node).round():
         node.ledger.run("ledger")
 
 
