@@ -28,7 +28,7 @@ from diapason.store.schema import (
     objects,
     taxii_statuses,
 )
-from diapason.store.sql import allocate, utc_now
+from diapason.store.sql import allocate, insert_dicts, utc_now
 
 DEFAULT_API_ROOT = "main"
 DEFAULT_MAX_CONTENT_LENGTH = 104_857_600
@@ -396,7 +396,7 @@ class Collections:
                     ],
                 )
             insert_rows.sort(key=lambda row: int(row["seq"]))
-            connection.execute(collection_entries.insert(), insert_rows)
+            insert_dicts(connection, collection_entries, insert_rows)
         self._after_add(len(fresh))
         return len(fresh)
 

@@ -28,9 +28,11 @@ from diapason.exchange.collections import Collections
 from diapason.exchange.partners import Partner, Partners
 from diapason.store.db import write_transaction
 from diapason.store.schema import consents, counters, objects, red_recipients, release_decisions
-from diapason.store.sql import utc_now
+from diapason.store.sql import insert_dicts, utc_now
 
-BATCH = 2000
+# Versions decided per step. Each step commits its decisions, outbox entries and audit
+# entry; as with the store's batches, larger steps write fewer index pages per version.
+BATCH = 10_000
 
 
 @dataclass
@@ -261,7 +263,7 @@ class Ledger:
                 d for d in decided if (d["partner"], d["object_id"], d["modified"]) in new_keys
             ]
             if fresh:
-                connection.execute(release_decisions.insert(), fresh)
+                insert_dicts(connection, release_decisions, fresh)
 
     def reconsider(self, object_id: str, actor: str) -> LedgerRun:
         """Decide an object's versions again (after a consent or a named recipient was

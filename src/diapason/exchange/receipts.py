@@ -21,7 +21,7 @@ from diapason.domain.grading import grade
 from diapason.domain.stix import normalise_timestamp, now_timestamp
 from diapason.store.db import write_transaction
 from diapason.store.schema import deliveries
-from diapason.store.sql import utc_now
+from diapason.store.sql import insert_dicts, utc_now
 
 RECEIPT_TYPE = "x-diapason-receipt"
 MAX_PER_RECEIPT = 5000
@@ -118,7 +118,7 @@ class Deliveries:
                 )
             fresh = [rows[key] for key in keys if key not in held]
             if fresh:
-                connection.execute(deliveries.insert(), fresh)
+                insert_dicts(connection, deliveries, fresh)
         return len(fresh)
 
     def of_object(self, object_id: str) -> list[Delivery]:

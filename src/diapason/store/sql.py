@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -83,6 +83,28 @@ def lock_writers(connection: sa.Connection) -> None:
     )
 
 
+def insert_tuples(
+    connection: sa.Connection, table: sa.Table, rows: Sequence[tuple[Any, ...]]
+) -> None:
+    """Insert ``rows`` (tuples in the table's column order) with one DB-API executemany.
+
+    The bulk path: several times faster than a Core insert, which processes every value of
+    every row in Python first.
+    """
+    names = ", ".join(column.name for column in table.columns)
+    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    marks = ", ".join([mark] * len(table.columns))
+    connection.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
+
+
+def insert_dicts(
+    connection: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]
+) -> None:
+    """Insert ``rows`` (one mapping per row, a value for every column) in bulk."""
+    names = [column.name for column in table.columns]
+    insert_tuples(connection, table, [tuple(row[name] for name in names) for row in rows])
+
+
 def _chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
@@ -106,7 +128,6 @@ class SqlStore:
     """Shared implementation; subclasses provide the full-text part."""
 
     dialect = "sql"
-    placeholder = "?"  # the DB-API parameter marker of the driver
 
     def __init__(
         self,
@@ -316,9 +337,7 @@ class SqlStore:
     def _insert(
         self, connection: sa.Connection, table: sa.Table, rows: list[tuple[Any, ...]]
     ) -> None:
-        names = ", ".join(column.name for column in table.columns)
-        marks = ", ".join([self.placeholder] * len(table.columns))
-        connection.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
+        insert_tuples(connection, table, rows)
 
     def _after_write(self, written: int) -> None:
         """Dialect hook after a ``put_many``; nothing by default."""
@@ -474,7 +493,6 @@ def search_words(text: str) -> list[str]:
 
 class SQLiteStore(SqlStore):
     dialect = "sqlite"
-    placeholder = "?"
 
     def _fts_insert(self, connection: sa.Connection, rows: list[tuple[int, str]]) -> None:
         connection.exec_driver_sql("INSERT INTO object_fts(rowid, body) VALUES (?, ?)", rows)
@@ -498,7 +516,6 @@ class SQLiteStore(SqlStore):
 
 class PostgresStore(SqlStore):
     dialect = "postgresql"
-    placeholder = "%s"
 
     # Re-analyse after this many rows written since the last time (or at first).
     ANALYZE_EVERY = 20_000
