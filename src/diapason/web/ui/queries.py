@@ -1,0 +1,118 @@
+"""Read-only queries the pages need beyond the store interface: what came from and went
+to each partner lately, objects added per day, titles of many objects at once.
+
+Each is one indexed query (bounded by ``limit`` or a date range), so the pages stay fast
+with hundreds of thousands of objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from diapason.domain.protection import is_about_person
+from diapason.store.schema import collection_entries, objects
+
+_TITLE_KEYS = ("name", "value", "abstract", "content", "opinion", "relationship_type")
+TITLE_LENGTH = 80
+
+
+def title_of(obj: Mapping[str, Any]) -> str:
+    """A short human title of a STIX object (its name, value, abstract, …), or ''."""
+    for key in _TITLE_KEYS:
+        value = obj.get(key)
+        if isinstance(value, str):
+            return value if len(value) <= TITLE_LENGTH else value[: TITLE_LENGTH - 1] + "…"
+    return ""
+
+
+@dataclass(frozen=True)
+class Brief:
+    """An object as a line of a list: enough to recognise it and link to it."""
+
+    id: str
+    type: str
+    title: str
+    when: str
+    person: bool  # a record about a person: its title is personal data
+
+
+def brief(object_id: str, object_type: str, content: str, when: str) -> Brief:
+    obj = orjson.loads(content)
+    return Brief(object_id, object_type, title_of(obj), when, is_about_person(obj))
+
+
+def received_from(engine: sa.Engine, partner: str, limit: int = 5) -> list[Brief]:
+    """The newest object versions written with provenance ``partner:NAME``."""
+    statement = (
+        sa.select(objects.c.id, objects.c.type, objects.c.content, objects.c.date_added)
+        .where(objects.c.source == f"partner:{partner}")
+        .order_by(objects.c.seq.desc())
+        .limit(limit)
+    )
+    with engine.connect() as connection:
+        return [brief(*row) for row in connection.execute(statement)]
+
+
+def released_to(engine: sa.Engine, outbox: str, limit: int = 5) -> list[Brief]:
+    """The newest versions appended to a partner's outbox (its disclosure ledger)."""
+    statement = (
+        sa.select(
+            collection_entries.c.object_id,
+            objects.c.type,
+            objects.c.content,
+            collection_entries.c.date_added,
+        )
+        .select_from(
+            collection_entries.join(
+                objects,
+                (objects.c.id == collection_entries.c.object_id)
+                & (objects.c.modified == collection_entries.c.modified),
+            )
+        )
+        .where(collection_entries.c.collection_id == outbox)
+        .order_by(collection_entries.c.seq.desc())
+        .limit(limit)
+    )
+    with engine.connect() as connection:
+        return [brief(*row) for row in connection.execute(statement)]
+
+
+def added_per_day(engine: sa.Engine, today: date, days: int = 30) -> list[tuple[date, int]]:
+    """How many object versions the store took in on each of the last ``days`` days
+    (today included), zeros included: the dashboard's trend."""
+    first = today - timedelta(days=days - 1)
+    day = sa.func.substr(objects.c.date_added, 1, 10)
+    statement = (
+        sa.select(day, sa.func.count())
+        .where(objects.c.date_added >= first.isoformat())
+        .group_by(day)
+    )
+    with engine.connect() as connection:
+        counts = {str(found): int(count) for found, count in connection.execute(statement)}
+    return [
+        (
+            first + timedelta(days=offset),
+            counts.get((first + timedelta(days=offset)).isoformat(), 0),
+        )
+        for offset in range(days)
+    ]
+
+
+def briefs_of(engine: sa.Engine, ids: Iterable[str]) -> dict[str, Brief]:
+    """The current version of each of these objects as a ``Brief`` (unknown ids absent)."""
+    wanted = sorted(set(ids))
+    found: dict[str, Brief] = {}
+    with engine.connect() as connection:
+        for start in range(0, len(wanted), 500):
+            statement = sa.select(
+                objects.c.id, objects.c.type, objects.c.content, objects.c.date_added
+            ).where(objects.c.is_current & objects.c.id.in_(wanted[start : start + 500]))
+            for row in connection.execute(statement):
+                found[row[0]] = brief(*row)
+    return found
