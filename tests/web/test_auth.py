@@ -64,16 +64,24 @@ def test_a_login_goes_back_where_the_reader_was_going_but_only_on_this_site(site
     page = client.get("/login", next="/audit")
     response = client.http.post(
         "/login",
-        data={"csrf": csrf_of(page.text), "next": "/audit", "username": "admin",
-              "password": PASSWORD},
+        data={
+            "csrf": csrf_of(page.text),
+            "next": "/audit",
+            "username": "admin",
+            "password": PASSWORD,
+        },
     )
     assert response.headers["location"] == "/audit"
     other = site.client()
     page = other.get("/login")
     response = other.http.post(
         "/login",
-        data={"csrf": csrf_of(page.text), "next": "//evil.example/", "username": "admin",
-              "password": PASSWORD},
+        data={
+            "csrf": csrf_of(page.text),
+            "next": "//evil.example/",
+            "username": "admin",
+            "password": PASSWORD,
+        },
     )
     assert response.headers["location"] == "/"
 

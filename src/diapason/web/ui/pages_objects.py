@@ -143,33 +143,44 @@ def _definitions(view: View, obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
-def _graph(view: View, stored: StoredObject, allowed_personal: bool) -> Any:
-    edges = view.node.store.neighbours(stored.id)[: GRAPH_LIMIT * 2]
-    others = {e.target_id if e.source_id == stored.id else e.source_id for e in edges}
-    known = briefs_of(view.node.store.engine, others)
-    nodes: list[GraphNode] = []
-    seen: set[tuple[str, str]] = set()
-    for edge in edges:
+def _links(view: View, stored: StoredObject) -> list[tuple[str, str, bool]]:
+    """``(other id, relation, outgoing)`` for each neighbour. A relationship object is
+    drawn as what it is for a reader: an edge to its other end, labelled with its type."""
+    links: list[tuple[str, str, bool]] = []
+    for edge in view.node.store.neighbours(stored.id)[: GRAPH_LIMIT * 2]:
         outgoing = edge.source_id == stored.id
         other = edge.target_id if outgoing else edge.source_id
-        if (other, edge.property) in seen or other == stored.id:
+        if other == stored.id:
             continue
-        seen.add((other, edge.property))
+        relation = edge.property
+        if not outgoing and other.startswith("relationship--"):
+            found = view.node.store.get(other)
+            if found is not None and not found.revoked:
+                rel = found.object
+                relation = str(rel.get("relationship_type", relation))
+                outgoing = rel.get("source_ref") == stored.id
+                end = rel.get("target_ref") if outgoing else rel.get("source_ref")
+                other = end if isinstance(end, str) else other
+        links.append((other, relation, outgoing))
+    return links
+
+
+def _graph(view: View, stored: StoredObject, allowed_personal: bool) -> Any:
+    links = _links(view, stored)
+    known = briefs_of(view.node.store.engine, {other for other, _, _ in links})
+    nodes: list[GraphNode] = []
+    seen: set[tuple[str, str]] = set()
+    for other, relation, outgoing in links:
+        if (other, relation) in seen:
+            continue
+        seen.add((other, relation))
         found = known.get(other)
-        kind = other.partition("--")[0]
-        label = other.partition("--")[2][:8]
+        kind, _, rest = other.partition("--")
+        label = rest[:8]
         if found is not None and found.title and (allowed_personal or not found.person):
             label = found.title
-        nodes.append(
-            GraphNode(
-                other,
-                kind,
-                label,
-                edge.property,
-                outgoing,
-                f"/objects/{other}" if found is not None else None,
-            )
-        )
+        href = f"/objects/{other}" if found is not None else None
+        nodes.append(GraphNode(other, kind, label, relation, outgoing, href))
         if len(nodes) >= GRAPH_LIMIT:
             break
     if not nodes:

@@ -20,6 +20,8 @@ from diapason.store.schema import collection_entries, objects
 
 _TITLE_KEYS = ("name", "value", "abstract", "content", "opinion", "relationship_type")
 TITLE_LENGTH = 80
+# What travels with objects so they can be read, not what a reader looks for.
+PLUMBING = ("marking-definition", "extension-definition", "x-diapason-receipt")
 
 
 def title_of(obj: Mapping[str, Any]) -> str:
@@ -51,7 +53,7 @@ def received_from(engine: sa.Engine, partner: str, limit: int = 5) -> list[Brief
     """The newest object versions written with provenance ``partner:NAME``."""
     statement = (
         sa.select(objects.c.id, objects.c.type, objects.c.content, objects.c.date_added)
-        .where(objects.c.source == f"partner:{partner}")
+        .where(objects.c.source == f"partner:{partner}", objects.c.type.not_in(PLUMBING))
         .order_by(objects.c.seq.desc())
         .limit(limit)
     )
@@ -75,7 +77,7 @@ def released_to(engine: sa.Engine, outbox: str, limit: int = 5) -> list[Brief]:
                 & (objects.c.modified == collection_entries.c.modified),
             )
         )
-        .where(collection_entries.c.collection_id == outbox)
+        .where(collection_entries.c.collection_id == outbox, objects.c.type.not_in(PLUMBING))
         .order_by(collection_entries.c.seq.desc())
         .limit(limit)
     )
