@@ -6,9 +6,11 @@ import orjson
 import sqlalchemy as sa
 
 from diapason.store.schema import audit_log, node_meta
-from diapason.web.ui.sessions import KEY_PREFIX, SESSION_COOKIE
+from diapason.web.ui.sessions import KEY_PREFIX
 from tests.web.conftest import Site
 from tests.web.site import PASSWORD, WebClient, csrf_of, text_of
+
+COOKIE = "diapason_session_rabat"
 
 
 def actions(site: Site, action: str) -> list[tuple[str, dict[str, object]]]:
@@ -28,7 +30,7 @@ def test_a_wrong_password_is_refused_and_audited(site: Site) -> None:
     assert "Wrong user name or password." in refused.text
     assert 'value="admin"' in refused.text  # the name typed is kept, the password is not
     assert "not the password" not in refused.text
-    assert SESSION_COOKIE not in client.http.cookies
+    assert COOKIE not in client.http.cookies
     unknown = client.login("nobody", PASSWORD)
     assert unknown.status_code == 401
     assert [details["username"] for _, details in actions(site, "login_failed")] == [
@@ -49,12 +51,12 @@ def test_login_then_logout_ends_the_session(site: Site) -> None:
     dashboard = client.get("/")
     assert dashboard.status_code == 200
     assert "admin (admin)" in text_of(dashboard.text)
-    stolen = client.http.cookies[SESSION_COOKIE]
+    stolen = client.http.cookies[COOKIE]
     assert client.post("/logout", {}, page="/").status_code == 303
     assert client.get("/").status_code == 303
     # A copy of the cookie taken before logout is worth nothing after it.
     replay = site.client()
-    replay.http.cookies.set(SESSION_COOKIE, stolen)
+    replay.http.cookies.set(COOKIE, stolen)
     assert replay.get("/").status_code == 303
     assert [actor for actor, _ in actions(site, "logout")] == ["web:admin"]
 

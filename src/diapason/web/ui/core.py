@@ -165,6 +165,11 @@ class Ui:
             lstrip_blocks=True,
         )
         self.nav: list[NavItem] = []
+        # Named after the node: browsers keep cookies per host, not per port, and two
+        # nodes on one host (the demo: rabat and paris) must not overwrite each other's.
+        name = node.settings.node_name
+        self.session_cookie = f"{SESSION_COOKIE}_{name}"
+        self.anonymous_cookie = f"{ANONYMOUS_COOKIE}_{name}"
 
     def base_context(self, view: View) -> dict[str, Any]:
         """What the base layout needs on every page."""
@@ -237,12 +242,12 @@ class Ui:
             request.cookies.get(LANG_COOKIE), request.headers.get("accept-language")
         )
         gettext = make_gettext(self.catalogues[lang])
-        session = self.sessions.resolve(request.cookies.get(SESSION_COOKIE))
+        session = self.sessions.resolve(request.cookies.get(self.session_cookie))
         user = self.node.accounts.get_user(session.username) if session else None
         if session is not None and (user is None or user.disabled or user.role == "partner"):
             self.sessions.end(session.sid)
             session, user = None, None
-        anonymous = request.cookies.get(ANONYMOUS_COOKIE)
+        anonymous = request.cookies.get(self.anonymous_cookie)
         fresh_anonymous = not well_formed(anonymous)
         if fresh_anonymous:
             anonymous = new_anonymous_id()
@@ -260,7 +265,7 @@ class Ui:
             self.sessions.csrf_token(binding),
         )
         if fresh_anonymous:
-            view.set_cookie(ANONYMOUS_COOKIE, anonymous)
+            view.set_cookie(self.anonymous_cookie, anonymous)
         response = self._answer(view, handler, permission, public, binding)
         secure = request.url.scheme == "https"
         for name, value, max_age in view.cookies:
@@ -319,9 +324,9 @@ class Ui:
 
     @staticmethod
     def _same_origin(request: Request) -> bool:
-        """A POST's Origin, when the browser sends one, must be this site."""
+        """A POST's Origin, when the browser names one, must be this site. (Under the
+        ``no-referrer`` policy browsers send ``Origin: null``: the CSRF token decides.)"""
         origin = request.headers.get("origin")
         if origin is None or origin == "null":
-            return origin is None
-        host = request.headers.get("host", "")
-        return urlsplit(origin).netloc == host
+            return True
+        return urlsplit(origin).netloc == request.headers.get("host", "")

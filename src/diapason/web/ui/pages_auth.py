@@ -8,7 +8,6 @@ from starlette.routing import Route
 from diapason.accounts import MAX_PASSWORD_LENGTH, USERNAME_RE
 from diapason.web.ui.core import NavItem, Ui, View, safe_next
 from diapason.web.ui.i18n import LANG_COOKIE, LANGUAGES
-from diapason.web.ui.sessions import SESSION_COOKIE
 
 NAV: tuple[NavItem, ...] = ()
 LANG_COOKIE_AGE = 365 * 86400
@@ -44,7 +43,7 @@ def login(view: View) -> Response:
         view.ui.sessions.end(view.session.sid)
     session = view.ui.sessions.create(user.username)
     view.node.audit.append(f"web:{user.username}", "login", details={"via": "web"})
-    view.set_cookie(SESSION_COOKIE, session.sid)
+    view.set_cookie(view.ui.session_cookie, session.sid)
     return view.redirect(target)
 
 
@@ -52,7 +51,7 @@ def logout(view: View) -> Response:
     if view.session is not None:
         view.ui.sessions.end(view.session.sid)
         view.audit("logout")
-    view.set_cookie(SESSION_COOKIE, None)
+    view.set_cookie(view.ui.session_cookie, None)
     return view.redirect("/login")
 
 

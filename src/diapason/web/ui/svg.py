@@ -93,10 +93,12 @@ def neighbour_graph(
     *,
     title: str,
     description: str,
-    size: int = 560,
+    size: int | None = None,
 ) -> Markup:
     """The object in the middle, its neighbours on a circle, each edge labelled with the
     referencing property; each neighbour links to its own page."""
+    # A few neighbours need less room than many: the drawing grows with them.
+    size = size or (380 if len(neighbours) <= 6 else 560)
     middle = size / 2
     radius = size / 2 - 70
     parts = [
