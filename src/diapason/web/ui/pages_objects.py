@@ -22,7 +22,13 @@ from diapason.domain.stix import ID_RE, TYPE_RE, StixError, normalise_timestamp
 from diapason.store.interface import Query, StoredObject
 from diapason.web.ui.core import NavItem, Refused, Ui, View
 from diapason.web.ui.i18n import N_
-from diapason.web.ui.queries import Brief, briefs_of, title_of
+from diapason.web.ui.queries import (
+    Brief,
+    briefs_of,
+    current_objects,
+    neighbour_edges,
+    title_of,
+)
 from diapason.web.ui.svg import GraphNode, neighbour_graph
 
 NAV = (NavItem(N_("Knowledge base"), "/objects", "objects:read", 20),)
@@ -135,32 +141,37 @@ def _provenance(view: View, source: str | None) -> str:
 def _definitions(view: View, obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The marking-definitions ``obj`` refers to, as held by this node."""
     refs, _ = marking_refs(obj)
-    found: dict[str, dict[str, Any]] = {}
-    for _path, ref in refs:
-        stored = view.node.store.get(ref)
-        if stored is not None:
-            found[ref] = stored.object
-    return found
+    return current_objects(view.node.store.engine, [ref for _path, ref in refs])
 
 
 def _links(view: View, stored: StoredObject) -> list[tuple[str, str, bool]]:
     """``(other id, relation, outgoing)`` for each neighbour. A relationship object is
     drawn as what it is for a reader: an edge to its other end, labelled with its type."""
+    engine = view.node.store.engine
+    found = [
+        edge
+        for edge in neighbour_edges(engine, stored.id, GRAPH_LIMIT)
+        if edge.source_id != edge.target_id
+    ]
+    relationships = current_objects(
+        engine,
+        [
+            e.source_id
+            for e in found
+            if e.target_id == stored.id and e.source_id.startswith("relationship--")
+        ],
+    )
     links: list[tuple[str, str, bool]] = []
-    for edge in view.node.store.neighbours(stored.id)[: GRAPH_LIMIT * 2]:
+    for edge in found:
         outgoing = edge.source_id == stored.id
         other = edge.target_id if outgoing else edge.source_id
-        if other == stored.id:
-            continue
         relation = edge.property
-        if not outgoing and other.startswith("relationship--"):
-            found = view.node.store.get(other)
-            if found is not None and not found.revoked:
-                rel = found.object
-                relation = str(rel.get("relationship_type", relation))
-                outgoing = rel.get("source_ref") == stored.id
-                end = rel.get("target_ref") if outgoing else rel.get("source_ref")
-                other = end if isinstance(end, str) else other
+        rel = relationships.get(other)
+        if rel is not None and not rel.get("revoked"):
+            relation = str(rel.get("relationship_type", relation))
+            outgoing = rel.get("source_ref") == stored.id
+            end = rel.get("target_ref") if outgoing else rel.get("source_ref")
+            other = end if isinstance(end, str) else other
         links.append((other, relation, outgoing))
     return links
 

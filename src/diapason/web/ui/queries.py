@@ -16,7 +16,8 @@ import orjson
 import sqlalchemy as sa
 
 from diapason.domain.protection import is_about_person
-from diapason.store.schema import collection_entries, objects
+from diapason.store.interface import Edge
+from diapason.store.schema import collection_entries, edges, objects
 
 _TITLE_KEYS = ("name", "value", "abstract", "content", "opinion", "relationship_type")
 TITLE_LENGTH = 80
@@ -117,4 +118,43 @@ def briefs_of(engine: sa.Engine, ids: Iterable[str]) -> dict[str, Brief]:
             ).where(objects.c.is_current & objects.c.id.in_(wanted[start : start + 500]))
             for row in connection.execute(statement):
                 found[row[0]] = brief(*row)
+    return found
+
+
+def neighbour_edges(engine: sa.Engine, object_id: str, limit: int) -> list[Edge]:
+    """At most ``limit`` edges of each kind leaving or reaching the object: what
+    ``ObjectStore.neighbours`` gives, bounded, since an object page draws only a few and
+    an identity may author tens of thousands of objects."""
+    statements = [
+        sa.select(edges.c.source_id, edges.c.property, edges.c.target_id)
+        .where(edges.c.source_id == object_id)
+        .limit(limit),
+        sa.select(edges.c.source_id, edges.c.property, edges.c.target_id)
+        .where(edges.c.target_id == object_id)
+        .limit(limit),
+        sa.select(objects.c.id, sa.literal("created_by_ref"), objects.c.created_by_ref)
+        .where(objects.c.is_current & (objects.c.id == object_id))
+        .where(objects.c.created_by_ref.is_not(None)),
+        sa.select(objects.c.id, sa.literal("created_by_ref"), objects.c.created_by_ref)
+        .where(objects.c.is_current & (objects.c.created_by_ref == object_id))
+        .limit(limit),
+    ]
+    found: list[Edge] = []
+    with engine.connect() as connection:
+        for statement in statements:
+            found.extend(Edge(*row) for row in connection.execute(statement))
+    return found
+
+
+def current_objects(engine: sa.Engine, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The current version of each of these objects, parsed (unknown ids absent)."""
+    wanted = sorted(set(ids))
+    found: dict[str, dict[str, Any]] = {}
+    with engine.connect() as connection:
+        for start in range(0, len(wanted), 500):
+            statement = sa.select(objects.c.id, objects.c.content).where(
+                objects.c.is_current & objects.c.id.in_(wanted[start : start + 500])
+            )
+            for object_id, content in connection.execute(statement):
+                found[object_id] = orjson.loads(content)
     return found
