@@ -88,23 +88,25 @@ def released_to(engine: sa.Engine, outbox: str, limit: int = 5) -> list[Brief]:
 
 def added_per_day(engine: sa.Engine, today: date, days: int = 30) -> list[tuple[date, int]]:
     """How many object versions the store took in on each of the last ``days`` days
-    (today included), zeros included: the dashboard's trend."""
+    (today included), zeros included: the dashboard's trend.
+
+    One range count per day on the ``date_added`` index: counting reads only the index,
+    where grouping by a computed day would read every row of the period."""
+    found: list[tuple[date, int]] = []
     first = today - timedelta(days=days - 1)
-    day = sa.func.substr(objects.c.date_added, 1, 10)
-    statement = (
-        sa.select(day, sa.func.count())
-        .where(objects.c.date_added >= first.isoformat())
-        .group_by(day)
-    )
     with engine.connect() as connection:
-        counts = {str(found): int(count) for found, count in connection.execute(statement)}
-    return [
-        (
-            first + timedelta(days=offset),
-            counts.get((first + timedelta(days=offset)).isoformat(), 0),
-        )
-        for offset in range(days)
-    ]
+        for offset in range(days):
+            day = first + timedelta(days=offset)
+            count = connection.execute(
+                sa.select(sa.func.count())
+                .select_from(objects)
+                .where(
+                    objects.c.date_added >= day.isoformat(),
+                    objects.c.date_added < (day + timedelta(days=1)).isoformat(),
+                )
+            ).scalar_one()
+            found.append((day, int(count)))
+    return found
 
 
 def briefs_of(engine: sa.Engine, ids: Iterable[str]) -> dict[str, Brief]:
