@@ -16,6 +16,11 @@ from tests.web.site import PASSWORD, make_node, put, serve
 
 pytestmark = pytest.mark.slow
 
+# The names of the visible form fields that no label (nor aria-label) describes.
+UNLABELLED = """() => [...document.querySelectorAll('input:not([type=hidden]), select, textarea')]
+    .filter((field) => field.labels.length === 0 && !field.getAttribute('aria-label'))
+    .map((field) => field.name)"""
+
 
 @pytest.fixture
 def served(tmp_path_factory: pytest.TempPathFactory, sqlite_url: str) -> Iterator[tuple[Node, str]]:
@@ -121,6 +126,7 @@ def test_screenshots_of_the_main_pages(browser_page: Page, served: tuple[Node, s
     ):
         response = page.goto(f"{url}{path}")
         assert response is not None and response.status == 200, path
+        assert page.evaluate(UNLABELLED) == [], f"{path}: form fields without a label"
         page.screenshot(path=screenshot_path(name), full_page=True)
     page.goto(f"{url}/objects/{record['id']}")
     expect(page.get_by_role("heading", name="This record holds personal data")).to_be_visible()
