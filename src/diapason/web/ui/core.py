@@ -93,6 +93,7 @@ class View:
 
     @property
     def query(self) -> Mapping[str, str]:
+        """The GET parameters."""
         return self.request.query_params
 
     @property
@@ -101,9 +102,11 @@ class View:
         return f"web:{self.user.username}" if self.user else "web:anonymous"
 
     def can(self, permission: str) -> bool:
+        """Whether the signed-in user's role grants ``permission`` (roles.py)."""
         return self.user is not None and has_permission(self.user.role, permission)
 
     def require(self, permission: str) -> None:
+        """Refuse (403, audited as ``access_denied``) unless the role grants it."""
         if not self.can(permission):
             self.audit(
                 "access_denied", details={"path": self.request.url.path, "needs": permission}
@@ -118,6 +121,7 @@ class View:
         reason: str | None = None,
         details: Mapping[str, Any] | None = None,
     ) -> None:
+        """Append an audit entry in the signed-in user's name (``web:USERNAME``)."""
         self.node.audit.append(
             self.actor, action, object_ids, reason=reason, details={"via": "web", **(details or {})}
         )
@@ -127,16 +131,19 @@ class View:
         self.cookies.append((name, value, max_age))
 
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        """A template rendered with the layout's context (language, navigation, CSRF)."""
         body = self.ui.templates.get_template(template).render(
             **self.ui.base_context(self), **context
         )
         return HTMLResponse(body, status_code=status, headers={"Content-Language": self.lang})
 
     def redirect(self, path: str) -> RedirectResponse:
+        """Go to ``path`` (after a form: the answer to a POST is never a page to re-post)."""
         # 303: the browser follows a POST's answer with a GET, so reloading re-posts nothing.
         return RedirectResponse(path, status_code=303)
 
     def error(self, status: int, message: str) -> HTMLResponse:
+        """The error page, with a one-line reason."""
         return self.render("error.html", status=status, status_code=status, message=message)
 
 
@@ -317,10 +324,9 @@ class Ui:
         if not public and view.user is None:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return view.redirect("/login?next=" + quote(target, safe=""))
-        if permission is not None and not view.can(permission):
-            view.audit("access_denied", details={"path": request.url.path, "needs": permission})
-            return view.error(403, str(view.gettext("Your role does not allow this.")))
         try:
+            if permission is not None:
+                view.require(permission)
             return handler(view)
         except Refused as refused:
             return view.error(refused.status, refused.message)

@@ -19,6 +19,7 @@ NAV = (
 def users_page(
     view: View, typed: dict[str, str] | None = None, problem: str | None = None, status: int = 200
 ) -> Response:
+    """The users page, with a problem and what was typed when a form was refused."""
     return view.render(
         "admin/users.html",
         status=status,
@@ -30,10 +31,12 @@ def users_page(
 
 
 def users(view: View) -> Response:
+    """The list of users and the form to add one."""
     return users_page(view)
 
 
 def add_user(view: View) -> Response:
+    """Add a user; a refusal shows the form again with what was typed (not passwords)."""
     typed = {"username": view.form.get("username", "").strip(), "role": view.form.get("role", "")}
     password = view.form.get("password", "")
     if password != view.form.get("password2", ""):
@@ -50,6 +53,7 @@ def add_user(view: View) -> Response:
 
 
 def disable_user(view: View) -> Response:
+    """Disable a user: its tokens are revoked and its web sessions ended."""
     username = view.request.path_params["username"]
     if view.user is not None and username == view.user.username:
         raise Refused(400, str(view.gettext("You cannot disable your own account.")))
@@ -70,6 +74,7 @@ def tokens_page(
     problem: str | None = None,
     status: int = 200,
 ) -> Response:
+    """The tokens page; ``issued`` is a new secret, shown this once."""
     assert view.user is not None
     every = view.can("tokens:manage_all")
     return view.render(
@@ -87,10 +92,12 @@ def tokens_page(
 
 
 def tokens(view: View) -> Response:
+    """The reader's API tokens (everyone's with ``tokens:manage_all``)."""
     return tokens_page(view)
 
 
 def create_token(view: View) -> Response:
+    """Issue a token and show its secret, this once."""
     assert view.user is not None
     typed = {
         "name": view.form.get("name", "").strip(),
@@ -111,6 +118,7 @@ def create_token(view: View) -> Response:
 
 
 def revoke_token(view: View) -> Response:
+    """Revoke one of one's own tokens (anyone's with ``tokens:manage_all``)."""
     assert view.user is not None
     raw = view.request.path_params["token_id"]
     mine = {token.id for token in view.node.accounts.list_tokens(view.user.username)}
@@ -128,6 +136,7 @@ def revoke_token(view: View) -> Response:
 
 
 def routes(ui: Ui) -> list[Route]:
+    """This module's pages, declared with ``ui.page`` (found by ``build_ui``)."""
     return [
         ui.page("/admin/users", users, permission="users:manage"),
         ui.page("/admin/users/add", add_user, methods=("POST",), permission="users:manage"),

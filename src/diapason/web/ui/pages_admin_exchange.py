@@ -26,6 +26,7 @@ def partners_page(
     issued: tuple[str, str] | None = None,
     status: int = 200,
 ) -> Response:
+    """The partners page; ``issued`` is (partner, token) shown this once."""
     return view.render(
         "admin/partners.html",
         status=status,
@@ -37,10 +38,12 @@ def partners_page(
 
 
 def partners(view: View) -> Response:
+    """Partners, their sync state, and the form to add one."""
     return partners_page(view)
 
 
 def add_partner(view: View) -> Response:
+    """Add a partner (its account, outbox and inbox), show its token once, run the ledger."""
     typed = {name: view.form.get(name, "").strip() for name in PARTNER_FIELDS}
     token = view.form.get("token", "").strip()
     try:
@@ -60,6 +63,7 @@ def add_partner(view: View) -> Response:
 
 
 def remove_partner(view: View) -> Response:
+    """Stop exchanging with a partner: its account is disabled, its ledger kept."""
     name = view.request.path_params["name"]
     try:
         view.node.partners.remove(name)
@@ -76,6 +80,7 @@ def collections_page(
     problem: str | None = None,
     status: int = 200,
 ) -> Response:
+    """The collections page, with a problem and what was typed when a form was refused."""
     found = view.node.collections.all()
     grants = view.node.collections.grants()
     return view.render(
@@ -97,10 +102,12 @@ def collections_page(
 
 
 def collections(view: View) -> Response:
+    """TAXII collections with who may read or write them."""
     return collections_page(view)
 
 
 def add_collection(view: View) -> Response:
+    """Add a collection to the default API root."""
     typed = {
         "title": view.form.get("title", "").strip(),
         "alias": view.form.get("alias", "").strip(),
@@ -122,6 +129,7 @@ def add_collection(view: View) -> Response:
 
 
 def grant(view: View) -> Response:
+    """Set what a user or partner account may do in a collection."""
     typed = {
         "collection": view.form.get("collection", "").strip(),
         "username": view.form.get("username", "").strip(),
@@ -153,6 +161,7 @@ def grant(view: View) -> Response:
 
 
 def routes(ui: Ui) -> list[Route]:
+    """This module's pages, declared with ``ui.page`` (found by ``build_ui``)."""
     return [
         ui.page("/admin/partners", partners, permission="partners:manage"),
         ui.page(

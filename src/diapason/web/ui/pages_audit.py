@@ -38,6 +38,7 @@ def _filters(view: View) -> tuple[dict[str, str], list[str]]:
 
 
 def audit_page(view: View, verification: object = None) -> Response:
+    """The trail, filtered by the GET parameters; ``verification`` an outcome to show."""
     typed, problems = _filters(view)
     entries = []
     more = None
@@ -73,10 +74,12 @@ def audit_page(view: View, verification: object = None) -> Response:
 
 
 def audit_search(view: View) -> Response:
+    """The trail, filtered and paged."""
     return audit_page(view)
 
 
 def audit_verify(view: View) -> Response:
+    """Recompute the whole hash chain and show the outcome above the trail."""
     view.require("audit:verify")
     result = view.node.audit.verify()
     view.audit(
@@ -87,6 +90,7 @@ def audit_verify(view: View) -> Response:
 
 
 def routes(ui: Ui) -> list[Route]:
+    """This module's pages, declared with ``ui.page`` (found by ``build_ui``)."""
     return [
         ui.page("/audit", audit_search, permission="audit:read"),
         ui.page("/audit/verify", audit_verify, methods=("POST",), permission="audit:read"),

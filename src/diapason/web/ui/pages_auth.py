@@ -48,6 +48,7 @@ def login(view: View) -> Response:
 
 
 def logout(view: View) -> Response:
+    """End the session (the cookie is worthless afterwards) and go to the sign-in form."""
     if view.session is not None:
         view.ui.sessions.end(view.session.sid)
         view.audit("logout")
@@ -64,6 +65,7 @@ def language(view: View) -> Response:
 
 
 def routes(ui: Ui) -> list[Route]:
+    """This module's pages, declared with ``ui.page`` (found by ``build_ui``)."""
     return [
         ui.page("/login", login, methods=("GET", "POST"), public=True),
         ui.page("/logout", logout, methods=("POST",), public=True),

@@ -20,6 +20,7 @@ LATEST = 5
 
 
 def dashboard(view: View) -> Response:
+    """The home page; each section shows what the reader's role may see."""
     engine = view.node.store.engine
     partners = (
         view.node.partners.all() if view.can("objects:read") or view.can("partners:manage") else []
@@ -54,4 +55,5 @@ def dashboard(view: View) -> Response:
 
 
 def routes(ui: Ui) -> list[Route]:
+    """This module's pages, declared with ``ui.page`` (found by ``build_ui``)."""
     return [ui.page("/", dashboard)]

@@ -285,6 +285,7 @@ def object_page(view: View) -> Response:
 
 
 def routes(ui: Ui) -> list[Route]:
+    """This module's pages, declared with ``ui.page`` (found by ``build_ui``)."""
     return [
         ui.page("/objects", search, permission="objects:read"),
         ui.page(
