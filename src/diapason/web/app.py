@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,20 +24,33 @@ from diapason import __version__
 from diapason.exchange.taxii import TaxiiError, TaxiiServer, error_response
 from diapason.node import Node
 from diapason.settings import Settings, load_settings
+from diapason.web.ui import build_ui
 
 log = logging.getLogger("diapason.exchange")
 
+# The web interface runs no script at all and loads nothing from elsewhere: the policy
+# says so, and forbids inline scripts and styles, framing, and forms posting elsewhere.
+CONTENT_SECURITY_POLICY = (
+    b"default-src 'none'; script-src 'none'; style-src 'self'; img-src 'self' data:; "
+    b"font-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+    b"frame-ancestors 'none'"
+)
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
     (b"referrer-policy", b"no-referrer"),
-    (b"content-security-policy", b"default-src 'self'; frame-ancestors 'none'"),
+    (b"content-security-policy", CONTENT_SECURITY_POLICY),
+    (b"cross-origin-opener-policy", b"same-origin"),
+    (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
     (b"cache-control", b"no-store"),
 ]
+# Only over TLS: a browser ignores it over plain HTTP, and a node behind a TLS proxy sees
+# https when uvicorn trusts the proxy's X-Forwarded-Proto.
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
 
 class SecurityHeaders:
-    """Adds the headers every response of a security node should carry."""
+    """Adds the headers every response of a security node should carry (HSTS under TLS)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -48,7 +62,8 @@ class SecurityHeaders:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", [])) + SECURITY_HEADERS
+                tls = [HSTS] if scope.get("scheme") == "https" else []
+                message["headers"] = [*message.get("headers", []), *SECURITY_HEADERS, *tls]
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
@@ -71,6 +86,12 @@ async def not_found(request: Request, exc: Exception) -> Response:
     title = "Not Found" if status == 404 else "Method Not Allowed"
     if request.url.path.startswith("/taxii2/"):
         return error_response(TaxiiError(status, title, f"{title.lower()}: {request.url.path}"))
+    if "text/html" in request.headers.get("accept", ""):
+        return HTMLResponse(
+            f"<!doctype html><title>{status}</title><h1>{status} {title}</h1>"
+            '<p><a href="/">Diapason</a></p>',
+            status_code=status,
+        )
     return JSONResponse({"error": title}, status_code=status)
 
 
@@ -102,6 +123,11 @@ def create_app(settings: Settings, node: Node | None = None) -> Starlette:
     """Build the application for one node (opened here unless given)."""
     node = node or Node.open(settings)
     taxii = TaxiiServer(node)
+    # The interface signs CSRF tokens with the node's key (shared by every worker); without
+    # one, a random key: forms then only work within this process.
+    _ui, ui_routes = build_ui(
+        node, settings.secret_key.reveal().encode() or secrets.token_bytes(32)
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -123,7 +149,7 @@ def create_app(settings: Settings, node: Node | None = None) -> Starlette:
             node.close()
 
     app = Starlette(
-        routes=[Route("/health", health), *taxii.routes()],
+        routes=[Route("/health", health), *taxii.routes(), *ui_routes],
         middleware=[Middleware(SecurityHeaders)],
         exception_handlers={404: not_found, 405: not_found},
         lifespan=lifespan,

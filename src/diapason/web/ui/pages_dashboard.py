@@ -1,0 +1,59 @@
+"""The dashboard: what came from and went to each partner lately, their sync status, the
+trend of objects added per day, and the sections later capabilities fill (alerts, overdue
+actions, open requests for information)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from diapason.web.ui.core import NavItem, Ui, View
+from diapason.web.ui.i18n import N_
+from diapason.web.ui.queries import added_per_day, received_from, released_to
+from diapason.web.ui.svg import trend_chart
+
+NAV = (NavItem(N_("Dashboard"), "/", None, 10),)
+TREND_DAYS = 30
+LATEST = 5
+
+
+def dashboard(view: View) -> Response:
+    """The home page; each section shows what the reader's role may see."""
+    engine = view.node.store.engine
+    partners = (
+        view.node.partners.all() if view.can("objects:read") or view.can("partners:manage") else []
+    )
+    exchanges = []
+    shown: list[str] = []
+    for partner in partners:
+        received = released = []
+        if view.can("objects:read"):
+            received = received_from(engine, partner.name, LATEST)
+            released = released_to(engine, partner.outbox, LATEST)
+            shown.extend(item.id for item in (*received, *released))
+        exchanges.append((partner, received, released))
+    trend = None
+    if view.can("objects:read"):
+        today = datetime.now(UTC).date()
+        counts = added_per_day(engine, today, TREND_DAYS)
+        trend = trend_chart(
+            counts,
+            title=str(view.gettext("Objects added per day")),
+            description=str(
+                view.gettext(
+                    "%(total)s object versions added over the last %(days)s days",
+                    total=sum(count for _, count in counts),
+                    days=TREND_DAYS,
+                )
+            ),
+        )
+    if shown:
+        view.audit("consult", sorted(set(shown)), details={"page": "dashboard"})
+    return view.render("dashboard.html", exchanges=exchanges, trend=trend)
+
+
+def routes(ui: Ui) -> list[Route]:
+    """This module's pages, declared with ``ui.page`` (found by ``build_ui``)."""
+    return [ui.page("/", dashboard)]

@@ -1,0 +1,297 @@
+"""The knowledge base: search and browse, and the page of one object.
+
+Listing shows titles; a record about a person shows its title only to roles allowed to
+read personal data. Opening such a record asks for a reason first (Directive 2016/680,
+Art. 25): the consultation is audited with it, as ``diapason show --reason`` does.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+from starlette.routing import Route
+
+from diapason.domain.extensions import TLP_2_0_IDS
+from diapason.domain.labels import labels
+from diapason.domain.markings import effective_markings, marking_refs
+from diapason.domain.protection import is_about_person
+from diapason.domain.stix import ID_RE, TYPE_RE, StixError, normalise_timestamp
+from diapason.store.interface import Query, StoredObject
+from diapason.web.ui.core import NavItem, Refused, Ui, View
+from diapason.web.ui.i18n import N_
+from diapason.web.ui.queries import (
+    Brief,
+    briefs_of,
+    current_objects,
+    neighbour_edges,
+    title_of,
+)
+from diapason.web.ui.svg import GraphNode, neighbour_graph
+
+NAV = (NavItem(N_("Knowledge base"), "/objects", "objects:read", 20),)
+PAGE_SIZE = 50
+MAX_TEXT = 200
+GRAPH_LIMIT = 24
+COMMON_TYPES = (
+    "threat-actor",
+    "intrusion-set",
+    "campaign",
+    "identity",
+    "location",
+    "report",
+    "note",
+    "opinion",
+    "indicator",
+    "malware",
+    "attack-pattern",
+    "relationship",
+    "sighting",
+    "marking-definition",
+)
+MAX_REASON = 1000
+
+
+def search(view: View) -> Response:
+    """Filters by text, type and marking; pages forward with a keyset cursor."""
+    text = view.query.get("q", "").strip()
+    kind = view.query.get("type", "").strip()
+    marking = view.query.get("marking", "").strip()
+    after_text = view.query.get("after", "").strip()
+    problems: list[str] = []
+    if len(text) > MAX_TEXT:
+        problems.append(str(view.gettext("Search text: at most %(n)s characters.", n=MAX_TEXT)))
+    if kind and not TYPE_RE.match(kind):
+        problems.append(
+            str(view.gettext("Type %(type)s is not a STIX type (like threat-actor).", type=kind))
+        )
+    if marking and marking not in TLP_2_0_IDS:
+        problems.append(str(view.gettext("Unknown marking.")))
+    after = None
+    if after_text:
+        if not after_text.isdigit() or len(after_text) > 18:
+            problems.append(str(view.gettext("The page cursor is not valid; start again.")))
+        else:
+            after = int(after_text)
+    typed = {"q": text, "type": kind, "marking": marking}
+    if problems:
+        return view.render(
+            "search.html",
+            status=400,
+            typed=typed,
+            problems=problems,
+            results=None,
+            more=None,
+            types=COMMON_TYPES,
+            markings=TLP_2_0_IDS,
+        )
+    page = view.node.store.query(
+        Query(
+            types=(kind,) if kind else (),
+            marking=TLP_2_0_IDS[marking] if marking else None,
+            text=text or None,
+            limit=PAGE_SIZE,
+            after=after,
+        )
+    )
+    results = [
+        Brief(
+            stored.id,
+            stored.type,
+            title_of(stored.object),
+            stored.modified,
+            is_about_person(stored.object),
+        )
+        for stored in page.objects
+    ]
+    view.audit(
+        "consult",
+        [item.id for item in results],
+        details={"search": text, "types": [kind] if kind else [], "marking": marking},
+    )
+    more = None
+    if page.next_after is not None:
+        more = {**{k: v for k, v in typed.items() if v}, "after": str(page.next_after)}
+    return view.render(
+        "search.html",
+        typed=typed,
+        problems=[],
+        results=results,
+        more=more,
+        types=COMMON_TYPES,
+        markings=TLP_2_0_IDS,
+    )
+
+
+def _provenance(view: View, source: str | None) -> str:
+    if source is None or source == "local":
+        return str(view.gettext("this node"))
+    if source == "diapason":
+        return str(view.gettext("shipped with Diapason"))
+    kind, _, name = source.partition(":")
+    if kind == "partner":
+        return str(view.gettext("partner %(name)s", name=name))
+    if kind == "taxii":
+        return str(view.gettext("TAXII client %(name)s", name=name))
+    return source
+
+
+def _definitions(view: View, obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The marking-definitions ``obj`` refers to, as held by this node."""
+    refs, _ = marking_refs(obj)
+    return current_objects(view.node.store.engine, [ref for _path, ref in refs])
+
+
+def _links(view: View, stored: StoredObject) -> list[tuple[str, str, bool]]:
+    """``(other id, relation, outgoing)`` for each neighbour. A relationship object is
+    drawn as what it is for a reader: an edge to its other end, labelled with its type."""
+    engine = view.node.store.engine
+    found = [
+        edge
+        for edge in neighbour_edges(engine, stored.id, GRAPH_LIMIT)
+        if edge.source_id != edge.target_id
+    ]
+    relationships = current_objects(
+        engine,
+        [
+            e.source_id
+            for e in found
+            if e.target_id == stored.id and e.source_id.startswith("relationship--")
+        ],
+    )
+    links: list[tuple[str, str, bool]] = []
+    for edge in found:
+        outgoing = edge.source_id == stored.id
+        other = edge.target_id if outgoing else edge.source_id
+        relation = edge.property
+        rel = relationships.get(other)
+        if rel is not None and not rel.get("revoked"):
+            relation = str(rel.get("relationship_type", relation))
+            outgoing = rel.get("source_ref") == stored.id
+            end = rel.get("target_ref") if outgoing else rel.get("source_ref")
+            other = end if isinstance(end, str) else other
+        links.append((other, relation, outgoing))
+    return links
+
+
+def _graph(view: View, stored: StoredObject, allowed_personal: bool) -> Any:
+    links = _links(view, stored)
+    known = briefs_of(view.node.store.engine, {other for other, _, _ in links})
+    nodes: list[GraphNode] = []
+    seen: set[tuple[str, str]] = set()
+    for other, relation, outgoing in links:
+        if (other, relation) in seen:
+            continue
+        seen.add((other, relation))
+        found = known.get(other)
+        kind, _, rest = other.partition("--")
+        label = rest[:8]
+        if found is not None and found.title and (allowed_personal or not found.person):
+            label = found.title
+        href = f"/objects/{other}" if found is not None else None
+        nodes.append(GraphNode(other, kind, label, relation, outgoing, href))
+        if len(nodes) >= GRAPH_LIMIT:
+            break
+    if not nodes:
+        return None
+    return neighbour_graph(
+        title_of(stored.object) or stored.id,
+        stored.type,
+        nodes,
+        title=str(view.gettext("Neighbours of this object")),
+        description=str(
+            view.gettext("%(n)s objects linked to this one by references", n=len(nodes))
+        ),
+    )
+
+
+def object_page(view: View) -> Response:
+    """One object: marking banner, grading, provenance, versions, disclosures, neighbours."""
+    object_id = view.request.path_params["object_id"]
+    if not ID_RE.match(object_id):
+        raise Refused(404, str(view.gettext("No such object.")))
+    stored = view.node.store.get(object_id)
+    if stored is None:
+        raise Refused(404, str(view.gettext("No such object.")))
+    versions = view.node.store.versions(object_id)
+    person = any(is_about_person(version.object) for version in versions)
+    reason: str | None = None
+    if person:
+        view.require("personal_data:read")
+        reason = view.form.get("reason", "").strip() if view.request.method == "POST" else ""
+        if not reason or len(reason) > MAX_REASON:
+            problem = None
+            if view.request.method == "POST":
+                problem = view.gettext(
+                    "Say why you consult this record (purpose or case reference, "
+                    "at most %(n)s characters).",
+                    n=MAX_REASON,
+                )
+            return view.render(
+                "reason.html",
+                status=400 if problem else 200,
+                object_id=object_id,
+                object_type=stored.type,
+                typed=view.form.get("reason", ""),
+                problem=problem,
+            )
+    shown = stored
+    wanted = view.query.get("version")
+    if wanted:
+        try:
+            modified = normalise_timestamp(wanted, "version")
+        except (StixError, ValueError):
+            raise Refused(404, str(view.gettext("No such version."))) from None
+        chosen = next((v for v in versions if v.modified == modified), None)
+        if chosen is None:
+            raise Refused(404, str(view.gettext("No such version.")))
+        shown = chosen
+    definitions = _definitions(view, shown.object)
+    today = datetime.now(UTC).date()
+    marks = effective_markings(shown.object, definitions)
+    shown_labels = labels(shown.object, definitions, today=today, lang=view.lang)
+    author = None
+    author_ref = shown.object.get("created_by_ref")
+    if isinstance(author_ref, str):
+        found = briefs_of(view.node.store.engine, [author_ref]).get(author_ref)
+        author = (author_ref, found.title if found else None)
+    view.audit(
+        "consult",
+        [object_id],
+        reason=reason,
+        details={"page": "object", "personal_data": True} if person else {"page": "object"},
+    )
+    return view.render(
+        "object.html",
+        stored=shown,
+        current=stored,
+        title=title_of(shown.object) or object_id,
+        tlp=marks.tlp.value if marks.tlp else None,
+        labels=shown_labels,
+        provenance=_provenance(view, versions[0].source if versions else stored.source),
+        version_rows=[(v, _provenance(view, v.source)) for v in versions],
+        author=author,
+        decisions=view.node.ledger.decisions(object_id),
+        deliveries=view.node.deliveries.of_object(object_id),
+        graph=_graph(view, stored, view.can("personal_data:read")),
+        description=shown.object.get("description")
+        if isinstance(shown.object.get("description"), str)
+        else None,
+        body=orjson.dumps(shown.object, option=orjson.OPT_INDENT_2).decode(),
+        person=person,
+    )
+
+
+def routes(ui: Ui) -> list[Route]:
+    """This module's pages, declared with ``ui.page`` (found by ``build_ui``)."""
+    return [
+        ui.page("/objects", search, permission="objects:read"),
+        ui.page(
+            "/objects/{object_id}",
+            object_page,
+            methods=("GET", "POST"),
+            permission="objects:read",
+        ),
+    ]

@@ -1,0 +1,162 @@
+"""Read-only queries the pages need beyond the store interface: what came from and went
+to each partner lately, objects added per day, titles of many objects at once.
+
+Each is one indexed query (bounded by ``limit`` or a date range), so the pages stay fast
+with hundreds of thousands of objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+
+from diapason.domain.protection import is_about_person
+from diapason.store.interface import Edge
+from diapason.store.schema import collection_entries, edges, objects
+
+_TITLE_KEYS = ("name", "value", "abstract", "content", "opinion", "relationship_type")
+TITLE_LENGTH = 80
+# What travels with objects so they can be read, not what a reader looks for.
+PLUMBING = ("marking-definition", "extension-definition", "x-diapason-receipt")
+
+
+def title_of(obj: Mapping[str, Any]) -> str:
+    """A short human title of a STIX object (its name, value, abstract, …), or ''."""
+    for key in _TITLE_KEYS:
+        value = obj.get(key)
+        if isinstance(value, str):
+            return value if len(value) <= TITLE_LENGTH else value[: TITLE_LENGTH - 1] + "…"
+    return ""
+
+
+@dataclass(frozen=True)
+class Brief:
+    """An object as a line of a list: enough to recognise it and link to it."""
+
+    id: str
+    type: str
+    title: str
+    when: str
+    person: bool  # a record about a person: its title is personal data
+
+
+def brief(object_id: str, object_type: str, content: str, when: str) -> Brief:
+    obj = orjson.loads(content)
+    return Brief(object_id, object_type, title_of(obj), when, is_about_person(obj))
+
+
+def received_from(engine: sa.Engine, partner: str, limit: int = 5) -> list[Brief]:
+    """The newest object versions written with provenance ``partner:NAME``."""
+    statement = (
+        sa.select(objects.c.id, objects.c.type, objects.c.content, objects.c.date_added)
+        .where(objects.c.source == f"partner:{partner}", objects.c.type.not_in(PLUMBING))
+        .order_by(objects.c.seq.desc())
+        .limit(limit)
+    )
+    with engine.connect() as connection:
+        return [brief(*row) for row in connection.execute(statement)]
+
+
+def released_to(engine: sa.Engine, outbox: str, limit: int = 5) -> list[Brief]:
+    """The newest versions appended to a partner's outbox (its disclosure ledger)."""
+    statement = (
+        sa.select(
+            collection_entries.c.object_id,
+            objects.c.type,
+            objects.c.content,
+            collection_entries.c.date_added,
+        )
+        .select_from(
+            collection_entries.join(
+                objects,
+                (objects.c.id == collection_entries.c.object_id)
+                & (objects.c.modified == collection_entries.c.modified),
+            )
+        )
+        .where(collection_entries.c.collection_id == outbox, objects.c.type.not_in(PLUMBING))
+        .order_by(collection_entries.c.seq.desc())
+        .limit(limit)
+    )
+    with engine.connect() as connection:
+        return [brief(*row) for row in connection.execute(statement)]
+
+
+def added_per_day(engine: sa.Engine, today: date, days: int = 30) -> list[tuple[date, int]]:
+    """How many object versions the store took in on each of the last ``days`` days
+    (today included), zeros included: the dashboard's trend.
+
+    One range count per day on the ``date_added`` index, all in one statement: counting
+    reads only the index, where grouping by a computed day would read every row."""
+    first = today - timedelta(days=days - 1)
+    bounds = [(first + timedelta(days=offset)).isoformat() for offset in range(days + 1)]
+    counts = sa.union_all(
+        *(
+            sa.select(sa.literal(offset).label("day"), sa.func.count().label("n"))
+            .select_from(objects)
+            .where(
+                objects.c.date_added >= bounds[offset], objects.c.date_added < bounds[offset + 1]
+            )
+            for offset in range(days)
+        )
+    )
+    with engine.connect() as connection:
+        found = {int(day): int(count) for day, count in connection.execute(counts)}
+    return [(first + timedelta(days=offset), found.get(offset, 0)) for offset in range(days)]
+
+
+def briefs_of(engine: sa.Engine, ids: Iterable[str]) -> dict[str, Brief]:
+    """The current version of each of these objects as a ``Brief`` (unknown ids absent)."""
+    wanted = sorted(set(ids))
+    found: dict[str, Brief] = {}
+    with engine.connect() as connection:
+        for start in range(0, len(wanted), 500):
+            statement = sa.select(
+                objects.c.id, objects.c.type, objects.c.content, objects.c.date_added
+            ).where(objects.c.is_current & objects.c.id.in_(wanted[start : start + 500]))
+            for row in connection.execute(statement):
+                found[row[0]] = brief(*row)
+    return found
+
+
+def neighbour_edges(engine: sa.Engine, object_id: str, limit: int) -> list[Edge]:
+    """At most ``limit`` edges of each kind leaving or reaching the object: what
+    ``ObjectStore.neighbours`` gives, bounded, since an object page draws only a few and
+    an identity may author tens of thousands of objects."""
+    statements = [
+        sa.select(edges.c.source_id, edges.c.property, edges.c.target_id)
+        .where(edges.c.source_id == object_id)
+        .limit(limit),
+        sa.select(edges.c.source_id, edges.c.property, edges.c.target_id)
+        .where(edges.c.target_id == object_id)
+        .limit(limit),
+        sa.select(objects.c.id, sa.literal("created_by_ref"), objects.c.created_by_ref)
+        .where(objects.c.is_current & (objects.c.id == object_id))
+        .where(objects.c.created_by_ref.is_not(None)),
+        sa.select(objects.c.id, sa.literal("created_by_ref"), objects.c.created_by_ref)
+        .where(objects.c.is_current & (objects.c.created_by_ref == object_id))
+        .limit(limit),
+    ]
+    found: list[Edge] = []
+    with engine.connect() as connection:
+        for statement in statements:
+            found.extend(Edge(*row) for row in connection.execute(statement))
+    return found
+
+
+def current_objects(engine: sa.Engine, ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """The current version of each of these objects, parsed (unknown ids absent)."""
+    wanted = sorted(set(ids))
+    found: dict[str, dict[str, Any]] = {}
+    with engine.connect() as connection:
+        for start in range(0, len(wanted), 500):
+            statement = sa.select(objects.c.id, objects.c.content).where(
+                objects.c.is_current & objects.c.id.in_(wanted[start : start + 500])
+            )
+            for object_id, content in connection.execute(statement):
+                found[object_id] = orjson.loads(content)
+    return found

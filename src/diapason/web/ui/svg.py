@@ -1,0 +1,149 @@
+"""Charts drawn on the server as SVG: the dashboard's trend and an object's neighbours.
+
+Drawn here rather than in the browser so the pages need no script (the CSP forbids inline
+ones) and work offline. Only presentation attributes are used (``fill``, ``stroke``):
+``style`` attributes would need ``'unsafe-inline'`` in the CSP. Every text is escaped;
+each chart carries a title and a description for screen readers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+
+from markupsafe import Markup, escape
+
+# Colours chosen for contrast on white (WCAG AA for text): dark ink, one accent.
+INK = "#1b1f24"
+MUTED = "#57606a"
+ACCENT = "#0b5cad"
+GRID = "#d0d7de"
+TYPE_COLOURS = {
+    "threat-actor": "#b42318",
+    "intrusion-set": "#b54708",
+    "identity": "#0b5cad",
+    "location": "#027a48",
+    "report": "#6941c6",
+    "malware": "#c11574",
+    "attack-pattern": "#475467",
+}
+
+
+def trend_chart(
+    counts: Sequence[tuple[date, int]], *, title: str, description: str, width: int = 720
+) -> Markup:
+    """Bars of a count per day, with the maximum marked and the first and last dates."""
+    height, left, bottom, top = 180, 44, 28, 12
+    plot_w, plot_h = width - left - 8, height - bottom - top
+    highest = max((count for _, count in counts), default=0)
+    scale = plot_h / highest if highest else 0.0
+    step = plot_w / max(1, len(counts))
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="100%" role="img" aria-labelledby="trend-title trend-desc" class="chart">',
+        f'<title id="trend-title">{escape(title)}</title>',
+        f'<desc id="trend-desc">{escape(description)}</desc>',
+        f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 8}" y2="{top + plot_h}" '
+        f'stroke="{GRID}"/>',
+        f'<text x="{left - 6}" y="{top + 10}" text-anchor="end" font-size="12" '
+        f'fill="{MUTED}">{highest}</text>',
+        f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end" font-size="12" '
+        f'fill="{MUTED}">0</text>',
+    ]
+    for index, (day, count) in enumerate(counts):
+        bar = count * scale
+        x = left + index * step + 1
+        parts.append(
+            f'<rect x="{x:.1f}" y="{top + plot_h - bar:.1f}" width="{max(1.0, step - 2):.1f}" '
+            f'height="{bar:.1f}" fill="{ACCENT}"><title>{day.isoformat()}: {count}</title></rect>'
+        )
+    if counts:
+        for anchor, x, day in (
+            ("start", left, counts[0][0]),
+            ("end", width - 8, counts[-1][0]),
+        ):
+            parts.append(
+                f'<text x="{x}" y="{height - 8}" text-anchor="{anchor}" font-size="12" '
+                f'fill="{MUTED}">{day.isoformat()}</text>'
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - built from escaped parts
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    id: str
+    type: str
+    label: str
+    relation: str  # the property linking it to the centre, as shown on the edge
+    outgoing: bool  # the centre refers to it (else it refers to the centre)
+    href: str | None
+
+
+def _short(text: str, length: int = 22) -> str:
+    return text if len(text) <= length else text[: length - 1] + "…"
+
+
+def neighbour_graph(
+    centre_label: str,
+    centre_type: str,
+    neighbours: Sequence[GraphNode],
+    *,
+    title: str,
+    description: str,
+    size: int | None = None,
+) -> Markup:
+    """The object in the middle, its neighbours on a circle, each edge labelled with the
+    referencing property; each neighbour links to its own page."""
+    # A few neighbours need less room than many: the drawing grows with them.
+    size = size or (380 if len(neighbours) <= 6 else 560)
+    middle = size / 2
+    radius = size / 2 - 70
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" '
+        f'width="100%" role="img" aria-labelledby="graph-title graph-desc" class="graph">',
+        f'<title id="graph-title">{escape(title)}</title>',
+        f'<desc id="graph-desc">{escape(description)}</desc>',
+    ]
+    count = max(1, len(neighbours))
+    placed: list[tuple[GraphNode, float, float]] = []
+    for index, node in enumerate(neighbours):
+        angle = 2 * math.pi * index / count - math.pi / 2
+        placed.append((node, middle + radius * math.cos(angle), middle + radius * math.sin(angle)))
+    for node, x, y in placed:
+        parts.append(
+            f'<line x1="{middle:.1f}" y1="{middle:.1f}" x2="{x:.1f}" y2="{y:.1f}" '
+            f'stroke="{GRID}" stroke-width="1.5"/>'
+        )
+        mx, my = (middle + x) / 2, (middle + y) / 2
+        arrow = "→" if node.outgoing else "←"
+        parts.append(
+            f'<text x="{mx:.1f}" y="{my:.1f}" text-anchor="middle" font-size="10" '
+            f'fill="{MUTED}">{arrow} {escape(_short(node.relation, 26))}</text>'
+        )
+    for node, x, y in placed:
+        colour = TYPE_COLOURS.get(node.type, MUTED)
+        circle = (
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="9" fill="{colour}"/>'
+            f'<text x="{x:.1f}" y="{y + 24:.1f}" text-anchor="middle" font-size="11" '
+            f'fill="{INK}">{escape(_short(node.label))}</text>'
+            f'<text x="{x:.1f}" y="{y + 37:.1f}" text-anchor="middle" font-size="10" '
+            f'fill="{MUTED}">{escape(node.type)}</text>'
+        )
+        if node.href:
+            parts.append(
+                f'<a href="{escape(node.href)}" aria-label="{escape(node.type)}: '
+                f'{escape(node.label)}">{circle}</a>'
+            )
+        else:
+            parts.append(circle)
+    colour = TYPE_COLOURS.get(centre_type, INK)
+    parts.append(
+        f'<circle cx="{middle}" cy="{middle}" r="16" fill="{colour}" stroke="{INK}" '
+        f'stroke-width="2"/><text x="{middle}" y="{middle + 34}" text-anchor="middle" '
+        f'font-size="13" font-weight="bold" fill="{INK}">{escape(_short(centre_label, 30))}</text>'
+    )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - built from escaped parts

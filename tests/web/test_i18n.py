@@ -1,0 +1,52 @@
+"""Every message of the interface has its French translation, with the same placeholders;
+the reader's language comes from the switch, else the browser."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from diapason.web.ui.i18n import choose_language
+
+WEB = Path(__file__).resolve().parents[2] / "src" / "diapason" / "web"
+PLACEHOLDER = re.compile(r"%\((\w+)\)s")
+
+
+def messages() -> set[str]:
+    """The msgids of the templates and page modules, as pybabel extracts them
+    (``src/diapason/web/babel.cfg``)."""
+    found: set[str] = set()
+    method_map = [("**/templates/**.html", "jinja2.ext:babel_extract"), ("**/ui/**.py", "python")]
+    options = {"**/templates/**.html": {"trim_blocks": "true", "lstrip_blocks": "true"}}
+    keywords = {"_": None, "gettext": None, "N_": None}
+    for _, _, message, _, _ in extract_from_dir(
+        str(WEB), method_map=method_map, options_map=options, keywords=keywords
+    ):
+        found.add(message if isinstance(message, str) else message[0])
+    return found
+
+
+def test_every_message_is_translated_into_french() -> None:
+    with (WEB / "i18n" / "fr" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        catalogue = read_po(handle, locale="fr")
+    translated = {m.id: m.string for m in catalogue if m.id and m.string and not m.fuzzy}
+    wanted = messages()
+    assert len(wanted) > 100
+    missing = sorted(wanted - set(translated))
+    assert not missing, f"messages without a French translation: {missing}"
+    for message, french in translated.items():
+        assert isinstance(message, str) and isinstance(french, str)
+        assert sorted(PLACEHOLDER.findall(message)) == sorted(PLACEHOLDER.findall(french)), message
+
+
+def test_language_choice() -> None:
+    assert choose_language("fr", "en") == "fr"
+    assert choose_language("de", "fr-CA,fr;q=0.9") == "fr"
+    assert choose_language(None, "de, en-GB;q=0.5, fr;q=0.4") == "en"
+    assert choose_language(None, "en;q=0.5, fr-FR;q=0.8") == "fr"
+    assert choose_language(None, "fr;q=0, en;q=0.1") == "en"
+    assert choose_language(None, "xx, ;q=bad, *") == "en"
+    assert choose_language(None, None) == "en"

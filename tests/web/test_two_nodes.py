@@ -1,0 +1,88 @@
+"""Two real nodes over loopback, each a ``diapason serve`` process: an object created on
+``rabat`` is seen on ``paris`` in the browser, with where it came from; rabat's page of the
+object shows it released to paris and acknowledged."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from tests.federation.nodes import FedNode, federate, wait_for
+from tests.web.browser import VIEWPORT, screenshot_path
+from tests.web.objects import actor
+from tests.web.site import PASSWORD
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def two_nodes(tmp_path: Path) -> Iterator[tuple[FedNode, FedNode]]:
+    made: list[FedNode] = []
+    try:
+        for name in ("rabat", "paris"):
+            node = FedNode.create(tmp_path, name, None)
+            made.append(node)
+            node.node.accounts.set_password("admin", PASSWORD)
+        rabat, paris = made
+        federate(rabat, paris)
+        yield rabat, paris
+    finally:
+        for node in made:
+            node.close()
+
+
+def sign_in(page: Page, url: str) -> None:
+    page.goto(f"{url}/login")
+    page.get_by_label("Nom d'utilisateur").fill("admin")
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+
+
+def test_an_object_created_on_rabat_is_seen_on_paris(
+    chromium: Browser, two_nodes: tuple[FedNode, FedNode]
+) -> None:
+    rabat, paris = two_nodes
+    shared = actor("Réseau transsaharien", tlp="green", created_by_ref=rabat.identity)
+    rabat.put([shared])
+    rabat.start(sync_interval=1)
+    paris.start(sync_interval=1)
+    # One browser, one host, two ports: each node's session cookie carries its own name.
+    context = chromium.new_context(viewport=VIEWPORT, locale="fr-FR")
+    try:
+        page = context.new_page()
+        sign_in(page, paris.url)
+        sign_in(page, rabat.url)
+
+        def listed_on_paris() -> bool:
+            page.goto(f"{paris.url}/objects?q=transsaharien")
+            return page.get_by_role("link", name="Réseau transsaharien").count() == 1
+
+        wait_for(listed_on_paris, 60, "the object created on rabat listed on paris")
+        page.get_by_role("link", name="Réseau transsaharien").click()
+        expect(page.get_by_role("heading", level=1)).to_contain_text("Réseau transsaharien")
+        expect(page.locator("dl")).to_contain_text("partenaire rabat")
+        expect(page.locator(".banner")).to_contain_text("TLP:GREEN")
+        page.screenshot(path=screenshot_path("paris-object-from-rabat"), full_page=True)
+        page.goto(f"{paris.url}/")
+        expect(page.get_by_text("Derniers reçus de rabat")).to_be_visible()
+        expect(page.get_by_role("link", name="Réseau transsaharien")).to_be_visible()
+        page.screenshot(path=screenshot_path("paris-dashboard"), full_page=True)
+
+        def acknowledged_on_rabat() -> bool:
+            page.goto(f"{rabat.url}/objects/{shared['id']}")
+            return page.get_by_text(re.compile("Livré")).count() > 0
+
+        # Still signed in on rabat: paris's sign-in did not replace rabat's session.
+        wait_for(acknowledged_on_rabat, 60, "paris's receipt shown on rabat")
+        disclosures = page.locator(
+            "section", has=page.get_by_role("heading", name="Historique des transmissions")
+        )
+        expect(disclosures).to_contain_text("paris")
+        page.screenshot(path=screenshot_path("rabat-object-disclosed"), full_page=True)
+    finally:
+        context.close()
