@@ -155,9 +155,7 @@ def backtest(
             past = counts[:, : origin + 1]
             exceed_level = np.quantile(past, EXCEEDANCE_QUANTILE, axis=1)
             recent = np.mean(counts[:, max(origin - 2, 0) : origin + 1], axis=1)
-            escalation_level = np.ceil(
-                np.maximum(ESCALATION_FACTOR * recent, ESCALATION_MINIMUM)
-            )
+            escalation_level = np.ceil(np.maximum(ESCALATION_FACTOR * recent, ESCALATION_MINIMUM))
             context[origin] = (exceed_level, escalation_level)
         return context[origin]
 
@@ -206,9 +204,7 @@ def backtest(
     exceed = np.stack(happened_exceed, axis=1)
     escalation = np.stack(happened_escalation, axis=1)
     rows = _table(aligned, scores, exceed, escalation)
-    return BacktestResult(
-        tuple(rows), horizons, total, len(aligned.names), int(np.sum(escalation))
-    )
+    return BacktestResult(tuple(rows), horizons, total, len(aligned.names), int(np.sum(escalation)))
 
 
 def _table(

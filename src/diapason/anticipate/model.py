@@ -142,8 +142,7 @@ def fit_horizon(features: FloatArray, targets: FloatArray, horizon: int) -> Hori
     """Fit the regression of ``targets`` on ``features`` (count-space levels).
 
     The mean: non-negative least squares on errors relative to the series' level over the
-    last year (so a few huge series do not drown the rest; the NB2 variance grows with the
-    square of the mean, so relative errors are the right scale). The dispersion: minimum
+    last year, the level weights summing to one. The dispersion: minimum
     CRPS (Gneiting et al. 2005) on a subsample. Maximum likelihood is not used for it on
     purpose: on counts as erratic as monthly fatalities it drives alpha to its bound (most
     of the mass at 0 and a scale-free tail), which scores far worse on CRPS, the score the
@@ -155,6 +154,7 @@ def fit_horizon(features: FloatArray, targets: FloatArray, horizon: int) -> Hori
     # The level weights sum to one (a row weighted far above the others enforces it): the
     # forecast is a blend of levels the series has shown, plus a small constant.
     import os
+
     power = float(os.environ.get("XP", "0.5"))
     scale = (1.0 + features[:, 3]) ** power
     scaled, scaled_targets = features / scale[:, None], targets / scale
@@ -183,9 +183,7 @@ class FittedModel:
 
     fits: tuple[HorizonFit, ...]
 
-    def predict(
-        self, design: Design, origin: int, horizon: int
-    ) -> tuple[FloatArray, FloatArray]:
+    def predict(self, design: Design, origin: int, horizon: int) -> tuple[FloatArray, FloatArray]:
         """Mean and alpha of every series' forecast ``horizon`` periods after ``origin``."""
         fit = self.fits[horizon - 1]
         features = design.features(np.array([origin]), horizon)

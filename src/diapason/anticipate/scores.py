@@ -15,9 +15,7 @@ from scipy import special, stats
 from diapason.anticipate.series import FloatArray
 
 
-def crps_negative_binomial(
-    observed: FloatArray, mean: FloatArray, alpha: FloatArray
-) -> FloatArray:
+def crps_negative_binomial(observed: FloatArray, mean: FloatArray, alpha: FloatArray) -> FloatArray:
     """CRPS of NB2(mean, alpha) forecasts against observed counts (same shape)."""
     observed, mean, alpha = np.broadcast_arrays(observed, mean, alpha)
     size = 1.0 / alpha

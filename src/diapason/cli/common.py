@@ -14,6 +14,9 @@ import orjson
 from rich.console import Console
 
 from diapason.accounts import AccountError
+from diapason.anticipate.backtest import BacktestError
+from diapason.anticipate.places import PlaceError
+from diapason.anticipate.series import SeriesError
 from diapason.audit import AuditError
 from diapason.bundles import BundleError
 from diapason.domain.stix import StixError
@@ -32,6 +35,9 @@ KNOWN_ERRORS = (
     StixError,
     CollectionError,
     PartnerError,
+    SeriesError,
+    PlaceError,
+    BacktestError,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
