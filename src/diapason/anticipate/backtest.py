@@ -98,6 +98,9 @@ class BacktestResult:
     series: int
     escalations: int
 
+    def _has(self, method: str) -> bool:
+        return any(r.method == method for r in self.rows)
+
     def overall(self, method: str) -> ScoreRow:
         return next(r for r in self.rows if r.series == "overall" and r.method == method)
 
@@ -117,7 +120,9 @@ class BacktestResult:
             "origins": self.origins,
             "series": self.series,
             "escalations": self.escalations,
-            "crps_improvement": {b: self.crps_improvement(b) for b in BASELINES},
+            "crps_improvement": {
+                b: self.crps_improvement(b) for b in BASELINES if self._has("model")
+            },
             "rows": [row.as_dict() for row in self.rows],
         }
 
@@ -128,9 +133,11 @@ def backtest(
     horizons: int = 6,
     refit_every: int = REFIT_EVERY,
     on_origin: Callable[[int, int], None] | None = None,
+    include_model: bool = True,
 ) -> BacktestResult:
     """Backtest the model and the baselines on ``series`` (one frequency); ``on_origin(done,
-    total)`` reports progress."""
+    total)`` reports progress. Without ``include_model``, the baselines only (the
+    benchmark's anchor)."""
     aligned = align(series)
     counts = aligned.counts
     length = counts.shape[1]
@@ -142,79 +149,75 @@ def backtest(
             f"{first_origin + 2} ({min_history(aligned.frequency)} to learn, 1 to score)"
         )
     design = Design.of(counts, aligned.frequency, aligned.start)
-    scores = {method: _Scores() for method in METHODS}
     happened_exceed: list[np.ndarray] = []
     happened_escalation: list[np.ndarray] = []
     total = last_origin - first_origin + 1
-    context: dict[int, tuple[FloatArray, FloatArray]] = {}
 
     def origin_context(origin: int) -> tuple[FloatArray, FloatArray]:
         # Thresholds known at the origin: the exceedance level and the escalation level.
-        if origin not in context:
-            context.clear()
-            past = counts[:, : origin + 1]
-            exceed_level = np.quantile(past, EXCEEDANCE_QUANTILE, axis=1)
-            recent = np.mean(counts[:, max(origin - 2, 0) : origin + 1], axis=1)
-            escalation_level = np.ceil(np.maximum(ESCALATION_FACTOR * recent, ESCALATION_MINIMUM))
-            context[origin] = (exceed_level, escalation_level)
-        return context[origin]
+        exceed_level = np.quantile(counts[:, : origin + 1], EXCEEDANCE_QUANTILE, axis=1)
+        recent = np.mean(counts[:, max(origin - 2, 0) : origin + 1], axis=1)
+        escalation_level = np.ceil(np.maximum(ESCALATION_FACTOR * recent, ESCALATION_MINIMUM))
+        return exceed_level, escalation_level
 
-    def progress(origin: int) -> None:
-        if on_origin is not None:
-            on_origin(origin - first_origin + 1, total)
-
+    methods = METHODS if include_model else BASELINES
+    scores = {method: _Scores() for method in methods}
+    issued_all = (
+        rolling_forecasts(design, first_origin, last_origin, horizons, refit_every=refit_every)
+        if include_model
+        else None
+    )
     try:
-        for issued in rolling_forecasts(
-            design,
-            first_origin,
-            last_origin,
-            horizons,
-            refit_every=refit_every,
-            on_origin=progress,
-        ):
-            origin, horizon = issued.origin, issued.horizon
-            observed = counts[:, origin + horizon]
+        for origin in range(first_origin, last_origin + 1):
             exceed_level, escalation_level = origin_context(origin)
-            happened_exceed.append(observed > exceed_level)
-            happened_escalation.append(observed >= escalation_level)
-            size, p = nb_parameters(issued.mean, issued.alpha)
-            model = scores["model"]
-            model.crps.append(crps_negative_binomial(observed, issued.mean, issued.alpha))
-            model.exceed_probability.append(stats.nbinom.sf(exceed_level, size, p))
-            model.escalation_probability.append(stats.nbinom.sf(escalation_level - 1, size, p))
-            seasonal_column = design.seasonal_column(origin, horizon)
-            for method, point in (
-                ("last", counts[:, origin]),
-                ("seasonal", counts[:, seasonal_column]),
-            ):
-                scores[method].crps.append(crps_point(observed, point))
-                scores[method].exceed_probability.append((point > exceed_level).astype(float))
-                scores[method].escalation_probability.append(
-                    (point >= escalation_level).astype(float)
-                )
             past = counts[:, : origin + 1]
-            historical = scores["historical"]
-            historical.crps.append(crps_empirical(observed[:, None], past)[:, 0])
-            historical.exceed_probability.append(np.mean(past > exceed_level[:, None], axis=1))
-            historical.escalation_probability.append(
-                np.mean(past >= escalation_level[:, None], axis=1)
-            )
+            for horizon in range(1, min(horizons, length - 1 - origin) + 1):
+                observed = counts[:, origin + horizon]
+                happened_exceed.append(observed > exceed_level)
+                happened_escalation.append(observed >= escalation_level)
+                if issued_all is not None:
+                    issued = next(issued_all)
+                    size, p = nb_parameters(issued.mean, issued.alpha)
+                    model = scores["model"]
+                    model.crps.append(crps_negative_binomial(observed, issued.mean, issued.alpha))
+                    model.exceed_probability.append(stats.nbinom.sf(exceed_level, size, p))
+                    model.escalation_probability.append(
+                        stats.nbinom.sf(escalation_level - 1, size, p)
+                    )
+                for method, point in (
+                    ("last", counts[:, origin]),
+                    ("seasonal", counts[:, design.seasonal_column(origin, horizon)]),
+                ):
+                    scores[method].crps.append(crps_point(observed, point))
+                    scores[method].exceed_probability.append((point > exceed_level).astype(float))
+                    scores[method].escalation_probability.append(
+                        (point >= escalation_level).astype(float)
+                    )
+                historical = scores["historical"]
+                historical.crps.append(crps_empirical(observed[:, None], past)[:, 0])
+                historical.exceed_probability.append(np.mean(past > exceed_level[:, None], axis=1))
+                historical.escalation_probability.append(
+                    np.mean(past >= escalation_level[:, None], axis=1)
+                )
+            if on_origin is not None:
+                on_origin(origin - first_origin + 1, total)
     except ModelError as error:
         raise BacktestError(f"the model cannot be fitted: {error}") from None
     exceed = np.stack(happened_exceed, axis=1)
     escalation = np.stack(happened_escalation, axis=1)
-    rows = _table(aligned, scores, exceed, escalation)
+    rows = _table(aligned, methods, scores, exceed, escalation)
     return BacktestResult(tuple(rows), horizons, total, len(aligned.names), int(np.sum(escalation)))
 
 
 def _table(
     aligned: Aligned,
+    methods: Sequence[str],
     scores: dict[str, _Scores],
     exceed: np.ndarray,
     escalation: np.ndarray,
 ) -> list[ScoreRow]:
     rows: list[ScoreRow] = []
-    for method in METHODS:
+    for method in methods:
         crps, exceed_probability, escalation_probability = scores[method].matrices()
         rows.append(
             ScoreRow(

@@ -21,7 +21,7 @@ from diapason.anticipate.events import store_series
 from diapason.anticipate.forecast import Forecast, forecast
 from diapason.anticipate.periods import FREQUENCIES, Frequency, PeriodError, parse_period
 from diapason.anticipate.publish import publish_alerts
-from diapason.anticipate.series import Series, read_csv
+from diapason.anticipate.series import Series, read_csv, write_csv
 from diapason.anticipate.synthetic import synthetic_series
 from diapason.cli.common import actor, data_option, json_option, opened, print_json, stderr
 from diapason.domain.extensions import TLP_2_0_IDS
@@ -354,7 +354,7 @@ def backtest_command(
     console.print(table)
     for baseline in BASELINES:
         console.print(
-            f"model CRPS vs {baseline}: {100 * result.crps_improvement(baseline):+.1f}% lower "
+            f"model CRPS vs {baseline}: {100 * result.crps_improvement(baseline):.1f}% lower "
             f"overall; lower in {result.series_won(baseline)} of {result.series} series"
         )
 
