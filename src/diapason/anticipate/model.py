@@ -36,11 +36,11 @@ from diapason.anticipate.periods import Frequency, season_length
 from diapason.anticipate.scores import crps_negative_binomial
 from diapason.anticipate.series import FloatArray
 
-FEATURES = ("constant", "last", "mean3", "mean_year", "mean_3years", "seasonal")
+FEATURES = ("constant", "last", "mean3", "mean_year", "mean_3years", "seasonal", "seasonal_mean")
 _ALPHA_BOUNDS = (-7.0, 4.0)  # log alpha: from nearly Poisson to very dispersed
-_INTERCEPTS = np.linspace(-4.0, 5.0, 19)
+_INTERCEPTS = np.linspace(-4.0, 5.0, 10)
 _SLOPES = (-1.2, -0.9, -0.6, -0.3, 0.0)
-_DISPERSION_ROWS = 1500  # rows the dispersion is fitted on (a fixed, evenly spread subsample)
+_DISPERSION_ROWS = 1200  # rows the dispersion is fitted on (a fixed, evenly spread subsample)
 _MINIMUM_MEAN = 1e-3
 
 
@@ -98,7 +98,15 @@ class Design:
         """Feature rows for every series at each origin column (series-major order):
         shape ``(n_series * len(origins), len(FEATURES))``. Origins need a year of past."""
         n_series = self.counts.shape[0]
+        season = season_length(self.frequency)
         seasonal = np.array([self.seasonal_column(int(o), horizon) for o in origins])
+        # The same season in up to the last three years (those known at the origin).
+        same_season = [seasonal - k * season for k in range(3)]
+        known = [np.clip(c, 0, None) for c in same_season]
+        present = np.stack([(c >= 0).astype(float) for c in same_season])
+        seasonal_mean = sum(
+            self.counts[:, c] * w for c, w in zip(known, present, strict=True)
+        ) / np.maximum(present.sum(axis=0), 1.0)
         columns = [
             np.ones((n_series, len(origins))),
             self.counts[:, origins],
@@ -106,6 +114,7 @@ class Design:
             self.mean_year[:, origins],
             self.mean_3years[:, origins],
             self.counts[:, seasonal],
+            seasonal_mean,
         ]
         return np.stack([column.reshape(-1) for column in columns], axis=1)
 
@@ -131,6 +140,16 @@ class HorizonFit:
         log_alpha = _dispersion_features(features) @ self.dispersion
         result: FloatArray = np.exp(np.clip(log_alpha, *_ALPHA_BOUNDS))
         return result
+
+
+def _nnls(matrix: FloatArray, target: FloatArray) -> FloatArray:
+    """Non-negative least squares through the Gram matrix: the same solution as on the
+    rows, at the cost of a problem as small as the number of features."""
+    gram = matrix.T @ matrix
+    factor = np.linalg.cholesky(gram + 1e-9 * np.trace(gram) * np.eye(len(gram)))
+    solution, _ = optimize.nnls(factor.T, np.linalg.solve(factor, matrix.T @ target))
+    result: FloatArray = solution
+    return result
 
 
 def _mean_crps(gamma: FloatArray, y: FloatArray, mu: FloatArray, design: FloatArray) -> float:
@@ -160,20 +179,19 @@ def fit_horizon(features: FloatArray, targets: FloatArray, horizon: int) -> Hori
     scaled, scaled_targets = features / scale[:, None], targets / scale
     magnitude = 1e3 * (1.0 + float(np.max(scaled)))
     anchor = magnitude * np.r_[0.0, np.ones(width - 1)]
-    weights, _ = optimize.nnls(np.vstack([scaled, anchor]), np.r_[scaled_targets, magnitude])
+    weights = _nnls(np.vstack([scaled, anchor]), np.r_[scaled_targets, magnitude])
     sample = np.linspace(0, rows - 1, min(rows, _DISPERSION_ROWS)).astype(int)
     mu = np.maximum(features[sample] @ weights, _MINIMUM_MEAN)
     observed = targets[sample]
     design = _dispersion_features(features[sample])
     # A grid, not a local search: the CRPS surface is flat and ragged far from its minimum.
-    grid = [np.array([g0, g1]) for g1 in _SLOPES for g0 in _INTERCEPTS]
-    scores = [_mean_crps(gamma, observed, mu, design) for gamma in grid]
-    best = grid[int(np.argmin(scores))]
-    finer = [best + np.array([step, 0.0]) for step in (-0.25, -0.125, 0.125, 0.25)]
-    for gamma in finer:
-        if _mean_crps(gamma, observed, mu, design) < min(scores):
-            scores.append(_mean_crps(gamma, observed, mu, design))
-            best = gamma
+    # Coarse first, then finer around the best intercept.
+    coarse = [np.array([g0, g1]) for g1 in _SLOPES for g0 in _INTERCEPTS]
+    scores = [_mean_crps(gamma, observed, mu, design) for gamma in coarse]
+    best = coarse[int(np.argmin(scores))]
+    finer = [best, *(best + np.array([step, 0.0]) for step in (-0.5, -0.25, 0.25, 0.5))]
+    scores = [min(scores), *(_mean_crps(gamma, observed, mu, design) for gamma in finer[1:])]
+    best = finer[int(np.argmin(scores))]
     return HorizonFit(horizon, weights, best, rows)
 
 

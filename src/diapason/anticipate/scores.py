@@ -20,8 +20,12 @@ def crps_negative_binomial(observed: FloatArray, mean: FloatArray, alpha: FloatA
     observed, mean, alpha = np.broadcast_arrays(observed, mean, alpha)
     size = 1.0 / alpha
     p = size / (size + mean)
-    below = stats.nbinom.cdf(observed, size, p)
-    below_shifted = stats.nbinom.cdf(observed - 1, size + 1, p)
+    # The negative binomial CDF is a regularised incomplete beta function; called directly,
+    # it is several times faster than through scipy.stats (this runs in the model's fit).
+    below = special.betainc(size, observed + 1.0, p)
+    below_shifted = np.where(
+        observed >= 1, special.betainc(size + 1.0, np.maximum(observed, 1.0), p), 0.0
+    )
     hypergeometric = special.hyp2f1(size + 1.0, 0.5, 2.0, -4.0 * (1.0 - p) / p**2)
     first = observed * (2.0 * below - 1.0)
     second = (1.0 - p) * size / p**2 * (p * (2.0 * below_shifted - 1.0) + hypergeometric)
