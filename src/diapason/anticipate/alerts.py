@@ -39,7 +39,7 @@ CHANGE_POINT = "change-point"
 LEVEL = 0.01
 WINDOW = 24
 CUSUM_RATIO = 2.0  # the shift the CUSUM looks for: the mean doubled
-CUSUM_THRESHOLD = 5.0  # log-likelihood ratio (about 150 to 1)
+CUSUM_THRESHOLD = 3.5  # log-likelihood ratio (about 33 to 1)
 _MERGE_GAP = 1  # periods: a quiet period between two flagged ones does not end an episode
 
 
@@ -160,6 +160,9 @@ def detect_alerts(
             elif cusum[row] > CUSUM_THRESHOLD and observed[row] > issued.mean[row]:
                 kind = CHANGE_POINT
             if kind is not None:
+                # A signal restarts the CUSUM: the evidence is spent on this period, so a
+                # surge that has ended does not keep flagging the periods after it.
+                cusum[row] = 0.0
                 flags[row].append(
                     _Flag(
                         column,

@@ -168,7 +168,7 @@ def fit_horizon(features: FloatArray, targets: FloatArray, horizon: int) -> Hori
     forecasts are judged by.
     """
     rows, width = features.shape
-    if rows < 5 * width:
+    if rows < 3 * width:
         raise ModelError(f"{rows} training rows for horizon {horizon}: too few to fit")
     # The level weights sum to one (a row weighted far above the others enforces it): the
     # forecast is a blend of levels the series has shown, plus a small constant.
