@@ -9,6 +9,7 @@ from stix2validator import ValidationOptions, validate_instance
 from diapason.anticipate.alerts import (
     CHANGE_POINT,
     UPPER_TAIL,
+    Alert,
     alert_object,
     detect_alerts,
 )
@@ -110,11 +111,11 @@ def test_alerts_are_written_once_and_a_grown_episode_is_a_new_version(store: Sql
     alerts, _ = detect_alerts([quiet_then_surge(base)], window=6)
     markings = {"ML/all": {TLP_2_0_IDS["green"]}}
 
-    def publish(found: list[object]) -> tuple[list[str], list[str]]:
+    def publish(found: list[Alert]) -> tuple[list[str], list[str]]:
         done = publish_alerts(
             store,
             audit,
-            found,  # type: ignore[arg-type]
+            found,
             actor="test",
             created_by=None,
             markings=markings,

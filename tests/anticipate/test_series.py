@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from diapason.anticipate.periods import (
+    Frequency,
     PeriodError,
     format_period,
     parse_period,
@@ -35,7 +36,7 @@ def test_months_and_weeks_round_trip() -> None:
 
 @pytest.mark.parametrize("label", ["2024-13", "2024-1", "24-01", "2024-02-30", "2023-W54"])
 def test_bad_periods_are_refused(label: str) -> None:
-    frequency = "week" if "W" in label else "month"
+    frequency: Frequency = "week" if "W" in label else "month"
     with pytest.raises(PeriodError):
         parse_period(label, frequency)
 

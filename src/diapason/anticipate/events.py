@@ -71,7 +71,8 @@ def event_facts(
     known = countries()
     country: Any = obj.get("country")
     admin1: Any = obj.get("admin1")
-    for ref in obj.get("location_refs") or ():
+    refs = obj.get("location_refs")
+    for ref in refs if isinstance(refs, list) else ():
         location = locations.get(ref) if isinstance(ref, str) else None
         if location is not None:
             country = country or location.get("country")
@@ -112,7 +113,7 @@ class Category:
 
     def holds(self, facts: EventFacts) -> bool:
         if self.kind == "event_type":
-            return facts.event_type == self.value
+            return facts.event_type.upper() == self.value
         if self.kind == "topic":
             return self.value in facts.topics
         return True
@@ -221,12 +222,13 @@ def store_series(
     resolved_places = [resolve_place(place) for place in places]
     resolved_categories = [resolve_category(category) for category in categories]
     objects = list(iterate_events(store))
-    location_ids = {
-        ref
-        for obj in objects
-        for ref in (obj.get("location_refs") or ())
-        if isinstance(ref, str) and ref.startswith("location--")
-    }
+    location_ids: set[str] = set()
+    for obj in objects:
+        refs = obj.get("location_refs")
+        if isinstance(refs, list):
+            location_ids.update(
+                ref for ref in refs if isinstance(ref, str) and ref.startswith("location--")
+            )
     locations: dict[str, Mapping[str, Any]] = {}
     for location_id in sorted(location_ids):
         stored = store.get(location_id)
