@@ -66,6 +66,8 @@ def test_one_alert_per_episode_with_its_explanation() -> None:
     assert 0 <= alert.probability < 0.01
     text = alert.explanation()
     assert "ML/all" in text and f"{alert.observed:.0f} observed" in text
+    french = alert.explanation("fr")
+    assert "queue haute de sa prévision" in french and f"{alert.observed:.0f} observés" in french
 
 
 def test_a_sustained_rise_is_a_change_point() -> None:

@@ -32,6 +32,7 @@ from diapason.anticipate.model import Design, ModelError, min_history, nb_parame
 from diapason.anticipate.rolling import REFIT_EVERY, rolling_forecasts
 from diapason.anticipate.series import Series, align
 from diapason.domain.extensions import ALERT_EXTENSION_ID, NAMESPACE
+from diapason.domain.grading import Lang
 
 ALERT_TYPE = "x-diapason-alert"
 UPPER_TAIL = "upper-tail"
@@ -41,6 +42,30 @@ WINDOW = 24
 CUSUM_RATIO = 2.0  # the shift the CUSUM looks for: the mean doubled
 CUSUM_THRESHOLD = 3.5  # log-likelihood ratio (about 33 to 1)
 _MERGE_GAP = 1  # periods: a quiet period between two flagged ones does not end an episode
+
+
+_WORDS: dict[str, dict[str, str]] = {
+    "en": {
+        UPPER_TAIL: "an observed count in the upper tail of its forecast",
+        CHANGE_POINT: "a change point (a sustained rise)",
+        "and": " and ",
+        "text": (
+            "{series}: {kinds} from {start} to {end}. In {peak}, {observed:.0f} observed where "
+            "the forecast expected {mean:.1f} (90% range {low:.0f}-{high:.0f}); a count this "
+            "high had a probability of {probability:.3g}."
+        ),
+    },
+    "fr": {
+        UPPER_TAIL: "un nombre observé dans la queue haute de sa prévision",
+        CHANGE_POINT: "une rupture (une hausse durable)",
+        "and": " et ",
+        "text": (
+            "{series} : {kinds} de {start} à {end}. En {peak}, {observed:.0f} observés quand "
+            "la prévision attendait {mean:.1f} (intervalle à 90 % {low:.0f}-{high:.0f}) ; un "
+            "nombre aussi élevé avait une probabilité de {probability:.3g}."
+        ),
+    },
+}
 
 
 @dataclass(frozen=True)
@@ -65,19 +90,21 @@ class Alert:
         name = f"{self.series}|{self.frequency}|{self.period_start}"
         return f"{ALERT_TYPE}--{uuid.uuid5(NAMESPACE, f'{ALERT_TYPE}:{name}')}"
 
-    def explanation(self) -> str:
-        kinds = " and ".join(
-            "an observed count in the upper tail of its forecast"
-            if kind == UPPER_TAIL
-            else "a change point (a sustained rise)"
-            for kind in self.kinds
-        )
-        return (
-            f"{self.series}: {kinds} from {self.period_start} to {self.period_end}. "
-            f"In {self.peak_period}, {self.observed:.0f} observed where the forecast expected "
-            f"{self.expected_mean:.1f} (90% range {self.expected_low:.0f}-"
-            f"{self.expected_high:.0f}); a count this high had a probability of "
-            f"{self.probability:.3g}."
+    def explanation(self, lang: Lang = "en") -> str:
+        """What the alert says, in English or French (the STIX description is English)."""
+        words = _WORDS[lang]
+        kinds = words["and"].join(words[kind] for kind in self.kinds)
+        return words["text"].format(
+            series=self.series,
+            kinds=kinds,
+            start=self.period_start,
+            end=self.period_end,
+            peak=self.peak_period,
+            observed=self.observed,
+            mean=self.expected_mean,
+            low=self.expected_low,
+            high=self.expected_high,
+            probability=self.probability,
         )
 
     def properties(self) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from diapason.anticipate.series import Series, read_csv, write_csv
 from diapason.anticipate.synthetic import synthetic_series
 from diapason.cli.common import actor, data_option, json_option, opened, print_json, stderr
 from diapason.domain.extensions import TLP_2_0_IDS
+from diapason.domain.grading import Lang
 from diapason.node import Node
 
 
@@ -408,6 +409,7 @@ def alerts_command(
     write: bool,
     tlp: str,
     chart: Path | None,
+    lang: Lang,
     as_json: bool,
 ) -> None:
     """Episodes where counts rose above their forecast (upper tail) or shifted up (change
@@ -444,7 +446,7 @@ def alerts_command(
         return
     console = Console()
     for alert in alerts:
-        console.print(f"[bold]{escape(alert.stix_id)}[/bold]\n  {escape(alert.explanation())}")
+        console.print(f"[bold]{escape(alert.stix_id)}[/bold]\n  {escape(alert.explanation(lang))}")
     console.print(
         f"{len(alerts)} alert(s)"
         + (f"; {len(written)} written, {len(unchanged)} already stored" if write else "")
