@@ -49,8 +49,10 @@ _WORDS: dict[str, dict[str, str]] = {
         UPPER_TAIL: "an observed count in the upper tail of its forecast",
         CHANGE_POINT: "a change point (a sustained rise)",
         "and": " and ",
+        "one": "in {start}",
+        "span": "from {start} to {end}",
         "text": (
-            "{series}: {kinds} from {start} to {end}. In {peak}, {observed:.0f} observed where "
+            "{series}: {kinds} {when}. In {peak}, {observed:.0f} observed where "
             "the forecast expected {mean:.1f} (90% range {low:.0f}-{high:.0f}); a count this "
             "high had a probability of {probability:.3g}."
         ),
@@ -59,8 +61,10 @@ _WORDS: dict[str, dict[str, str]] = {
         UPPER_TAIL: "un nombre observé dans la queue haute de sa prévision",
         CHANGE_POINT: "une rupture (une hausse durable)",
         "and": " et ",
+        "one": "en {start}",
+        "span": "de {start} à {end}",
         "text": (
-            "{series} : {kinds} de {start} à {end}. En {peak}, {observed:.0f} observés quand "
+            "{series} : {kinds} {when}. En {peak}, {observed:.0f} observés quand "
             "la prévision attendait {mean:.1f} (intervalle à 90 % {low:.0f}-{high:.0f}) ; un "
             "nombre aussi élevé avait une probabilité de {probability:.3g}."
         ),
@@ -94,11 +98,12 @@ class Alert:
         """What the alert says, in English or French (the STIX description is English)."""
         words = _WORDS[lang]
         kinds = words["and"].join(words[kind] for kind in self.kinds)
+        span = "one" if self.period_start == self.period_end else "span"
+        when = words[span].format(start=self.period_start, end=self.period_end)
         return words["text"].format(
             series=self.series,
             kinds=kinds,
-            start=self.period_start,
-            end=self.period_end,
+            when=when,
             peak=self.peak_period,
             observed=self.observed,
             mean=self.expected_mean,
