@@ -193,3 +193,5 @@ def test_alerts_from_the_store_are_written_once(tmp_path: Path) -> None:
     assert stored[0]["object_marking_refs"] == [TLP_2_0_IDS["green"]]
     shown = run(*args)
     assert "45 observed" in shown.stdout and "1 alert(s)" in shown.stdout
+    french = run(*args, "--lang", "fr")
+    assert "45 observés" in french.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -11,7 +12,6 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from diapason.anticipate.alerts import LEVEL, WINDOW, Alert, detect_alerts
@@ -23,7 +23,15 @@ from diapason.anticipate.periods import FREQUENCIES, Frequency, PeriodError, par
 from diapason.anticipate.publish import publish_alerts
 from diapason.anticipate.series import Series, read_csv, write_csv
 from diapason.anticipate.synthetic import synthetic_series
-from diapason.cli.common import actor, data_option, json_option, opened, print_json, stderr
+from diapason.cli.common import (
+    actor,
+    data_option,
+    json_option,
+    opened,
+    print_json,
+    progress_bar,
+    stderr,
+)
 from diapason.domain.extensions import TLP_2_0_IDS
 from diapason.domain.grading import Lang
 from diapason.node import Node
@@ -38,7 +46,37 @@ class Loaded:
     markings: dict[str, set[str]] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Source:
+    """Where the series come from: a CSV file, or the store and which series to build."""
+
+    data_dir: Path | None
+    csv_path: Path | None
+    places: tuple[str, ...]
+    categories: tuple[str, ...]
+    frequency: Frequency
+    until: str | None
+    skip_bad_rows: bool
+
+
 def _source_options(function: Any) -> Any:
+    """The options that choose the series, handed to the command as one ``source``."""
+
+    @functools.wraps(function)
+    def command(
+        *args: Any,
+        data_dir: Path | None,
+        csv_path: Path | None,
+        places: tuple[str, ...],
+        categories: tuple[str, ...],
+        frequency: Frequency,
+        until: str | None,
+        skip_bad_rows: bool,
+        **kwargs: Any,
+    ) -> Any:
+        source = Source(data_dir, csv_path, places, categories, frequency, until, skip_bad_rows)
+        return function(*args, source=source, **kwargs)
+
     for decorator in reversed(
         [
             data_option,
@@ -84,26 +122,19 @@ def _source_options(function: Any) -> Any:
             ),
         ]
     ):
-        function = decorator(function)
-    return function
+        command = decorator(command)
+    return command
 
 
 @contextmanager
-def _loaded(
-    data_dir: Path | None,
-    csv_path: Path | None,
-    places: tuple[str, ...],
-    categories: tuple[str, ...],
-    frequency: Frequency,
-    until: str | None,
-    skip_bad_rows: bool,
-    *,
-    keep_node: bool = False,
-) -> Iterator[tuple[Loaded, Node | None]]:
-    if csv_path is not None:
+def _loaded(source: Source, *, keep_node: bool = False) -> Iterator[tuple[Loaded, Node | None]]:
+    """The series, and the node kept open when ``keep_node`` (to write alerts)."""
+    data_dir, places, categories = source.data_dir, source.places, source.categories
+    frequency, until = source.frequency, source.until
+    if source.csv_path is not None:
         if places or categories or until:
             raise click.UsageError("--place, --category and --until apply to the store, not --csv")
-        series, report = read_csv(csv_path, skip_bad_rows=skip_bad_rows)
+        series, report = read_csv(source.csv_path, skip_bad_rows=source.skip_bad_rows)
         notes = [f"skipped: {line}" for line in report.skipped]
         if report.zero_filled:
             notes.append(f"{report.zero_filled} period(s) without a row counted as zero")
@@ -135,20 +166,14 @@ def _loaded(
         yield Loaded(found.series, notes, found.markings), (node if keep_node else None)
 
 
+def _load(source: Source) -> Loaded:
+    with _loaded(source) as (loaded, _):
+        return loaded
+
+
 def _say(notes: list[str]) -> None:
     for note in notes:
         stderr.print(f"[yellow]note:[/yellow] {escape(note)}")
-
-
-def _progress(disabled: bool) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=stderr,
-        disable=disabled,
-    )
 
 
 @click.group("anticipate")
@@ -167,22 +192,12 @@ def anticipate_group() -> None:
 )
 @json_option
 def series_command(
-    data_dir: Path | None,
-    csv_path: Path | None,
-    places: tuple[str, ...],
-    categories: tuple[str, ...],
-    frequency: Frequency,
-    until: str | None,
-    skip_bad_rows: bool,
+    source: Source,
     output: Path | None,
     as_json: bool,
 ) -> None:
     """Event counts per period for each place and category (empty periods are zeros)."""
-    with _loaded(data_dir, csv_path, places, categories, frequency, until, skip_bad_rows) as (
-        loaded,
-        _,
-    ):
-        pass
+    loaded = _load(source)
     _say(loaded.notes)
     if output is not None:
         write_csv(loaded.series, output)
@@ -232,23 +247,13 @@ def _write_chart(
 )
 @json_option
 def forecast_command(
-    data_dir: Path | None,
-    csv_path: Path | None,
-    places: tuple[str, ...],
-    categories: tuple[str, ...],
-    frequency: Frequency,
-    until: str | None,
-    skip_bad_rows: bool,
+    source: Source,
     horizon: int,
     chart: Path | None,
     as_json: bool,
 ) -> None:
     """Forecast the next periods: mean and 5/25/50/75/95% quantiles of each series."""
-    with _loaded(data_dir, csv_path, places, categories, frequency, until, skip_bad_rows) as (
-        loaded,
-        _,
-    ):
-        pass
+    loaded = _load(source)
     result = forecast(loaded.series, horizon)
     _say(loaded.notes + result.notes)
     if chart is not None:
@@ -288,13 +293,7 @@ def forecast_command(
 @click.option("--per-series", is_flag=True, help="Also print each series' rows.")
 @json_option
 def backtest_command(
-    data_dir: Path | None,
-    csv_path: Path | None,
-    places: tuple[str, ...],
-    categories: tuple[str, ...],
-    frequency: Frequency,
-    until: str | None,
-    skip_bad_rows: bool,
+    source: Source,
     horizon: int,
     synthetic: int | None,
     per_series: bool,
@@ -309,13 +308,9 @@ def backtest_command(
     if synthetic is not None:
         loaded = Loaded(synthetic_series(synthetic, 120, seed=0)[0])
     else:
-        with _loaded(data_dir, csv_path, places, categories, frequency, until, skip_bad_rows) as (
-            loaded,
-            _,
-        ):
-            pass
+        loaded = _load(source)
     _say(loaded.notes)
-    with _progress(as_json) as progress:
+    with progress_bar(as_json) as progress:
         task = progress.add_task("backtest", total=None)
 
         def advance(done: int, total: int) -> None:
@@ -395,15 +390,16 @@ def backtest_command(
     default=None,
     help="Draw each series with its alerts as SVG to this file.",
 )
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "fr"]),
+    default="en",
+    show_default=True,
+    help="Language of the explanations printed.",
+)
 @json_option
 def alerts_command(
-    data_dir: Path | None,
-    csv_path: Path | None,
-    places: tuple[str, ...],
-    categories: tuple[str, ...],
-    frequency: Frequency,
-    until: str | None,
-    skip_bad_rows: bool,
+    source: Source,
     window: int,
     level: float,
     write: bool,
@@ -414,9 +410,7 @@ def alerts_command(
 ) -> None:
     """Episodes where counts rose above their forecast (upper tail) or shifted up (change
     point): one alert per episode, explained."""
-    with _loaded(
-        data_dir, csv_path, places, categories, frequency, until, skip_bad_rows, keep_node=write
-    ) as (loaded, node):
+    with _loaded(source, keep_node=write) as (loaded, node):
         alerts, notes = detect_alerts(loaded.series, window=window, level=level)
         written: list[str] = []
         unchanged: list[str] = []
