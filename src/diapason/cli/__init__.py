@@ -7,6 +7,7 @@ import sys
 import click
 
 from diapason.cli.admin import audit_group, token_group, user_group
+from diapason.cli.anticipate import anticipate_group
 from diapason.cli.common import KNOWN_ERRORS
 from diapason.cli.demo import demo_command
 from diapason.cli.exchange import api_root_group, collection_group
@@ -42,6 +43,7 @@ for command in (
     release_group,
     demo_command,
     review_command,
+    anticipate_group,
 ):
     cli.add_command(command)
 

@@ -12,8 +12,12 @@ from typing import Any, TypeVar
 import click
 import orjson
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from diapason.accounts import AccountError
+from diapason.anticipate.backtest import BacktestError
+from diapason.anticipate.places import PlaceError
+from diapason.anticipate.series import SeriesError
 from diapason.audit import AuditError
 from diapason.bundles import BundleError
 from diapason.domain.stix import StixError
@@ -32,6 +36,9 @@ KNOWN_ERRORS = (
     StixError,
     CollectionError,
     PartnerError,
+    SeriesError,
+    PlaceError,
+    BacktestError,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -74,6 +81,18 @@ def opened(data_dir: Path | None, **overrides: Any) -> Iterator[Node]:
         yield node
     finally:
         node.close()
+
+
+def progress_bar(disabled: bool) -> Progress:
+    """The progress bar of long commands, on stderr (so --json output stays clean)."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr,
+        disable=disabled,
+    )
 
 
 def print_json(value: Any) -> None:

@@ -50,6 +50,7 @@ MARKING_EXTENSION_ID = diapason_id("extension-definition", "marking")
 GRADING_EXTENSION_ID = diapason_id("extension-definition", "grading")
 PROTECTION_EXTENSION_ID = diapason_id("extension-definition", "data-protection")
 RECEIPT_EXTENSION_ID = diapason_id("extension-definition", "receipt")
+ALERT_EXTENSION_ID = diapason_id("extension-definition", "alert")
 
 # The OASIS TLP 2.0 extension (oasis-open/cti-stix-common-objects,
 # extension-definition-specifications/tlp-2.0).
@@ -249,6 +250,60 @@ _RECEIPT_SCHEMA: Mapping[str, Any] = {
     },
 }
 
+# x-diapason-alert: an early warning from the anticipate package, one per episode.
+_PERIOD = {"type": "string", "pattern": "^[0-9]{4}-(W[0-9]{2}|[0-9]{2})$"}
+_COUNT = {"type": "number", "minimum": 0}
+_ALERT_SCHEMA: Mapping[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "x-diapason-alert",
+    "description": (
+        "An early warning on a count series (events per period for a place and category): "
+        "observed counts in the upper tail of their forecast, or a change point, over one "
+        "episode of consecutive periods. The id derives from the series and the episode's "
+        "first period, so finding the episode again updates the alert instead of adding one."
+    ),
+    "type": "object",
+    "required": [
+        "name",
+        "series",
+        "frequency",
+        "alert_kinds",
+        "period_start",
+        "period_end",
+        "peak_period",
+        "observed",
+        "expected_mean",
+        "expected_low",
+        "expected_high",
+        "probability",
+    ],
+    "properties": {
+        "name": _TEXT,
+        "description": {"type": "string"},
+        "series": {**_TEXT, "description": "the series: place and category"},
+        "frequency": {"enum": ["month", "week"]},
+        "alert_kinds": {
+            "type": "array",
+            "items": {"enum": ["upper-tail", "change-point"]},
+            "minItems": 1,
+            "uniqueItems": True,
+        },
+        "period_start": _PERIOD,
+        "period_end": _PERIOD,
+        "peak_period": {**_PERIOD, "description": "the most surprising period of the episode"},
+        "observed": {**_COUNT, "description": "the count observed in the peak period"},
+        "expected_mean": {**_COUNT, "description": "the forecast mean for the peak period"},
+        "expected_low": {**_COUNT, "description": "5% quantile of the forecast"},
+        "expected_high": {**_COUNT, "description": "95% quantile of the forecast"},
+        "probability": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 1,
+            "description": "forecast probability of a count at least as high as observed",
+        },
+    },
+}
+
 _EXTENSION_DEFINITIONS: tuple[dict[str, Any], ...] = (
     _extension_definition(
         MARKING_EXTENSION_ID,
@@ -274,6 +329,14 @@ _EXTENSION_DEFINITIONS: tuple[dict[str, Any], ...] = (
         "x-diapason-receipt: the object versions a partner node stored, acknowledged to the "
         "node that released them.",
         _RECEIPT_SCHEMA,
+        ("new-sdo",),
+    ),
+    _extension_definition(
+        ALERT_EXTENSION_ID,
+        "Diapason alert",
+        "x-diapason-alert: an early warning on a count series (series, expected range, "
+        "observed count, probability, period), one per episode.",
+        _ALERT_SCHEMA,
         ("new-sdo",),
     ),
 )
@@ -361,7 +424,7 @@ def diapason_identity() -> dict[str, Any]:
 
 def extension_definitions() -> list[dict[str, Any]]:
     """Diapason's extension-definitions: marking, grading, data protection (property
-    extensions) and receipt (a new SDO)."""
+    extensions), receipt and alert (new SDOs)."""
     return copy.deepcopy(list(_EXTENSION_DEFINITIONS))
 
 
@@ -404,6 +467,7 @@ def extension_schema(extension_id: str) -> dict[str, Any]:
         GRADING_EXTENSION_ID: _GRADING_SCHEMA,
         PROTECTION_EXTENSION_ID: _PROTECTION_SCHEMA,
         RECEIPT_EXTENSION_ID: _RECEIPT_SCHEMA,
+        ALERT_EXTENSION_ID: _ALERT_SCHEMA,
     }
     if extension_id not in schemas:
         raise KeyError(f"{extension_id} is not one of Diapason's extension-definitions")

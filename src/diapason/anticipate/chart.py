@@ -1,0 +1,113 @@
+"""A chart of a series with its forecast band and alerts, as SVG text.
+
+For whom: ``diapason anticipate forecast --chart FILE`` and the web interface, which can
+embed the text as it is. Written by hand (no plotting library to install): the observed
+counts as a line, the forecast's 5-95% and 25-75% bands, its median, and each alert's
+episode as a shaded span with its peak marked. Every text is escaped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from xml.sax.saxutils import escape
+
+from diapason.anticipate.alerts import Alert
+from diapason.anticipate.forecast import Forecast
+from diapason.anticipate.series import Series
+
+WIDTH, HEIGHT = 760, 320
+_LEFT, _RIGHT, _TOP, _BOTTOM = 56, 16, 36, 40
+
+
+def chart_svg(
+    series: Series,
+    forecasts: Sequence[Forecast] = (),
+    alerts: Sequence[Alert] = (),
+    *,
+    last_periods: int = 60,
+) -> str:
+    """The SVG document of ``series`` (its last ``last_periods``), its forecasts (those of
+    this series) and alerts (those of this series)."""
+    own = sorted((f for f in forecasts if f.series == series.name), key=lambda f: f.horizon)
+    shown = min(last_periods, len(series.counts))
+    first_offset = len(series.counts) - shown
+    labels = [series.label(o) for o in range(first_offset, len(series.counts))]
+    labels += [f.period for f in own]
+    values = [float(v) for v in series.counts[first_offset:]]
+    top = max([*values, *(f.quantiles[0.95] for f in own), 1.0])
+    span = max(len(labels) - 1, 1)
+    plot_width = WIDTH - _LEFT - _RIGHT
+    plot_height = HEIGHT - _TOP - _BOTTOM
+
+    def x(index: float) -> float:
+        return _LEFT + plot_width * index / span
+
+    def y(value: float) -> float:
+        return _TOP + plot_height * (1.0 - value / (top * 1.05))
+
+    index_of = {label: i for i, label in enumerate(labels)}
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
+        f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="11">',
+        f"<title>{escape(series.name)}</title>",
+        f'<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>',
+        f'<text x="{_LEFT}" y="20" font-size="14">{escape(series.name)}</text>',
+    ]
+    for alert in alerts:
+        if alert.series != series.name or alert.period_end not in index_of:
+            continue
+        start = index_of.get(alert.period_start, 0)
+        end = index_of[alert.period_end]
+        parts.append(
+            f'<rect class="alert" x="{x(start - 0.5):.1f}" y="{_TOP}" '
+            f'width="{max(x(end + 0.5) - x(start - 0.5), 2):.1f}" height="{plot_height}" '
+            'fill="#d62728" fill-opacity="0.12">'
+            f"<title>{escape(alert.explanation())}</title></rect>"
+        )
+        if alert.peak_period in index_of:
+            parts.append(
+                f'<circle cx="{x(index_of[alert.peak_period]):.1f}" cy="{y(alert.observed):.1f}" '
+                'r="4" fill="#d62728"/>'
+            )
+    if own:
+        # The bands start at the last observation so that they join the line.
+        anchor_index, anchor_value = len(values) - 1, values[-1]
+        for low, high, opacity in ((0.05, 0.95, 0.18), (0.25, 0.75, 0.3)):
+            upper = [(anchor_index, anchor_value)] + [
+                (index_of[f.period], f.quantiles[high]) for f in own
+            ]
+            lower = [(index_of[f.period], f.quantiles[low]) for f in reversed(own)]
+            lower.append((anchor_index, anchor_value))
+            points = " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in upper + lower)
+            parts.append(
+                f'<polygon class="band" points="{points}" fill="#1f77b4" fill-opacity="{opacity}"/>'
+            )
+        median = [(anchor_index, anchor_value)] + [
+            (index_of[f.period], f.quantiles[0.5]) for f in own
+        ]
+        parts.append(
+            '<polyline class="median" fill="none" stroke="#1f77b4" stroke-dasharray="4 3" '
+            f'points="{" ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in median)}"/>'
+        )
+    parts.append(
+        '<polyline class="observed" fill="none" stroke="#222" stroke-width="1.5" points="'
+        + " ".join(f"{x(i):.1f},{y(v):.1f}" for i, v in enumerate(values))
+        + '"/>'
+    )
+    parts.append(
+        f'<line x1="{_LEFT}" y1="{HEIGHT - _BOTTOM}" x2="{WIDTH - _RIGHT}" '
+        f'y2="{HEIGHT - _BOTTOM}" stroke="#888"/>'
+    )
+    step = max(1, len(labels) // 8)
+    for i in range(0, len(labels), step):
+        parts.append(
+            f'<text x="{x(i):.1f}" y="{HEIGHT - _BOTTOM + 16}" text-anchor="middle">'
+            f"{escape(labels[i])}</text>"
+        )
+    for fraction in (0.0, 0.5, 1.0):
+        value = top * fraction
+        parts.append(
+            f'<text x="{_LEFT - 6}" y="{y(value) + 4:.1f}" text-anchor="end">{value:.0f}</text>'
+        )
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"

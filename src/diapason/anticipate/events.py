@@ -1,0 +1,250 @@
+"""Count series from the events in the store (``x-diapason-event`` objects).
+
+For whom: ``diapason anticipate`` and the web interface (``store_series``). Events come
+from the OSINT pipeline, from partners and from analysts, so they are read defensively:
+``event_facts`` is the one place that knows the event's properties (adapt it if they
+change). An event without a usable date is skipped and counted; an unknown country,
+event type or topic is counted under ``unknown``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from diapason.anticipate.periods import Frequency, period_of_date
+from diapason.anticipate.places import ALL, Place, countries, resolve_place
+from diapason.anticipate.series import Series, SeriesError, assemble
+from diapason.store.interface import ObjectStore, Query
+
+EVENT_TYPE = "x-diapason-event"
+UNKNOWN = "unknown"
+TOPICS = (
+    "terrorism",
+    "organized_crime",
+    "drug_trafficking",
+    "migration",
+    "border_security",
+    "security_cooperation",
+    "cyber",
+    "none",
+)
+
+
+@dataclass(frozen=True)
+class EventFacts:
+    """What a series needs of one event."""
+
+    id: str
+    day: date
+    country: str  # ISO alpha-2 or "unknown"
+    admin1: str | None
+    event_type: str  # PLOVER type (upper case) or "unknown"
+    topics: tuple[str, ...]
+    markings: tuple[str, ...]
+
+
+def _day(value: Any) -> date | None:
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def event_facts(
+    obj: Mapping[str, Any], locations: Mapping[str, Mapping[str, Any]]
+) -> EventFacts | str:
+    """The facts of one event, or why it cannot be counted (a short reason).
+
+    Reads ``occurred`` (timestamp or date), ``country`` or else the ``country`` and
+    ``administrative_area`` of the first of its ``location_refs`` found in ``locations``,
+    ``event_type`` (PLOVER) and ``topics``.
+    """
+    day = _day(obj.get("occurred"))
+    if day is None:
+        return "no usable 'occurred' date"
+    known = countries()
+    country: Any = obj.get("country")
+    admin1: Any = obj.get("admin1")
+    refs = obj.get("location_refs")
+    for ref in refs if isinstance(refs, list) else ():
+        location = locations.get(ref) if isinstance(ref, str) else None
+        if location is not None:
+            country = country or location.get("country")
+            admin1 = admin1 or location.get("administrative_area")
+            break
+    country = country.upper() if isinstance(country, str) and country.upper() in known else UNKNOWN
+    event_type = obj.get("event_type")
+    event_type = (
+        event_type.strip().upper()
+        if isinstance(event_type, str) and event_type.strip()
+        else UNKNOWN
+    )
+    raw_topics = obj.get("topics")
+    topics = (
+        tuple(sorted({t if t in TOPICS else UNKNOWN for t in raw_topics if isinstance(t, str)}))
+        if isinstance(raw_topics, list) and raw_topics
+        else (UNKNOWN,)
+    )
+    markings = tuple(m for m in obj.get("object_marking_refs") or () if isinstance(m, str))
+    return EventFacts(
+        str(obj.get("id")),
+        day,
+        country,
+        admin1 if isinstance(admin1, str) else None,
+        event_type,
+        topics,
+        markings,
+    )
+
+
+@dataclass(frozen=True)
+class Category:
+    """Which events a series counts: all, one PLOVER event type, or one topic."""
+
+    key: str
+    kind: str  # "all", "event_type" or "topic"
+    value: str
+
+    def holds(self, facts: EventFacts) -> bool:
+        if self.kind == "event_type":
+            return facts.event_type.upper() == self.value
+        if self.kind == "topic":
+            return self.value in facts.topics
+        return True
+
+
+def resolve_category(text: str) -> Category:
+    """``all``, ``topic:NAME`` or a topic name, ``event_type:TYPE`` or an upper-case
+    PLOVER type (``COERCE``)."""
+    cleaned = text.strip()
+    kind, _, value = cleaned.partition(":")
+    if cleaned.lower() == ALL:
+        return Category(ALL, ALL, ALL)
+    if value and kind in ("topic", "event_type"):
+        value = value.strip()
+    elif cleaned.lower() in TOPICS or cleaned.lower() == UNKNOWN:
+        kind, value = "topic", cleaned.lower()
+    elif cleaned and cleaned.replace("_", "").isalpha():
+        kind, value = "event_type", cleaned
+    else:
+        raise SeriesError(
+            f"unknown category {text!r}: not 'all', a topic ({', '.join(TOPICS)}), "
+            "'topic:NAME' nor a PLOVER event type ('COERCE' or 'event_type:COERCE')"
+        )
+    if kind == "topic" and value not in (*TOPICS, UNKNOWN):
+        raise SeriesError(f"unknown topic {value!r}: one of {', '.join(TOPICS)}")
+    value = value.upper() if kind == "event_type" else value
+    return Category(f"{kind}:{value}", kind, value)
+
+
+@dataclass
+class StoreSeries:
+    """Series built from the store, with what was left out and the markings to carry."""
+
+    series: list[Series]
+    events_read: int = 0
+    events_counted: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)
+    markings: dict[str, set[str]] = field(default_factory=dict)  # series name -> marking ids
+    event_ids: list[str] = field(default_factory=list)
+
+
+def iterate_events(store: ObjectStore) -> Iterator[dict[str, Any]]:
+    """Every current, non-revoked event object in the store."""
+    after: int | None = None
+    while True:
+        page = store.query(Query(types=(EVENT_TYPE,), limit=1000, after=after))
+        for stored in page.objects:
+            yield stored.object
+        if page.next_after is None:
+            return
+        after = page.next_after
+
+
+def series_from_facts(
+    facts: Sequence[EventFacts],
+    places: Sequence[Place],
+    categories: Sequence[Category],
+    frequency: Frequency,
+    *,
+    until: int | None = None,
+) -> tuple[list[Series], dict[str, set[str]]]:
+    """One series per (place, category), named ``place/category``, on one calendar (first
+    event to ``until`` or the last event); and each series' event markings."""
+    values: dict[str, dict[int, float]] = {}
+    markings: dict[str, set[str]] = {}
+    for place in places:
+        for category in categories:
+            name = f"{place.key}/{category.key}"
+            values[name] = {}
+            markings[name] = set()
+    first: int | None = None
+    last: int | None = None
+    for fact in facts:
+        period = period_of_date(fact.day, frequency)
+        if until is not None and period > until:
+            continue
+        first = period if first is None else min(first, period)
+        last = period if last is None else max(last, period)
+        for place in places:
+            if not place.holds(fact.country, fact.admin1):
+                continue
+            for category in categories:
+                if category.holds(fact):
+                    name = f"{place.key}/{category.key}"
+                    values[name][period] = values[name].get(period, 0.0) + 1.0
+                    markings[name].update(fact.markings)
+    if first is None or last is None:
+        raise SeriesError("no events in the store for these places and categories")
+    end = until if until is not None else last
+    for by_period in values.values():
+        # Pin the shared calendar: first event to the end, zeros where nothing happened.
+        by_period.setdefault(first, 0.0)
+        by_period.setdefault(end, 0.0)
+    return assemble(values, frequency), markings
+
+
+def store_series(
+    store: ObjectStore,
+    places: Sequence[str] = (ALL,),
+    categories: Sequence[str] = (ALL,),
+    frequency: Frequency = "month",
+    *,
+    until: int | None = None,
+) -> StoreSeries:
+    """Series of event counts per period for each place and category, from the store."""
+    resolved_places = [resolve_place(place) for place in places]
+    resolved_categories = [resolve_category(category) for category in categories]
+    objects = list(iterate_events(store))
+    location_ids: set[str] = set()
+    for obj in objects:
+        refs = obj.get("location_refs")
+        if isinstance(refs, list):
+            location_ids.update(
+                ref for ref in refs if isinstance(ref, str) and ref.startswith("location--")
+            )
+    locations: dict[str, Mapping[str, Any]] = {}
+    for location_id in sorted(location_ids):
+        stored = store.get(location_id)
+        if stored is not None:
+            locations[location_id] = stored.object
+    result = StoreSeries([], events_read=len(objects))
+    facts: list[EventFacts] = []
+    for obj in objects:
+        found = event_facts(obj, locations)
+        if isinstance(found, str):
+            result.skipped[found] += 1
+        else:
+            facts.append(found)
+    result.series, result.markings = series_from_facts(
+        facts, resolved_places, resolved_categories, frequency, until=until
+    )
+    result.events_counted = len(facts)
+    result.event_ids = [fact.id for fact in facts]
+    return result

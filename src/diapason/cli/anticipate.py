@@ -1,0 +1,447 @@
+"""``diapason anticipate``: event series, forecasts, backtests and alerts."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from diapason.anticipate.alerts import LEVEL, WINDOW, Alert, detect_alerts
+from diapason.anticipate.backtest import BASELINES, backtest
+from diapason.anticipate.chart import chart_svg
+from diapason.anticipate.events import store_series
+from diapason.anticipate.forecast import Forecast, forecast
+from diapason.anticipate.periods import FREQUENCIES, Frequency, PeriodError, parse_period
+from diapason.anticipate.publish import publish_alerts
+from diapason.anticipate.series import Series, read_csv, write_csv
+from diapason.anticipate.synthetic import synthetic_series
+from diapason.cli.common import (
+    actor,
+    data_option,
+    json_option,
+    opened,
+    print_json,
+    progress_bar,
+    stderr,
+)
+from diapason.domain.extensions import TLP_2_0_IDS
+from diapason.domain.grading import Lang
+from diapason.node import Node
+
+
+@dataclass
+class Loaded:
+    """Series from a CSV file or from the store, and what to say about them."""
+
+    series: list[Series]
+    notes: list[str] = field(default_factory=list)
+    markings: dict[str, set[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where the series come from: a CSV file, or the store and which series to build."""
+
+    data_dir: Path | None
+    csv_path: Path | None
+    places: tuple[str, ...]
+    categories: tuple[str, ...]
+    frequency: Frequency
+    until: str | None
+    skip_bad_rows: bool
+
+
+def _source_options(function: Any) -> Any:
+    """The options that choose the series, handed to the command as one ``source``."""
+
+    @functools.wraps(function)
+    def command(
+        *args: Any,
+        data_dir: Path | None,
+        csv_path: Path | None,
+        places: tuple[str, ...],
+        categories: tuple[str, ...],
+        frequency: Frequency,
+        until: str | None,
+        skip_bad_rows: bool,
+        **kwargs: Any,
+    ) -> Any:
+        source = Source(data_dir, csv_path, places, categories, frequency, until, skip_bad_rows)
+        return function(*args, source=source, **kwargs)
+
+    for decorator in reversed(
+        [
+            data_option,
+            click.option(
+                "--csv",
+                "csv_path",
+                type=click.Path(path_type=Path, dir_okay=False, exists=True),
+                default=None,
+                help="Read series from a CSV file (columns period,series,count) instead of "
+                "the store.",
+            ),
+            click.option(
+                "--place",
+                "places",
+                multiple=True,
+                help="From the store: all, a country (ML), ML/<region> or a named region "
+                "(sahel-saharan, maghreb, ...); repeatable. Default: all.",
+            ),
+            click.option(
+                "--category",
+                "categories",
+                multiple=True,
+                help="From the store: all, a topic (terrorism, migration, ...) or a PLOVER "
+                "event type (COERCE); repeatable. Default: all.",
+            ),
+            click.option(
+                "--frequency",
+                type=click.Choice(FREQUENCIES),
+                default="month",
+                show_default=True,
+                help="From the store: count per month or per ISO week.",
+            ),
+            click.option(
+                "--until",
+                default=None,
+                help="From the store: last period counted (YYYY-MM or YYYY-Www); default "
+                "the period of the latest event.",
+            ),
+            click.option(
+                "--skip-bad-rows",
+                is_flag=True,
+                help="CSV: leave out bad rows (listed on stderr) instead of refusing the file.",
+            ),
+        ]
+    ):
+        command = decorator(command)
+    return command
+
+
+@contextmanager
+def _loaded(source: Source, *, keep_node: bool = False) -> Iterator[tuple[Loaded, Node | None]]:
+    """The series, and the node kept open when ``keep_node`` (to write alerts)."""
+    data_dir, places, categories = source.data_dir, source.places, source.categories
+    frequency, until = source.frequency, source.until
+    if source.csv_path is not None:
+        if places or categories or until:
+            raise click.UsageError("--place, --category and --until apply to the store, not --csv")
+        series, report = read_csv(source.csv_path, skip_bad_rows=source.skip_bad_rows)
+        notes = [f"skipped: {line}" for line in report.skipped]
+        if report.zero_filled:
+            notes.append(f"{report.zero_filled} period(s) without a row counted as zero")
+        if keep_node:
+            with opened(data_dir) as node:
+                yield Loaded(series, notes), node
+        else:
+            yield Loaded(series, notes), None
+        return
+    try:
+        last = parse_period(until, frequency) if until else None
+    except PeriodError as error:
+        raise click.BadParameter(str(error), param_hint="--until") from None
+    with opened(data_dir) as node:
+        found = store_series(
+            node.store, places or ("all",), categories or ("all",), frequency, until=last
+        )
+        node.audit.append(
+            actor(),
+            "consult",
+            found.event_ids,
+            details={
+                "anticipate": "series",
+                "places": list(places),
+                "categories": list(categories),
+            },
+        )
+        notes = [f"{count} event(s) skipped: {why}" for why, count in found.skipped.items()]
+        yield Loaded(found.series, notes, found.markings), (node if keep_node else None)
+
+
+def _load(source: Source) -> Loaded:
+    with _loaded(source) as (loaded, _):
+        return loaded
+
+
+def _say(notes: list[str]) -> None:
+    for note in notes:
+        stderr.print(f"[yellow]note:[/yellow] {escape(note)}")
+
+
+@click.group("anticipate")
+def anticipate_group() -> None:
+    """Event series, forecasts with predictive distributions, backtests and alerts."""
+
+
+@anticipate_group.command("series")
+@_source_options
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Also write the series as a CSV (period,series,count).",
+)
+@json_option
+def series_command(
+    source: Source,
+    output: Path | None,
+    as_json: bool,
+) -> None:
+    """Event counts per period for each place and category (empty periods are zeros)."""
+    loaded = _load(source)
+    _say(loaded.notes)
+    if output is not None:
+        write_csv(loaded.series, output)
+    if as_json:
+        print_json(
+            {
+                "series": [
+                    {"name": s.name, "periods": s.labels(), "counts": [int(c) for c in s.counts]}
+                    for s in loaded.series
+                ]
+            }
+        )
+        return
+    table = Table("series", "from", "to", "total", "last 6")
+    for s in loaded.series:
+        table.add_row(
+            escape(s.name),
+            s.label(0),
+            s.label(len(s.counts) - 1),
+            str(int(s.counts.sum())),
+            " ".join(str(int(c)) for c in s.counts[-6:]),
+        )
+    Console().print(table)
+
+
+def _write_chart(
+    path: Path, loaded: Loaded, forecasts: list[Forecast], alerts: list[Alert]
+) -> None:
+    """One SVG per series: ``path`` itself for one series, ``path`` with the series' index
+    before the suffix for several."""
+    for index, one in enumerate(loaded.series):
+        target = path if len(loaded.series) == 1 else path.with_stem(f"{path.stem}-{index + 1}")
+        target.write_text(chart_svg(one, forecasts, alerts), encoding="utf-8")
+        stderr.print(f"chart of {escape(one.name)} written to {escape(str(target))}")
+
+
+@anticipate_group.command("forecast")
+@_source_options
+@click.option(
+    "--horizon", default=6, show_default=True, type=click.IntRange(1, 12), help="Periods ahead."
+)
+@click.option(
+    "--chart",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Draw each series with its forecast band as SVG to this file.",
+)
+@json_option
+def forecast_command(
+    source: Source,
+    horizon: int,
+    chart: Path | None,
+    as_json: bool,
+) -> None:
+    """Forecast the next periods: mean and 5/25/50/75/95% quantiles of each series."""
+    loaded = _load(source)
+    result = forecast(loaded.series, horizon)
+    _say(loaded.notes + result.notes)
+    if chart is not None:
+        _write_chart(chart, loaded, result.forecasts, [])
+    if as_json:
+        print_json(result.as_dict())
+        return
+    table = Table("series", "period", "mean", "5%", "25%", "median", "75%", "95%", "method")
+    for f in result.forecasts:
+        q = f.quantiles
+        table.add_row(
+            escape(f.series),
+            f.period,
+            f"{f.mean:.1f}",
+            *(f"{q[level]:.0f}" for level in (0.05, 0.25, 0.5, 0.75, 0.95)),
+            f.method,
+        )
+    Console().print(table)
+
+
+@anticipate_group.command("backtest")
+@_source_options
+@click.option(
+    "--horizon",
+    default=6,
+    show_default=True,
+    type=click.IntRange(1, 12),
+    help="Periods ahead scored from each origin.",
+)
+@click.option(
+    "--synthetic",
+    "synthetic",
+    type=click.IntRange(1, 5000),
+    default=None,
+    help="Backtest N synthetic series (10 years, planted escalations) instead.",
+)
+@click.option("--per-series", is_flag=True, help="Also print each series' rows.")
+@json_option
+def backtest_command(
+    source: Source,
+    horizon: int,
+    synthetic: int | None,
+    per_series: bool,
+    as_json: bool,
+) -> None:
+    """Roll the forecast origin through the history; score the model and the baselines.
+
+    CRPS, Brier score of exceedance of the 90th percentile of the past, and average
+    precision of escalations (at least twice the last 3 periods' mean, and 5), per series
+    and overall, for the model and the last-value, historical and seasonal-naive baselines.
+    """
+    if synthetic is not None:
+        loaded = Loaded(synthetic_series(synthetic, 120, seed=0)[0])
+    else:
+        loaded = _load(source)
+    _say(loaded.notes)
+    with progress_bar(as_json) as progress:
+        task = progress.add_task("backtest", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        result = backtest(loaded.series, horizons=horizon, on_origin=advance)
+    if as_json:
+        print_json(result.as_dict())
+        return
+    table = Table(
+        "series",
+        "method",
+        "CRPS",
+        "Brier",
+        "AP",
+        "forecasts",
+        title=f"backtest: {result.series} series, {result.origins} origins, "
+        f"horizons 1-{result.horizons}, {result.escalations} escalations",
+    )
+    for row in result.rows:
+        if row.series != "overall" and not per_series:
+            continue
+        ap = (
+            "-"
+            if row.average_precision != row.average_precision
+            else f"{row.average_precision:.3f}"
+        )
+        table.add_row(
+            escape(row.series),
+            row.method,
+            f"{row.crps:.3f}",
+            f"{row.brier:.4f}",
+            ap,
+            str(row.forecasts),
+        )
+    console = Console()
+    console.print(table)
+    for baseline in BASELINES:
+        console.print(
+            f"model CRPS vs {baseline}: {100 * result.crps_improvement(baseline):.1f}% lower "
+            f"overall; lower in {result.series_won(baseline)} of {result.series} series"
+        )
+
+
+@anticipate_group.command("alerts")
+@_source_options
+@click.option(
+    "--window",
+    default=WINDOW,
+    show_default=True,
+    type=click.IntRange(1, 520),
+    help="Scan the last N periods.",
+)
+@click.option(
+    "--level",
+    default=LEVEL,
+    show_default=True,
+    type=click.FloatRange(1e-6, 0.5),
+    help="Flag a count whose forecast probability of being so high is below this.",
+)
+@click.option(
+    "--write",
+    is_flag=True,
+    help="Write each alert to the store as an x-diapason-alert (shared under the "
+    "release policy); alerts already stored are not written again.",
+)
+@click.option(
+    "--tlp",
+    type=click.Choice(sorted(TLP_2_0_IDS)),
+    default="amber",
+    show_default=True,
+    help="Marking of written alerts whose series carry no event markings (--csv).",
+)
+@click.option(
+    "--chart",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Draw each series with its alerts as SVG to this file.",
+)
+@click.option(
+    "--lang",
+    type=click.Choice(["en", "fr"]),
+    default="en",
+    show_default=True,
+    help="Language of the explanations printed.",
+)
+@json_option
+def alerts_command(
+    source: Source,
+    window: int,
+    level: float,
+    write: bool,
+    tlp: str,
+    chart: Path | None,
+    lang: Lang,
+    as_json: bool,
+) -> None:
+    """Episodes where counts rose above their forecast (upper tail) or shifted up (change
+    point): one alert per episode, explained."""
+    with _loaded(source, keep_node=write) as (loaded, node):
+        alerts, notes = detect_alerts(loaded.series, window=window, level=level)
+        written: list[str] = []
+        unchanged: list[str] = []
+        if write and node is not None:
+            who = actor()
+            published = publish_alerts(
+                node.store,
+                node.audit,
+                alerts,
+                actor=who,
+                created_by=node.ensure_identity(who),
+                markings=loaded.markings,
+                default_markings=[TLP_2_0_IDS[tlp]],
+            )
+            written, unchanged = published.written, published.unchanged
+    _say(loaded.notes + notes)
+    if chart is not None:
+        _write_chart(chart, loaded, [], alerts)
+    if as_json:
+        print_json(
+            {
+                "alerts": [alert.as_dict() for alert in alerts],
+                "written": written,
+                "unchanged": unchanged,
+            }
+        )
+        return
+    console = Console()
+    for alert in alerts:
+        console.print(f"[bold]{escape(alert.stix_id)}[/bold]\n  {escape(alert.explanation(lang))}")
+    console.print(
+        f"{len(alerts)} alert(s)"
+        + (f"; {len(written)} written, {len(unchanged)} already stored" if write else "")
+    )
