@@ -172,7 +172,8 @@ def common_base(item: Item, heads: Iterable[Revision]) -> Revision | None:
         shared = mine if shared is None else shared & mine
     if not shared:
         return None
-    return max((item.revision(r) for r in shared if item.revision(r)), key=_order)  # type: ignore[arg-type,return-value]
+    held = [found for r in shared if (found := item.revision(r)) is not None]
+    return max(held, key=_order) if held else None
 
 
 def changes(base: Mapping[str, Any], fields: Mapping[str, Any]) -> dict[str, Any]:
@@ -259,7 +260,8 @@ def resolution(
         if name in values:
             continue
         if take is not None:
-            chosen = proposals.get(take, conflict.item.revision(take).fields.get(name))  # type: ignore[union-attr]
+            taken = conflict.item.revision(take)
+            chosen = proposals.get(take, taken.fields.get(name) if taken else None)
             if chosen is None:
                 state.pop(name, None)
             else:
