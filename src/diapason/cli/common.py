@@ -16,6 +16,7 @@ from rich.console import Console
 from diapason.accounts import AccountError
 from diapason.audit import AuditError
 from diapason.bundles import BundleError
+from diapason.coordinate.records import CoordinationError
 from diapason.domain.stix import StixError
 from diapason.exchange.collections import CollectionError
 from diapason.exchange.partners import PartnerError
@@ -32,6 +33,7 @@ KNOWN_ERRORS = (
     StixError,
     CollectionError,
     PartnerError,
+    CoordinationError,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])
