@@ -23,6 +23,7 @@ from diapason import __version__
 from diapason.exchange.taxii import TaxiiError, TaxiiServer, error_response
 from diapason.node import Node
 from diapason.settings import Settings, load_settings
+from diapason.web.coordinate_api import CoordinateApi
 
 log = logging.getLogger("diapason.exchange")
 
@@ -127,7 +128,7 @@ def create_app(settings: Settings, node: Node | None = None) -> Starlette:
             node.close()
 
     app = Starlette(
-        routes=[Route("/health", health), *taxii.routes()],
+        routes=[Route("/health", health), *taxii.routes(), *CoordinateApi(node).routes()],
         middleware=[Middleware(SecurityHeaders)],
         exception_handlers={404: not_found, 405: not_found},
         lifespan=lifespan,
