@@ -132,14 +132,34 @@ def _order(revision: Revision) -> tuple[str, str]:
     return (revision.created, revision.id)
 
 
+def _topological(revisions: list[Revision]) -> list[Revision]:
+    """Every revision after the revisions it was based on; otherwise by creation time.
+
+    Clocks of two nodes differ, and two edits may carry the same timestamp: the order of
+    the history comes from the ``based_on`` links first."""
+    by_id = {revision.id: revision for revision in revisions}
+    waiting = {r.id: {b for b in r.based_on if b in by_id and b != r.id} for r in revisions}
+    ordered: list[Revision] = []
+    while waiting:
+        ready = [by_id[i] for i, bases in waiting.items() if not bases]
+        if not ready:  # a cycle, which honest nodes cannot make: fall back to time
+            ready = [by_id[i] for i in waiting]
+        chosen = min(ready, key=_order)
+        ordered.append(chosen)
+        del waiting[chosen.id]
+        for bases in waiting.values():
+            bases.discard(chosen.id)
+    return ordered
+
+
 def assemble(revisions: Iterable[Revision]) -> dict[str, Item]:
     """Group revisions into items and find each item's heads."""
     grouped: dict[str, list[Revision]] = {}
     for revision in revisions:
         grouped.setdefault(revision.item_id, []).append(revision)
     items: dict[str, Item] = {}
-    for item_id, found in grouped.items():
-        found.sort(key=_order)
+    for item_id, unordered in grouped.items():
+        found = _topological(unordered)
         superseded = {base for revision in found for base in revision.based_on}
         heads = tuple(revision for revision in found if revision.id not in superseded)
         if not heads:  # a cycle, which honest nodes cannot make: show the newest
