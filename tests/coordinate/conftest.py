@@ -13,6 +13,10 @@ import pytest
 from stix2validator import ValidationOptions, validate_instance
 
 from diapason.coordinate import Coordination
+from diapason.coordinate.meetings import moment
+from diapason.domain.coordination import RFI_TYPE
+from diapason.domain.extensions import COORDINATION_EXTENSION_IDS, TLP_2_0_IDS
+from diapason.domain.stix import format_timestamp, new_id
 from diapason.node import Node, init_node
 from diapason.settings import load_settings
 from tests.federation.conftest import make_node  # noqa: F401  (a fixture, used here too)
@@ -51,6 +55,37 @@ def joint(database_url: str, tmp_path: Path) -> Iterator[Joint]:
     clock = Clock(datetime.now(UTC).replace(microsecond=0))
     yield Joint(node, clock, Coordination(node, actor="tests", editor="nadia", clock=clock))
     node.close()
+
+
+def partner_request(
+    joint: Joint, deadline: str, *, status: str = "open", based_on: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A request from ``paris`` to ``rabat`` (or a revision of one), stored as the sync
+    agent stores what a partner sends (provenance ``partner:paris``)."""
+    stamp = format_timestamp(joint.clock.now)
+    obj: dict[str, Any] = {
+        "type": RFI_TYPE,
+        "spec_version": "2.1",
+        "id": new_id(RFI_TYPE),
+        "created": stamp,
+        "modified": stamp,
+        "created_by_ref": PARIS_IDENTITY,
+        "title": "Réseau de Nador",
+        "question": "Quels relais ?",
+        "priority": "high",
+        "deadline": moment(deadline, "deadline"),
+        "requester": "paris",
+        "addressed_to": "rabat",
+        "status": status,
+        "object_marking_refs": [TLP_2_0_IDS["green"]],
+        "extensions": {COORDINATION_EXTENSION_IDS[RFI_TYPE]: {"extension_type": "new-sdo"}},
+    }
+    if based_on is not None:
+        obj["item_ref"] = based_on["id"]
+        obj["based_on_refs"] = [based_on["id"]]
+    report = joint.node.store.put_many([obj], source="partner:paris")
+    assert not report.refused, report.refused
+    return obj
 
 
 def assert_valid_stix(obj: dict[str, Any]) -> None:
