@@ -3,8 +3,8 @@ French and English, as Markdown and PDF.
 
 A document is built once as a list of blocks (headings, paragraphs, lists), then written
 as Markdown (user text escaped, so a name cannot inject markup) or as PDF with fpdf2 and
-the DejaVu fonts shipped in ``data/fonts`` (French accents, Arabic letters; Arabic is
-drawn letter by letter, without contextual shaping, which needs a shaping engine).
+the DejaVu fonts shipped in ``data/fonts`` (French accents, Arabic letters), shaped with
+HarfBuzz so that Arabic names are joined and run right to left.
 """
 
 from __future__ import annotations
@@ -76,6 +76,8 @@ def to_pdf(document: Document) -> bytes:
     pdf.set_lang(document.lang)
     pdf.add_font("DejaVu", "", _font("DejaVuSans.ttf"))
     pdf.add_font("DejaVu", "B", _font("DejaVuSans-Bold.ttf"))
+    # Text shaping (HarfBuzz): Arabic names drawn joined and right to left.
+    pdf.set_text_shaping(use_shaping_engine=True)
     pdf.set_margins(20, 20, 20)
     pdf.set_auto_page_break(auto=True, margin=20)
     pdf.add_page()
