@@ -28,7 +28,11 @@ def prepared(joint: Joint) -> str:
         start,
         "Rabat",
         delegations=[
-            {"partner": "rabat", "head": "نادية بنعلي", "members": ["نادية بنعلي", "Youssef El Idrissi"]},
+            {
+                "partner": "rabat",
+                "head": "نادية بنعلي",
+                "members": ["نادية بنعلي", "Youssef El Idrissi"],
+            },
             {"partner": "paris", "head": "Hélène Lefèvre", "members": ["Hélène Lefèvre"]},
         ],
         agenda=["Routes migratoires dans la région sahélo-saharienne", "Retours volontaires"],
@@ -55,9 +59,17 @@ def test_minutes_in_french_and_english_as_markdown(joint: Joint) -> None:
     meeting = prepared(joint)
     french = to_markdown(joint.service.minutes(meeting, "fr"))
     assert french.startswith("# Procès-verbal — Plénière du GMMP\n")
-    for text in ("## Délégations", "## Ordre du jour", "1. Routes migratoires", "## Décisions",
-                 "Créer un groupe d'experts", "## Actions à mener", "responsable: paris",
-                 "Séance plénière", "نادية بنعلي"):
+    for text in (
+        "## Délégations",
+        "## Ordre du jour",
+        "1. Routes migratoires",
+        "## Décisions",
+        "Créer un groupe d'experts",
+        "## Actions à mener",
+        "responsable: paris",
+        "Séance plénière",
+        "نادية بنعلي",
+    ):
         assert text in french, text
     # User text cannot make headings or HTML.
     assert "\\# pas un titre \\<b\\>" in french
@@ -88,7 +100,9 @@ def test_pdf_documents_carry_accents_and_arabic_names(joint: Joint, lang: str) -
 
 
 def test_escape_markdown_neutralises_markup() -> None:
-    assert escape_markdown("[lien](http://x) *gras* <i>") == "\\[lien\\](http://x) \\*gras\\* \\<i\\>"
+    assert (
+        escape_markdown("[lien](http://x) *gras* <i>") == "\\[lien\\](http://x) \\*gras\\* \\<i\\>"
+    )
     assert escape_markdown("1. pas une liste") == "1\\. pas une liste"
     document = Document("T", "fr")
     document.add("p", "")  # empty blocks are left out

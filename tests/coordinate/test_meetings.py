@@ -12,7 +12,7 @@ from diapason.coordinate import ConflictError, CoordinationError, NotFound
 from diapason.coordinate.revisions import Revision
 from tests.coordinate.conftest import Joint, assert_valid_stix
 
-MEMBERS = [
+MEMBERS: list[dict[str, Any]] = [
     {"partner": "rabat", "name": "Nadia Benali", "function": "Directrice", "chair": True},
     {"partner": "paris", "name": "Jean Martin", "chair": True},
     {"partner": "paris", "name": "Élodie Durand"},
@@ -77,8 +77,14 @@ def test_a_group_meeting_and_action_are_stix_objects_written_through_the_store(
         ({"owner": "berlin"}, "action: field owner: 'berlin' is not a known partner"),
         ({"due": "2020-01-31"}, "action: field due: 2020-01-31 is in the past"),
         ({"due": "31/01/2027"}, "action: field due: '31/01/2027' is not a date"),
-        ({"meeting_ref": "x-diapason-meeting--6c9c1f4e-0d6a-4b51-9d1c-1f1a1a1a1a1a"}, "not a known meeting"),
-        ({"linked_refs": ["threat-actor--6c9c1f4e-0d6a-4b51-9d1c-1f1a1a1a1a1a"]}, "not an object this node holds"),
+        (
+            {"meeting_ref": "x-diapason-meeting--6c9c1f4e-0d6a-4b51-9d1c-1f1a1a1a1a1a"},
+            "not a known meeting",
+        ),
+        (
+            {"linked_refs": ["threat-actor--6c9c1f4e-0d6a-4b51-9d1c-1f1a1a1a1a1a"]},
+            "not an object this node holds",
+        ),
     ],
 )
 def test_bad_actions_are_refused_with_a_precise_error_and_nothing_written(
@@ -98,16 +104,26 @@ def test_groups_and_meetings_refuse_unknown_sides_and_two_chairs(joint: Joint) -
         joint.service.create_group("G", "security", ["rabat", "madrid"])
     with pytest.raises(CoordinationError, match="paris already has a chair"):
         joint.service.create_group(
-            "G", "security", ["rabat", "paris"], [*MEMBERS, {"partner": "paris", "name": "X", "chair": True}]
+            "G",
+            "security",
+            ["rabat", "paris"],
+            [*MEMBERS, {"partner": "paris", "name": "X", "chair": True}],
         )
     solo = joint.service.create_group("Rabat seul", "other", ["rabat"])
     with pytest.raises(CoordinationError, match="paris is not a partner of the group"):
         joint.service.create_meeting(
-            solo.id, "T", "working", "2026-01-01", "Rabat", delegations=[{"partner": "paris", "members": []}]
+            solo.id,
+            "T",
+            "working",
+            "2026-01-01",
+            "Rabat",
+            delegations=[{"partner": "paris", "members": []}],
         )
     with pytest.raises(CoordinationError, match="meeting: field kind"):
         joint.service.create_meeting(solo.id, "T", "dinner", "2026-01-01", "Rabat")
-    with pytest.raises(CoordinationError, match="meeting: field start: '2026-13-01' is not a real date"):
+    with pytest.raises(
+        CoordinationError, match="meeting: field start: '2026-13-01' is not a real date"
+    ):
         joint.service.create_meeting(solo.id, "T", "working", "2026-13-01", "Rabat")
 
 
@@ -129,7 +145,9 @@ def test_overdue_actions_are_flagged_and_can_still_be_closed(joint: Joint) -> No
 def test_concurrent_edits_make_a_conflict_shown_and_resolved(joint: Joint) -> None:
     action = joint.service.create_action("Partager l'analyse", "paris", due(joint, 10))
     first = joint.service.update(action.id, {"status": "in-progress"}, based_on=action.id)
-    second = joint.service.update(action.id, {"status": "cancelled", "assignee": "Marc"}, based_on=action.id)
+    second = joint.service.update(
+        action.id, {"status": "cancelled", "assignee": "Marc"}, based_on=action.id
+    )
     assert (first.conflict, second.conflict) == (False, True)
     [conflict] = joint.service.conflicts()
     assert conflict["item"] == action.id
@@ -156,10 +174,12 @@ def test_edits_are_checked_like_creations(joint: Joint) -> None:
     action = joint.service.create_action("Suivi", "paris", due(joint, 5))
     with pytest.raises(CoordinationError, match="action: field status"):
         joint.service.update(action.id, {"status": "forgotten"})
-    with pytest.raises(CoordinationError, match="requester cannot be set here|cannot be set here"):
+    with pytest.raises(CoordinationError, match="requester cannot be set here"):
         joint.service.update(action.id, {"requester": "paris"})
     with pytest.raises(NotFound, match="not a revision of"):
-        joint.service.update(action.id, {"status": "done"}, based_on=action.id.replace("-4", "-5", 1))
+        joint.service.update(
+            action.id, {"status": "done"}, based_on=action.id.replace("-4", "-5", 1)
+        )
     with pytest.raises(NotFound, match="not a joint item id"):
         joint.service.get("threat-actor--6c9c1f4e-0d6a-4b51-9d1c-1f1a1a1a1a1a")
     with pytest.raises(NotFound, match="no action with this id"):

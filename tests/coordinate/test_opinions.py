@@ -44,7 +44,9 @@ def test_opinions_on_our_own_or_unknown_objects_are_refused(joint: Joint) -> Non
     with pytest.raises(CoordinationError, match="is not a partner's assessment"):
         joint.service.record_opinion([ours], "agree", "sahel")
     with pytest.raises(CoordinationError, match="is not held here"):
-        joint.service.record_opinion(["report--6c9c1f4e-0d6a-4b51-9d1c-1f1a1a1a1a1a"], "agree", "sahel")
+        joint.service.record_opinion(
+            ["report--6c9c1f4e-0d6a-4b51-9d1c-1f1a1a1a1a1a"], "agree", "sahel"
+        )
     report = partner_report(joint, "Routes")
     with pytest.raises(CoordinationError, match="field opinion: 'yes' is not one of"):
         joint.service.record_opinion([report], "yes", "sahel")
@@ -53,7 +55,13 @@ def test_opinions_on_our_own_or_unknown_objects_are_refused(joint: Joint) -> Non
 
 
 def opinion(side: str, topic: str, level: str, created: str, *refs: str) -> dict[str, Any]:
-    return {"side": side, "topic": topic, "opinion": level, "created": created, "object_refs": list(refs)}
+    return {
+        "side": side,
+        "topic": topic,
+        "opinion": level,
+        "created": created,
+        "object_refs": list(refs),
+    }
 
 
 def test_the_convergence_index_averages_each_side_then_the_sides() -> None:
@@ -73,7 +81,12 @@ def test_the_convergence_index_averages_each_side_then_the_sides() -> None:
     sahel = rows[("sahel", "2026-Q1")]
     # rabat: mean(0.75, 0.25) = 0.5; paris: 1.0; index = (0.5 + 1.0) / 2.
     assert sahel["sides"] == {"paris": 1.0, "rabat": 0.5}
-    assert (sahel["index"], sahel["verdict"], sahel["gap"], sahel["opinions"]) == (0.75, "meet", 0.5, 3)
+    assert (sahel["index"], sahel["verdict"], sahel["gap"], sahel["opinions"]) == (
+        0.75,
+        "meet",
+        0.5,
+        3,
+    )
     migration = rows[("migration", "2026-Q1")]
     assert (migration["index"], migration["verdict"]) == (0.125, "part")
     assert rows[("sahel", "2026-Q2")]["verdict"] == "mixed"

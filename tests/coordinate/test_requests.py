@@ -102,7 +102,9 @@ def test_an_answer_to_a_closed_request_is_refused(joint: Joint) -> None:
         joint.service.answer_request(request["id"], "Encore une précision.")
 
 
-def view(addressed_to: str, days: float | None, in_time: bool | None, **other: Any) -> dict[str, Any]:
+def view(
+    addressed_to: str, days: float | None, in_time: bool | None, **other: Any
+) -> dict[str, Any]:
     return {
         "addressed_to": addressed_to,
         "days_to_answer": days,

@@ -17,7 +17,7 @@ from diapason.coordinate.revisions import (
 ITEM = "x-diapason-action--00000000-0000-4000-8000-000000000000"
 
 
-def rev(number: int, based_on: tuple[int, ...] = (), **fields: Any) -> Revision:
+def rev(number: int, based_on: tuple[int, ...] = (), /, **fields: str) -> Revision:
     obj: dict[str, Any] = {
         "type": "x-diapason-action",
         "id": ITEM if number == 0 else f"x-diapason-action--00000000-0000-4000-8000-{number:012d}",
@@ -58,7 +58,10 @@ def test_two_edits_of_the_same_revision_are_a_conflict_merged_where_they_do_not_
     assert item.conflict and {h.id for h in item.heads} == {rev_id(1), rev_id(2)}
     conflict = conflict_of(item)
     assert conflict is not None and conflict.base is not None and conflict.base.id == ITEM
-    assert conflict.changed == {rev_id(1): {"status": "in-progress"}, rev_id(2): {"assignee": "Marc"}}
+    assert conflict.changed == {
+        rev_id(1): {"status": "in-progress"},
+        rev_id(2): {"assignee": "Marc"},
+    }
     assert conflict.clashes == {}
     assert conflict.merged == {**BASE, "status": "in-progress", "assignee": "Marc"}
     assert resolution(conflict) == conflict.merged

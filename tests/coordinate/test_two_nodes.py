@@ -93,24 +93,37 @@ def test_joint_records_travel_both_ways_and_conflicts_show_on_both_sides(
     action = rabat.call(
         "POST",
         "/actions",
-        {"title": "Partager les tendances", "owner": "paris", "due": soon, "meeting_ref": meeting["id"]},
+        {
+            "title": "Partager les tendances",
+            "owner": "paris",
+            "due": soon,
+            "meeting_ref": meeting["id"],
+        },
         expect=201,
     )
     exchange(rabat_node, paris_node)
     [seen] = paris.call("GET", "/meetings")
     assert (seen["id"], seen["title"], seen["created_on"]) == (meeting["id"], "Plénière", "rabat")
-    assert [a["id"] for a in paris.call("GET", f"/items/{meeting['id']}")["actions"]] == [action["id"]]
+    assert [a["id"] for a in paris.call("GET", f"/items/{meeting['id']}")["actions"]] == [
+        action["id"]
+    ]
 
     # An action updated in Paris updates in Rabat.
     edit = paris.call("PATCH", f"/items/{action['id']}", {"changes": {"status": "in-progress"}})
     assert edit["conflict"] is False
     exchange(paris_node, rabat_node)
     shown = rabat.call("GET", f"/items/{action['id']}")
-    assert (shown["status"], shown["updated_on"], shown["updated_by"]) == ("in-progress", "paris", "helene")
+    assert (shown["status"], shown["updated_on"], shown["updated_by"]) == (
+        "in-progress",
+        "paris",
+        "helene",
+    )
 
     # Both sides edit the same action before syncing: a conflict, shown on both sides.
     rabat.call("PATCH", f"/items/{action['id']}", {"changes": {"assignee": "Youssef"}})
-    ours = paris.call("PATCH", f"/items/{action['id']}", {"changes": {"assignee": "Hélène", "status": "done"}})
+    ours = paris.call(
+        "PATCH", f"/items/{action['id']}", {"changes": {"assignee": "Hélène", "status": "done"}}
+    )
     exchange(rabat_node, paris_node, rabat_node)
     for client in (rabat, paris):
         [conflict] = client.call("GET", "/conflicts")
@@ -119,10 +132,15 @@ def test_joint_records_travel_both_ways_and_conflicts_show_on_both_sides(
         assert set(conflict["clashes"]) == {"assignee"}
         assert conflict["merged"]["status"] == "done"  # changed on one side only: kept
         assert client.call("GET", f"/items/{action['id']}")["conflict"] is True
-    refused = rabat.call("PATCH", f"/items/{action['id']}", {"changes": {"status": "open"}}, expect=409)
+    refused = rabat.call(
+        "PATCH", f"/items/{action['id']}", {"changes": {"status": "open"}}, expect=409
+    )
     assert "is in conflict" in refused["error"]
     resolved = paris.call(
-        "POST", f"/items/{action['id']}/resolution", {"values": {"assignee": "Youssef et Hélène"}}, expect=201
+        "POST",
+        f"/items/{action['id']}/resolution",
+        {"values": {"assignee": "Youssef et Hélène"}},
+        expect=201,
     )
     assert ours["id"] in resolved["based_on"] and len(resolved["based_on"]) == 2
     exchange(paris_node, rabat_node)
@@ -142,12 +160,21 @@ def test_joint_records_travel_both_ways_and_conflicts_show_on_both_sides(
     request = rabat.call(
         "POST",
         "/requests",
-        {"title": "Réseau de Nador", "question": "Quels relais ?", "addressed_to": "paris", "deadline": deadline, "priority": "high"},
+        {
+            "title": "Réseau de Nador",
+            "question": "Quels relais ?",
+            "addressed_to": "paris",
+            "deadline": deadline,
+            "priority": "high",
+        },
         expect=201,
     )
     exchange(rabat_node, paris_node)
     answer = paris.call(
-        "POST", f"/requests/{request['id']}/answers", {"text": "Trois relais.", "provided": [meeting["id"]]}, expect=201
+        "POST",
+        f"/requests/{request['id']}/answers",
+        {"text": "Trois relais.", "provided": [meeting["id"]]},
+        expect=201,
     )
     exchange(paris_node, rabat_node)
     asked = rabat.call("GET", f"/items/{request['id']}")
@@ -164,7 +191,7 @@ def test_joint_records_travel_both_ways_and_conflicts_show_on_both_sides(
     # Everything either side holds of the joint mechanism is valid STIX 2.1, and both
     # audit trails verify.
     for node in (rabat_node, paris_node):
-        for object_id, _modified, content in node.versions():
+        for _id, _modified, content in node.versions():
             obj = orjson.loads(content)
             if obj["type"] in ITEM_TYPES or obj["type"] in ("note", "opinion"):
                 assert_valid_stix(obj)

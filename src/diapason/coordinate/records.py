@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-import jsonschema
+import jsonschema  # type: ignore[import-untyped]
 
 from diapason.coordinate.revisions import Item, Revision, assemble
 from diapason.domain.coordination import SCHEMAS

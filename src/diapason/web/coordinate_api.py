@@ -30,6 +30,9 @@ from diapason.node import Node
 
 PREFIX = "/api/v1/coordinate"
 REALM = 'Basic realm="diapason", Bearer realm="diapason"'
+# Joint records are short texts: a body this large is a mistake or an attack, whatever the
+# (much larger) limit TAXII bundles need.
+MAX_BODY = 1_048_576
 
 Handler = Callable[[Coordination, Request, dict[str, Any]], Any]
 
@@ -147,8 +150,12 @@ class CoordinateApi:
         )
 
     async def _body(self, request: Request) -> dict[str, Any]:
-        limit = self.node.settings.max_request_bytes
-        data = b""
+        limit = min(MAX_BODY, self.node.settings.max_request_bytes)
+        declared = request.headers.get("content-length", "")
+        too_long = declared.isascii() and declared.isdigit() and len(declared) > 11
+        if too_long or (declared.isascii() and declared.isdigit() and int(declared) > limit):
+            raise ApiError(413, f"the body is over {limit} bytes")
+        data = bytearray()
         async for chunk in request.stream():
             data += chunk
             if len(data) > limit:
