@@ -16,9 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cache
 from typing import Any
-
-import jsonschema  # type: ignore[import-untyped]
 
 from diapason.coordinate.revisions import Item, Revision, assemble
 from diapason.domain.coordination import SCHEMAS
@@ -269,9 +268,18 @@ class Records:
         return [TLP_2_0_IDS[tlp], rel_to["id"]], rel_to
 
 
+@cache
+def _validator(stix_type: str) -> Any:
+    # Imported on first use: jsonschema takes seconds to import (its format checkers), and
+    # most commands never write a joint record.
+    import jsonschema  # type: ignore[import-untyped]
+
+    return jsonschema.Draft202012Validator(SCHEMAS[stix_type])
+
+
 def check_schema(obj: Mapping[str, Any]) -> None:
     """Check a revision against its extension-definition's schema: one precise error."""
-    validator = jsonschema.Draft202012Validator(SCHEMAS[obj["type"]])
+    validator = _validator(str(obj["type"]))
     errors = sorted(validator.iter_errors(obj), key=lambda e: list(e.absolute_path))
     if errors:
         first = errors[0]
