@@ -257,3 +257,60 @@ def test_edits_conflicts_documents_and_charts(served: tuple[FedNode, dict[str, s
         403,
         "only they answer it",
     )
+
+
+WRONG_SHAPES: list[tuple[str, dict[str, Any], str]] = [
+    (
+        "/groups",
+        {"name": "G", "kind": "gmmp", "partners": "rabat"},
+        "partners: expected a list",
+    ),
+    (
+        "/groups",
+        {"name": "G", "kind": "gmmp", "partners": ["rabat"], "members": ["x"]},
+        "members[0]",
+    ),
+    (
+        "/groups",
+        {"name": "G", "kind": "gmmp", "partners": [["rabat"]]},
+        "a partner name is required",
+    ),
+    (
+        "/groups",
+        {"name": "G", "kind": "gmmp", "partners": ["rabat"], "tlp": ["red"]},
+        "tlp:",
+    ),
+    (
+        "/figures",
+        {"indicator": ["x"], "month": "2024-01", "value": 1},
+        "not a shared definition",
+    ),
+    (
+        "/figures",
+        {"indicator": "assisted-voluntary-returns", "month": 202401, "value": {}},
+        "not a month",
+    ),
+    (
+        "/opinions",
+        {"object_refs": ["report--x"], "opinion": ["agree"], "topic": "t"},
+        "field opinion",
+    ),
+    (
+        "/opinions",
+        {"object_refs": "report--x", "opinion": "agree", "topic": "t"},
+        "expected a list",
+    ),
+    (
+        "/requests",
+        {"title": "T", "question": "Q", "addressed_to": {"a": 1}, "deadline": 5},
+        "addressed_to",
+    ),
+]
+
+
+def test_bodies_of_the_wrong_shape_are_400_never_500(
+    served: tuple[FedNode, dict[str, str]],
+) -> None:
+    node, tokens = served
+    for path, body, text in WRONG_SHAPES:
+        error(request(node, "POST", path, tokens["nadia"], body), 400, text)

@@ -31,6 +31,15 @@ def check_links(records: Records, refs: Any, where: str) -> list[str]:
     return list(dict.fromkeys(refs))
 
 
+def set_links(records: Records, state: dict[str, Any], where: str) -> None:
+    """Check ``state["linked_refs"]`` (each held here); an empty list is left out."""
+    links = check_links(records, state.get("linked_refs"), f"{where}: field linked_refs")
+    if links:
+        state["linked_refs"] = links
+    else:
+        state.pop("linked_refs", None)
+
+
 def check_due(value: Any, base: Any, today: date, where: str) -> str:
     """A due date (``YYYY-MM-DD``); a new or changed one may not be in the past."""
     try:
@@ -60,11 +69,7 @@ def check_action(
             raise CoordinationError(
                 f"action: field meeting_ref: {meeting} is not a known meeting"
             ) from None
-    links = check_links(records, state.get("linked_refs"), "action: field linked_refs")
-    if links:
-        state["linked_refs"] = links
-    else:
-        state.pop("linked_refs", None)
+    set_links(records, state, "action")
     return state
 
 

@@ -131,7 +131,7 @@ def check_figure(
     entry = {k: v for k, v in state.items() if k != "side"}
     check_aggregate(entry, "figure")
     code = state.get("indicator")
-    if code not in definitions():
+    if not isinstance(code, str) or code not in definitions():
         raise CoordinationError(
             f"figure: field indicator: {str(code)[:60]!r} is not a shared definition "
             f"(known: {', '.join(definitions())})"

@@ -25,7 +25,6 @@ from typing import Any
 
 from diapason.coordinate.records import CoordinationError, Records
 from diapason.domain.grading import grade
-from diapason.domain.stix import format_timestamp, new_id
 
 SCORES: dict[str, float] = {
     "strongly-disagree": 0.0,
@@ -40,7 +39,7 @@ MEET, PART = 0.6, 0.4
 
 
 def clean_topic(topic: Any) -> str:
-    if not isinstance(topic, str) or not topic.strip():
+    if not isinstance(topic, str) or not topic.strip():  # also what JSON bodies may send
         raise CoordinationError("opinion: field topic: a topic is required")
     cleaned = " ".join(topic.strip().lower().split())
     if len(cleaned) > 100:
@@ -58,7 +57,7 @@ def record(
     tlp: str = "amber",
 ) -> dict[str, Any]:
     """Record this side's opinion of partners' assessments; returns the STIX opinion."""
-    if opinion not in SCORES:
+    if not isinstance(opinion, str) or opinion not in SCORES:
         raise CoordinationError(
             f"opinion: field opinion: {str(opinion)[:30]!r} is not one of {', '.join(SCORES)}"
         )
@@ -78,14 +77,8 @@ def record(
             )
         sides.add(side)
     markings, rel_to = records.markings_for(sides, tlp)
-    stamp = format_timestamp(records.now())
     obj: dict[str, Any] = {
-        "type": "opinion",
-        "spec_version": "2.1",
-        "id": new_id("opinion"),
-        "created": stamp,
-        "modified": stamp,
-        "created_by_ref": records.identity,
+        **records.new_object("opinion"),
         "opinion": opinion,
         "object_refs": list(dict.fromkeys(object_refs)),
         "authors": [records.editor],

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from diapason.coordinate.revisions import Item, Revision, assemble
@@ -93,20 +93,23 @@ class Records:
     def today(self) -> date:
         return self.now().date()
 
+    @cached_property
+    def _known(self) -> tuple[list[str], dict[str, str]]:
+        # Read once per Records (one command, one HTTP request): listings ask for the side
+        # of every revision.
+        partners = self.node.partners.all()
+        sides = {p.identity_id: p.name for p in partners if p.identity_id}
+        if self.node.identity_id:
+            sides[self.node.identity_id] = self.me
+        return [self.me, *sorted(p.name for p in partners)], sides
+
     def partners(self) -> list[str]:
         """The sides this node knows: itself first, then its partners by name."""
-        return [self.me, *sorted(p.name for p in self.node.partners.all())]
+        return list(self._known[0])
 
     def side_of(self, identity_id: str | None) -> str | None:
         """The partner name of an author identity (this node's, or a partner's)."""
-        if identity_id is None:
-            return None
-        if identity_id == self.node.identity_id:
-            return self.me
-        for partner in self.node.partners.all():
-            if partner.identity_id == identity_id:
-                return partner.name
-        return None
+        return self._known[1].get(identity_id) if identity_id else None
 
     def check_partner(self, name: Any, where: str) -> str:
         """``name`` as this node spells the partner; ``CoordinationError`` if unknown."""
@@ -137,10 +140,11 @@ class Records:
         return assemble(Revision.of(s.object, s.source) for s in self.stored(stix_type))
 
     def item(self, stix_type: str, item_id: str) -> Item:
-        found = self.items(stix_type).get(item_id)
+        items = self.items(stix_type)
+        found = items.get(item_id)
         if found is None:
             # A later revision's id names its item too.
-            for candidate in self.items(stix_type).values():
+            for candidate in items.values():
                 if candidate.revision(item_id) is not None:
                     return candidate
             raise NotFound(f"{item_id}: no {stix_type.removeprefix('x-diapason-')} with this id")
@@ -156,6 +160,18 @@ class Records:
         return bool(self.node.store.known_ids([object_id]))
 
     # -- writing --------------------------------------------------------------------------
+    def new_object(self, stix_type: str) -> dict[str, Any]:
+        """The common properties of a new object this node authors, created now."""
+        stamp = format_timestamp(self.now())
+        return {
+            "type": stix_type,
+            "spec_version": "2.1",
+            "id": new_id(stix_type),
+            "created": stamp,
+            "modified": stamp,
+            "created_by_ref": self.identity,
+        }
+
     def tlp_of(self, revision: Revision) -> str:
         markings = effective_markings(revision.object, self.node.ledger.context().definitions)
         level = markings.tlp.value if markings.tlp is not None else DEFAULT_TLP
@@ -198,18 +214,12 @@ class Records:
         tlp: str,
         note: str | None,
     ) -> Revision:
-        if tlp not in TLP_LEVELS:
+        if not isinstance(tlp, str) or tlp not in TLP_LEVELS:
             raise CoordinationError(f"tlp: {tlp!r} is not one of {', '.join(TLP_LEVELS)}")
         names = sorted({self.me, *recipients}, key=partner_key)
         rel_to = releasability_marking(names)
-        stamp = format_timestamp(self.now())
         obj: dict[str, Any] = {
-            "type": stix_type,
-            "spec_version": "2.1",
-            "id": new_id(stix_type),
-            "created": stamp,
-            "modified": stamp,
-            "created_by_ref": self.identity,
+            **self.new_object(stix_type),
             **{k: v for k, v in fields.items() if v is not None},
             "edited_by": self.editor,
             "object_marking_refs": [TLP_2_0_IDS[tlp], rel_to["id"]],
@@ -262,7 +272,7 @@ class Records:
     def markings_for(self, recipients: Iterable[str], tlp: str) -> tuple[list[str], dict[str, Any]]:
         """``object_marking_refs`` for a standard object shared with ``recipients``, and the
         ``REL TO`` marking-definition to store with it."""
-        if tlp not in TLP_LEVELS:
+        if not isinstance(tlp, str) or tlp not in TLP_LEVELS:
             raise CoordinationError(f"tlp: {tlp!r} is not one of {', '.join(TLP_LEVELS)}")
         rel_to = releasability_marking(sorted({self.me, *recipients}, key=partner_key))
         return [TLP_2_0_IDS[tlp], rel_to["id"]], rel_to

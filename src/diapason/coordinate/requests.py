@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from diapason.coordinate.actions import check_links
+from diapason.coordinate.actions import check_links, set_links
 from diapason.coordinate.editing import Edit, Kind, edit, item_view
 from diapason.coordinate.meetings import moment
 from diapason.coordinate.records import (
@@ -30,7 +30,7 @@ from diapason.coordinate.records import (
 from diapason.coordinate.revisions import Item
 from diapason.domain.coordination import RFI_TYPE
 from diapason.domain.grading import grade
-from diapason.domain.stix import format_timestamp, new_id, parse_timestamp
+from diapason.domain.stix import format_timestamp, parse_timestamp
 
 ANSWER_LABEL = "rfi-answer"
 # Europol's yardstick: about 80% of SIENA requests answered within 5 days.
@@ -54,11 +54,7 @@ def check_rfi(
         raise CoordinationError(f"rfi: field deadline: {state['deadline']} is in the past")
     state.setdefault("priority", "normal")
     state.setdefault("status", "open")
-    links = check_links(records, state.get("linked_refs"), "rfi: field linked_refs")
-    if links:
-        state["linked_refs"] = links
-    else:
-        state.pop("linked_refs", None)
+    set_links(records, state, "rfi")
     return state
 
 
@@ -139,14 +135,8 @@ def answer(
     markings, rel_to = records.markings_for(
         rfi_recipients(records, state), records.tlp_of(item.current)
     )
-    stamp = format_timestamp(records.now())
     note: dict[str, Any] = {
-        "type": "note",
-        "spec_version": "2.1",
-        "id": new_id("note"),
-        "created": stamp,
-        "modified": stamp,
-        "created_by_ref": records.identity,
+        **records.new_object("note"),
         "abstract": f"Answer to: {state.get('title', item.id)}"[:300],
         "content": text,
         "authors": [records.editor],
@@ -155,7 +145,7 @@ def answer(
         "object_marking_refs": markings,
     }
     records.put_object(grade(note, "admiralty", "A", "1"), [rel_to])
-    return Answer(note["id"], item.id, stamp, records.me, text, links)
+    return Answer(note["id"], item.id, note["created"], records.me, text, links)
 
 
 def close(

@@ -272,7 +272,7 @@ def resolution(
     unsettled, or an unknown head."""
     values = dict(values or {})
     heads = {head.id for head in conflict.item.heads}
-    if take is not None and take not in heads:
+    if take is not None and (not isinstance(take, str) or take not in heads):
         raise ValueError(f"{take} is not one of the conflicting revisions: {', '.join(heads)}")
     state = dict(conflict.merged)
     unsettled = []

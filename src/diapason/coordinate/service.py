@@ -43,6 +43,13 @@ def kind_of(item_id: str) -> Kind:
     return KINDS[stix_type]
 
 
+def _listed(value: Any, name: str) -> list[Any]:
+    """A list argument as given (JSON bodies may hold anything): never a string's letters."""
+    if isinstance(value, list | tuple):
+        return list(value)
+    raise CoordinationError(f"field {name}: expected a list")
+
+
 def _lang(value: str) -> Lang:
     if value == "fr":
         return "fr"
@@ -157,8 +164,8 @@ class Coordination:
         fields = {
             "name": name,
             "kind": kind,
-            "partners": list(partners),
-            "members": [dict(m) for m in members],
+            "partners": _listed(partners, "partners"),
+            "members": _listed(members, "members"),
             "description": description,
         }
         return editing.create(self.records, GROUP, fields, tlp=tlp)
@@ -192,8 +199,8 @@ class Coordination:
             "start": start,
             "place": place,
             "status": status,
-            "delegations": [dict(d) for d in delegations],
-            "agenda": list(agenda),
+            "delegations": _listed(delegations, "delegations"),
+            "agenda": _listed(agenda, "agenda"),
         }
         return editing.create(self.records, MEETING, fields, tlp=tlp)
 
@@ -238,7 +245,7 @@ class Coordination:
             "meeting_ref": meeting_ref,
             "assignee": assignee,
             "description": description,
-            "linked_refs": list(linked_refs),
+            "linked_refs": _listed(linked_refs, "linked_refs"),
             "status": "open",
         }
         return editing.create(self.records, ACTION, fields, tlp=tlp)
@@ -286,7 +293,7 @@ class Coordination:
             "addressed_to": addressed_to,
             "deadline": deadline,
             "priority": priority,
-            "linked_refs": list(linked_refs),
+            "linked_refs": _listed(linked_refs, "linked_refs"),
             "status": "open",
         }
         return editing.create(self.records, RFI, fields, tlp=tlp)
@@ -295,7 +302,9 @@ class Coordination:
         self, request_id: str, text: str, provided: Sequence[str] = ()
     ) -> dict[str, Any]:
         """Answer a request addressed to this node (refused once it is closed)."""
-        return requests.answer(self.records, request_id, text, list(provided)).as_dict()
+        return requests.answer(
+            self.records, request_id, text, _listed(provided, "provided")
+        ).as_dict()
 
     def close_request(
         self, request_id: str, status: str = "closed", note: str | None = None
@@ -383,7 +392,9 @@ class Coordination:
         tlp: str = "amber",
     ) -> dict[str, Any]:
         """This side's agreement or disagreement with partners' assessments."""
-        return opinions.record(self.records, object_refs, opinion, topic, explanation, tlp=tlp)
+        return opinions.record(
+            self.records, _listed(object_refs, "object_refs"), opinion, topic, explanation, tlp=tlp
+        )
 
     def opinions(self, topic: str | None = None) -> list[dict[str, Any]]:
         shown = [
