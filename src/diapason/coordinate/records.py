@@ -140,15 +140,32 @@ class Records:
         return assemble(Revision.of(s.object, s.source) for s in self.stored(stix_type))
 
     def item(self, stix_type: str, item_id: str) -> Item:
-        items = self.items(stix_type)
-        found = items.get(item_id)
-        if found is None:
-            # A later revision's id names its item too.
-            for candidate in items.values():
-                if candidate.revision(item_id) is not None:
-                    return candidate
-            raise NotFound(f"{item_id}: no {stix_type.removeprefix('x-diapason-')} with this id")
-        return found
+        """One item, from the id of any of its revisions: its revisions are found through
+        the store's references (``item_ref``), so this reads that item only."""
+        missing = NotFound(
+            f"{str(item_id)[:80]}: no {stix_type.removeprefix('x-diapason-')} with this id"
+        )
+        if not isinstance(item_id, str) or not item_id.startswith(f"{stix_type}--"):
+            raise missing
+        stored = self.node.store.get(item_id)
+        if stored is None:
+            raise missing
+        first = stored.object.get("item_ref")
+        root = first if isinstance(first, str) else stored.id
+        ids = {root, stored.id} | {
+            edge.source_id
+            for edge in self.node.store.neighbours(root)
+            if edge.property == "item_ref" and edge.target_id == root
+        }
+        revisions = []
+        for revision_id in sorted(ids):
+            found = self.node.store.get(revision_id)
+            if found is not None and found.type == stix_type:
+                revisions.append(Revision.of(found.object, found.source))
+        item = assemble(revisions).get(root)
+        if item is None:
+            raise missing
+        return item
 
     def consult(self, ids: Sequence[str], what: str, **details: Any) -> None:
         """Audit a read made for a person (a listing, one item, a document)."""
