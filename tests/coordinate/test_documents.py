@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 
 from diapason.coordinate.documents import Document, escape_markdown, to_markdown, to_pdf
-from tests.coordinate.conftest import Joint
+from tests.coordinate.conftest import Joint, assert_valid_stix
 
 
 def prepared(joint: Joint) -> str:
@@ -107,3 +107,18 @@ def test_escape_markdown_neutralises_markup() -> None:
     document = Document("T", "fr")
     document.add("p", "")  # empty blocks are left out
     assert to_markdown(document) == "# T\n"
+
+
+def test_the_draft_communique_is_shared_as_a_stix_report(joint: Joint) -> None:
+    meeting = prepared(joint)
+    report = joint.service.share_communique(meeting, "fr")
+    assert report["report_types"] == ["joint-communique-draft"]
+    assert report["object_refs"][0] == meeting
+    assert report["description"].startswith("# Projet de communiqué conjoint")
+    assert_valid_stix(report)
+    stored = joint.node.store.get(report["id"])
+    assert stored is not None and stored.source == "local"
+    joint.node.ledger.run("tests")
+    assert [(d.partner, d.released) for d in joint.node.ledger.decisions(report["id"])] == [
+        ("paris", True)
+    ]

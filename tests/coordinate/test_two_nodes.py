@@ -101,7 +101,12 @@ def test_joint_records_travel_both_ways_and_conflicts_show_on_both_sides(
         },
         expect=201,
     )
+    communique = rabat.call(
+        "POST", f"/meetings/{meeting['id']}/communique", {"lang": "en"}, expect=201
+    )
     exchange(rabat_node, paris_node)
+    shared = paris_node.node.store.get(communique["id"])
+    assert shared is not None and shared.source == "partner:rabat"
     [seen] = paris.call("GET", "/meetings")
     assert (seen["id"], seen["title"], seen["created_on"]) == (meeting["id"], "Plénière", "rabat")
     assert [a["id"] for a in paris.call("GET", f"/items/{meeting['id']}")["actions"]] == [

@@ -416,6 +416,22 @@ minutes_command = _document_command("minutes", "minutes")
 communique_command = _document_command("communique", "draft joint communiqué")
 
 
+@meeting_group.command("share-communique")
+@data_option
+@click.argument("meeting_id")
+@click.option("--lang", type=click.Choice(["fr", "en"]), default="fr", show_default=True)
+@json_option
+def share_communique(data_dir: Path | None, meeting_id: str, lang: str, as_json: bool) -> None:
+    """Store the draft communiqué as a STIX report sent to the group's partners for
+    review at the next exchange round."""
+    with coordination(data_dir) as joint:
+        report = joint.share_communique(meeting_id, lang)
+    if as_json:
+        print_json(report)
+    else:
+        Console().print(f"report {escape(report['id'])}: {escape(report['name'])}")
+
+
 # -- actions -------------------------------------------------------------------------------
 @coordinate_group.group("action")
 def action_group() -> None:

@@ -17,7 +17,7 @@ from typing import Any
 from diapason.coordinate import editing, indicators, opinions, requests
 from diapason.coordinate.actions import ACTION, action_flags
 from diapason.coordinate.chart import figures_svg
-from diapason.coordinate.documents import Document, communique, minutes
+from diapason.coordinate.documents import Document, communique, minutes, to_markdown
 from diapason.coordinate.editing import Edit, Kind, item_view
 from diapason.coordinate.groups import GROUP, chairs
 from diapason.coordinate.indicators import FIGURE
@@ -26,8 +26,11 @@ from diapason.coordinate.records import CoordinationError, NotFound, Records
 from diapason.coordinate.requests import RFI
 from diapason.coordinate.revisions import Conflict, Revision
 from diapason.coordinate.texts import Lang
+from diapason.domain.grading import grade
 from diapason.node import Node
 
+# report_types of a draft joint communiqué (report-type-ov is open; none of its values fits).
+COMMUNIQUE_REPORT_TYPE = "joint-communique-draft"
 KINDS: dict[str, Kind] = {kind.type: kind for kind in (GROUP, MEETING, ACTION, RFI, FIGURE)}
 LANG_VALUES = ("fr", "en")
 
@@ -426,6 +429,30 @@ class Coordination:
         quarter = opinions.period_of(str(view["start"]), "quarter")
         rows = [r for r in self.convergence("quarter") if r["period"] == quarter]
         return communique(view, group, rows, _lang(lang), today=self.records.today())
+
+    def share_communique(self, meeting_id: str, lang: str) -> dict[str, Any]:
+        """Store the draft communiqué as a STIX ``report`` (Markdown in ``description``)
+        referring to the meeting and its group, marked for the group's partners: it
+        travels to them for review like any record. Returns the report."""
+        document = self.communique(meeting_id, lang)
+        meeting = self.records.item(MEETING.type, meeting_id)
+        group = self.records.item(GROUP.type, str(meeting.fields["group_ref"]))
+        markings, rel_to = self.records.markings_for(
+            group.fields.get("partners") or [], self.records.tlp_of(meeting.current)
+        )
+        report: dict[str, Any] = {
+            **self.records.new_object("report"),
+            "name": document.title,
+            "description": to_markdown(document),
+            "published": self.records.new_object("report")["created"],
+            "report_types": [COMMUNIQUE_REPORT_TYPE],
+            "object_refs": [meeting.id, group.id],
+            "lang": document.lang,
+            "object_marking_refs": markings,
+        }
+        report = grade(report, "admiralty", "A", "1")
+        self.records.put_object(report, [rel_to])
+        return report
 
 
 def editing_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> dict[str, Any]:

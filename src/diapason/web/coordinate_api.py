@@ -209,6 +209,15 @@ class CoordinateApi:
                 ),
                 methods=["GET"],
             ),
+            Route(
+                f"{p}/meetings/{{item_id}}/communique",
+                write(
+                    lambda c, r, b: c.share_communique(
+                        r.path_params["item_id"], fields(b, (), ("lang",)).get("lang", "fr")
+                    )
+                ),
+                methods=["POST"],
+            ),
             Route(f"{p}/actions", write(_create_action), methods=["POST"]),
             Route(
                 f"{p}/requests",
