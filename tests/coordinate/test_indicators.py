@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from xml.etree import ElementTree  # our own SVG, not untrusted input
 
 import pytest
 
 from diapason.coordinate import CoordinationError, Refused
-from tests.coordinate.conftest import Joint, assert_valid_stix
+from tests.coordinate.conftest import PARIS_IDENTITY, Joint, assert_valid_stix
 
 AVR = "assisted-voluntary-returns"
 
@@ -121,3 +122,20 @@ def test_the_chart_draws_both_sides_and_escapes_text(joint: Joint) -> None:
     hostile = figures_svg("<script>alert(1)</script>", {"2024-01": {"a&b": 1}}, ["a&b"])
     assert "<script>" not in hostile and "&lt;script&gt;" in hostile
     ElementTree.fromstring(hostile)  # noqa: S314
+
+
+def test_a_partners_revision_of_our_figure_is_ignored(joint: Joint) -> None:
+    entered = joint.service.enter_figure({"indicator": AVR, "month": month(joint), "value": 50})
+    forged = {
+        **dict(entered.object),
+        "id": f"x-diapason-indicator-figure--{uuid.uuid4()}",
+        "created_by_ref": PARIS_IDENTITY,
+        "item_ref": entered.id,
+        "based_on_refs": [entered.id],
+        "value": 999,
+    }
+    # Stored as the sync agent stores what a partner sends: it is a valid STIX object.
+    assert not joint.node.store.put_many([forged], source="partner:paris").refused
+    [row] = joint.service.figures(AVR)
+    assert (row["value"], row["revisions"], row["conflict"]) == (50, 1, False)
+    assert [h["id"] for h in joint.service.history(entered.id)] == [entered.id]

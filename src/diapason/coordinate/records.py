@@ -20,7 +20,7 @@ from functools import cache, cached_property
 from typing import Any
 
 from diapason.coordinate.revisions import Item, Revision, assemble
-from diapason.domain.coordination import SCHEMAS
+from diapason.domain.coordination import FIGURE_TYPE, RFI_TYPE, SCHEMAS
 from diapason.domain.extensions import COORDINATION_EXTENSION_IDS, TLP_2_0_IDS
 from diapason.domain.grading import grade
 from diapason.domain.markings import effective_markings, partner_key, releasability_marking
@@ -32,6 +32,8 @@ from diapason.store.interface import Query, StoredObject
 # recipients one object at a time, which defeats a joint record.
 TLP_LEVELS: tuple[str, ...] = ("clear", "green", "amber", "amber+strict")
 DEFAULT_TLP = "amber"
+# Kinds of item only one side may write, and the field that names it.
+OWNER_FIELDS = {FIGURE_TYPE: "side", RFI_TYPE: "requester"}
 
 
 class CoordinationError(ValueError):
@@ -137,7 +139,8 @@ class Records:
 
     def items(self, stix_type: str) -> dict[str, Item]:
         """Every item of a type held here, ours and partners', assembled from revisions."""
-        return assemble(Revision.of(s.object, s.source) for s in self.stored(stix_type))
+        revisions = [Revision.of(s.object, s.source) for s in self.stored(stix_type)]
+        return assemble(self._owned(stix_type, revisions))
 
     def item(self, stix_type: str, item_id: str) -> Item:
         """One item, from the id of any of its revisions: its revisions are found through
@@ -162,10 +165,26 @@ class Records:
             found = self.node.store.get(revision_id)
             if found is not None and found.type == stix_type:
                 revisions.append(Revision.of(found.object, found.source))
-        item = assemble(revisions).get(root)
+        item = assemble(self._owned(stix_type, revisions)).get(root)
         if item is None:
             raise missing
         return item
+
+    def _owned(self, stix_type: str, revisions: list[Revision]) -> list[Revision]:
+        """Drop the revisions a side may not make: a figure is its side's alone, a request
+        its requester's (a partner's node could otherwise send a revision of our figure).
+        The sync agent stores such objects like any; the joint records ignore them."""
+        owner = OWNER_FIELDS.get(stix_type)
+        if owner is None:
+            return revisions
+        roots = {r.id: r for r in revisions if r.id == r.item_id}
+        kept = []
+        for revision in revisions:
+            root = roots.get(revision.item_id)
+            claimed = (root or revision).fields.get(owner)
+            if claimed is not None and self.side_of(revision.author) == claimed:
+                kept.append(revision)
+        return kept
 
     def consult(self, ids: Sequence[str], what: str, **details: Any) -> None:
         """Audit a read made for a person (a listing, one item, a document)."""

@@ -166,7 +166,8 @@ def request_view(
 ) -> dict[str, Any]:
     """A request with its answers, state, time to answer and whether it is late."""
     state = item.fields
-    found = held.get(item.id, [])
+    # Only the addressee answers: anything else naming the request is not an answer.
+    found = [a for a in held.get(item.id, []) if a.side == state.get("addressed_to")]
     first = found[0] if found else None
     deadline = str(state["deadline"])
     status = str(state.get("status", "open"))
