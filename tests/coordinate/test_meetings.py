@@ -68,7 +68,11 @@ def test_a_group_meeting_and_action_are_stix_objects_written_through_the_store(
     view = joint.service.meeting(held.id)
     assert view["group"]["name"] == "Groupe Migratoire Mixte Permanent"
     assert [a["id"] for a in view["actions"]] == [action.id]
-    assert joint.service.groups()[0]["chairs"] == {"rabat": "Nadia Benali", "paris": "Jean Martin"}
+    [shown] = joint.service.groups()
+    assert shown["chairs"] == {"rabat": "Nadia Benali", "paris": "Jean Martin"}
+    assert shown["sides_without_chair"] == []
+    solo = joint.service.create_group("Sécurité", "security", ["rabat", "paris"])
+    assert joint.service.get(solo.id)["sides_without_chair"] == ["rabat", "paris"]
 
 
 @pytest.mark.parametrize(

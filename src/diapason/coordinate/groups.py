@@ -71,6 +71,15 @@ def chairs(state: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
+def group_flags(state: Mapping[str, Any]) -> dict[str, Any]:
+    """What views add to a group: each side's chair, and the sides still without one."""
+    found = chairs(state)
+    return {
+        "chairs": found,
+        "sides_without_chair": [p for p in state.get("partners") or [] if p not in found],
+    }
+
+
 def parse_member(text: str) -> dict[str, Any]:
     """A member from the command line: ``PARTNER:NAME[:FUNCTION]``, a trailing ``*`` on the
     name marks the chair (``rabat:Nadia Benali*:Director``)."""

@@ -19,7 +19,7 @@ from diapason.coordinate.actions import ACTION, action_flags
 from diapason.coordinate.chart import figures_svg
 from diapason.coordinate.documents import Document, communique, minutes, to_markdown
 from diapason.coordinate.editing import Edit, Kind, item_view
-from diapason.coordinate.groups import GROUP, chairs
+from diapason.coordinate.groups import GROUP, group_flags
 from diapason.coordinate.indicators import FIGURE
 from diapason.coordinate.meetings import MEETING
 from diapason.coordinate.records import CoordinationError, NotFound, Records
@@ -101,7 +101,7 @@ class Coordination:
         if kind is ACTION:
             view.update(action_flags(item, self.records.today()))
         if kind is GROUP:
-            view["chairs"] = chairs(item.fields)
+            view.update(group_flags(item.fields))
         self.records.consult([item.id], kind.noun)
         return view
 
@@ -176,7 +176,7 @@ class Coordination:
     def groups(self) -> list[dict[str, Any]]:
         shown = []
         for item in self.records.items(GROUP.type).values():
-            shown.append({**item_view(self.records, item), "chairs": chairs(item.fields)})
+            shown.append({**item_view(self.records, item), **group_flags(item.fields)})
         self.records.consult([g["id"] for g in shown], "groups")
         return sorted(shown, key=lambda g: str(g["name"]))
 
