@@ -35,7 +35,12 @@ def test_admin_may_do_everything() -> None:
 
 
 def test_viewer_reads_non_personal_objects_only() -> None:
-    assert permissions("viewer") == {"objects:read", "taxii:read", "tokens:manage_own"}
+    assert permissions("viewer") == {
+        "objects:read",
+        "taxii:read",
+        "tokens:manage_own",
+        "coordination:read",
+    }
     assert not has_permission("viewer", "personal_data:read")
     assert not has_permission("viewer", "export")
 
@@ -62,7 +67,19 @@ def test_liaison_reads_exports_and_manages_partners() -> None:
         "partners:manage",
         "taxii:read",
         "tokens:manage_own",
+        "coordination:read",
+        "coordination:write",
     }
+
+
+def test_joint_records_are_kept_by_liaison_officers_and_analysts() -> None:
+    assert [r for r in ROLES if has_permission(r, "coordination:write")] == [
+        "admin",
+        "analyst",
+        "liaison",
+    ]
+    assert not has_permission("auditor", "coordination:read")
+    assert not has_permission("partner", "coordination:read")
 
 
 def test_partner_nodes_use_taxii_and_nothing_else() -> None:

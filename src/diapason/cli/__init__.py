@@ -9,6 +9,7 @@ import click
 from diapason.cli.admin import audit_group, token_group, user_group
 from diapason.cli.anticipate import anticipate_group
 from diapason.cli.common import KNOWN_ERRORS
+from diapason.cli.coordinate import coordinate_group
 from diapason.cli.demo import demo_command
 from diapason.cli.exchange import api_root_group, collection_group
 from diapason.cli.federation import partner_group, release_group, review_command, sync_command
@@ -44,6 +45,7 @@ for command in (
     demo_command,
     review_command,
     anticipate_group,
+    coordinate_group,
 ):
     cli.add_command(command)
 

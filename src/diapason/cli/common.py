@@ -20,6 +20,7 @@ from diapason.anticipate.places import PlaceError
 from diapason.anticipate.series import SeriesError
 from diapason.audit import AuditError
 from diapason.bundles import BundleError
+from diapason.coordinate.records import CoordinationError
 from diapason.domain.stix import StixError
 from diapason.exchange.collections import CollectionError
 from diapason.exchange.partners import PartnerError
@@ -39,6 +40,7 @@ KNOWN_ERRORS = (
     SeriesError,
     PlaceError,
     BacktestError,
+    CoordinationError,
 )
 
 F = TypeVar("F", bound=Callable[..., Any])

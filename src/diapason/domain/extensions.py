@@ -31,6 +31,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+from diapason.domain import coordination
+
 # Fixed for ever: every id below derives from it. Changing it would make this node's
 # markings unknown to every other node.
 NAMESPACE = uuid.UUID("b9729abd-e870-43de-bd53-76fdd55da06a")
@@ -51,6 +53,11 @@ GRADING_EXTENSION_ID = diapason_id("extension-definition", "grading")
 PROTECTION_EXTENSION_ID = diapason_id("extension-definition", "data-protection")
 RECEIPT_EXTENSION_ID = diapason_id("extension-definition", "receipt")
 ALERT_EXTENSION_ID = diapason_id("extension-definition", "alert")
+# The joint mechanism's objects (see domain/coordination.py): one new SDO each.
+COORDINATION_EXTENSION_IDS: Mapping[str, str] = {
+    stix_type: diapason_id("extension-definition", stix_type.removeprefix("x-diapason-"))
+    for stix_type in coordination.ITEM_TYPES
+}
 
 # The OASIS TLP 2.0 extension (oasis-open/cti-stix-common-objects,
 # extension-definition-specifications/tlp-2.0).
@@ -339,6 +346,16 @@ _EXTENSION_DEFINITIONS: tuple[dict[str, Any], ...] = (
         _ALERT_SCHEMA,
         ("new-sdo",),
     ),
+    *(
+        _extension_definition(
+            COORDINATION_EXTENSION_IDS[stix_type],
+            f"Diapason {stix_type.removeprefix('x-diapason-').replace('-', ' ')}",
+            f"{stix_type}: {coordination.DESCRIPTIONS[stix_type]}",
+            coordination.SCHEMAS[stix_type],
+            ("new-sdo",),
+        )
+        for stix_type in coordination.ITEM_TYPES
+    ),
 )
 
 
@@ -424,7 +441,7 @@ def diapason_identity() -> dict[str, Any]:
 
 def extension_definitions() -> list[dict[str, Any]]:
     """Diapason's extension-definitions: marking, grading, data protection (property
-    extensions), receipt and alert (new SDOs)."""
+    extensions), receipt, alert and the joint mechanism's objects (new SDOs)."""
     return copy.deepcopy(list(_EXTENSION_DEFINITIONS))
 
 
@@ -468,6 +485,10 @@ def extension_schema(extension_id: str) -> dict[str, Any]:
         PROTECTION_EXTENSION_ID: _PROTECTION_SCHEMA,
         RECEIPT_EXTENSION_ID: _RECEIPT_SCHEMA,
         ALERT_EXTENSION_ID: _ALERT_SCHEMA,
+        **{
+            COORDINATION_EXTENSION_IDS[stix_type]: coordination.SCHEMAS[stix_type]
+            for stix_type in coordination.ITEM_TYPES
+        },
     }
     if extension_id not in schemas:
         raise KeyError(f"{extension_id} is not one of Diapason's extension-definitions")

@@ -2,13 +2,15 @@
 
 Six roles cover a security-cooperation node:
 
-- ``viewer`` reads objects that hold no personal data; nothing else.
+- ``viewer`` reads objects that hold no personal data and the joint mechanism's records
+  (groups, meetings, actions, requests, figures, opinions); nothing else.
 - ``auditor`` reads and verifies the audit trail; it reads no object and changes nothing,
   so the person checking the trail is not the one writing what it records.
-- ``liaison`` (liaison officer) reads objects, exports them and manages the partners this
-  node exchanges with.
-- ``analyst`` reads and writes objects, imports and exports, and reads personal data;
-  each such consultation needs a reason, which the audit log enforces.
+- ``liaison`` (liaison officer) reads objects, exports them, manages the partners this
+  node exchanges with, and keeps the joint mechanism's records (``coordination:write``).
+- ``analyst`` reads and writes objects, imports and exports, reads personal data (each
+  such consultation needs a reason, which the audit log enforces), and keeps the joint
+  mechanism's records.
 - ``admin`` may do everything.
 - ``partner`` is the account a partner node uses: it reads and writes over TAXII, and only
   in the collections it is granted; it has no other access.
@@ -44,6 +46,8 @@ PERMISSIONS: frozenset[str] = frozenset(
         "import",
         "taxii:read",
         "taxii:write",
+        "coordination:read",
+        "coordination:write",
     }
 )
 
@@ -63,10 +67,20 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[str]] = MappingProxyType(
             "export",
             "taxii:read",
             "taxii:write",
+            "coordination:read",
+            "coordination:write",
         },
-        "liaison": _OWN_TOKENS | {"objects:read", "export", "partners:manage", "taxii:read"},
+        "liaison": _OWN_TOKENS
+        | {
+            "objects:read",
+            "export",
+            "partners:manage",
+            "taxii:read",
+            "coordination:read",
+            "coordination:write",
+        },
         "auditor": _OWN_TOKENS | {"audit:read", "audit:verify"},
-        "viewer": _OWN_TOKENS | {"objects:read", "taxii:read"},
+        "viewer": _OWN_TOKENS | {"objects:read", "taxii:read", "coordination:read"},
         "partner": frozenset({"taxii:read", "taxii:write"}),
     }
 )

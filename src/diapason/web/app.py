@@ -24,6 +24,7 @@ from diapason import __version__
 from diapason.exchange.taxii import TaxiiError, TaxiiServer, error_response
 from diapason.node import Node
 from diapason.settings import Settings, load_settings
+from diapason.web.coordinate_api import CoordinateApi
 from diapason.web.ui import build_ui
 
 log = logging.getLogger("diapason.exchange")
@@ -149,7 +150,12 @@ def create_app(settings: Settings, node: Node | None = None) -> Starlette:
             node.close()
 
     app = Starlette(
-        routes=[Route("/health", health), *taxii.routes(), *ui_routes],
+        routes=[
+            Route("/health", health),
+            *taxii.routes(),
+            *CoordinateApi(node).routes(),
+            *ui_routes,
+        ],
         middleware=[Middleware(SecurityHeaders)],
         exception_handlers={404: not_found, 405: not_found},
         lifespan=lifespan,

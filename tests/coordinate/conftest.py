@@ -1,0 +1,95 @@
+"""Fixtures of the joint mechanism's tests: a real node (SQLite file or PostgreSQL) with a
+partner, a clock the tests move, and real nodes served on loopback (``make_node``)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from stix2validator import ValidationOptions, validate_instance
+
+from diapason.coordinate import Coordination
+from diapason.coordinate.meetings import moment
+from diapason.domain.coordination import RFI_TYPE
+from diapason.domain.extensions import COORDINATION_EXTENSION_IDS, TLP_2_0_IDS
+from diapason.domain.stix import format_timestamp, new_id
+from diapason.node import Node, init_node
+from diapason.settings import load_settings
+from tests.federation.conftest import make_node  # noqa: F401  (a fixture, used here too)
+
+PARIS_IDENTITY = "identity--0b6cf3f5-8a2e-4f43-9a5b-1f6f0f9c2d11"
+
+
+@dataclass
+class Clock:
+    """The time the service sees; tests move it to make deadlines pass without waiting."""
+
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class Joint:
+    node: Node
+    clock: Clock
+    service: Coordination
+
+
+@pytest.fixture
+def joint(database_url: str, tmp_path: Path) -> Iterator[Joint]:
+    """Node ``rabat`` with partner ``paris`` (not running: nothing here needs it)."""
+    settings = load_settings(
+        tmp_path / "rabat", environ={}, node_name="rabat", database_url=database_url
+    )
+    node, _ = init_node(settings, "tests")
+    node.partners.add("paris", "http://127.0.0.1:9", "unused", identity_id=PARIS_IDENTITY)
+    clock = Clock(datetime.now(UTC).replace(microsecond=0))
+    yield Joint(node, clock, Coordination(node, actor="tests", editor="nadia", clock=clock))
+    node.close()
+
+
+def partner_request(
+    joint: Joint, deadline: str, *, status: str = "open", based_on: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A request from ``paris`` to ``rabat`` (or a revision of one), stored as the sync
+    agent stores what a partner sends (provenance ``partner:paris``)."""
+    stamp = format_timestamp(joint.clock.now)
+    obj: dict[str, Any] = {
+        "type": RFI_TYPE,
+        "spec_version": "2.1",
+        "id": new_id(RFI_TYPE),
+        "created": stamp,
+        "modified": stamp,
+        "created_by_ref": PARIS_IDENTITY,
+        "title": "Réseau de Nador",
+        "question": "Quels relais ?",
+        "priority": "high",
+        "deadline": moment(deadline, "deadline"),
+        "requester": "paris",
+        "addressed_to": "rabat",
+        "status": status,
+        "object_marking_refs": [TLP_2_0_IDS["green"]],
+        "extensions": {COORDINATION_EXTENSION_IDS[RFI_TYPE]: {"extension_type": "new-sdo"}},
+    }
+    if based_on is not None:
+        obj["item_ref"] = based_on["id"]
+        obj["based_on_refs"] = [based_on["id"]]
+    report = joint.node.store.put_many([obj], source="partner:paris")
+    assert not report.refused, report.refused
+    return obj
+
+
+def assert_valid_stix(obj: dict[str, Any]) -> None:
+    """The OASIS validator finds no error (warnings about Diapason's deterministic UUIDv5
+    ids aside, which are not on these objects)."""
+    results = validate_instance(obj, ValidationOptions(version="2.1"))
+    assert results.is_valid, [str(error) for error in results.errors]
