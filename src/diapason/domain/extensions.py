@@ -50,6 +50,7 @@ MARKING_EXTENSION_ID = diapason_id("extension-definition", "marking")
 GRADING_EXTENSION_ID = diapason_id("extension-definition", "grading")
 PROTECTION_EXTENSION_ID = diapason_id("extension-definition", "data-protection")
 RECEIPT_EXTENSION_ID = diapason_id("extension-definition", "receipt")
+EVENT_EXTENSION_ID = diapason_id("extension-definition", "event")
 
 # The OASIS TLP 2.0 extension (oasis-open/cti-stix-common-objects,
 # extension-definition-specifications/tlp-2.0).
@@ -249,6 +250,35 @@ _RECEIPT_SCHEMA: Mapping[str, Any] = {
     },
 }
 
+# x-diapason-event: an event coded from open sources (PLOVER types and modes).
+_EVENT_SCHEMA: Mapping[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "x-diapason-event",
+    "description": (
+        "An event reported by a source, coded with the PLOVER 2.0 event types and modes "
+        "(openeventdata/PLOVER): who did what to whom, when and where."
+    ),
+    "type": "object",
+    "required": ["name", "plover_type", "event_date"],
+    "properties": {
+        "name": _TEXT,
+        "plover_type": {
+            "enum": [
+                "AGREE", "CONSULT", "SUPPORT", "CONCEDE", "COOPERATE", "AID", "RETREAT",
+                "REQUEST", "ACCUSE", "REJECT", "THREATEN", "PROTEST", "SANCTION", "MOBILIZE",
+                "COERCE", "ASSAULT",
+            ]
+        },
+        "plover_mode": {"type": "string", "description": "a mode of the type, PLOVER manual"},
+        "event_date": {"type": "string", "format": "date"},
+        "summary": {"type": "string", "description": "the sentence that reports the event"},
+        "location_ref": {"type": "string", "description": "a location id"},
+        "actor_refs": {"type": "array", "items": {"type": "string"}},
+        "target_refs": {"type": "array", "items": {"type": "string"}},
+        "topics": {"type": "array", "items": {"type": "string"}},
+    },
+}  # fmt: skip
+
 _EXTENSION_DEFINITIONS: tuple[dict[str, Any], ...] = (
     _extension_definition(
         MARKING_EXTENSION_ID,
@@ -274,6 +304,14 @@ _EXTENSION_DEFINITIONS: tuple[dict[str, Any], ...] = (
         "x-diapason-receipt: the object versions a partner node stored, acknowledged to the "
         "node that released them.",
         _RECEIPT_SCHEMA,
+        ("new-sdo",),
+    ),
+    _extension_definition(
+        EVENT_EXTENSION_ID,
+        "Diapason event",
+        "x-diapason-event: an event reported by open sources, coded with PLOVER types and "
+        "modes, with its actors, targets, date and place.",
+        _EVENT_SCHEMA,
         ("new-sdo",),
     ),
 )
@@ -361,7 +399,7 @@ def diapason_identity() -> dict[str, Any]:
 
 def extension_definitions() -> list[dict[str, Any]]:
     """Diapason's extension-definitions: marking, grading, data protection (property
-    extensions) and receipt (a new SDO)."""
+    extensions), receipt and event (new SDOs)."""
     return copy.deepcopy(list(_EXTENSION_DEFINITIONS))
 
 
@@ -404,6 +442,7 @@ def extension_schema(extension_id: str) -> dict[str, Any]:
         GRADING_EXTENSION_ID: _GRADING_SCHEMA,
         PROTECTION_EXTENSION_ID: _PROTECTION_SCHEMA,
         RECEIPT_EXTENSION_ID: _RECEIPT_SCHEMA,
+        EVENT_EXTENSION_ID: _EVENT_SCHEMA,
     }
     if extension_id not in schemas:
         raise KeyError(f"{extension_id} is not one of Diapason's extension-definitions")
