@@ -12,6 +12,7 @@ from diapason.cli.demo import demo_command
 from diapason.cli.exchange import api_root_group, collection_group
 from diapason.cli.federation import partner_group, release_group, review_command, sync_command
 from diapason.cli.objects import export_command, import_command, search_command, show_command
+from diapason.cli.osint import eval_group, gazetteer_group, ingest_command
 from diapason.cli.server import init_command, serve_command
 
 
@@ -42,6 +43,9 @@ for command in (
     release_group,
     demo_command,
     review_command,
+    ingest_command,
+    eval_group,
+    gazetteer_group,
 ):
     cli.add_command(command)
 
