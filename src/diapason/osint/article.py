@@ -145,7 +145,9 @@ def parse_text(text: str, origin: str) -> Article:
             if title is None and match.group(4).strip():
                 title = match.group(4).strip()
             continue
-        if published is None and not any(body_lines) and (match := _PLAIN_DATE.match(stripped)):
+        # Plain text: a date on its own line, before the body or right after the title.
+        early = sum(1 for i, line in enumerate(body_lines) if line and (i == 0 or not body_lines[i - 1])) <= 1
+        if published is None and early and (match := _PLAIN_DATE.match(stripped)):
             year, month, day = (
                 (match.group(3), match.group(2), match.group(1))
                 if match.group(1)

@@ -4,7 +4,8 @@ Each article's body becomes a MinHash signature (128 permutations) of its word 3
 lower-cased and without accents; an LSH index (datasketch) finds earlier articles whose
 estimated Jaccard similarity reaches the threshold. The index is seeded once per ingestion
 session from the OSINT reports the store holds (their ``description`` is the body) and
-grows with the session's articles.
+grows with the session's articles. Only originals are indexed (reports labelled
+``duplicate`` are not): a third telling links to the first.
 """
 
 from __future__ import annotations
@@ -51,7 +52,8 @@ class DuplicateIndex:
             page = store.query(Query(types=("report",), limit=1000, after=after))
             for stored in page.objects:
                 report = stored.object
-                if label in report.get("labels", []) and isinstance(report.get("description"), str):
+                labels = report.get("labels", [])
+                if label in labels and "duplicate" not in labels and isinstance(report.get("description"), str):
                     index.add(report["id"], report["description"])
             if page.next_after is None:
                 return index

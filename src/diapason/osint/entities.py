@@ -217,6 +217,8 @@ def _retype(surface: str, label: str, gazetteer: Gazetteer) -> str | None:
         return "LOC"
     if label == "ORG":
         return "ORG"
+    if len(surface.split()) == 1:
+        return "PER?"  # kept only if it is the surname of a person of the article
     return None
 
 

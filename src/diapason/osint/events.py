@@ -44,6 +44,10 @@ _LOCATIVE = re.compile(
 )
 
 
+_REACH_BEFORE = 200
+_REACH_AFTER = 120
+
+
 @dataclass(frozen=True, slots=True)
 class Rule:
     language: str
@@ -151,8 +155,18 @@ def code_events(
         mentions = [(m, e) for m, e in placed if start <= m.start < end]
         place = _place(text, start, mentions)
         for rule, (trigger_start, trigger_end), mode in found:
-            before = [(m, e) for m, e in mentions if m.start - start < trigger_start]
-            after = [(m, e) for m, e in mentions if m.start - start >= trigger_end]
+            # Participants are near their verb: a name far down a long sentence belongs to
+            # another clause.
+            before = [
+                (m, e)
+                for m, e in mentions
+                if trigger_start - _REACH_BEFORE <= m.start - start < trigger_start
+            ]
+            after = [
+                (m, e)
+                for m, e in mentions
+                if trigger_end <= m.start - start <= trigger_end + _REACH_AFTER
+            ]
             actors, targets = _participants(before), _participants(after)
             if rule.role == "host":
                 actors, targets = targets, actors
@@ -217,11 +231,10 @@ def _merge(events: list[Event]) -> list[Event]:
         key = (event.plover, event.mode, event.day)
         kept = merged.get(key)
         if kept is None and event.mode is None:
-            # "a meeting" after "a visit" the same day is the same meeting.
-            kept = next(
-                (e for e in merged.values() if (e.plover, e.day) == (event.plover, event.day)),
-                None,
-            )
+            # "a meeting" after "a visit" the same day is the same meeting, told again: it
+            # adds nothing to the participants already found.
+            if any((e.plover, e.day) == (event.plover, event.day) for e in merged.values()):
+                continue
         if kept is None:
             merged[key] = event
             continue

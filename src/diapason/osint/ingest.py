@@ -38,6 +38,7 @@ from diapason.domain.extensions import diapason_id
 from diapason.domain.stix import now_timestamp
 
 SOURCE = "osint"
+DUPLICATE_LABEL = "duplicate"
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +193,9 @@ class Ingestor:
         result.written = list(report.written)
         for obj in fresh:
             kb.add(obj)
-        duplicates.add(result.report_id or "", article.body, minhash)
+        if original is None:
+            # Only originals are indexed: a later rewrite links to the first telling.
+            duplicates.add(result.report_id or "", article.body, minhash)
         return result
 
     def _build(
@@ -257,7 +260,10 @@ class Ingestor:
         if duplicate_of is not None:
             refs.append(duplicate_of)
         referenced = [*{ref: None for ref in refs}] or [author or DIAPASON_IDENTITY_ID]
-        return [report_object(analysis, referenced, timestamp, author), *body]
+        report = report_object(analysis, referenced, timestamp, author)
+        if duplicate_of is not None:
+            report["labels"] = [*report["labels"], DUPLICATE_LABEL]
+        return [report, *body]
 
     def _spans(self, analysis: Analysis, kb: KnowledgeBase, result: IngestResult) -> dict[int, str]:
         """Resolve every entity to a STIX id and record the spans to highlight."""

@@ -212,6 +212,8 @@ def report_object(
     reference: dict[str, Any] = {"source_name": source_name(article.source_url)}
     if article.source_url:
         reference["url"] = article.source_url
+        # The hash of the text read, so that a reader can tell if the page changed since.
+        reference["hashes"] = {"SHA-256": hashlib.sha256(article.text.encode("utf-8")).hexdigest()}
     reference["external_id"] = article_key(analysis)[:250]
     name = article.title.strip() or article.body.strip().split("\n")[0][:120]
     obj.update(
