@@ -117,7 +117,10 @@ def test_text_without_entities(gazetteer: Gazetteer) -> None:
 
 
 def test_unknown_language_is_kept_unanalysed(gazetteer: Gazetteer) -> None:
-    text = "Treffen in Berlin\n\nDer Innenminister hat am Montag in Berlin seinen Amtskollegen empfangen.\n"
+    text = (
+        "Treffen in Berlin\n\nDer Innenminister hat am Montag in Berlin seinen Amtskollegen "
+        "empfangen.\n"
+    )
     analysis = analyse(parse_bytes(text.encode(), "de.txt"), gazetteer)
     assert analysis.language == "de"
     assert not analysis.analysed and analysis.entities == [] and analysis.topics == ["none"]

@@ -82,7 +82,7 @@ def test_html_page_with_scripts() -> None:
 
 def test_html_without_body_is_refused() -> None:
     html = "<html><head><script>alert(1)</script></head><body><script>x()</script></body></html>"
-    with pytest.raises(ArticleError, match="page.html: HTML page without an article body"):
+    with pytest.raises(ArticleError, match=r"page\.html: HTML page without an article body"):
         parse_bytes(html.encode(), "page.html")
 
 

@@ -65,7 +65,10 @@ def test_seed_ingested_as_valid_linked_stix(node: Node, seed_bytes: bytes) -> No
     assert consult["location_ref"] == rabat["id"]
     assert consult["actor_refs"] == [named(objects, "Gérald Darmanin")["id"]]
     assert consult["target_refs"] == [laftit["id"]]
-    kinds = {(r["source_ref"], r["relationship_type"], r["target_ref"]) for r in by_type(objects, "relationship")}
+    kinds = {
+        (r["source_ref"], r["relationship_type"], r["target_ref"])
+        for r in by_type(objects, "relationship")
+    }
     assert (consult["id"], "located-at", rabat["id"]) in kinds
     assert (laftit["id"], "x-diapason-targeted-by", consult["id"]) in kinds
     # Every stored, and every span points at a stored object.
@@ -105,13 +108,18 @@ def test_entities_resolve_against_the_knowledge_base(node: Node) -> None:
     )
     result = ingest_text(node, text, origin="tanger.txt")
     assert result.status == "written"
-    spans = [s for s in result.spans if s.surface in ("DGSN", "Direction générale de la sûreté nationale")]
+    spans = [
+        s
+        for s in result.spans
+        if s.surface in ("DGSN", "Direction générale de la sûreté nationale")
+    ]
     assert spans and {s.object_id for s in spans} == {existing["id"]}
     # The stored identity is referenced, not rewritten.
     assert existing["id"] not in result.written
     report = by_type(result.objects, "report")[0]
     assert existing["id"] in report["object_refs"] or any(
-        existing["id"] in e.get("actor_refs", []) for e in by_type(result.objects, "x-diapason-event")
+        existing["id"] in e.get("actor_refs", [])
+        for e in by_type(result.objects, "x-diapason-event")
     )
 
 
@@ -122,7 +130,10 @@ def test_near_duplicate_is_linked_not_stored_twice(node: Node) -> None:
         "ont été interpellées lors d'une série d'opérations menées à Nador et à Selouane. Les "
         "enquêteurs ont saisi deux embarcations pneumatiques et trois moteurs hors-bord."
     )
-    first = f"# **Nador : un réseau démantelé**\n\n**27.08.2023 Nador**\n\n{body}\n\n### **Source**\n\n: <https://a.example/nador>\n"
+    first = (
+        f"# **Nador : un réseau démantelé**\n\n**27.08.2023 Nador**\n\n{body}\n\n"
+        "### **Source**\n\n: <https://a.example/nador>\n"
+    )
     second = (
         f"# **Démantèlement d'un réseau à Nador**\n\n**27.08.2023 Nador**\n\n{body} Selon la "
         "DGSN, l'enquête se poursuit.\n\n### **Source**\n\n: <https://b.example/nador>\n"
@@ -140,7 +151,9 @@ def test_near_duplicate_is_linked_not_stored_twice(node: Node) -> None:
         for r in link
     )
     # A new session finds the original through the store.
-    third = Ingestor(node, "tests").ingest_bytes(second.replace("b.example", "c.example").encode(), "c.md")
+    third = Ingestor(node, "tests").ingest_bytes(
+        second.replace("b.example", "c.example").encode(), "c.md"
+    )
     assert third.status == "duplicate" and third.duplicate_of == original.report_id
 
 
@@ -163,7 +176,10 @@ def test_arabic_is_stored_and_searchable(node: Node) -> None:
     [
         (b"", "empty file"),
         (b"\x00\x01\x02\x03binary\x00", "binary data"),
-        (b"<html><head><script>alert(1)</script></head><body></body></html>", "without an article body"),
+        (
+            b"<html><head><script>alert(1)</script></head><body></body></html>",
+            "without an article body",
+        ),
     ],
 )
 def test_bad_input_writes_nothing(node: Node, data: bytes, message: str) -> None:

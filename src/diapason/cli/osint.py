@@ -12,11 +12,19 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from diapason.cli.common import actor, data_option, json_option, opened, print_json, settings_for, stderr
+from diapason.cli.common import (
+    actor,
+    data_option,
+    json_option,
+    opened,
+    print_json,
+    settings_for,
+    stderr,
+)
 from diapason.osint.article import MAX_ARTICLE_BYTES
 from diapason.osint.evaluation import GoldError, evaluate
 from diapason.osint.gazetteer import GazetteerError, load_gazetteer, record_correction
-from diapason.osint.ingest import IngestResult, Ingestor
+from diapason.osint.ingest import Ingestor, IngestResult
 
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt", ".text", ".html", ".htm")
 
@@ -31,7 +39,9 @@ def _inputs(paths: tuple[str, ...]) -> list[str]:
         path = Path(raw)
         if path.is_dir():
             found.extend(
-                str(p) for p in sorted(path.rglob("*")) if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES
+                str(p)
+                for p in sorted(path.rglob("*"))
+                if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES
             )
         else:
             found.append(raw)
@@ -85,7 +95,9 @@ def ingest_command(
                 try:
                     data = _read(origin)
                 except OSError as error:
-                    results.append(IngestResult(label, "refused", error=f"{label}: {error.strerror}"))
+                    results.append(
+                        IngestResult(label, "refused", error=f"{label}: {error.strerror}")
+                    )
                 else:
                     results.append(ingestor.ingest_bytes(data, label, language))
                 progress.advance(task)
@@ -125,9 +137,7 @@ def _print_table(results: list[IngestResult]) -> None:
     console = Console()
     console.print(table)
     totals = _totals(results)
-    console.print(
-        ", ".join(f"{value} {key.replace('_', ' ')}" for key, value in totals.items())
-    )
+    console.print(", ".join(f"{value} {key.replace('_', ' ')}" for key, value in totals.items()))
 
 
 @click.group("eval")
@@ -217,6 +227,5 @@ def gazetteer_add_command(
         print_json(summary)
     else:
         Console().print(
-            f"{escape(entry.type)} {escape(entry.canonical)}: "
-            f"{escape(', '.join(entry.aliases))}"
+            f"{escape(entry.type)} {escape(entry.canonical)}: {escape(', '.join(entry.aliases))}"
         )

@@ -146,7 +146,12 @@ def parse_text(text: str, origin: str) -> Article:
                 title = match.group(4).strip()
             continue
         # Plain text: a date on its own line, before the body or right after the title.
-        early = sum(1 for i, line in enumerate(body_lines) if line and (i == 0 or not body_lines[i - 1])) <= 1
+        early = (
+            sum(
+                1 for i, line in enumerate(body_lines) if line and (i == 0 or not body_lines[i - 1])
+            )
+            <= 1
+        )
         if published is None and early and (match := _PLAIN_DATE.match(stripped)):
             year, month, day = (
                 (match.group(3), match.group(2), match.group(1))

@@ -35,13 +35,33 @@ _MONTHS = {
 _DAY = "|".join(_WEEKDAYS)
 _MONTH = "|".join(_MONTHS)
 _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
-    ("explicit_dmy", re.compile(rf"\b(?:(?:{_DAY})\s+)?(\d{{1,2}})(?:er)?\s+({_MONTH})(?:\s+(\d{{4}}))?\b", re.I)),
-    ("explicit_mdy", re.compile(rf"\b({_MONTH})\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?\b", re.I)),
-    ("weekday_last_week", re.compile(rf"\b({_DAY})\s+de\s+la\s+semaine\s+(?:dernière|passée)\b", re.I)),
-    ("last_week_weekday", re.compile(rf"\blast\s+week\s+on\s+({_DAY})\b|\blast\s+({_DAY})\b", re.I)),
-    ("day_before_yesterday", re.compile(r"\bavant-hier\b|\bthe\s+day\s+before\s+yesterday\b", re.I)),
+    (
+        "explicit_dmy",
+        re.compile(
+            rf"\b(?:(?:{_DAY})\s+)?(\d{{1,2}})(?:er)?\s+({_MONTH})(?:\s+(\d{{4}}))?\b", re.I
+        ),
+    ),
+    (
+        "explicit_mdy",
+        re.compile(rf"\b({_MONTH})\s+(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+(\d{{4}}))?\b", re.I),
+    ),
+    (
+        "weekday_last_week",
+        re.compile(rf"\b({_DAY})\s+de\s+la\s+semaine\s+(?:dernière|passée)\b", re.I),
+    ),
+    (
+        "last_week_weekday",
+        re.compile(rf"\blast\s+week\s+on\s+({_DAY})\b|\blast\s+({_DAY})\b", re.I),
+    ),
+    (
+        "day_before_yesterday",
+        re.compile(r"\bavant-hier\b|\bthe\s+day\s+before\s+yesterday\b", re.I),
+    ),
     ("yesterday", re.compile(r"\bhier\b|\byesterday\b", re.I)),
-    ("today", re.compile(r"\baujourd['’]hui\b|\bce\s+matin\b|\btoday\b|\bthis\s+morning\b", re.I)),
+    (
+        "today",
+        re.compile(r"\baujourd['\u2019]hui\b|\bce\s+matin\b|\btoday\b|\bthis\s+morning\b", re.I),
+    ),
     ("next_day", re.compile(r"\ble\s+lendemain\b|\bthe\s+(?:next|following)\s+day\b", re.I)),
     ("last_week", re.compile(r"\bla\s+semaine\s+(?:dernière|passée)\b|\blast\s+week\b", re.I)),
     ("weekday", re.compile(rf"\b({_DAY})\b", re.I)),

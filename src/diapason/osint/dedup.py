@@ -53,7 +53,11 @@ class DuplicateIndex:
             for stored in page.objects:
                 report = stored.object
                 labels = report.get("labels", [])
-                if label in labels and "duplicate" not in labels and isinstance(report.get("description"), str):
+                if (
+                    label in labels
+                    and "duplicate" not in labels
+                    and isinstance(report.get("description"), str)
+                ):
                     index.add(report["id"], report["description"])
             if page.next_after is None:
                 return index

@@ -20,54 +20,41 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from diapason.osint.gazetteer import Entry, Gazetteer, Place, normalise
+from diapason.osint.gazetteer import DATA, Entry, Gazetteer, Place, normalise
 from diapason.osint.nlp import spacy_entities
+
+
+def _word_lists() -> tuple[frozenset[str], frozenset[str]]:
+    lists: dict[str, frozenset[str]] = {}
+    for line in (DATA / "words.tsv").read_text(encoding="utf-8").splitlines():
+        if line.startswith("#") or "\t" not in line:
+            continue
+        name, words = line.split("\t", 1)
+        lists[name] = frozenset(normalise(word) for word in words.split())
+    return lists["org"], lists["not_name"]
+
 
 _TITLES = re.compile(
     r"^(?:M\.|MM\.|Mme|Mmes|Mlle|Mr\.?|Mrs\.?|Ms\.?|Dr\.?|Pr\.?|SM|S\.M\.|General|Général|"
     r"Colonel|Commissioner|Minister|President|Président|Sheikh|Cheikh)\s+"
 )
+_NAME_WORD = r"[A-ZÀ-ÖØ-Þ][\w\u2019'-]+"
 _PERSON_TITLE = re.compile(
-    r"\b(M\.|Mme|Mr\.?|Mrs\.?|Ms\.?|Dr\.?)\s+((?:[A-ZÀ-ÖØ-Þ][\w’'-]+)(?:\s+[A-ZÀ-ÖØ-Þ][\w’'-]+)?)"
+    rf"\b(M\.|Mme|Mr\.?|Mrs\.?|Ms\.?|Dr\.?)\s+((?:{_NAME_WORD})(?:\s+{_NAME_WORD})?)"
 )
 _ACRONYM_AFTER = re.compile(r"\s*\(([A-Z][A-Z0-9&.-]{1,9})\)")
-_DETERMINER = re.compile(r"^(?:le|la|les|l['’]|the|du|des|de|d['’])\s*", re.IGNORECASE)
+_DETERMINER = re.compile(r"^(?:le|la|les|l['\u2019]|the|du|des|de|d['\u2019])\s*", re.IGNORECASE)
 _CAPITALISED = re.compile(
-    r"(?<![\w’'-])[A-ZÀ-ÖØ-Þ][\w’'-]*(?:\s+(?:(?:of|for|and|the|de|du|des|la|al|el|ben|bin|ibn)\s+)?"
-    r"[A-ZÀ-ÖØ-Þ][\w’'-]*)*"
+    r"(?<![\w\u2019'-])[A-ZÀ-ÖØ-Þ][\w\u2019'-]*"
+    r"(?:\s+(?:(?:of|for|and|the|de|du|des|la|al|el|ben|bin|ibn)\s+)?[A-ZÀ-ÖØ-Þ][\w\u2019'-]*)*"
 )
 _INSTITUTION = re.compile(
     r"(?<![\w-])(?i:préfecture de police|préfecture|wilaya|tribunal de première instance|"
     r"tribunal|cour d'appel|parquet|commissariat|sûreté régionale|sûreté préfectorale|"
-    r"police of|police department of)\s+(?i:de|d'|du)\s*([A-ZÀ-ÖØ-Þ][\w’'-]+(?:\s+[A-ZÀ-ÖØ-Þ][\w’'-]+)?)"
+    r"police of|police department of)\s+(?i:de|d'|du)\s*"
+    rf"({_NAME_WORD}(?:\s+{_NAME_WORD})?)"
 )
-_ORG_WORDS = frozenset(
-    "ministry ministère ministere directorate direction police gendarmerie agency office "
-    "institute institut court council group groupe army armée forces force service services "
-    "bureau department union alliance commission committee navy brigade unit prosecutor "
-    "university embassy ambassade government gouvernement club association federation "
-    "fédération company bank authority autorité".split()
-)
-# Capitalised words that are not names on their own (sentence starts, dates, titles).
-_NOT_NAMES = frozenset(
-    normalise(word)
-    for word in (
-        "The A An In On At By For From With According After Before During While When Where "
-        "This That These Those Several Some Many Both Two Three Four It Its He She They Their "
-        "His Her We Our But And Or If As Since Until Also However Meanwhile Mr Mrs Ms Dr "
-        "Le La Les Un Une Des Du De Dans Selon Lors Après Avant Pendant Depuis Cette Ce Ces "
-        "Il Elle Ils Elles Leur Leurs Son Sa Ses Au Aux Par Pour Sur Sous Avec Sans Entre "
-        "Source Sources Lire Monday Tuesday Wednesday Thursday Friday Saturday Sunday "
-        "January February March April May June July August September October November "
-        "December Lundi Mardi Mercredi Jeudi Vendredi Samedi Dimanche Janvier Février Mars "
-        "Avril Mai Juin Juillet Août Septembre Octobre Novembre Décembre SM Roi King "
-        "Moroccan French Spanish Nigerien Malian Burkinabe Algerian Mauritanian European "
-        "African Islamic Muslim Arab Marocain Marocains Français Française Espagnol "
-        "Sahraoui Subsaharien Subsahariens Berkanis Rbatis Militaires Royaume-Uni Outre-mer Nord Sud Est Ouest État Etat Stade Commissioner Captain Lieutenant Colonel General Minister Director "
-        "President Chief Inspector Judge Prosecutor Superintendent Officer Sergeant Commander "
-        "Général Commissaire Capitaine Ministre Directeur Président Juge Procureur"
-    ).split()
-)
+_ORG_WORDS, _NOT_NAMES = _word_lists()
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,7 +97,9 @@ class Entity:
         return self.entry.detail if self.entry is not None and self.entry.detail else "armed"
 
 
-def extract_entities(text: str, language: str, gazetteer: Gazetteer, doc: Any = None) -> list[Entity]:
+def extract_entities(
+    text: str, language: str, gazetteer: Gazetteer, doc: Any = None
+) -> list[Entity]:
     """The entities of ``text`` (an article's title and body), resolved within the article.
 
     ``doc`` is the spaCy document of ``text`` for French (see :mod:`diapason.osint.nlp`);
@@ -145,10 +134,10 @@ def extract_entities(text: str, language: str, gazetteer: Gazetteer, doc: Any = 
         surface = text[start:end]
         if normalise(surface) in gazetteer.ignored or normalise(surface) in _NOT_NAMES:
             continue
-        label = _retype(surface, label, gazetteer)
-        if label is None:
+        typed = _retype(surface, label, gazetteer)
+        if typed is None:
             continue
-        add(Mention(start, end, surface, label, "spacy" if doc is not None else "rule"), None)
+        add(Mention(start, end, surface, typed, "spacy" if doc is not None else "rule"), None)
     return _resolve(text, mentions, gazetteer)
 
 
@@ -159,7 +148,7 @@ def _spacy_candidates(text: str, doc: Any) -> list[tuple[int, int, str]]:
 def _rule_candidates(text: str) -> list[tuple[int, int, str]]:
     found: list[tuple[int, int, str]] = []
     for match in _CAPITALISED.finditer(text):
-        start, end = match.start(), match.end()
+        start = match.start()
         surface = match.group()
         words = surface.split()
         # A single capitalised word opening a sentence is usually not a name.
@@ -186,7 +175,7 @@ def _rule_candidates(text: str) -> list[tuple[int, int, str]]:
 
 def _clean(text: str, start: int, end: int) -> tuple[int, int] | None:
     surface = text[start:end]
-    stripped = surface.rstrip(" .,;:!?»\"'’)")
+    stripped = surface.rstrip(" .,;:!?»\"'\u2019)")
     end = start + len(stripped)
     lead = _DETERMINER.match(stripped)
     if lead and lead.end() < len(stripped) and stripped[lead.end() :][:1].isupper():
@@ -249,7 +238,9 @@ def _resolve(
         person = persons.get(normalise(name.split()[-1])) if len(name.split()) == 1 else None
         if person is not None and mention.label in ("PER", "PER?", "LOC", "ORG"):
             # A surname first tagged as a place or organisation becomes the person.
-            person.mentions.append(Mention(mention.start, mention.end, mention.surface, "PER", mention.origin))
+            person.mentions.append(
+                Mention(mention.start, mention.end, mention.surface, "PER", mention.origin)
+            )
             continue
         if mention.label == "PER?":
             continue
@@ -260,7 +251,9 @@ def _resolve(
         entity = entities.setdefault(key, Entity(label, canonical, None, place=place))
         if place is not None:
             entity.country = place.country
-        entity.mentions.append(Mention(mention.start, mention.end, mention.surface, label, mention.origin))
+        entity.mentions.append(
+            Mention(mention.start, mention.end, mention.surface, label, mention.origin)
+        )
     result = list(entities.values())
     _attach_acronyms(text, result)
     return sorted(result, key=lambda entity: entity.first)
@@ -288,10 +281,23 @@ def _gazetteer_entity(
     entity.mentions.append(mention)
 
 
-_FRENCH_COUNTRY = {"MA": "Maroc", "FR": "France", "ES": "Espagne", "NE": "Niger", "ML": "Mali",
-                   "BF": "Burkina Faso", "MR": "Mauritanie", "DZ": "Algérie", "TN": "Tunisie",
-                   "SN": "Sénégal", "TD": "Tchad", "BE": "Belgique", "DE": "Allemagne",
-                   "IT": "Italie", "LY": "Libye"}
+_FRENCH_COUNTRY = {
+    "MA": "Maroc",
+    "FR": "France",
+    "ES": "Espagne",
+    "NE": "Niger",
+    "ML": "Mali",
+    "BF": "Burkina Faso",
+    "MR": "Mauritanie",
+    "DZ": "Algérie",
+    "TN": "Tunisie",
+    "SN": "Sénégal",
+    "TD": "Tchad",
+    "BE": "Belgique",
+    "DE": "Allemagne",
+    "IT": "Italie",
+    "LY": "Libye",
+}
 _ADJECTIVES = {
     "MA": r"marocaine?s?|moroccan|morocco's|du royaume|royaume",
     "FR": r"français(?:e|es)?|french|france's",
@@ -302,7 +308,9 @@ _ADJECTIVES = {
     "MR": r"mauritanienne?s?|mauritanian",
     "DZ": r"algérienne?s?|algerian",
 }
-_ADJECTIVE = re.compile("|".join(f"(?P<{code}>\\b(?:{pattern})\\b)" for code, pattern in _ADJECTIVES.items()), re.I)
+_ADJECTIVE = re.compile(
+    "|".join(f"(?P<{code}>\\b(?:{pattern})\\b)" for code, pattern in _ADJECTIVES.items()), re.I
+)
 
 
 def _context_country(text: str, position: int, gazetteer: Gazetteer) -> str | None:
@@ -311,12 +319,18 @@ def _context_country(text: str, position: int, gazetteer: Gazetteer) -> str | No
     window = text[max(0, position - 60) : position + 80]
     near = [(abs(m.start() - 60), m.lastgroup) for m in _ADJECTIVE.finditer(window)]
     for hit in gazetteer.scan(window):
-        if hit.entry.type == "LOC" and hit.entry.canonical in {e.canonical for e in gazetteer.countries.values()}:
+        if hit.entry.type == "LOC" and hit.entry.canonical in {
+            e.canonical for e in gazetteer.countries.values()
+        }:
             near.append((abs(hit.start - 60), hit.entry.country))
     if near:
         return min(near)[1]
     for hit in gazetteer.scan(text[:2000]):
-        if hit.entry.country and hit.entry.country in gazetteer.countries and hit.entry.type == "LOC":
+        if (
+            hit.entry.country
+            and hit.entry.country in gazetteer.countries
+            and hit.entry.type == "LOC"
+        ):
             return hit.entry.country
     return None
 

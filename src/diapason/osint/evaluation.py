@@ -128,7 +128,13 @@ class Scores:
             )
         )
         dup = self.duplicates
-        rows.append(("duplicate links found / right / gold", f"{dup.found} / {dup.matched} / {dup.expected}", "-"))
+        rows.append(
+            (
+                "duplicate links found / right / gold",
+                f"{dup.found} / {dup.matched} / {dup.expected}",
+                "-",
+            )
+        )
         return rows
 
     def as_dict(self) -> dict[str, Any]:
@@ -171,7 +177,9 @@ def gold_pairs(gold_dir: Path) -> list[tuple[Path, dict[str, Any]]]:
     return pairs
 
 
-def _match_entities(found: list[tuple[str, set[str]]], gold: list[dict[str, Any]], scores: dict[str, Counts]) -> None:
+def _match_entities(
+    found: list[tuple[str, set[str]]], gold: list[dict[str, Any]], scores: dict[str, Counts]
+) -> None:
     used: set[int] = set()
     for kind in TYPES:
         scores[kind].found += sum(1 for t, _ in found if t == kind)
@@ -222,7 +230,9 @@ def _score_events(analysis: Analysis, gold: dict[str, Any], scores: Scores) -> N
         if not candidates:
             continue
         same_day = [
-            c for c in candidates if (d := event_date(c[1], published)) and d.isoformat() == wanted["date"]
+            c
+            for c in candidates
+            if (d := event_date(c[1], published)) and d.isoformat() == wanted["date"]
         ]
         index, event = (same_day or candidates)[0]
         used.add(index)
@@ -276,7 +286,9 @@ def articles_of(paths: Iterable[Path]) -> list[Path]:
     found: list[Path] = []
     for path in paths:
         if path.is_dir():
-            found.extend(sorted(p for p in path.rglob("*") if p.suffix in (".md", ".txt", ".html", ".htm")))
+            found.extend(
+                sorted(p for p in path.rglob("*") if p.suffix in (".md", ".txt", ".html", ".htm"))
+            )
         else:
             found.append(path)
     return found

@@ -30,16 +30,16 @@ from diapason.osint.gazetteer import DATA
 
 _BACKGROUND = re.compile(
     r"\bdepuis\s+(?:20\d\d|des\s+années|plusieurs\s+années)|\bces\s+dernières\s+années\b|"
-    r"\bin\s+recent\s+years\b|\bsince\s+20\d\d\b|\bl['’]an\s+dernier\b|\blast\s+year\b|"
-    r"\bentre\s+20\d\d\s+et\s+20\d\d\b|\bau\s+cours\s+de\s+l['’]année\s+20\d\d\b|"
+    r"\bin\s+recent\s+years\b|\bsince\s+20\d\d\b|\bl['\u2019]an\s+dernier\b|\blast\s+year\b|"
+    r"\bentre\s+20\d\d\s+et\s+20\d\d\b|\bau\s+cours\s+de\s+l['\u2019]année\s+20\d\d\b|"
     r"\bprevious\s+meeting\b|\bprécédente\s+réunion\b|\bfirst\s+half\s+of\s+the\s+year\b|"
-    r"\bsoupçonnée?s?\s+d['’]avoir\b|\bsuspected\s+of\s+having\b|\bprojetaient\b|"
-    r"\bhas\s+not\s+been\s+(?:formally\s+)?claimed\b|\bn['’]a\s+pas\s+été\s+revendiqu",
+    r"\bsoupçonnée?s?\s+d['\u2019]avoir\b|\bsuspected\s+of\s+having\b|\bprojetaient\b|"
+    r"\bhas\s+not\s+been\s+(?:formally\s+)?claimed\b|\bn['\u2019]a\s+pas\s+été\s+revendiqu",
     re.IGNORECASE,
 )
 _LOCATIVE = re.compile(
     r"(?:\bà|\bau|\baux|\ben|\bdans|\bprès\s+de|\bnear|\bin|\bat|\bfrom|\bdepuis)\s+"
-    r"(?:la\s+|le\s+|l['’]|les\s+|the\s+|town\s+of\s+|ville\s+de\s+)?$",
+    r"(?:la\s+|le\s+|l['\u2019]|les\s+|the\s+|town\s+of\s+|ville\s+de\s+)?$",
     re.IGNORECASE,
 )
 
@@ -187,9 +187,7 @@ def code_events(
     return _merge(events)
 
 
-def _triggers(
-    rules: list[Rule], sentence: str
-) -> list[tuple[Rule, tuple[int, int], str | None]]:
+def _triggers(rules: list[Rule], sentence: str) -> list[tuple[Rule, tuple[int, int], str | None]]:
     taken: list[tuple[int, int]] = []
     found: list[tuple[Rule, tuple[int, int], str | None]] = []
     seen: set[tuple[str, str | None]] = set()
@@ -210,7 +208,11 @@ def _triggers(
     for rule, span, mode in found:
         if mode is None:
             for cue in rules:
-                if cue.kind == "mode" and cue.plover == rule.plover and cue.pattern.search(sentence):
+                if (
+                    cue.kind == "mode"
+                    and cue.plover == rule.plover
+                    and cue.pattern.search(sentence)
+                ):
                     mode = cue.mode
                     break
         result.append((rule, span, mode))
@@ -230,11 +232,14 @@ def _merge(events: list[Event]) -> list[Event]:
     for event in events:
         key = (event.plover, event.mode, event.day)
         kept = merged.get(key)
-        if kept is None and event.mode is None:
-            # "a meeting" after "a visit" the same day is the same meeting, told again: it
-            # adds nothing to the participants already found.
-            if any((e.plover, e.day) == (event.plover, event.day) for e in merged.values()):
-                continue
+        # "a meeting" after "a visit" the same day is the same meeting, told again: it adds
+        # nothing to the participants already found.
+        if (
+            kept is None
+            and event.mode is None
+            and any((e.plover, e.day) == (event.plover, event.day) for e in merged.values())
+        ):
+            continue
         if kept is None:
             merged[key] = event
             continue

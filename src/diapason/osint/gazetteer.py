@@ -31,7 +31,7 @@ _COLUMNS = ("type", "canonical", "country", "aliases", "detail")
 # Longest alias, in words, looked up when scanning text.
 _MAX_WORDS = 10
 # Words, and apostrophes and hyphens as words of their own: "Maroc-France" holds "Maroc".
-_WORD = re.compile(r"[\w\u0600-\u06ff]+|['’-]", re.UNICODE)
+_WORD = re.compile(r"[\w\u0600-\u06ff]+|['\u2019-]", re.UNICODE)
 
 
 class GazetteerError(ValueError):
@@ -82,7 +82,7 @@ class Hit:
 
 def normalise(text: str) -> str:
     """Lower case, no accents, one space: the key for case-insensitive lookups."""
-    decomposed = unicodedata.normalize("NFKD", text.replace("’", "'"))
+    decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'"))
     stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
     return " ".join(stripped.casefold().split())
 
@@ -106,7 +106,7 @@ class Gazetteer:
     def __post_init__(self) -> None:
         for entry in [*self.entries, *self.countries.values()]:
             for alias in entry.aliases:
-                words = tuple(_WORD.findall(alias.replace("’", "'")))
+                words = tuple(_WORD.findall(alias.replace("\u2019", "'")))
                 key = " ".join(words)
                 if _is_loose(alias):
                     self._loose.setdefault(normalise(key), entry)
@@ -115,7 +115,7 @@ class Gazetteer:
 
     def lookup(self, surface: str) -> Entry | None:
         """The entry whose alias is ``surface`` (exactly, or loosely for long names)."""
-        key = " ".join(_WORD.findall(surface.replace("’", "'")))
+        key = " ".join(_WORD.findall(surface.replace("\u2019", "'")))
         found = self._exact.get(key)
         if found is None:
             found = self._loose.get(normalise(key))
@@ -123,14 +123,15 @@ class Gazetteer:
 
     def scan(self, text: str) -> list[Hit]:
         """Every alias in ``text``, longest first at each position, never overlapping."""
-        words = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text.replace("’", "'"))]
+        plain = text.replace("\u2019", "'")
+        words = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(plain)]
         hits: list[Hit] = []
         index = 0
         while index < len(words):
             found: Hit | None = None
             for size in range(min(_MAX_WORDS, len(words) - index), 0, -1):
                 chunk = words[index : index + size]
-                if chunk[-1][2] in ("'", "’", "-") or chunk[0][2] in ("'", "’", "-"):
+                if chunk[-1][2] in ("'", "\u2019", "-") or chunk[0][2] in ("'", "\u2019", "-"):
                     continue
                 key = " ".join(word for _, _, word in chunk)
                 start, end = chunk[0][0], chunk[-1][1]
@@ -285,7 +286,9 @@ def record_correction(
     for entry in existing:
         if (entry.type, entry.canonical) == (entity_type, name):
             aliases = entry.aliases if surface in entry.aliases else (*entry.aliases, surface)
-            result = Entry(entity_type, name, country or entry.country, aliases, detail or entry.detail)
+            result = Entry(
+                entity_type, name, country or entry.country, aliases, detail or entry.detail
+            )
         else:
             kept.append(entry)
     kept.append(result)

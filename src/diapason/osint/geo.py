@@ -26,7 +26,11 @@ def geocode(entity: Entity, gazetteer: Gazetteer) -> Geocode:
     """Where ``entity`` (a LOC) is; every field may be None for an unknown place. A country
     gets its code and no coordinates (a point would misstate it)."""
     entry = entity.entry
-    if entry is not None and entry.country is not None and gazetteer.countries.get(entry.country) is entry:
+    if (
+        entry is not None
+        and entry.country is not None
+        and gazetteer.countries.get(entry.country) is entry
+    ):
         return Geocode(None, None, entry.country, None, is_country=True)
     if entry is not None and entry.coordinates is not None:
         latitude, longitude = entry.coordinates

@@ -18,10 +18,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from diapason.domain.extensions import DIAPASON_IDENTITY_ID, EVENT_EXTENSION_ID, extension_definitions
+from diapason.domain.extensions import (
+    DIAPASON_IDENTITY_ID,
+    EVENT_EXTENSION_ID,
+    diapason_id,
+    extension_definitions,
+)
+from diapason.domain.stix import now_timestamp
 from diapason.node import Node
 from diapason.osint.article import Article, ArticleError, parse_bytes
 from diapason.osint.dedup import DuplicateIndex, signature
+from diapason.osint.entities import Entity
 from diapason.osint.gazetteer import Gazetteer, load_gazetteer
 from diapason.osint.pipeline import Analysis, analyse
 from diapason.osint.resolve import KnowledgeBase
@@ -30,12 +37,10 @@ from diapason.osint.stix_objects import (
     entity_object,
     entity_stix_type,
     event_object,
+    relationship,
     report_id_for,
     report_object,
-    relationship,
 )
-from diapason.domain.extensions import diapason_id
-from diapason.domain.stix import now_timestamp
 
 SOURCE = "osint"
 DUPLICATE_LABEL = "duplicate"
@@ -228,28 +233,46 @@ class Ingestor:
                 objects[event_id] = event_object(event, event_id, analysis, ids, timestamp, author)
                 for actor in event.actors:
                     if id(actor) in ids:
-                        relationships.append(relationship(ids[id(actor)], "x-diapason-acts-in", event_id, timestamp, author))
+                        relationships.append(
+                            relationship(
+                                ids[id(actor)], "x-diapason-acts-in", event_id, timestamp, author
+                            )
+                        )
                 for target in event.targets:
                     if id(target) in ids:
-                        relationships.append(relationship(ids[id(target)], "x-diapason-targeted-by", event_id, timestamp, author))
+                        relationships.append(
+                            relationship(
+                                ids[id(target)],
+                                "x-diapason-targeted-by",
+                                event_id,
+                                timestamp,
+                                author,
+                            )
+                        )
                 if event.place is not None and id(event.place) in ids:
-                    relationships.append(relationship(event_id, "located-at", ids[id(event.place)], timestamp, author))
+                    relationships.append(
+                        relationship(
+                            event_id, "located-at", ids[id(event.place)], timestamp, author
+                        )
+                    )
         else:
-            relationships.append(relationship(report_id, "x-diapason-duplicate-of", duplicate_of, timestamp, author))
+            relationships.append(
+                relationship(report_id, "x-diapason-duplicate-of", duplicate_of, timestamp, author)
+            )
         for entity in analysis.entities:
             if entity.type in ("PER", "ORG") and entity.country and id(entity) in ids:
                 country = self.gazetteer.country_entry(entity.country)
                 if country is None:
                     continue
-                from diapason.osint.entities import Entity
-
                 place = Entity("LOC", country.canonical, country.country, entry=country)
                 place_id = kb.find("location", place.canonical, [], fuzzy=False) or entity_id(place)
                 if place_id == entity_id(place) and place_id not in objects:
                     made = entity_object(place, place_id, self.gazetteer, timestamp, author)
                     if made is not None:
                         objects[place_id] = made
-                relationships.append(relationship(ids[id(entity)], "located-at", place_id, timestamp, author))
+                relationships.append(
+                    relationship(ids[id(entity)], "located-at", place_id, timestamp, author)
+                )
         result.spans = [
             EntitySpan(s.start, s.end, s.surface, s.label, s.canonical, ids.get(key))
             for s, key in zip(result.spans, self._span_keys, strict=True)
@@ -272,11 +295,23 @@ class Ingestor:
             kind = entity_stix_type(entity)
             if kind == "identity":
                 kind = f"identity:{'individual' if entity.type == 'PER' else 'organization'}"
-            found = kb.find(kind, entity.canonical, entity.surfaces, fuzzy=entity.type in ("PER", "ORG"))
+            found = kb.find(
+                kind, entity.canonical, entity.surfaces, fuzzy=entity.type in ("PER", "ORG")
+            )
             ids[id(entity)] = found or entity_id(entity)
         pairs = sorted(
             (
-                (EntitySpan(m.start, m.end, m.surface, entity.type, entity.canonical, ids.get(id(entity))), id(entity))
+                (
+                    EntitySpan(
+                        m.start,
+                        m.end,
+                        m.surface,
+                        entity.type,
+                        entity.canonical,
+                        ids.get(id(entity)),
+                    ),
+                    id(entity),
+                )
                 for entity in analysis.entities
                 for m in entity.mentions
             ),

@@ -29,7 +29,9 @@ def _arabic_share(text: str) -> float:
     letters = [char for char in text if char.isalpha()]
     if not letters:
         return 0.0
-    arabic = sum(1 for char in letters if "\u0600" <= char <= "\u06ff" or "\u0750" <= char <= "\u077f")
+    arabic = sum(
+        1 for char in letters if "\u0600" <= char <= "\u06ff" or "\u0750" <= char <= "\u077f"
+    )
     return arabic / len(letters)
 
 

@@ -24,7 +24,9 @@ def french() -> Any:
         if MODEL not in _LOADED:
             import spacy
 
-            nlp = spacy.load(MODEL, exclude=["parser", "morphologizer", "lemmatizer", "attribute_ruler"])
+            nlp = spacy.load(
+                MODEL, exclude=["parser", "morphologizer", "lemmatizer", "attribute_ruler"]
+            )
             nlp.add_pipe("sentencizer")
             _LOADED[MODEL] = nlp
         return _LOADED[MODEL]
@@ -38,7 +40,9 @@ def analyse_french(text: str) -> Any:
 def spacy_entities(doc: Any) -> list[tuple[int, int, str]]:
     """(start, end, label) of the entities spaCy found, in our labels."""
     return [
-        (ent.start_char, ent.end_char, _LABELS[ent.label_]) for ent in doc.ents if ent.label_ in _LABELS
+        (ent.start_char, ent.end_char, _LABELS[ent.label_])
+        for ent in doc.ents
+        if ent.label_ in _LABELS
     ]
 
 
