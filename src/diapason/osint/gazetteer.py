@@ -28,8 +28,6 @@ DATA = Path(__file__).resolve().parent / "data"
 OVERLAY_NAME = "osint/gazetteer.tsv"
 ENTITY_TYPES = ("PER", "ORG", "LOC", "GROUP")
 _COLUMNS = ("type", "canonical", "country", "aliases", "detail")
-# Longest alias, in words, looked up when scanning text.
-_MAX_WORDS = 10
 # Words, and apostrophes and hyphens as words of their own: "Maroc-France" holds "Maroc".
 _WORD = re.compile(r"[\w\u0600-\u06ff]+|['\u2019-]", re.UNICODE)
 
@@ -87,6 +85,15 @@ def normalise(text: str) -> str:
     return " ".join(stripped.casefold().split())
 
 
+@lru_cache(maxsize=65536)
+def _fold(word: str) -> str:
+    """One word, normalised (cached: the same words come back in every article)."""
+    return normalise(word)
+
+
+_JOINERS = frozenset({"'", "-"})
+
+
 def _is_loose(alias: str) -> bool:
     """Multi-word aliases match case-insensitively; single words and acronyms exactly."""
     return " " in alias.strip() and len(alias) >= 8
@@ -102,16 +109,24 @@ class Gazetteer:
     ignored: frozenset[str] = frozenset()  # normalised surfaces that are not entities
     _exact: dict[str, Entry] = field(default_factory=dict, repr=False)
     _loose: dict[str, Entry] = field(default_factory=dict, repr=False)
+    # First word of an alias -> the most words an alias starting with it has.
+    _exact_first: dict[str, int] = field(default_factory=dict, repr=False)
+    _loose_first: dict[str, int] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for entry in [*self.entries, *self.countries.values()]:
             for alias in entry.aliases:
                 words = tuple(_WORD.findall(alias.replace("\u2019", "'")))
-                key = " ".join(words)
+                if not words:
+                    continue
                 if _is_loose(alias):
-                    self._loose.setdefault(normalise(key), entry)
+                    folded = tuple(_fold(word) for word in words)
+                    self._loose.setdefault(" ".join(folded), entry)
+                    first, table = folded[0], self._loose_first
                 else:
-                    self._exact.setdefault(key, entry)
+                    self._exact.setdefault(" ".join(words), entry)
+                    first, table = words[0], self._exact_first
+                table[first] = max(table.get(first, 0), len(words))
 
     def lookup(self, surface: str) -> Entry | None:
         """The entry whose alias is ``surface`` (exactly, or loosely for long names)."""
@@ -122,33 +137,38 @@ class Gazetteer:
         return found
 
     def scan(self, text: str) -> list[Hit]:
-        """Every alias in ``text``, longest first at each position, never overlapping."""
+        """Every alias in ``text``, longest first at each position, never overlapping.
+
+        Only positions whose word starts some alias are tried, and only up to that alias
+        length: the scan costs about one dictionary lookup per word of the text."""
         plain = text.replace("\u2019", "'")
         words = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(plain)]
+        folded = [_fold(word) for _, _, word in words]
         hits: list[Hit] = []
         index = 0
         while index < len(words):
+            word = words[index][2]
+            longest = max(self._exact_first.get(word, 0), self._loose_first.get(folded[index], 0))
             found: Hit | None = None
-            for size in range(min(_MAX_WORDS, len(words) - index), 0, -1):
-                chunk = words[index : index + size]
-                if chunk[-1][2] in ("'", "\u2019", "-") or chunk[0][2] in ("'", "\u2019", "-"):
+            for size in range(min(longest, len(words) - index), 0, -1):
+                last = words[index + size - 1][2]
+                if last in _JOINERS:
                     continue
-                key = " ".join(word for _, _, word in chunk)
-                start, end = chunk[0][0], chunk[-1][1]
+                entry = self._exact.get(" ".join(w for _, _, w in words[index : index + size]))
+                if entry is None and size > 1:
+                    entry = self._loose.get(" ".join(folded[index : index + size]))
+                if entry is None:
+                    continue
+                start, end = words[index][0], words[index + size - 1][1]
                 surface = text[start:end]
-                entry = self._exact.get(key) if surface == key or size == 1 else None
-                if entry is None and size > 1:
-                    entry = self._exact.get(_space(surface))
-                if entry is None and size > 1:
-                    entry = self._loose.get(normalise(key))
-                if entry is not None and normalise(surface) not in self.ignored:
+                if normalise(surface) not in self.ignored:
                     found = Hit(start, end, surface, entry)
-                    index += size
                     break
             if found is None:
                 index += 1
             else:
                 hits.append(found)
+                index += size
         return hits
 
     def place(self, name: str, country: str | None = None) -> Place | None:
@@ -161,10 +181,6 @@ class Gazetteer:
 
     def country_entry(self, code: str) -> Entry | None:
         return self.countries.get(code)
-
-
-def _space(text: str) -> str:
-    return " ".join(_WORD.findall(text))
 
 
 def _rows(path: Path) -> Iterator[dict[str, str]]:
