@@ -33,17 +33,19 @@ _BACKGROUND = re.compile(
     r"\bin\s+recent\s+years\b|\bsince\s+20\d\d\b|\bl['\u2019]an\s+dernier\b|\blast\s+year\b|"
     r"\bentre\s+20\d\d\s+et\s+20\d\d\b|\bau\s+cours\s+de\s+l['\u2019]année\s+20\d\d\b|"
     r"\bprevious\s+meeting\b|\bprécédente\s+réunion\b|\bfirst\s+half\s+of\s+the\s+year\b|"
-    r"\bsoupçonnée?s?\s+d['\u2019]avoir\b|\bsuspected\s+of\s+having\b|\bprojetaient\b|"
+    r"\bprojetaient\b|\bplanned\s+to\b|"
     r"\bhas\s+not\s+been\s+(?:formally\s+)?claimed\b|\bn['\u2019]a\s+pas\s+été\s+revendiqu",
     re.IGNORECASE,
 )
 _LOCATIVE = re.compile(
-    r"(?:\bà|\bau|\baux|\ben|\bdans|\bprès\s+de|\bnear|\bin|\bat|\bfrom|\bdepuis)\s+"
+    r"(?:\bà|\bau|\baux|\ben|\bdans|\bprès\s+d[eu']?|\bnear|\bin|\bat|\bfrom|\bdepuis)\s*"
     r"(?:la\s+|le\s+|l['\u2019]|les\s+|the\s+|town\s+of\s+|ville\s+de\s+)?$",
     re.IGNORECASE,
 )
 
 
+# Acts done at a distance (passing information, asking for help) have no place.
+_REMOTE = frozenset({"COOPERATE", "REQUEST"})
 _REACH_BEFORE = 200
 _REACH_AFTER = 120
 
@@ -153,7 +155,9 @@ def code_events(
         if not found:
             continue
         mentions = [(m, e) for m, e in placed if start <= m.start < end]
-        place = _place(text, start, mentions)
+        own_place = _place(text, start, mentions)
+        # An act told without its place happened where the one before it did.
+        inherited = events[-1].place if own_place is None and events else None
         for rule, (trigger_start, trigger_end), mode in found:
             # Participants are near their verb: a name far down a long sentence belongs to
             # another clause.
@@ -170,14 +174,14 @@ def code_events(
             actors, targets = _participants(before), _participants(after)
             if rule.role == "host":
                 actors, targets = targets, actors
-            actors = [a for a in actors if a is not place]
-            targets = [t for t in targets if t is not place and t not in actors]
+            actors = [a for a in actors if a is not own_place]
+            targets = [t for t in targets if t is not own_place and t not in actors]
             events.append(
                 Event(
                     rule.plover,
                     mode,
                     day,
-                    place,
+                    own_place or (None if rule.plover in _REMOTE else inherited),
                     actors,
                     targets,
                     (start + trigger_start, start + trigger_end),
