@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 import orjson
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from diapason.accounts import AccountError
 from diapason.audit import AuditError
@@ -74,6 +75,18 @@ def opened(data_dir: Path | None, **overrides: Any) -> Iterator[Node]:
         yield node
     finally:
         node.close()
+
+
+def progress_bar(disabled: bool) -> Progress:
+    """The progress bar of long commands, on standard error (off for ``--json``)."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr,
+        disable=disabled,
+    )
 
 
 def print_json(value: Any) -> None:

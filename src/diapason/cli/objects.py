@@ -12,26 +12,23 @@ import click
 import orjson
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 from rich.table import Table
 
 from diapason.bundles import BundleError, bundle_files, make_bundle, read_bundle
-from diapason.cli.common import actor, data_option, json_option, opened, print_json, stderr
+from diapason.cli.common import (
+    actor,
+    data_option,
+    json_option,
+    opened,
+    print_json,
+    progress_bar,
+    stderr,
+)
 from diapason.domain.labels import labels
 from diapason.domain.stix import StixError, normalise_timestamp
 from diapason.node import Node
 from diapason.store.interface import PutReport, Query, StoredObject
-
-
-def _progress(disabled: bool) -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=stderr,
-        disable=disabled,
-    )
 
 
 @click.command("import")
@@ -53,7 +50,7 @@ def import_command(
         raise click.UsageError("no bundle files found in the paths given")
     totals = PutReport()
     failed_files: list[str] = []
-    with opened(data_dir) as node, _progress(as_json) as progress:
+    with opened(data_dir) as node, progress_bar(as_json) as progress:
         limit = node.settings.max_request_bytes
         for path in files:
             try:
@@ -180,7 +177,7 @@ def export_command(
     )
     with opened(data_dir) as node:
         total = node.store.count(include_revoked=include_revoked)
-        with _progress(output is None) as progress:
+        with progress_bar(output is None) as progress:
             task = progress.add_task("export", total=total)
             exported: list[dict[str, Any]] = []
             for stored in _iterate(node, query):

@@ -9,7 +9,6 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from diapason.cli.common import (
@@ -18,6 +17,7 @@ from diapason.cli.common import (
     json_option,
     opened,
     print_json,
+    progress_bar,
     settings_for,
     stderr,
 )
@@ -80,15 +80,7 @@ def ingest_command(
     results: list[IngestResult] = []
     with opened(data_dir) as node:
         ingestor = Ingestor(node, actor())
-        progress = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=stderr,
-            disable=as_json,
-        )
-        with progress:
+        with progress_bar(as_json) as progress:
             task = progress.add_task("ingest", total=len(inputs))
             for origin in inputs:
                 label = "stdin" if origin == "-" else origin
