@@ -3,6 +3,7 @@ knowledge-base resolution, near-duplicates, Arabic text, audit."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -10,8 +11,9 @@ from stix2validator import ValidationOptions, validate_instance
 
 from diapason.domain.extensions import EVENT_EXTENSION_ID, TLP_2_0_IDS
 from diapason.domain.grading import is_osint
-from diapason.node import Node
+from diapason.node import Node, init_node
 from diapason.osint.ingest import Ingestor, ingest_text
+from diapason.settings import load_settings
 from diapason.store.interface import Query
 
 from .conftest import SEED
@@ -199,3 +201,21 @@ def test_untrusted_text_stays_text(node: Node) -> None:
     report = by_type(result.objects, "report")[0]
     assert "DROP TABLE objects" in report["description"]
     assert node.store.get(result.report_id or "") is not None
+
+
+def test_an_article_is_written_whole_or_not_at_all(tmp_path: Path, sqlite_url: str) -> None:
+    # The report holds the body: with objects limited to 2,000 bytes the seed's report is
+    # refused, and none of the article's other (small) objects may be written either.
+    settings = load_settings(
+        tmp_path / "small", environ={}, database_url=sqlite_url, max_object_bytes=2000
+    )
+    small, _ = init_node(settings, "tests")
+    try:
+        count = small.store.count()
+        result = Ingestor(small, "tests").ingest_bytes(SEED.read_bytes(), "seed")
+        assert result.status == "refused"
+        assert result.error is not None and result.error.startswith("seed: object #0 (report--")
+        assert small.store.count() == count
+        assert small.audit.entries(action="ingest") == []
+    finally:
+        small.close()

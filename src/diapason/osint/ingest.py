@@ -24,7 +24,7 @@ from diapason.domain.extensions import (
     diapason_id,
     extension_definitions,
 )
-from diapason.domain.stix import now_timestamp
+from diapason.domain.stix import Problem, now_timestamp, prepare
 from diapason.node import Node
 from diapason.osint.article import Article, ArticleError, parse_bytes
 from diapason.osint.dedup import DuplicateIndex, signature
@@ -179,7 +179,17 @@ class Ingestor:
         if original:
             result.status = "duplicate"
             result.duplicate_of = original[0]
-        fresh = [obj for obj in objects if obj["id"] not in self.node.store.known_ids([obj["id"]])]
+        held = self.node.store.known_ids([obj["id"] for obj in objects])
+        fresh = [obj for obj in objects if obj["id"] not in held]
+        # The store accepts or refuses objects one by one: check them all first, so that an
+        # article is written whole or not at all.
+        limit = self.node.settings.max_object_bytes
+        for index, obj in enumerate(fresh):
+            checked = prepare(obj, index, limit)
+            if isinstance(checked, Problem):
+                result.status = "refused"
+                result.error = f"{article.origin}: {checked}"
+                return result
         details = {"origin": article.origin, "report": result.report_id, "objects": len(fresh)}
 
         def audit(connection: Any, written: list[str]) -> None:
@@ -188,13 +198,6 @@ class Ingestor:
             )
 
         report = self.node.store.put_many(fresh, source=SOURCE, on_write=audit)
-        if report.refused:
-            # put_many writes each object on its own; an article is whole or nothing, so a
-            # refusal is a bug in the pipeline: say exactly which object and why.
-            problem = report.refused[0]
-            result.status = "refused"
-            result.error = f"{article.origin}: object refused by the store: {problem}"
-            return result
         result.written = list(report.written)
         for obj in fresh:
             kb.add(obj)
