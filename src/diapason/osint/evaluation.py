@@ -87,6 +87,9 @@ class Scores:
     places: Counts = field(default_factory=Counts)
     topics: Counts = field(default_factory=Counts)
     duplicates: Counts = field(default_factory=Counts)
+    # Entities of all types, per article language (English is rules only, see docs/osint.md).
+    by_language: dict[str, Counts] = field(default_factory=dict)
+    baseline_by_language: dict[str, Counts] = field(default_factory=dict)
 
     @staticmethod
     def total(counts: dict[str, Counts]) -> Counts:
@@ -115,6 +118,16 @@ class Scores:
                 f"{base.precision:.2f} / {base.recall:.2f} / {base.f1:.2f}",
             )
         )
+        for language in sorted(self.by_language):
+            ours = self.by_language[language]
+            base = self.baseline_by_language.get(language, Counts())
+            rows.append(
+                (
+                    f"entities, {language} articles, F1",
+                    f"{ours.f1:.2f}",
+                    f"{base.f1:.2f}" if base.expected else "-",
+                )
+            )
         rows.append(("event type accuracy", f"{self.events.recall:.2f}", "-"))
         rows.append(("event precision", f"{self.events.precision:.2f}", "-"))
         rows.append(("event mode accuracy (matched)", _share(self.modes), "-"))
@@ -144,6 +157,8 @@ class Scores:
             | {"all": self.total(self.entities).as_dict()},
             "baseline_spacy": {k: v.as_dict() for k, v in self.baseline.items()}
             | {"all": self.total(self.baseline).as_dict()},
+            "entities_by_language": {k: v.as_dict() for k, v in self.by_language.items()},
+            "baseline_by_language": {k: v.as_dict() for k, v in self.baseline_by_language.items()},
             "event_type_accuracy": round(self.events.recall, 3),
             "events": self.events.as_dict(),
             "event_mode_accuracy": round(self.modes.recall, 3),
@@ -261,9 +276,18 @@ def evaluate(gold_dir: Path, gazetteer: Gazetteer, *, baseline: bool = True) -> 
         analysis = analyse(article, gazetteer)
         scores.articles += 1
         found = [(e.type, set(e.surfaces)) for e in analysis.entities]
-        _match_entities(found, gold.get("entities", []), scores.entities)
+        language = str(gold.get("language", analysis.language))
+        ours = {t: Counts() for t in TYPES}
+        _match_entities(found, gold.get("entities", []), ours)
+        for kind, counts in ours.items():
+            scores.entities[kind].add(counts)
+            scores.by_language.setdefault(language, Counts()).add(counts)
         if baseline:
-            _match_entities(_baseline(article.text), gold.get("entities", []), scores.baseline)
+            base = {t: Counts() for t in TYPES}
+            _match_entities(_baseline(article.text), gold.get("entities", []), base)
+            for kind, counts in base.items():
+                scores.baseline[kind].add(counts)
+                scores.baseline_by_language.setdefault(language, Counts()).add(counts)
         _score_events(analysis, gold, scores)
         wanted_topics = set(gold.get("topics", []))
         got_topics = set(analysis.topics)
