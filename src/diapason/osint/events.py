@@ -44,6 +44,7 @@ _LOCATIVE = re.compile(
 )
 
 
+_AGREED = frozenset({"CONSULT", "COOPERATE", "AID"})
 # Acts done at a distance (passing information, asking for help) have no place.
 _REMOTE = frozenset({"COOPERATE", "REQUEST"})
 _REACH_BEFORE = 200
@@ -208,6 +209,11 @@ def _triggers(rules: list[Rule], sentence: str) -> list[tuple[Rule, tuple[int, i
                 continue
             seen.add(key)
             found.append((rule, span, rule.mode))
+    # Cooperation or a meeting that the sentence says was agreed or decided is the
+    # agreement's content, not an event of its own (PLOVER: future CONSULT/COOPERATE/AID
+    # are AGREE).
+    if any(rule.plover == "AGREE" for rule, _, _ in found):
+        found = [item for item in found if item[0].plover not in _AGREED]
     result: list[tuple[Rule, tuple[int, int], str | None]] = []
     for rule, span, mode in found:
         if mode is None:
