@@ -113,3 +113,19 @@ def test_mixed_encodings() -> None:
     article = parse_bytes(data, "mixed.txt")
     assert "La sûreté" in article.body
     assert "Le ministère a parlé." in article.body
+
+
+@pytest.mark.parametrize(
+    ("opening", "expected"),
+    [
+        (
+            "22 mai 2012. - Prévu initialement pour samedi dernier, le lancement a eu lieu.",
+            date(2012, 5, 22),
+        ),
+        ("RABAT, 3 June 2024 - The minister met his counterpart.", date(2024, 6, 3)),
+        ("Le 3 juin 2024, le ministre a parlé.", None),
+    ],
+)
+def test_dateline_gives_the_publication_date(opening: str, expected: date | None) -> None:
+    article = parse_bytes(f"Titre\n\n{opening}\n".encode(), "wire.txt")
+    assert article.published == expected

@@ -169,6 +169,8 @@ def parse_text(text: str, origin: str) -> Article:
     paragraphs = _paragraphs(body_lines)
     if title is None and paragraphs and len(paragraphs[0]) <= 200 and len(paragraphs) > 1:
         title = _unbold(paragraphs.pop(0))
+    if published is None and paragraphs:
+        published = _dateline(paragraphs[0])
     body = "\n\n".join(rejoin_page_breaks(paragraphs))
     if not body.strip():
         raise ArticleError(f"{origin}: no article body")
@@ -232,6 +234,43 @@ def _paragraphs(lines: list[str]) -> list[str]:
 
 def _unbold(text: str) -> str:
     return _BOLD.sub(r"\1", text).strip().strip("*").strip()
+
+
+_MONTHS = {
+    name: number
+    for number, names in enumerate(
+        (
+            ("janvier", "january"),
+            ("février", "fevrier", "february"),
+            ("mars", "march"),
+            ("avril", "april"),
+            ("mai", "may"),
+            ("juin", "june"),
+            ("juillet", "july"),
+            ("août", "aout", "august"),
+            ("septembre", "september"),
+            ("octobre", "october"),
+            ("novembre", "november"),
+            ("décembre", "decembre", "december"),
+        ),
+        start=1,
+    )
+    for name in names
+}
+_DATELINE = re.compile(
+    r"^(?:[A-ZÀ-Þ][\w' -]{0,30},\s+)?(\d{1,2})(?:er)?\s+([a-zéû]+)\s+(\d{4})"
+    r"\s*[.,:\u2013\u2014-]",
+    re.I,
+)
+
+
+def _dateline(paragraph: str) -> date | None:
+    """The date a body opens with, as wire stories do: "22 mai 2012. - …",
+    "RABAT, 3 June 2024 - …"."""
+    match = _DATELINE.match(paragraph)
+    if match is None or match.group(2).lower() not in _MONTHS:
+        return None
+    return _make_date(match.group(3), str(_MONTHS[match.group(2).lower()]), match.group(1))
 
 
 def _make_date(year: str, month: str, day: str) -> date | None:
