@@ -10,10 +10,13 @@ mode; mode cues of the same sentence give a mode to events that have none. Then:
 - **date**: the first date expression of the sentence, else the last date met before it in
   the article (an undated act tied to a dated one takes its date), else the publication date;
 - **place**: the first place of the sentence introduced by a locative word ("à", "in",
-  "near"...), else the first place of the sentence, else none; its country comes with it.
+  "near"...), else the first place of the sentence, else the place of the article's first
+  placed event (not for remote acts: information passed, requests).
 
-Background (history, yearly figures) is left out: sentences with cues like "depuis 2022",
-"in recent years" make no event. Events of the same type, mode and date are one event.
+Background (history, yearly figures) and claims of responsibility are left out: sentences
+with cues like "depuis 2022", "in recent years", "a été revendiquée" make no event. Events
+of the same type, mode and date are one event; a mode found later goes to the event
+already told without one.
 """
 
 from __future__ import annotations
@@ -34,7 +37,9 @@ _BACKGROUND = re.compile(
     r"\bentre\s+20\d\d\s+et\s+20\d\d\b|\bau\s+cours\s+de\s+l['\u2019]année\s+20\d\d\b|"
     r"\bprevious\s+meeting\b|\bprécédente\s+réunion\b|\bfirst\s+half\s+of\s+the\s+year\b|"
     r"\bprojetaient\b|\bplanned\s+to\b|"
-    r"\bhas\s+not\s+been\s+(?:formally\s+)?claimed\b|\bn['\u2019]a\s+pas\s+été\s+revendiqu",
+    r"\bhas\s+not\s+been\s+(?:formally\s+)?claimed\b|\bn['\u2019]a\s+pas\s+été\s+revendiqu|"
+    # Claims of responsibility are the group's word, not an event.
+    r"\ba\s+été\s+revendiquée?\b|\bclaimed\s+responsibility\b|\brevendiqué\s+par\b",
     re.IGNORECASE,
 )
 _LOCATIVE = re.compile(
@@ -157,8 +162,9 @@ def code_events(
             continue
         mentions = [(m, e) for m, e in placed if start <= m.start < end]
         own_place = _place(text, start, mentions)
-        # An act told without its place happened where the one before it did.
-        inherited = events[-1].place if own_place is None and events else None
+        # An act told without its place happened where the article's main (first placed)
+        # event did: follow-ups of one operation share its place.
+        inherited = next((e.place for e in events if e.place is not None), None)
         for rule, (trigger_start, trigger_end), mode in found:
             # Participants are near their verb: a name far down a long sentence belongs to
             # another clause.
@@ -174,7 +180,9 @@ def code_events(
             ]
             actors, targets = _participants(before), _participants(after)
             if rule.role == "host":
-                actors, targets = targets, actors
+                # The subject receives; a place named after the verb is where, not who.
+                actors = [a for a in targets if a.type != "LOC"]
+                targets = _participants(before)
             actors = [a for a in actors if a is not own_place]
             targets = [t for t in targets if t is not own_place and t not in actors]
             events.append(
@@ -242,6 +250,13 @@ def _merge(events: list[Event]) -> list[Event]:
     for event in events:
         key = (event.plover, event.mode, event.day)
         kept = merged.get(key)
+        unmoded = (event.plover, None, event.day)
+        if kept is None and event.mode is not None and unmoded in merged:
+            # "une attaque" then "des hommes armés ont ouvert le feu": the mode found later
+            # belongs to the event already told.
+            kept = merged.pop(unmoded)
+            kept.mode = event.mode
+            merged[key] = kept
         # "a meeting" after "a visit" the same day is the same meeting, told again: it adds
         # nothing to the participants already found.
         if (
