@@ -256,7 +256,23 @@ def _resolve(
         )
     result = list(entities.values())
     _attach_acronyms(text, result)
+    for entity in result:
+        if entity.type == "PER" and entity.country is None:
+            entity.country = _nationality(text, entity)
     return sorted(result, key=lambda entity: entity.first)
+
+
+def _nationality(text: str, person: Entity) -> str | None:
+    """A person's country when a nationality is said just before a mention of them, in the
+    same sentence: "son homologue français, Bruno Retailleau", "un ressortissant marocain
+    de 41 ans identifié comme Hicham Bouderka"."""
+    for mention in sorted(person.mentions, key=lambda m: m.start):
+        window = text[max(0, mention.start - 60) : mention.start]
+        window = re.split(r"[.!?\n]", window)[-1]
+        found = [m.lastgroup for m in _ADJECTIVE.finditer(window) if m.lastgroup]
+        if found:
+            return found[-1]
+    return None
 
 
 def _gazetteer_entity(
