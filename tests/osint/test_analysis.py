@@ -32,7 +32,9 @@ def test_seed_entities(seed: Analysis) -> None:
     assert laftit.type == "PER"
     # "Laftit" in the title is tagged a place by spaCy: its full name makes it the person.
     assert set(laftit.surfaces) == {"Laftit", "Abdelouafi Laftit", "M. Laftit"}
-    assert entity(seed, "Gérald Darmanin").type == "PER"
+    darmanin = entity(seed, "Gérald Darmanin")
+    # "le ministre français de l'Intérieur et des Outre-mer, Gérald Darmanin"
+    assert (darmanin.type, darmanin.country) == ("PER", "FR")
     ministry = entity(seed, "Ministère de l'Intérieur (Maroc)")
     assert (ministry.type, ministry.country) == ("ORG", "MA")
     morocco = entity(seed, "Morocco")

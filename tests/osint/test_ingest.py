@@ -73,6 +73,8 @@ def test_seed_ingested_as_valid_linked_stix(node: Node, seed_bytes: bytes) -> No
     }
     assert (consult["id"], "located-at", rabat["id"]) in kinds
     assert (laftit["id"], "x-diapason-targeted-by", consult["id"]) in kinds
+    france = named(objects, "France")
+    assert (named(objects, "Gérald Darmanin")["id"], "located-at", france["id"]) in kinds
     # Every stored, and every span points at a stored object.
     assert node.store.known_ids([obj["id"] for obj in objects]) == {obj["id"] for obj in objects}
     assert any(s.surface == "M. Laftit" and s.object_id == laftit["id"] for s in result.spans)
