@@ -504,7 +504,9 @@ def test_shipped_objects_are_fresh_copies() -> None:
     assert shipped_objects()[0]["name"] == "Diapason"
     assert shipped_objects()[1]["extension_types"] == ["property-extension"]
     assert {obj["id"] for obj in shipped_objects()} == SHIPPED_IDS
-    assert len(SHIPPED_IDS) == 1 + 4 + 5 + 7 + 5 + 4  # 5: the joint mechanism's SDOs
+    # identity; marking, grading, data protection, receipt, alert, event; the joint
+    # mechanism's 5 SDOs; 7 fixed markings; 5 TLP 2.0; 4 TLP 1.0
+    assert len(SHIPPED_IDS) == 1 + 6 + 5 + 7 + 5 + 4
 
 
 def test_shipped_tlp_definitions_are_the_official_ones() -> None:
@@ -546,7 +548,7 @@ def test_extension_definitions_declare_what_stix_requires() -> None:
         assert definition["created_by_ref"] == DIAPASON_IDENTITY_ID
         assert definition["extension_types"] == (
             ["new-sdo"]
-            if definition["name"] == "Diapason receipt"
+            if definition["name"] in ("Diapason receipt", "Diapason alert", "Diapason event")
             or definition["id"] in COORDINATION_EXTENSION_IDS.values()
             else ["property-extension"]
         )

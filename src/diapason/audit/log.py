@@ -46,6 +46,9 @@ ACTIONS: frozenset[str] = frozenset(
         "sync",
         "export",
         "import",
+        # open sources: articles ingested, analysts' gazetteer corrections
+        "ingest",
+        "gazetteer_correct",
         "partner_add",
         "partner_update",
         "partner_remove",

@@ -14,6 +14,7 @@ from diapason.cli.demo import demo_command
 from diapason.cli.exchange import api_root_group, collection_group
 from diapason.cli.federation import partner_group, release_group, review_command, sync_command
 from diapason.cli.objects import export_command, import_command, search_command, show_command
+from diapason.cli.osint import eval_group, gazetteer_group, ingest_command
 from diapason.cli.server import init_command, serve_command
 
 
@@ -46,6 +47,9 @@ for command in (
     review_command,
     anticipate_group,
     coordinate_group,
+    ingest_command,
+    eval_group,
+    gazetteer_group,
 ):
     cli.add_command(command)
 

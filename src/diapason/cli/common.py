@@ -86,7 +86,7 @@ def opened(data_dir: Path | None, **overrides: Any) -> Iterator[Node]:
 
 
 def progress_bar(disabled: bool) -> Progress:
-    """The progress bar of long commands, on stderr (so --json output stays clean)."""
+    """The progress bar of long commands, on standard error (off for ``--json``)."""
     return Progress(
         TextColumn("{task.description}"),
         BarColumn(),

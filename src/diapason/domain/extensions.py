@@ -58,6 +58,7 @@ COORDINATION_EXTENSION_IDS: Mapping[str, str] = {
     stix_type: diapason_id("extension-definition", stix_type.removeprefix("x-diapason-"))
     for stix_type in coordination.ITEM_TYPES
 }
+EVENT_EXTENSION_ID = diapason_id("extension-definition", "event")
 
 # The OASIS TLP 2.0 extension (oasis-open/cti-stix-common-objects,
 # extension-definition-specifications/tlp-2.0).
@@ -310,6 +311,34 @@ _ALERT_SCHEMA: Mapping[str, Any] = {
         },
     },
 }
+# x-diapason-event: an event coded from open sources (PLOVER types and modes).
+_EVENT_SCHEMA: Mapping[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "x-diapason-event",
+    "description": (
+        "An event reported by a source, coded with the PLOVER 2.0 event types and modes "
+        "(openeventdata/PLOVER): who did what to whom, when and where."
+    ),
+    "type": "object",
+    "required": ["name", "plover_type", "event_date"],
+    "properties": {
+        "name": _TEXT,
+        "plover_type": {
+            "enum": [
+                "AGREE", "CONSULT", "SUPPORT", "CONCEDE", "COOPERATE", "AID", "RETREAT",
+                "REQUEST", "ACCUSE", "REJECT", "THREATEN", "PROTEST", "SANCTION", "MOBILIZE",
+                "COERCE", "ASSAULT",
+            ]
+        },
+        "plover_mode": {"type": "string", "description": "a mode of the type, PLOVER manual"},
+        "event_date": {"type": "string", "format": "date"},
+        "summary": {"type": "string", "description": "the sentence that reports the event"},
+        "location_ref": {"type": "string", "description": "a location id"},
+        "actor_refs": {"type": "array", "items": {"type": "string"}},
+        "target_refs": {"type": "array", "items": {"type": "string"}},
+        "topics": {"type": "array", "items": {"type": "string"}},
+    },
+}  # fmt: skip
 
 _EXTENSION_DEFINITIONS: tuple[dict[str, Any], ...] = (
     _extension_definition(
@@ -355,6 +384,14 @@ _EXTENSION_DEFINITIONS: tuple[dict[str, Any], ...] = (
             ("new-sdo",),
         )
         for stix_type in coordination.ITEM_TYPES
+    ),
+    _extension_definition(
+        EVENT_EXTENSION_ID,
+        "Diapason event",
+        "x-diapason-event: an event reported by open sources, coded with PLOVER types and "
+        "modes, with its actors, targets, date and place.",
+        _EVENT_SCHEMA,
+        ("new-sdo",),
     ),
 )
 
@@ -441,7 +478,7 @@ def diapason_identity() -> dict[str, Any]:
 
 def extension_definitions() -> list[dict[str, Any]]:
     """Diapason's extension-definitions: marking, grading, data protection (property
-    extensions), receipt, alert and the joint mechanism's objects (new SDOs)."""
+    extensions), receipt, alert, event and the joint mechanism's objects (new SDOs)."""
     return copy.deepcopy(list(_EXTENSION_DEFINITIONS))
 
 
@@ -489,6 +526,7 @@ def extension_schema(extension_id: str) -> dict[str, Any]:
             COORDINATION_EXTENSION_IDS[stix_type]: coordination.SCHEMAS[stix_type]
             for stix_type in coordination.ITEM_TYPES
         },
+        EVENT_EXTENSION_ID: _EVENT_SCHEMA,
     }
     if extension_id not in schemas:
         raise KeyError(f"{extension_id} is not one of Diapason's extension-definitions")

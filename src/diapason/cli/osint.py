@@ -1,0 +1,223 @@
+"""Open sources: ``diapason ingest`` (articles into STIX), ``diapason eval osint`` (scores
+against annotated articles) and ``diapason gazetteer add`` (an analyst's correction)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from diapason.cli.common import (
+    actor,
+    data_option,
+    json_option,
+    opened,
+    print_json,
+    progress_bar,
+    settings_for,
+    stderr,
+)
+from diapason.osint.article import MAX_ARTICLE_BYTES
+from diapason.osint.evaluation import GoldError, evaluate
+from diapason.osint.gazetteer import GazetteerError, load_gazetteer, record_correction
+from diapason.osint.ingest import Ingestor, IngestResult
+
+ARTICLE_SUFFIXES = (".md", ".markdown", ".txt", ".text", ".html", ".htm")
+
+
+def _inputs(paths: tuple[str, ...]) -> list[str]:
+    """Files to ingest: files as given, folders searched for articles, "-" for stdin."""
+    found: list[str] = []
+    for raw in paths:
+        if raw == "-":
+            found.append("-")
+            continue
+        path = Path(raw)
+        if path.is_dir():
+            found.extend(
+                str(p)
+                for p in sorted(path.rglob("*"))
+                if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES
+            )
+        else:
+            found.append(raw)
+    return found
+
+
+def _read(origin: str) -> bytes:
+    if origin == "-":
+        return sys.stdin.buffer.read(MAX_ARTICLE_BYTES + 1)
+    return Path(origin).read_bytes()
+
+
+@click.command("ingest")
+@data_option
+@click.argument("paths", nargs=-1, required=True)
+@click.option(
+    "--language",
+    default=None,
+    help="Language of every article (fr, en, ar, …) instead of identifying it.",
+)
+@json_option
+def ingest_command(
+    data_dir: Path | None, paths: tuple[str, ...], language: str | None, as_json: bool
+) -> None:
+    """Ingest news articles as OSINT: files, folders (searched for .md, .txt, .html) or - for
+    standard input.
+
+    Each article becomes a STIX report with its persons, organisations, places, groups,
+    PLOVER events and relationships, flagged as open-source material and written whole or
+    not at all, audited as "ingest". Ingesting the same article again changes nothing; a
+    near-duplicate of an earlier article is linked to it. Exit code 1 if any was refused.
+    """
+    inputs = _inputs(paths)
+    if not inputs:
+        raise click.UsageError("no article files found in the paths given")
+    results: list[IngestResult] = []
+    with opened(data_dir) as node:
+        ingestor = Ingestor(node, actor())
+        with progress_bar(as_json) as progress:
+            task = progress.add_task("ingest", total=len(inputs))
+            for origin in inputs:
+                label = "stdin" if origin == "-" else origin
+                try:
+                    data = _read(origin)
+                except OSError as error:
+                    results.append(
+                        IngestResult(label, "refused", error=f"{label}: {error.strerror}")
+                    )
+                else:
+                    results.append(ingestor.ingest_bytes(data, label, language))
+                progress.advance(task)
+    refused = [r for r in results if r.status == "refused"]
+    if as_json:
+        print_json({"articles": [r.summary() for r in results], "totals": _totals(results)})
+    else:
+        for result in refused:
+            stderr.print(f"[red]refused:[/red] {escape(result.error or result.origin)}")
+        _print_table(results)
+    if refused:
+        sys.exit(1)
+
+
+def _totals(results: list[IngestResult]) -> dict[str, int]:
+    totals: dict[str, int] = {"articles": len(results), "objects_written": 0}
+    for result in results:
+        totals[result.status] = totals.get(result.status, 0) + 1
+        totals["objects_written"] += len(result.written)
+    return totals
+
+
+def _print_table(results: list[IngestResult]) -> None:
+    table = Table("article", "status", "lang", "published", "ent.", "ev.", "topics", "new")
+    for result in results:
+        title = result.title or result.origin
+        table.add_row(
+            escape(title if len(title) <= 40 else title[:39] + "…"),
+            result.status,
+            result.language,
+            result.published or "",
+            str(result.entities),
+            str(result.events),
+            escape(", ".join(result.topics)),
+            str(len(result.written)),
+        )
+    console = Console()
+    console.print(table)
+    totals = _totals(results)
+    console.print(", ".join(f"{value} {key.replace('_', ' ')}" for key, value in totals.items()))
+
+
+@click.group("eval")
+def eval_group() -> None:
+    """Evaluate analysis pipelines against annotated data."""
+
+
+@eval_group.command("osint")
+@data_option
+@click.argument("gold_dir", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@click.option("--no-baseline", is_flag=True, help="Skip plain spaCy NER (the baseline).")
+@json_option
+def eval_osint_command(
+    data_dir: Path | None, gold_dir: Path, no_baseline: bool, as_json: bool
+) -> None:
+    """Score the OSINT pipeline on GOLD_DIR (articles/NN.md and gold/NN.json): entities per
+    type beside plain spaCy NER, event types, modes, dates, places, topics, duplicates.
+
+    Uses the node's gazetteer corrections when --data names a node folder that has them;
+    writes nothing.
+    """
+    folder = settings_for(data_dir).data_dir if data_dir is not None else None
+    try:
+        scores = evaluate(gold_dir, load_gazetteer(folder), baseline=not no_baseline)
+    except GoldError as error:
+        raise click.ClickException(str(error)) from None
+    if as_json:
+        print_json(scores.as_dict())
+        return
+    table = Table("metric", "diapason", "plain spaCy", title=f"{scores.articles} articles")
+    for row in scores.rows():
+        table.add_row(*row)
+    Console().print(table)
+
+
+@click.group("gazetteer")
+def gazetteer_group() -> None:
+    """The node's gazetteer corrections, layered over the shipped gazetteer."""
+
+
+@gazetteer_group.command("add")
+@data_option
+@click.argument("surface")
+@click.option(
+    "--type",
+    "entity_type",
+    required=True,
+    type=click.Choice(["PER", "ORG", "LOC", "GROUP", "IGNORE"]),
+    help="What SURFACE is (IGNORE: not an entity).",
+)
+@click.option("--canonical", default=None, help="The name to keep (default: SURFACE).")
+@click.option("--country", default=None, help="ISO 3166-1 alpha-2 code.")
+@click.option("--detail", default="", help="GROUP: armed or criminal; LOC: latitude,longitude.")
+@json_option
+def gazetteer_add_command(
+    data_dir: Path | None,
+    surface: str,
+    entity_type: str,
+    canonical: str | None,
+    country: str | None,
+    detail: str,
+    as_json: bool,
+) -> None:
+    """Record an analyst's correction: SURFACE is an entity of --type named --canonical.
+
+    The next ingestion uses it. Audited as "gazetteer_correct".
+    """
+    with opened(data_dir) as node:
+        try:
+            entry = record_correction(
+                node.settings.data_dir, surface, entity_type, canonical, country, detail
+            )
+        except GazetteerError as error:
+            raise click.ClickException(str(error)) from None
+        node.audit.append(
+            actor(),
+            "gazetteer_correct",
+            details={"surface": surface, "type": entity_type, "canonical": entry.canonical},
+        )
+    summary = {
+        "type": entry.type,
+        "canonical": entry.canonical,
+        "country": entry.country,
+        "aliases": list(entry.aliases),
+    }
+    if as_json:
+        print_json(summary)
+    else:
+        Console().print(
+            f"{escape(entry.type)} {escape(entry.canonical)}: {escape(', '.join(entry.aliases))}"
+        )

@@ -1,0 +1,377 @@
+"""Named entities of one article: found, typed, and resolved within the article.
+
+Mentions come from three places, in order of trust:
+
+1. the gazetteer (institutions, agencies, groups, regions, countries): exact type and name;
+2. French: spaCy's ``fr_core_news_sm`` NER; English: rules (capitalised sequences, typed by
+   the place list, organisation head words and name shapes), since no English pipeline from
+   spaCy's authors installs offline here;
+3. rules for both: "M. X", "Name (ACRONYM)", "préfecture de police de X".
+
+Resolution within the article then merges "Abdelouafi Laftit", "M. Laftit" and "Laftit";
+turns a surname first tagged as a place into a person when its full name is a person;
+attaches acronyms to the name they follow; and gives national bodies ("ministère de
+l'Intérieur") the country their context says.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from diapason.osint.gazetteer import DATA, Entry, Gazetteer, Place, normalise
+from diapason.osint.nlp import spacy_entities
+
+
+def _word_lists() -> tuple[frozenset[str], frozenset[str]]:
+    lists: dict[str, frozenset[str]] = {}
+    for line in (DATA / "words.tsv").read_text(encoding="utf-8").splitlines():
+        if line.startswith("#") or "\t" not in line:
+            continue
+        name, words = line.split("\t", 1)
+        lists[name] = frozenset(normalise(word) for word in words.split())
+    return lists["org"], lists["not_name"]
+
+
+_TITLES = re.compile(
+    r"^(?:M\.|MM\.|Mme|Mmes|Mlle|Mr\.?|Mrs\.?|Ms\.?|Dr\.?|Pr\.?|SM|S\.M\.|General|Général|"
+    r"Colonel|Commissioner|Minister|President|Président|Sheikh|Cheikh)\s+"
+)
+_NAME_WORD = r"[A-ZÀ-ÖØ-Þ][\w\u2019'-]+"
+_PERSON_TITLE = re.compile(
+    rf"\b(M\.|Mme|Mr\.?|Mrs\.?|Ms\.?|Dr\.?)\s+((?:{_NAME_WORD})(?:\s+{_NAME_WORD})?)"
+)
+_ACRONYM_AFTER = re.compile(r"\s*\(([A-Z][A-Z0-9&.-]{1,9})\)")
+_DETERMINER = re.compile(r"^(?:le|la|les|l['\u2019]|the|du|des|de|d['\u2019])\s*", re.IGNORECASE)
+_CAPITALISED = re.compile(
+    r"(?<![\w\u2019'-])[A-ZÀ-ÖØ-Þ][\w\u2019'-]*"
+    r"(?:\s+(?:(?:of|for|and|the|de|du|des|la|al|el|ben|bin|ibn)\s+)?[A-ZÀ-ÖØ-Þ][\w\u2019'-]*)*"
+)
+_INSTITUTION = re.compile(
+    r"(?<![\w-])(?i:préfecture de police|préfecture|wilaya|tribunal de première instance|"
+    r"tribunal|cour d'appel|parquet|commissariat|sûreté régionale|sûreté préfectorale|"
+    r"police of|police department of)\s+(?i:de|d'|du)\s*"
+    rf"({_NAME_WORD}(?:\s+{_NAME_WORD})?)"
+)
+_ORG_WORDS, _NOT_NAMES = _word_lists()
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """One occurrence: ``text[start:end]`` of the analysed text (title, blank line, body)."""
+
+    start: int
+    end: int
+    surface: str
+    label: str  # PER, ORG, LOC, GROUP
+    origin: str  # gazetteer, spacy, rule
+
+
+@dataclass
+class Entity:
+    """An entity of the article with every mention of it."""
+
+    type: str
+    canonical: str
+    country: str | None
+    mentions: list[Mention] = field(default_factory=list)
+    entry: Entry | None = None
+    place: Place | None = None
+
+    @property
+    def surfaces(self) -> list[str]:
+        """Distinct surface forms, in order of first appearance."""
+        seen: dict[str, None] = {}
+        for mention in sorted(self.mentions, key=lambda m: m.start):
+            seen.setdefault(mention.surface, None)
+        return list(seen)
+
+    @property
+    def first(self) -> int:
+        return min(mention.start for mention in self.mentions)
+
+    @property
+    def group_kind(self) -> str:
+        """For a GROUP: "armed" or "criminal"."""
+        return self.entry.detail if self.entry is not None and self.entry.detail else "armed"
+
+
+def extract_entities(
+    text: str, language: str, gazetteer: Gazetteer, doc: Any = None
+) -> list[Entity]:
+    """The entities of ``text`` (an article's title and body), resolved within the article.
+
+    ``doc`` is the spaCy document of ``text`` for French (see :mod:`diapason.osint.nlp`);
+    English and other languages use the rules only.
+    """
+    mentions: list[tuple[Mention, Entry | None]] = []
+    taken: list[tuple[int, int]] = []
+
+    def free(start: int, end: int) -> bool:
+        return all(end <= s or start >= e for s, e in taken)
+
+    def add(mention: Mention, entry: Entry | None) -> None:
+        if free(mention.start, mention.end):
+            mentions.append((mention, entry))
+            taken.append((mention.start, mention.end))
+
+    for match in _INSTITUTION.finditer(text):
+        place_name = match.group(1)
+        if gazetteer.place(place_name) is not None or gazetteer.lookup(place_name) is not None:
+            add(Mention(match.start(), match.end(), match.group(), "ORG", "rule"), None)
+    for hit in gazetteer.scan(text):
+        if hit.entry.type in ("PER", "ORG", "LOC", "GROUP"):
+            add(Mention(hit.start, hit.end, hit.surface, hit.entry.type, "gazetteer"), hit.entry)
+    for match in _PERSON_TITLE.finditer(text):
+        add(Mention(match.start(), match.end(), match.group(), "PER", "rule"), None)
+    candidates = _spacy_candidates(text, doc) if doc is not None else _rule_candidates(text)
+    for start, end, label in candidates:
+        cleaned = _clean(text, start, end)
+        if cleaned is None:
+            continue
+        start, end = cleaned
+        surface = text[start:end]
+        if normalise(surface) in gazetteer.ignored or normalise(surface) in _NOT_NAMES:
+            continue
+        typed = _retype(surface, label, gazetteer)
+        if typed is None:
+            continue
+        add(Mention(start, end, surface, typed, "spacy" if doc is not None else "rule"), None)
+    return _resolve(text, mentions, gazetteer)
+
+
+def _spacy_candidates(text: str, doc: Any) -> list[tuple[int, int, str]]:
+    return [(start, end, label) for start, end, label in spacy_entities(doc)]
+
+
+def _rule_candidates(text: str) -> list[tuple[int, int, str]]:
+    found: list[tuple[int, int, str]] = []
+    for match in _CAPITALISED.finditer(text):
+        start = match.start()
+        surface = match.group()
+        words = surface.split()
+        # A single capitalised word opening a sentence is usually not a name.
+        before = text[max(0, start - 2) : start]
+        sentence_start = start == 0 or before.strip() in ("", ".", "!", "?", "»", '"', ":")
+        if len(words) == 1 and sentence_start and normalise(surface) in _NOT_NAMES:
+            continue
+        while words and normalise(words[0]) in _NOT_NAMES:
+            start += len(words[0]) + 1
+            words = words[1:]
+        if not words:
+            continue
+        surface = " ".join(words)
+        lowered = {normalise(word) for word in words}
+        if lowered & _ORG_WORDS:
+            label = "ORG"
+        elif len(words) in (2, 3) and all(word[:1].isupper() for word in words):
+            label = "PER"
+        else:
+            label = "MISC"
+        found.append((start, start + len(surface), label))
+    return found
+
+
+def _clean(text: str, start: int, end: int) -> tuple[int, int] | None:
+    surface = text[start:end]
+    stripped = surface.rstrip(" .,;:!?»\"'\u2019)")
+    end = start + len(stripped)
+    lead = _DETERMINER.match(stripped)
+    if lead and lead.end() < len(stripped) and stripped[lead.end() :][:1].isupper():
+        start += lead.end()
+    surface = text[start:end]
+    if not surface or not surface[:1].isupper() or len(surface) < 2:
+        return None
+    if "\n" in surface or surface.startswith("http") or "//" in surface:
+        return None
+    return start, end
+
+
+def _retype(surface: str, label: str, gazetteer: Gazetteer) -> str | None:
+    """The type of a candidate the gazetteer did not know, or None to drop it."""
+    entry = gazetteer.lookup(surface)
+    if entry is not None:
+        return entry.type
+    known_place = gazetteer.place(surface) is not None
+    if label == "PER" and len(surface.split()) == 1:
+        # A lone capitalised word tagged PER: a place if it is one; a surname is merged
+        # with its full name later (see _resolve), otherwise it is dropped there.
+        return "LOC" if known_place else "PER?"
+    if label == "PER":
+        return "PER"
+    if label == "LOC":
+        return "LOC"
+    if known_place and label in ("MISC", "ORG") and len(surface.split()) <= 3:
+        return "LOC"
+    if label == "ORG":
+        return "ORG"
+    if len(surface.split()) == 1:
+        return "PER?"  # kept only if it is the surname of a person of the article
+    return None
+
+
+def _resolve(
+    text: str, found: list[tuple[Mention, Entry | None]], gazetteer: Gazetteer
+) -> list[Entity]:
+    found.sort(key=lambda item: item[0].start)
+    persons: dict[str, Entity] = {}  # normalised surname -> person
+    entities: dict[tuple[str, str], Entity] = {}
+    pending: list[Mention] = []
+    national: dict[str, str | None] = {}  # a national body's country, decided once
+    # Full names first, so that surnames seen earlier (in the title) still find them.
+    for mention, entry in found:
+        if entry is not None:
+            _gazetteer_entity(entities, mention, entry, text, gazetteer, national)
+            continue
+        if mention.label == "PER":
+            name = _TITLES.sub("", mention.surface).strip()
+            if len(name.split()) >= 2:
+                key = ("PER", normalise(name))
+                entity = entities.setdefault(key, Entity("PER", name, None))
+                entity.mentions.append(mention)
+                persons.setdefault(normalise(name.split()[-1]), entity)
+                continue
+        pending.append(mention)
+    for mention in pending:
+        name = _TITLES.sub("", mention.surface).strip()
+        person = persons.get(normalise(name.split()[-1])) if len(name.split()) == 1 else None
+        if person is not None and mention.label in ("PER", "PER?", "LOC", "ORG"):
+            # A surname first tagged as a place or organisation becomes the person.
+            person.mentions.append(
+                Mention(mention.start, mention.end, mention.surface, "PER", mention.origin)
+            )
+            continue
+        if mention.label == "PER?":
+            continue
+        label = mention.label
+        place = gazetteer.place(name) if label == "LOC" else None
+        canonical = place.name if place is not None else name
+        key = (label, normalise(canonical))
+        entity = entities.setdefault(key, Entity(label, canonical, None, place=place))
+        if place is not None:
+            entity.country = place.country
+        entity.mentions.append(
+            Mention(mention.start, mention.end, mention.surface, label, mention.origin)
+        )
+    result = list(entities.values())
+    _attach_acronyms(text, result)
+    for entity in result:
+        if entity.type == "PER" and entity.country is None:
+            entity.country = _nationality(text, entity)
+    return sorted(result, key=lambda entity: entity.first)
+
+
+def _nationality(text: str, person: Entity) -> str | None:
+    """A person's country when a nationality is said just before a mention of them, in the
+    same sentence: "son homologue français, Bruno Retailleau", "un ressortissant marocain
+    de 41 ans identifié comme Hicham Bouderka"."""
+    for mention in sorted(person.mentions, key=lambda m: m.start):
+        window = text[max(0, mention.start - 60) : mention.start]
+        window = re.split(r"[.!?\n]", window)[-1]
+        found = [m.lastgroup for m in _ADJECTIVE.finditer(window) if m.lastgroup]
+        if found:
+            return found[-1]
+    return None
+
+
+def _gazetteer_entity(
+    entities: dict[tuple[str, str], Entity],
+    mention: Mention,
+    entry: Entry,
+    text: str,
+    gazetteer: Gazetteer,
+    national: dict[str, str | None],
+) -> None:
+    canonical, country = entry.canonical, entry.country
+    if country == "@":
+        if entry.canonical not in national:
+            national[entry.canonical] = _context_country(text, mention.start, gazetteer)
+        country = national[entry.canonical]
+        label = gazetteer.countries[country].canonical if country in gazetteer.countries else "?"
+        canonical = canonical.replace("{country}", _FRENCH_COUNTRY.get(country or "", label))
+    key = (entry.type, canonical)
+    entity = entities.setdefault(key, Entity(entry.type, canonical, country, entry=entry))
+    if entity.type == "LOC" and country is None and entry.country is None:
+        entity.country = None
+    entity.mentions.append(mention)
+
+
+_FRENCH_COUNTRY = {
+    "MA": "Maroc",
+    "FR": "France",
+    "ES": "Espagne",
+    "NE": "Niger",
+    "ML": "Mali",
+    "BF": "Burkina Faso",
+    "MR": "Mauritanie",
+    "DZ": "Algérie",
+    "TN": "Tunisie",
+    "SN": "Sénégal",
+    "TD": "Tchad",
+    "BE": "Belgique",
+    "DE": "Allemagne",
+    "IT": "Italie",
+    "LY": "Libye",
+}
+_ADJECTIVES = {
+    "MA": r"marocaine?s?|moroccan|morocco's|du royaume|royaume",
+    "FR": r"français(?:e|es)?|french|france's",
+    "ES": r"espagnole?s?|spanish|spain's",
+    "NE": r"nigériene?n?n?e?s?|nigerien|niger's",
+    "ML": r"malienne?s?|malian|mali's",
+    "BF": r"burkinabée?s?|burkinabe|burkina faso's",
+    "MR": r"mauritanienne?s?|mauritanian",
+    "DZ": r"algérienne?s?|algerian",
+}
+_ADJECTIVE = re.compile(
+    "|".join(f"(?P<{code}>\\b(?:{pattern})\\b)" for code, pattern in _ADJECTIVES.items()), re.I
+)
+
+
+def _context_country(text: str, position: int, gazetteer: Gazetteer) -> str | None:
+    """The country a national body belongs to: a nationality or country name right next
+    to it, else the nearest one in the same sentence, else the article's first country."""
+    window = text[max(0, position - 60) : position + 80]
+    near = [(abs(m.start() - 60), m.lastgroup) for m in _ADJECTIVE.finditer(window)]
+    for hit in gazetteer.scan(window):
+        if hit.entry.type == "LOC" and hit.entry.canonical in {
+            e.canonical for e in gazetteer.countries.values()
+        }:
+            near.append((abs(hit.start - 60), hit.entry.country))
+    if near:
+        return min(near)[1]
+    for hit in gazetteer.scan(text[:2000]):
+        if (
+            hit.entry.country
+            and hit.entry.country in gazetteer.countries
+            and hit.entry.type == "LOC"
+        ):
+            return hit.entry.country
+    return None
+
+
+def _attach_acronyms(text: str, entities: list[Entity]) -> None:
+    """ "Bureau central d'investigations judiciaires (BCIJ)": BCIJ is the same entity."""
+    by_position = {(m.start, m.end): e for e in entities for m in e.mentions}
+    for entity in list(entities):
+        for mention in list(entity.mentions):
+            match = _ACRONYM_AFTER.match(text, mention.end)
+            if not match:
+                continue
+            acronym = match.group(1)
+            for other in list(entities):
+                if other is entity or not all(m.surface == acronym for m in other.mentions):
+                    continue
+                entity.mentions.extend(other.mentions)
+                entities.remove(other)
+            # Every other occurrence of the acronym is the entity too.
+            for found in re.finditer(rf"(?<![\w-]){re.escape(acronym)}(?![\w-])", text):
+                span = (found.start(), found.end())
+                if span not in by_position and not _inside(span, by_position):
+                    entity.mentions.append(Mention(*span, acronym, entity.type, "rule"))
+                    by_position[span] = entity
+
+
+def _inside(span: tuple[int, int], taken: dict[tuple[int, int], Entity]) -> bool:
+    return any(start <= span[0] and span[1] <= end for start, end in taken)
