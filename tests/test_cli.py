@@ -301,3 +301,26 @@ def test_every_command_has_help_and_is_documented() -> None:
         assert f"diapason {' '.join(path)}" in docs, (
             f"`diapason {' '.join(path)}` is not in docs/cli.md"
         )
+
+
+def test_showing_a_person_needs_a_reason_and_is_audited_as_personal_data(
+    node: Path, tmp_path: Path
+) -> None:
+    person = {
+        "type": "identity",
+        "spec_version": "2.1",
+        "id": "identity--5d3a4c3e-0a4b-4c52-9d43-2f4e8f0a6b11",
+        "created": "2024-04-22T10:00:00.000Z",
+        "modified": "2024-04-22T10:00:00.000Z",
+        "name": "Karim B.",
+        "identity_class": "individual",
+    }
+    assert run(node, "import", str(write_bundle(tmp_path / "p.json", [person]))).returncode == 0
+    refused = run(node, "show", person["id"])
+    assert refused.returncode == 1 and "needs a reason" in refused.stderr
+    consulted = orjson.loads(run(node, "audit", "list", "--json", "--action", "consult").stdout)
+    assert all(person["id"] not in entry["object_ids"] for entry in consulted)
+    assert run(node, "show", person["id"], "--reason", "case 7").returncode == 0
+    entries = orjson.loads(run(node, "audit", "list", "--json", "--action", "consult").stdout)
+    assert entries[-1]["object_ids"] == [person["id"]] and entries[-1]["reason"] == "case 7"
+    assert entries[-1]["details"]["personal_data"] is True

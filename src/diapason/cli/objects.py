@@ -26,6 +26,7 @@ from diapason.cli.common import (
     stderr,
 )
 from diapason.domain.labels import labels
+from diapason.domain.protection import is_about_person
 from diapason.domain.stix import StixError, normalise_timestamp
 from diapason.node import Node
 from diapason.store.interface import PutReport, Query, StoredObject
@@ -304,7 +305,16 @@ def show_command(
             )
         neighbours = node.store.neighbours(object_id)
         definitions = node.ledger.context().definitions
-        node.audit.append(actor(), "consult", [object_id], reason=reason)
+        # A record about a person is personal data: consulting it needs a reason, and the
+        # audit entry says so (as the web interface does).
+        person = any(is_about_person(stored.object) for stored in found)
+        node.audit.append(
+            actor(),
+            "consult",
+            [object_id],
+            reason=reason,
+            details={"personal_data": True} if person else None,
+        )
     today = datetime.now(UTC).date()
     if as_json:
         print_json(
