@@ -9,6 +9,7 @@ and why. Everything goes through the same channel, policy and audit trail as rea
 from __future__ import annotations
 
 import os
+import secrets
 import subprocess
 import sys
 import time
@@ -227,6 +228,33 @@ class DemoNode:
         return f"http://127.0.0.1:{self.port}"
 
 
+# The demo's web account on each node (an analyst), its password kept in this file of the
+# node's data folder, readable by its owner only.
+WEB_USER = "analyste"
+WEB_PASSWORD_FILE = "demo-web-password"  # noqa: S105 (a file name)
+
+
+def _web_user(demo_node: DemoNode, say: Callable[[str], None]) -> None:
+    """An analyst account to sign in to the node's web interface with. Its password is made
+    once, written to a private file and shown then; later runs say where it is."""
+    path = demo_node.data / WEB_PASSWORD_FILE
+    if demo_node.node.accounts.get_user(WEB_USER) is None:
+        password = secrets.token_urlsafe(12)
+        demo_node.node.accounts.add_user(WEB_USER, "analyst", password=password)
+        demo_node.node.audit.append("demo", "user_add", details={"username": WEB_USER})
+        path.touch(mode=0o600)
+        path.write_text(password + "\n", encoding="utf-8")
+        say(
+            f"{demo_node.name}: web interface {demo_node.url}/ — sign in as {WEB_USER}, "
+            f"password {password} (shown once; kept in {path})"
+        )
+    else:
+        say(
+            f"{demo_node.name}: web interface {demo_node.url}/ — sign in as {WEB_USER}, "
+            f"password in {path}"
+        )
+
+
 def set_up(
     root: Path, ports: tuple[int, int], say: Callable[[str], None]
 ) -> tuple[DemoNode, DemoNode]:
@@ -237,6 +265,8 @@ def set_up(
         node, _initialised = init_node(settings, "demo")
         nodes.append(DemoNode(name, root / name, port, node))
     rabat, paris = nodes
+    for demo_node in nodes:
+        _web_user(demo_node, say)
     for here, there in ((rabat, paris), (paris, rabat)):
         if there.node.accounts.get_user(here.name) is None:
             there.node.accounts.add_user(here.name, "partner")

@@ -10,6 +10,9 @@ import httpx
 import orjson
 import pytest
 
+from diapason import demo
+from diapason.node import Node
+from diapason.settings import load_settings
 from tests.exchange.servers import free_port
 from tests.federation.nodes import base_env
 
@@ -40,3 +43,24 @@ def test_demo_once_reports_ok(tmp_path: Path) -> None:
     for port in ports:
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"http://127.0.0.1:{port}/health", timeout=2)
+
+
+def test_demo_makes_a_web_account_shown_once(tmp_path: Path) -> None:
+    root = tmp_path / "demo"
+    said: list[str] = []
+    for _ in range(2):  # a second run finds the accounts and shows no password
+        nodes = demo.set_up(root, (free_port(), free_port()), said.append)
+        for demo_node in nodes:
+            demo_node.node.close()
+    for name in demo.NAMES:
+        path = root / name / demo.WEB_PASSWORD_FILE
+        assert path.stat().st_mode & 0o777 == 0o600
+        password = path.read_text(encoding="utf-8").strip()
+        shown = [line for line in said if line.startswith(f"{name}: web interface")]
+        assert len(shown) == 2 and password in shown[0] and password not in shown[1]
+        node = Node.open(load_settings(root / name, environ={}))
+        try:
+            user = node.accounts.check_password(demo.WEB_USER, password)
+            assert user is not None and user.role == "analyst"
+        finally:
+            node.close()
