@@ -324,3 +324,35 @@ def test_showing_a_person_needs_a_reason_and_is_audited_as_personal_data(
     entries = orjson.loads(run(node, "audit", "list", "--json", "--action", "consult").stdout)
     assert entries[-1]["object_ids"] == [person["id"]] and entries[-1]["reason"] == "case 7"
     assert entries[-1]["details"]["personal_data"] is True
+
+
+def test_user_password_is_read_from_stdin_and_audited(node: Path) -> None:
+    command = [sys.executable, "-m", "diapason", "user", "password", "admin", "--data", str(node)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DIAPASON_")}
+    done = subprocess.run(
+        [*command, "--password-stdin"],
+        input="a long enough passphrase\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "passphrase" not in done.stdout + done.stderr
+    entries = orjson.loads(
+        run(node, "audit", "list", "--json", "--action", "password_change").stdout
+    )
+    assert entries[-1]["details"] == {"username": "admin"}
+    missing = subprocess.run(
+        [*command[:5], "nobody", "--data", str(node), "--password-stdin"],
+        input="a long enough passphrase\n",
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert missing.returncode == 1 and "nobody" in missing.stderr
+    without_stdin = run(node, "user", "password", "admin")
+    assert without_stdin.returncode != 0 and "--password-stdin" in without_stdin.stderr

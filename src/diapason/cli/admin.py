@@ -173,6 +173,24 @@ def user_list(data_dir: Path | None, as_json: bool) -> None:
     Console().print(table)
 
 
+@user_group.command("password")
+@data_option
+@click.argument("username")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    required=True,
+    help="Read the new password from standard input (never from the command line).",
+)
+def user_password(data_dir: Path | None, username: str, password_stdin: bool) -> None:
+    """Set or replace a user's password (for the web interface), e.g. the first admin's."""
+    password = sys.stdin.readline().rstrip("\n")
+    with opened(data_dir) as node:
+        node.accounts.set_password(username, password)
+        node.audit.append(actor(), "password_change", details={"username": username})
+    Console().print(f"password of {escape(username)} set")
+
+
 @user_group.command("disable")
 @data_option
 @click.argument("username")
