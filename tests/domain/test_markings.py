@@ -503,7 +503,7 @@ def test_shipped_objects_are_fresh_copies() -> None:
     assert shipped_objects()[0]["name"] == "Diapason"
     assert shipped_objects()[1]["extension_types"] == ["property-extension"]
     assert {obj["id"] for obj in shipped_objects()} == SHIPPED_IDS
-    assert len(SHIPPED_IDS) == 1 + 4 + 7 + 5 + 4
+    assert len(SHIPPED_IDS) == 1 + 5 + 7 + 5 + 4
 
 
 def test_shipped_tlp_definitions_are_the_official_ones() -> None:
@@ -544,7 +544,9 @@ def test_extension_definitions_declare_what_stix_requires() -> None:
     for definition in extension_definitions():
         assert definition["created_by_ref"] == DIAPASON_IDENTITY_ID
         assert definition["extension_types"] == (
-            ["new-sdo"] if definition["name"] == "Diapason receipt" else ["property-extension"]
+            ["new-sdo"]
+            if definition["name"] in ("Diapason receipt", "Diapason alert")
+            else ["property-extension"]
         )
         assert definition["version"] == "1.0.0"
         schema = extension_schema(definition["id"])
