@@ -10,8 +10,9 @@ of what is known at the origin:
 - the count one season before the target (the seasonal naive forecast);
 - a constant (a quiet series is not certain to stay at zero).
 
-Its dispersion is ``log alpha = g0 + g1 * log(1 + mean of the last year)``: a quiet series
-that erupts now and then needs a far wider relative spread than a war reported every month.
+Its dispersion is ``log alpha = g0 + g1 * log(1 + mean of the last year) + g2 * share of
+the last year's periods with no event``: a quiet series that erupts now and then needs a
+far wider relative spread than a war reported every month.
 
 One model per horizon (direct forecasting: the horizon-h model maps what is known at the
 origin to the count h periods later, so no simulation is needed for multi-step
