@@ -2,9 +2,9 @@
 
 For whom: the backtest and the alerts. The model is fitted at the periods whose index is
 a multiple of ``refit_every`` (never before two years of history), each time on what was
-known then only; an origin uses the latest fit at or before it. Anchoring refits to the calendar, not to where a run starts, means two
-runs over the same data issue the same forecast for the same origin, so alerts found again
-are the same alerts.
+known then only; an origin uses the latest fit at or before it. Anchoring refits to the
+calendar, not to where a run starts, means two runs over the same data issue the same
+forecast for the same origin, so alerts found again are the same alerts.
 """
 
 from __future__ import annotations
