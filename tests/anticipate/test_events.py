@@ -88,7 +88,7 @@ def test_series_per_place_and_category(store: SqlStore) -> None:
         categories=["all", "terrorism", "COERCE"],
     )
     assert found.events_read == 8 and found.events_counted == 6
-    assert found.skipped == {"no usable 'occurred' date": 2}
+    assert found.skipped == {"no usable 'event_date' or 'occurred' date": 2}
     by_name = {s.name: s for s in found.series}
     assert by_name["all/all"].labels() == ["2024-01", "2024-02", "2024-03"]
     assert list(by_name["all/all"].counts) == [2, 1, 3]
@@ -147,7 +147,7 @@ def test_named_regions_and_categories() -> None:
 
 def test_event_facts_reads_defensively() -> None:
     facts = event_facts({"id": "x", "occurred": "2024-02-30", "country": "ML"}, {})
-    assert facts == "no usable 'occurred' date"
+    assert facts == "no usable 'event_date' or 'occurred' date"
     facts = event_facts(
         {
             "id": "x",

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from diapason.node import Node
 from tests.web.browser import ARGS, CHROMIUM, VIEWPORT, require_chromium
@@ -64,6 +64,10 @@ def browser_page(chromium: Browser) -> Iterator[Page]:
     error or dialog the page raises."""
     context = chromium.new_context(viewport=VIEWPORT, locale="en-GB")
     page = context.new_page()
+    # The CI machine is shared and slow at times (argon2 sign-ins, servers under load): wait
+    # up to 30 s for what a page shows, instead of Playwright's 5 s.
+    page.set_default_timeout(30_000)
+    expect.set_options(timeout=30_000)
     problems: list[str] = []
     page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
     page.on("dialog", lambda dialog: problems.append(f"dialog: {dialog.message}"))

@@ -44,7 +44,7 @@ def test_search_by_words_type_and_marking_pages_forward(site: Site, admin: WebCl
     ]
     target = actor("Katiba sahélienne", tlp="red")
     put(site.node, *notes, target)
-    first = admin.get("/objects", q="migration")
+    first = admin.get("/objects", q="migration route")
     assert first.status_code == 200
     assert first.text.count('<span class="type">note</span>') == 50
     following = re.search(

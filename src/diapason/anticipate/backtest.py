@@ -177,6 +177,9 @@ def backtest(
                 happened_escalation.append(observed >= escalation_level)
                 if issued_all is not None:
                     issued = next(issued_all)
+                    # The rolling forecasts come in this loop's order; say so if they drift.
+                    if (issued.origin, issued.horizon) != (origin, horizon):
+                        raise AssertionError("rolling forecasts out of step with the backtest")
                     size, p = nb_parameters(issued.mean, issued.alpha)
                     model = scores["model"]
                     model.crps.append(crps_negative_binomial(observed, issued.mean, issued.alpha))

@@ -56,30 +56,38 @@ def _day(value: Any) -> date | None:
         return None
 
 
+def location_refs(obj: Mapping[str, Any]) -> list[str]:
+    """The location ids an event names: ``location_ref`` (as the OSINT pipeline writes it),
+    then ``location_refs``."""
+    refs = obj.get("location_refs")
+    named = [obj.get("location_ref"), *(refs if isinstance(refs, list) else ())]
+    return [ref for ref in named if isinstance(ref, str) and ref.startswith("location--")]
+
+
 def event_facts(
     obj: Mapping[str, Any], locations: Mapping[str, Mapping[str, Any]]
 ) -> EventFacts | str:
     """The facts of one event, or why it cannot be counted (a short reason).
 
-    Reads ``occurred`` (timestamp or date), ``country`` or else the ``country`` and
-    ``administrative_area`` of the first of its ``location_refs`` found in ``locations``,
-    ``event_type`` (PLOVER) and ``topics``.
+    Reads the date (``event_date``, as the OSINT pipeline writes it, or ``occurred``, a
+    timestamp or date), ``country`` or else the ``country`` and ``administrative_area`` of
+    its ``location_ref`` (or the first of its ``location_refs``) found in ``locations``, the
+    PLOVER type (``plover_type``, or ``event_type``) and ``topics``.
     """
-    day = _day(obj.get("occurred"))
+    day = _day(obj.get("event_date") or obj.get("occurred"))
     if day is None:
-        return "no usable 'occurred' date"
+        return "no usable 'event_date' or 'occurred' date"
     known = countries()
     country: Any = obj.get("country")
     admin1: Any = obj.get("admin1")
-    refs = obj.get("location_refs")
-    for ref in refs if isinstance(refs, list) else ():
+    for ref in location_refs(obj):
         location = locations.get(ref) if isinstance(ref, str) else None
         if location is not None:
             country = country or location.get("country")
             admin1 = admin1 or location.get("administrative_area")
             break
     country = country.upper() if isinstance(country, str) and country.upper() in known else UNKNOWN
-    event_type = obj.get("event_type")
+    event_type = obj.get("plover_type") or obj.get("event_type")
     event_type = (
         event_type.strip().upper()
         if isinstance(event_type, str) and event_type.strip()
@@ -224,11 +232,7 @@ def store_series(
     objects = list(iterate_events(store))
     location_ids: set[str] = set()
     for obj in objects:
-        refs = obj.get("location_refs")
-        if isinstance(refs, list):
-            location_ids.update(
-                ref for ref in refs if isinstance(ref, str) and ref.startswith("location--")
-            )
+        location_ids.update(location_refs(obj))
     locations: dict[str, Mapping[str, Any]] = {}
     for location_id in sorted(location_ids):
         stored = store.get(location_id)

@@ -10,8 +10,9 @@ of what is known at the origin:
 - the count one season before the target (the seasonal naive forecast);
 - a constant (a quiet series is not certain to stay at zero).
 
-Its dispersion is ``log alpha = g0 + g1 * log(1 + mean of the last year)``: a quiet series
-that erupts now and then needs a far wider relative spread than a war reported every month.
+Its dispersion is ``log alpha = g0 + g1 * log(1 + mean of the last year) + g2 * share of
+the last year's periods with no event``: a quiet series that erupts now and then needs a
+far wider relative spread than a war reported every month.
 
 One model per horizon (direct forecasting: the horizon-h model maps what is known at the
 origin to the count h periods later, so no simulation is needed for multi-step
@@ -40,6 +41,9 @@ FEATURES = ("constant", "last", "mean3", "mean_year", "mean_3years", "seasonal",
 _ALPHA_BOUNDS = (-7.0, 4.0)  # log alpha: from nearly Poisson to very dispersed
 _INTERCEPTS = np.linspace(-4.0, 5.0, 10)
 _SLOPES = (-1.2, -0.9, -0.6, -0.3, 0.0)
+_ZERO_SLOPES = (-2.0, -1.0, 0.0, 1.0, 2.0, 3.0)
+_STEPS = (-1.5, -1.0, -0.5, 0.0, 0.5)
+_FINE_STEPS = (-0.25, 0.0, 0.25)
 _DISPERSION_ROWS = 1200  # rows the dispersion is fitted on (a fixed, evenly spread subsample)
 _MINIMUM_MEAN = 1e-3
 
@@ -75,6 +79,7 @@ class Design:
     mean3: FloatArray
     mean_year: FloatArray
     mean_3years: FloatArray
+    zero_year: FloatArray  # share of the last year's periods with no event
 
     @classmethod
     def of(cls, counts: FloatArray, frequency: Frequency, start: int) -> Design:
@@ -86,6 +91,7 @@ class Design:
             _window_means(counts, 3),
             _window_means(counts, season),
             _window_means(counts, 3 * season),
+            _window_means((counts == 0).astype(float), season),
         )
 
     def seasonal_column(self, origin: int, horizon: int) -> int:
@@ -96,7 +102,8 @@ class Design:
 
     def features(self, origins: np.ndarray, horizon: int) -> FloatArray:
         """Feature rows for every series at each origin column (series-major order):
-        shape ``(n_series * len(origins), len(FEATURES))``. Origins need a year of past."""
+        the ``FEATURES`` of the mean, then the share of zeros over the last year (for the
+        dispersion only). Origins need a year of past."""
         n_series = self.counts.shape[0]
         season = season_length(self.frequency)
         seasonal = np.array([self.seasonal_column(int(o), horizon) for o in origins])
@@ -115,12 +122,19 @@ class Design:
             self.mean_3years[:, origins],
             self.counts[:, seasonal],
             seasonal_mean,
+            self.zero_year[:, origins],
         ]
         return np.stack([column.reshape(-1) for column in columns], axis=1)
 
 
+_MEAN_WIDTH = len(FEATURES)
+
+
 def _dispersion_features(features: FloatArray) -> FloatArray:
-    return np.stack([np.ones(len(features)), np.log1p(features[:, 3])], axis=1)
+    """Constant, log of the yearly level, share of zeros over the year."""
+    return np.stack(
+        [np.ones(len(features)), np.log1p(features[:, 3]), features[:, _MEAN_WIDTH]], axis=1
+    )
 
 
 @dataclass(frozen=True)
@@ -133,7 +147,7 @@ class HorizonFit:
     rows: int
 
     def mean(self, features: FloatArray) -> FloatArray:
-        result: FloatArray = np.maximum(features @ self.weights, _MINIMUM_MEAN)
+        result: FloatArray = np.maximum(features[:, :_MEAN_WIDTH] @ self.weights, _MINIMUM_MEAN)
         return result
 
     def alpha(self, features: FloatArray) -> FloatArray:
@@ -167,31 +181,38 @@ def fit_horizon(features: FloatArray, targets: FloatArray, horizon: int) -> Hori
     of the mass at 0 and a scale-free tail), which scores far worse on CRPS, the score the
     forecasts are judged by.
     """
-    rows, width = features.shape
-    if rows < 3 * width:
+    rows = len(features)
+    if rows < 3 * _MEAN_WIDTH:
         raise ModelError(f"{rows} training rows for horizon {horizon}: too few to fit")
+    levels = features[:, :_MEAN_WIDTH]
+    # Errors relative to the series' yearly level: with absolute errors the few biggest
+    # wars would decide the weights for every series (measured on UCDP: errors scaled by
+    # the square root of the level give a 3.7 % higher CRPS; an earlier, unscaled version
+    # lost to the historical baseline).
+    scale = 1.0 + levels[:, 3]
+    scaled, scaled_targets = levels / scale[:, None], targets / scale
     # The level weights sum to one (a row weighted far above the others enforces it): the
     # forecast is a blend of levels the series has shown, plus a small constant.
-    import os
-
-    power = float(os.environ.get("XP", "0.5"))
-    scale = (1.0 + features[:, 3]) ** power
-    scaled, scaled_targets = features / scale[:, None], targets / scale
     magnitude = 1e3 * (1.0 + float(np.max(scaled)))
-    anchor = magnitude * np.r_[0.0, np.ones(width - 1)]
+    anchor = magnitude * np.r_[0.0, np.ones(_MEAN_WIDTH - 1)]
     weights = _nnls(np.vstack([scaled, anchor]), np.r_[scaled_targets, magnitude])
     sample = np.linspace(0, rows - 1, min(rows, _DISPERSION_ROWS)).astype(int)
-    mu = np.maximum(features[sample] @ weights, _MINIMUM_MEAN)
+    mu = np.maximum(levels[sample] @ weights, _MINIMUM_MEAN)
     observed = targets[sample]
     design = _dispersion_features(features[sample])
+
+    def score(gamma: FloatArray) -> float:
+        return _mean_crps(gamma, observed, mu, design)
+
     # A grid, not a local search: the CRPS surface is flat and ragged far from its minimum.
-    # Coarse first, then finer around the best intercept.
-    coarse = [np.array([g0, g1]) for g1 in _SLOPES for g0 in _INTERCEPTS]
-    scores = [_mean_crps(gamma, observed, mu, design) for gamma in coarse]
-    best = coarse[int(np.argmin(scores))]
-    finer = [best, *(best + np.array([step, 0.0]) for step in (-0.5, -0.25, 0.25, 0.5))]
-    scores = [min(scores), *(_mean_crps(gamma, observed, mu, design) for gamma in finer[1:])]
-    best = finer[int(np.argmin(scores))]
+    # Intercept and level slope first, then the zeros' share with the intercept, then a
+    # finer intercept.
+    best = min((np.array([g0, g1, 0.0]) for g1 in _SLOPES for g0 in _INTERCEPTS), key=score)
+    best = min(
+        (best + np.array([step, 0.0, g2]) for g2 in _ZERO_SLOPES for step in _STEPS),
+        key=score,
+    )
+    best = min((best + np.array([step, 0.0, 0.0]) for step in _FINE_STEPS), key=score)
     return HorizonFit(horizon, weights, best, rows)
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from diapason.anticipate.alerts import Alert, alert_object
 from diapason.audit import AuditLog
-from diapason.domain.stix import now_timestamp
+from diapason.domain.stix import StixError, now_timestamp
 from diapason.store.interface import ObjectStore, PutReport
 
 
@@ -67,7 +67,7 @@ def publish_alerts(
 
         report: PutReport = store.put_many(pending, source="local", on_write=record)
         if report.refused:
-            raise ValueError(f"an alert was refused by the store: {report.refused[0]}")
+            raise StixError(f"an alert was refused by the store: {report.refused[0]}")
         result.written.extend(report.written)
         result.unchanged.extend(report.unchanged)
     return result

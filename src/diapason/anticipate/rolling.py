@@ -1,15 +1,15 @@
 """Forecasts issued from successive origins, refitting the model on a fixed calendar.
 
-For whom: the backtest and the alerts. The model is refitted at origins whose period index
-is a multiple of ``refit_every`` (and once at the first origin), each time on what was
-known then only. Anchoring refits to the calendar, not to where a run starts, means two
-runs over the same data issue the same forecast for the same origin, so alerts found again
-are the same alerts.
+For whom: the backtest and the alerts. The model is fitted at the periods whose index is
+a multiple of ``refit_every`` (never before two years of history), each time on what was
+known then only; an origin uses the latest fit at or before it. Anchoring refits to the
+calendar, not to where a run starts, means two runs over the same data issue the same
+forecast for the same origin, so alerts found again are the same alerts.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from diapason.anticipate.model import Design, FittedModel, fit_model, min_history
@@ -35,7 +35,6 @@ def rolling_forecasts(
     horizons: int,
     *,
     refit_every: int = REFIT_EVERY,
-    on_origin: Callable[[int], None] | None = None,
 ) -> Iterator[Issued]:
     """The model's forecasts from every origin in ``first_origin..last_origin`` for
     horizons 1..``horizons`` whose target is in the matrix."""
@@ -53,5 +52,3 @@ def rolling_forecasts(
                 break
             mean, alpha = model.predict(design, origin, horizon)
             yield Issued(origin, horizon, mean, alpha)
-        if on_origin is not None:
-            on_origin(origin)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,6 +176,16 @@ def _say(notes: list[str]) -> None:
         stderr.print(f"[yellow]note:[/yellow] {escape(note)}")
 
 
+def _chart_option(what: str) -> Callable[[Any], Any]:
+    """``--chart FILE``: draw each series with ``what`` as SVG."""
+    return click.option(
+        "--chart",
+        type=click.Path(path_type=Path, dir_okay=False),
+        default=None,
+        help=f"Draw each series with {what} as SVG to this file (one file per series).",
+    )
+
+
 @click.group("anticipate")
 def anticipate_group() -> None:
     """Event series, forecasts with predictive distributions, backtests and alerts."""
@@ -239,12 +249,7 @@ def _write_chart(
 @click.option(
     "--horizon", default=6, show_default=True, type=click.IntRange(1, 12), help="Periods ahead."
 )
-@click.option(
-    "--chart",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Draw each series with its forecast band as SVG to this file.",
-)
+@_chart_option("its forecast band")
 @json_option
 def forecast_command(
     source: Source,
@@ -384,12 +389,7 @@ def backtest_command(
     show_default=True,
     help="Marking of written alerts whose series carry no event markings (--csv).",
 )
-@click.option(
-    "--chart",
-    type=click.Path(path_type=Path, dir_okay=False),
-    default=None,
-    help="Draw each series with its alerts as SVG to this file.",
-)
+@_chart_option("its alerts")
 @click.option(
     "--lang",
     type=click.Choice(["en", "fr"]),
