@@ -259,7 +259,7 @@ _EVENT_SCHEMA: Mapping[str, Any] = {
         "(openeventdata/PLOVER): who did what to whom, when and where."
     ),
     "type": "object",
-    "required": ["name", "plover_type", "event_date"],
+    "required": ["name", "plover_type"],
     "properties": {
         "name": _TEXT,
         "plover_type": {
@@ -270,7 +270,12 @@ _EVENT_SCHEMA: Mapping[str, Any] = {
             ]
         },
         "plover_mode": {"type": "string", "description": "a mode of the type, PLOVER manual"},
-        "event_date": {"type": "string", "format": "date"},
+        "event_date": {
+            "type": "string",
+            "format": "date",
+            "description": "when it happened; absent when neither the text nor the "
+            "publication date tells",
+        },
         "summary": {"type": "string", "description": "the sentence that reports the event"},
         "location_ref": {"type": "string", "description": "a location id"},
         "actor_refs": {"type": "array", "items": {"type": "string"}},

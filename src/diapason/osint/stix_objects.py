@@ -168,13 +168,8 @@ def event_object(
     obj["plover_type"] = event.plover
     if event.mode:
         obj["plover_mode"] = event.mode
-    obj["event_date"] = (
-        day.isoformat()
-        if day
-        else analysis.article.published.isoformat()
-        if analysis.article.published
-        else "1970-01-01"
-    )
+    if day is not None:
+        obj["event_date"] = day.isoformat()
     obj["summary"] = event.sentence[:2000]
     if event.place is not None and id(event.place) in ids:
         obj["location_ref"] = ids[id(event.place)]
