@@ -221,3 +221,15 @@ def test_an_article_is_written_whole_or_not_at_all(tmp_path: Path, sqlite_url: s
         assert small.audit.entries(action="ingest") == []
     finally:
         small.close()
+
+
+def test_article_without_a_date(node: Node) -> None:
+    text = (
+        "Arrestation à Tanger\n\nLa police a arrêté trois passeurs à Tanger, a annoncé la DGSN.\n"
+    )
+    result = ingest_text(node, text, origin="undated.txt")
+    assert result.status == "written" and result.published is None
+    events = by_type(result.objects, "x-diapason-event")
+    assert events and all("event_date" not in event for event in events)
+    for obj in result.objects:
+        assert validate_instance(obj, VALIDATION).is_valid

@@ -334,8 +334,8 @@ _EVENT_SCHEMA: Mapping[str, Any] = {
         "event_date": {
             "type": "string",
             "format": "date",
-            "description": "absent when neither the text nor the article's publication date "
-            "dates the event",
+            "description": "when it happened; absent when neither the text nor the "
+            "publication date tells",
         },
         "summary": {"type": "string", "description": "the sentence that reports the event"},
         "location_ref": {"type": "string", "description": "a location id"},

@@ -168,11 +168,8 @@ def event_object(
     obj["plover_type"] = event.plover
     if event.mode:
         obj["plover_mode"] = event.mode
-    # An event nothing dates (no date in the text, no publication date) has no event_date:
-    # better unknown than a made-up day that a series would count.
-    when = day or analysis.article.published
-    if when is not None:
-        obj["event_date"] = when.isoformat()
+    if day is not None:
+        obj["event_date"] = day.isoformat()
     obj["summary"] = event.sentence[:2000]
     if event.place is not None and id(event.place) in ids:
         obj["location_ref"] = ids[id(event.place)]
