@@ -14,9 +14,9 @@ import numpy as np
 import orjson
 import pytest
 
-from diapason.anticipate.events import EVENT_TYPE
 from diapason.anticipate.series import write_csv
 from diapason.anticipate.synthetic import synthetic_series
+from diapason.domain.events import EVENT_TYPE
 from diapason.domain.extensions import TLP_2_0_IDS, diapason_id
 
 

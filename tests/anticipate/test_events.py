@@ -8,7 +8,6 @@ from typing import Any
 import pytest
 
 from diapason.anticipate.events import (
-    EVENT_TYPE,
     event_facts,
     resolve_category,
     store_series,
@@ -16,6 +15,7 @@ from diapason.anticipate.events import (
 from diapason.anticipate.periods import parse_period
 from diapason.anticipate.places import PlaceError, named_regions, resolve_place
 from diapason.anticipate.series import SeriesError
+from diapason.domain.events import EVENT_TYPE
 from diapason.domain.extensions import TLP_2_0_IDS, diapason_id
 from diapason.store.sql import SqlStore
 

@@ -18,20 +18,13 @@ from typing import Any
 from diapason.anticipate.periods import Frequency, period_of_date
 from diapason.anticipate.places import ALL, Place, countries, resolve_place
 from diapason.anticipate.series import Series, SeriesError, assemble
+from diapason.domain.events import EVENT_TYPE, NO_TOPIC
+from diapason.domain.events import TOPICS as EVENT_TOPICS
 from diapason.store.interface import ObjectStore, Query
 
-EVENT_TYPE = "x-diapason-event"
 UNKNOWN = "unknown"
-TOPICS = (
-    "terrorism",
-    "organized_crime",
-    "drug_trafficking",
-    "migration",
-    "border_security",
-    "security_cooperation",
-    "cyber",
-    "none",
-)
+# Every topic an event may carry, "none" included.
+TOPICS = (*EVENT_TOPICS, NO_TOPIC)
 
 
 @dataclass(frozen=True)

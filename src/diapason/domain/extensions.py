@@ -32,6 +32,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from diapason.domain import coordination
+from diapason.domain.events import PLOVER_TYPES
 
 # Fixed for ever: every id below derives from it. Changing it would make this node's
 # markings unknown to every other node.
@@ -324,11 +325,7 @@ _EVENT_SCHEMA: Mapping[str, Any] = {
     "properties": {
         "name": _TEXT,
         "plover_type": {
-            "enum": [
-                "AGREE", "CONSULT", "SUPPORT", "CONCEDE", "COOPERATE", "AID", "RETREAT",
-                "REQUEST", "ACCUSE", "REJECT", "THREATEN", "PROTEST", "SANCTION", "MOBILIZE",
-                "COERCE", "ASSAULT",
-            ]
+            "enum": list(PLOVER_TYPES)
         },
         "plover_mode": {"type": "string", "description": "a mode of the type, PLOVER manual"},
         "event_date": {

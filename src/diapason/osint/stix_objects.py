@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from diapason.domain.events import EVENT_TYPE
 from diapason.domain.extensions import EVENT_EXTENSION_ID, TLP_2_0_IDS, diapason_id
 from diapason.domain.grading import mark_osint
 from diapason.osint.entities import Entity
@@ -33,7 +34,6 @@ from diapason.osint.gazetteer import Gazetteer
 from diapason.osint.geo import geocode
 from diapason.osint.pipeline import Analysis, event_date
 
-EVENT_TYPE = "x-diapason-event"
 OSINT_LABEL = "osint"
 _CLEAR = TLP_2_0_IDS["clear"]
 

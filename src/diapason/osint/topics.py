@@ -16,18 +16,10 @@ import re
 from collections.abc import Iterable
 from functools import lru_cache
 
+from diapason.domain.events import NO_TOPIC, TOPICS
 from diapason.osint.events import Event
 from diapason.osint.gazetteer import DATA
 
-TOPICS = (
-    "terrorism",
-    "organized_crime",
-    "drug_trafficking",
-    "migration",
-    "border_security",
-    "security_cooperation",
-    "cyber",
-)
 THRESHOLD = 3
 # Enumerations name themes without developing them: "terrorisme, criminalité et trafic".
 _ENUMERATION = re.compile(r"(?:,[^,.;]{3,60}){1,}\s+(?:et|and|ou|or)\s+[^,.;]{3,60}")
@@ -66,7 +58,7 @@ def classify(sentences: Iterable[str], events: list[Event]) -> list[str]:
         if event.plover in ("CONSULT", "AGREE", "COOPERATE", "AID") and _two_states(event):
             scores["security_cooperation"] += 1
     chosen = [topic for topic in TOPICS if scores[topic] >= THRESHOLD]
-    return chosen or ["none"]
+    return chosen or [NO_TOPIC]
 
 
 def _two_states(event: Event) -> bool:
