@@ -84,7 +84,7 @@ class Settings:
     sync_timeout: int = 30
     # Objects asked for in each page of a pull from a partner (at most 10,000, the TAXII
     # server's largest page).
-    sync_page_size: int = 5_000
+    sync_page_size: int = 10_000
     secret_key: Secret = field(default_factory=lambda: Secret(""))
 
     @property

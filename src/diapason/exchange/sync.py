@@ -34,7 +34,7 @@ from diapason.store.sql import utc_now
 
 log = logging.getLogger("diapason.sync")
 
-PAGE = 5000
+PAGE = 10_000
 BACKOFF_BASE = 2.0  # seconds, doubled at each failure
 BACKOFF_MAX = 600.0
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
