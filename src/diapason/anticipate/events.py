@@ -210,17 +210,9 @@ def series_from_facts(
     return assemble(values, frequency), markings
 
 
-def store_series(
-    store: ObjectStore,
-    places: Sequence[str] = (ALL,),
-    categories: Sequence[str] = (ALL,),
-    frequency: Frequency = "month",
-    *,
-    until: int | None = None,
-) -> StoreSeries:
-    """Series of event counts per period for each place and category, from the store."""
-    resolved_places = [resolve_place(place) for place in places]
-    resolved_categories = [resolve_category(category) for category in categories]
+def store_facts(store: ObjectStore) -> tuple[list[EventFacts], int, Counter[str]]:
+    """The facts of every current event in the store, how many events were read, and why
+    the others were skipped (the series and the web interface's map count from these)."""
     objects = list(iterate_events(store))
     location_ids: set[str] = set()
     for obj in objects:
@@ -234,14 +226,30 @@ def store_series(
         stored = store.get(location_id)
         if stored is not None:
             locations[location_id] = stored.object
-    result = StoreSeries([], events_read=len(objects))
+    skipped: Counter[str] = Counter()
     facts: list[EventFacts] = []
     for obj in objects:
         found = event_facts(obj, locations)
         if isinstance(found, str):
-            result.skipped[found] += 1
+            skipped[found] += 1
         else:
             facts.append(found)
+    return facts, len(objects), skipped
+
+
+def store_series(
+    store: ObjectStore,
+    places: Sequence[str] = (ALL,),
+    categories: Sequence[str] = (ALL,),
+    frequency: Frequency = "month",
+    *,
+    until: int | None = None,
+) -> StoreSeries:
+    """Series of event counts per period for each place and category, from the store."""
+    resolved_places = [resolve_place(place) for place in places]
+    resolved_categories = [resolve_category(category) for category in categories]
+    facts, read, skipped = store_facts(store)
+    result = StoreSeries([], events_read=read, skipped=skipped)
     result.series, result.markings = series_from_facts(
         facts, resolved_places, resolved_categories, frequency, until=until
     )

@@ -160,3 +160,20 @@ def current_objects(engine: sa.Engine, ids: Iterable[str]) -> dict[str, dict[str
             for object_id, content in connection.execute(statement):
                 found[object_id] = orjson.loads(content)
     return found
+
+
+def newest_of_type(
+    engine: sa.Engine, object_type: str, limit: int, *, source: str | None = None
+) -> list[dict[str, Any]]:
+    """The newest current objects of one type (optionally of one provenance), parsed: the
+    OSINT page's latest articles, the dashboard's new alerts."""
+    statement = (
+        sa.select(objects.c.content)
+        .where(objects.c.is_current, objects.c.type == object_type)
+        .order_by(objects.c.seq.desc())
+        .limit(limit)
+    )
+    if source is not None:
+        statement = statement.where(objects.c.source == source)
+    with engine.connect() as connection:
+        return [orjson.loads(content) for (content,) in connection.execute(statement)]
