@@ -253,6 +253,8 @@ class Ui:
                         form.setdefault(name, value)
                     elif name not in files:
                         files[name] = (value.filename or "", await value.read())
+                # Uploaded files are spooled to temporary files: release them now.
+                await parsed.close()
             response = await anyio.to_thread.run_sync(
                 self._serve, request, form, handler, permission, public, files
             )

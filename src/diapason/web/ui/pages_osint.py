@@ -263,12 +263,13 @@ def correct(view: View) -> Response:
                     )
                 )
             obj = found.object
-            if entity_type not in kinds:
-                entity_type = (
-                    ("PER" if obj.get("identity_class") == "individual" else "ORG")
-                    if obj["type"] == "identity"
-                    else kinds[0]
-                )
+            # The object decides what the words name: a person or an organisation for an
+            # identity (by its class), a place, a group.
+            entity_type = (
+                ("PER" if obj.get("identity_class") == "individual" else "ORG")
+                if obj["type"] == "identity"
+                else kinds[0]
+            )
             canonical = str(obj.get("name") or canonical or "")
             country = country or (
                 obj.get("country") if isinstance(obj.get("country"), str) else None
