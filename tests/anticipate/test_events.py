@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 import pytest
 
 from diapason.anticipate.events import (
     EVENT_TYPE,
+    EventFacts,
     event_facts,
     resolve_category,
     store_series,
@@ -161,3 +163,25 @@ def test_event_facts_reads_defensively() -> None:
     )
     assert not isinstance(facts, str)
     assert (facts.country, facts.event_type, facts.topics) == ("unknown", "unknown", ("unknown",))
+
+
+def test_events_written_by_the_osint_pipeline_are_counted() -> None:
+    """The OSINT pipeline names the date, type and place ``event_date``, ``plover_type``
+    and ``location_ref``; its placeholder date for an undated article is not a date."""
+    osint = event(
+        7,
+        event_date="2024-04-22",
+        plover_type="MEET",
+        location_ref=LOCATION,
+        topics=["security_cooperation"],
+    )
+    facts = event_facts(osint, {LOCATION: {"country": "ML", "administrative_area": "Gao"}})
+    assert isinstance(facts, EventFacts)
+    assert (facts.day, facts.country, facts.admin1, facts.event_type) == (
+        date(2024, 4, 22),
+        "ML",
+        "Gao",
+        "MEET",
+    )
+    undated = event(8, event_date="1970-01-01", plover_type="MEET")
+    assert event_facts(undated, {}) == "no usable 'occurred' date"

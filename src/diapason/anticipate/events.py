@@ -34,6 +34,9 @@ TOPICS = (
 )
 
 
+UNKNOWN_DAY = date(1970, 1, 1)
+
+
 @dataclass(frozen=True)
 class EventFacts:
     """What a series needs of one event."""
@@ -63,23 +66,28 @@ def event_facts(
 
     Reads ``occurred`` (timestamp or date), ``country`` or else the ``country`` and
     ``administrative_area`` of the first of its ``location_refs`` found in ``locations``,
-    ``event_type`` (PLOVER) and ``topics``.
+    ``event_type`` (PLOVER) and ``topics``. The OSINT pipeline's events name these
+    ``event_date``, ``location_ref`` and ``plover_type``: both spellings are read.
     """
-    day = _day(obj.get("occurred"))
+    day = _day(obj.get("occurred") or obj.get("event_date"))
+    if day == UNKNOWN_DAY and "occurred" not in obj:
+        day = None  # the OSINT pipeline's placeholder for an article without any date
     if day is None:
         return "no usable 'occurred' date"
     known = countries()
     country: Any = obj.get("country")
     admin1: Any = obj.get("admin1")
     refs = obj.get("location_refs")
-    for ref in refs if isinstance(refs, list) else ():
+    if not isinstance(refs, list):
+        refs = [obj["location_ref"]] if isinstance(obj.get("location_ref"), str) else []
+    for ref in refs:
         location = locations.get(ref) if isinstance(ref, str) else None
         if location is not None:
             country = country or location.get("country")
             admin1 = admin1 or location.get("administrative_area")
             break
     country = country.upper() if isinstance(country, str) and country.upper() in known else UNKNOWN
-    event_type = obj.get("event_type")
+    event_type = obj.get("event_type") or obj.get("plover_type")
     event_type = (
         event_type.strip().upper()
         if isinstance(event_type, str) and event_type.strip()
@@ -221,6 +229,9 @@ def store_facts(store: ObjectStore) -> tuple[list[EventFacts], int, Counter[str]
             location_ids.update(
                 ref for ref in refs if isinstance(ref, str) and ref.startswith("location--")
             )
+        single = obj.get("location_ref")
+        if isinstance(single, str) and single.startswith("location--"):
+            location_ids.add(single)
     locations: dict[str, Mapping[str, Any]] = {}
     for location_id in sorted(location_ids):
         stored = store.get(location_id)

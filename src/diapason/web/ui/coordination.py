@@ -65,9 +65,26 @@ def attempt(
     return on_success(written)
 
 
+class Loose(dict[str, Any]):
+    """A record as a template reads it: an optional field that is absent reads as None
+    (items come from partners too, and their optional fields vary)."""
+
+    def __missing__(self, key: str) -> None:
+        return None
+
+
+def loose(value: Any) -> Any:
+    """``value`` with every dict in it made ``Loose`` (lists and dicts walked)."""
+    if isinstance(value, dict) and not isinstance(value, Loose):
+        return Loose({key: loose(item) for key, item in value.items()})
+    if isinstance(value, list):
+        return [loose(item) for item in value]
+    return value
+
+
 def context(view: View, **values: Any) -> dict[str, Any]:
     """What every coordination template gets: the sub-navigation, the sides, and the
-    page's own values."""
+    page's own values (records ``Loose``)."""
     here = view.request.url.path
     sections = [
         (
@@ -78,7 +95,8 @@ def context(view: View, **values: Any) -> dict[str, Any]:
         for label, path in SECTIONS
     ]
     sides = [view.node.settings.node_name, *(p.name for p in view.node.partners.all())]
-    return {"sections": sections, "sides": sides, **values}
+    shown = {key: loose(value) for key, value in values.items()}
+    return {"sections": sections, "sides": sides, **shown}
 
 
 def text_of_changes(changed: Mapping[str, Any]) -> list[tuple[str, str]]:

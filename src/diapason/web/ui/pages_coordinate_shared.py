@@ -28,9 +28,11 @@ def indicators_page(
     coordination = service(view)
     definitions = coordination.indicator_definitions()
     codes = [d["code"] for d in definitions]
-    chosen = view.query.get("indicator") or (typed or {}).get("indicator") or codes[0]
+    chosen = view.query.get("indicator") or codes[0]
     if chosen not in codes:
         raise Refused(404, str(view.gettext("No such indicator.")))
+    if typed and typed.get("indicator") in codes:
+        chosen = typed["indicator"]
     # The chart is the service's SVG: every text in it is escaped there.
     chart = Markup(coordination.figures_chart(chosen, view.lang))  # noqa: S704
     return view.render(

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from diapason.anticipate.alerts import ALERT_TYPE
-from diapason.web.ui.coordination import service
+from diapason.web.ui.coordination import loose, service
 from diapason.web.ui.core import NavItem, Ui, View
 from diapason.web.ui.i18n import N_
 from diapason.web.ui.pages_anticipate import alert_row
@@ -71,8 +71,8 @@ def dashboard(view: View) -> Response:
         exchanges=exchanges,
         trend=trend,
         alerts=[alert_row(alert) for alert in alerts],
-        overdue=overdue,
-        open_requests=open_requests,
+        overdue=loose(overdue),
+        open_requests=loose(open_requests),
     )
 
 
