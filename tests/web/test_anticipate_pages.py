@@ -13,6 +13,7 @@ from stix2validator import ValidationOptions, validate_instance
 
 from diapason.anticipate.alerts import ALERT_TYPE
 from diapason.domain.extensions import ALERT_EXTENSION_ID, EVENT_EXTENSION_ID, TLP_2_0_IDS
+from diapason.node import Node
 from diapason.web.ui.svg import count_steps
 from tests.web.conftest import Site
 from tests.web.objects import SCRIPT
@@ -41,7 +42,8 @@ def event(number: int, day: date, country: str) -> dict[str, Any]:
     }
 
 
-def store_events(site: Site) -> int:
+def store_events(node: Node) -> int:
+    """Mali's events (quiet years, then a surge) and three in Morocco; how many."""
     counts = QUIET * 6 + SURGE
     made: list[dict[str, Any]] = []
     for month, count in enumerate(counts):
@@ -49,12 +51,12 @@ def store_events(site: Site) -> int:
         day = date(2018 + year, index + 1, 10)
         made.extend(event(len(made), day, "ML") for _ in range(count))
     made.extend(event(len(made), date(2024, 1, 5), "MA") for _ in range(3))
-    put(site.node, *made)
+    put(node, *made)
     return len(made)
 
 
 def test_series_forecast_alerts_and_map(site: Site, admin: WebClient) -> None:
-    total = store_events(site)
+    total = store_events(site.node)
     page = admin.get("/anticipation", place="ML", category="all", frequency="month", horizon="3")
     assert page.status_code == 200, text_of(page.text)[:500]
     html = page.text
@@ -75,7 +77,7 @@ def test_series_forecast_alerts_and_map(site: Site, admin: WebClient) -> None:
 
 
 def test_alerts_written_reach_the_dashboard_and_the_map(site: Site, admin: WebClient) -> None:
-    store_events(site)
+    store_events(site.node)
     query = "/anticipation?place=ML&category=all&frequency=month&horizon=6"
     written = admin.post(
         "/anticipation/alerts",
@@ -107,7 +109,7 @@ def test_alerts_written_reach_the_dashboard_and_the_map(site: Site, admin: WebCl
 
 
 def test_a_partners_alert_is_shown_as_text(site: Site, admin: WebClient) -> None:
-    store_events(site)
+    store_events(site.node)
     stamp = "2024-06-01T00:00:00.000Z"
     hostile = {
         "type": ALERT_TYPE,
@@ -137,7 +139,7 @@ def test_a_partners_alert_is_shown_as_text(site: Site, admin: WebClient) -> None
 
 
 def test_bad_choices_are_refused_as_typed(site: Site, admin: WebClient) -> None:
-    store_events(site)
+    store_events(site.node)
     place = admin.get("/anticipation", place="Atlantis", category="all")
     assert place.status_code == 400 and "unknown place &#39;Atlantis&#39;" in place.text
     category = admin.get("/anticipation", place="ML", category="topic:weather")
@@ -162,7 +164,7 @@ def test_without_events_the_page_says_so(admin: WebClient) -> None:
 
 
 def test_roles_on_anticipation(site: Site, admin: WebClient) -> None:
-    store_events(site)
+    store_events(site.node)
     site.node.accounts.add_user("vera", "viewer", PASSWORD)
     site.node.accounts.add_user("otto", "auditor", PASSWORD)
     viewer = site.client()

@@ -48,8 +48,15 @@ def make_group(client: WebClient) -> str:
 def make_meeting(client: WebClient, group: str) -> str:
     answer = client.post(
         "/coordination/meetings",
-        {"group_ref": group, "title": "GMMP plenary", "kind": "plenary", "start": SOON,
-         "place": "Rabat", "status": "planned", "agenda": "Returns\nSmuggling networks"},
+        {
+            "group_ref": group,
+            "title": "GMMP plenary",
+            "kind": "plenary",
+            "start": SOON,
+            "place": "Rabat",
+            "status": "planned",
+            "agenda": "Returns\nSmuggling networks",
+        },
         page="/coordination/meetings",
     )
     assert answer.status_code == 303, text_of(answer.text)[:400]
@@ -90,15 +97,24 @@ def test_group_meeting_decisions_and_an_action(joint: Site, admin: WebClient) ->
     assert based_on is not None
     recorded = admin.post(
         f"{path}/record",
-        {"status": "held", "decisions": "Exchange liaison officers\nMeet again in June",
-         "minutes": "Both delegations …", "based_on": based_on.group(1)},
+        {
+            "status": "held",
+            "decisions": "Exchange liaison officers\nMeet again in June",
+            "minutes": "Both delegations …",
+            "based_on": based_on.group(1),
+        },
         page=path,
     )
     assert recorded.status_code == 303
     action = admin.post(
         f"{path}/actions",
-        {"title": "Name the liaison officers", "owner": "paris", "assignee": "DGEF",
-         "due": SOON, "description": ""},
+        {
+            "title": "Name the liaison officers",
+            "owner": "paris",
+            "assignee": "DGEF",
+            "due": SOON,
+            "description": "",
+        },
         page=path,
     )
     assert action.status_code == 303
@@ -119,13 +135,21 @@ def test_refused_forms_keep_what_was_typed(joint: Site, admin: WebClient) -> Non
         {"name": "Working group <b>", "kind": "gmmp", "partners": "rabat, lisbon"},
         page="/coordination",
     )
-    assert bad_group.status_code == 400 and "'lisbon' is not a known partner" in text_of(bad_group.text)
+    assert bad_group.status_code == 400 and "'lisbon' is not a known partner" in text_of(
+        bad_group.text
+    )
     assert 'value="Working group &lt;b&gt;"' in bad_group.text
     group = make_group(admin)
     bad_meeting = admin.post(
         "/coordination/meetings",
-        {"group_ref": group, "title": "Plenary", "kind": "plenary", "start": "2026-13-40",
-         "place": "Paris", "agenda": "Item one"},
+        {
+            "group_ref": group,
+            "title": "Plenary",
+            "kind": "plenary",
+            "start": "2026-13-40",
+            "place": "Paris",
+            "agenda": "Item one",
+        },
         page="/coordination/meetings",
     )
     assert bad_meeting.status_code == 400 and "is not a real date" in bad_meeting.text
@@ -143,22 +167,34 @@ def test_refused_forms_keep_what_was_typed(joint: Site, admin: WebClient) -> Non
     assert late_action.status_code == 400 and 'value="Backdated"' in late_action.text
     request = admin.post(
         "/coordination/requests",
-        {"title": "Routes", "question": "Which routes?", "addressed_to": "paris",
-         "deadline": "2020-01-01", "priority": "high"},
+        {
+            "title": "Routes",
+            "question": "Which routes?",
+            "addressed_to": "paris",
+            "deadline": "2020-01-01",
+            "priority": "high",
+        },
         page="/coordination/requests",
     )
     assert request.status_code == 400 and "Which routes?</textarea>" in request.text
     figure = admin.post(
         "/coordination/indicators",
-        {"indicator": "assisted-voluntary-returns", "month": "2024-03", "value": "-4",
-         "comment": "call nadia@example.org"},
+        {
+            "indicator": "assisted-voluntary-returns",
+            "month": "2024-03",
+            "value": "-4",
+            "comment": "call nadia@example.org",
+        },
         page="/coordination/indicators",
     )
     assert figure.status_code == 400 and 'value="-4"' in figure.text
     opinion = admin.post(
         "/coordination/opinions",
-        {"object_refs": "report--00000000-0000-4000-8000-000000000000", "opinion": "agree",
-         "topic": "sahel"},
+        {
+            "object_refs": "report--00000000-0000-4000-8000-000000000000",
+            "opinion": "agree",
+            "topic": "sahel",
+        },
         page="/coordination/opinions",
     )
     assert opinion.status_code in (400, 404) and 'value="sahel"' in opinion.text
@@ -167,8 +203,13 @@ def test_refused_forms_keep_what_was_typed(joint: Site, admin: WebClient) -> Non
 def test_requests_made_answered_closed_and_counted(joint: Site, admin: WebClient) -> None:
     made = admin.post(
         "/coordination/requests",
-        {"title": "Boats seized", "question": "How many boats in March?",
-         "addressed_to": "paris", "deadline": SOON, "priority": "high"},
+        {
+            "title": "Boats seized",
+            "question": "How many boats in March?",
+            "addressed_to": "paris",
+            "deadline": SOON,
+            "priority": "high",
+        },
         page="/coordination/requests",
     )
     assert made.status_code == 303
@@ -189,7 +230,9 @@ def test_requests_made_answered_closed_and_counted(joint: Site, admin: WebClient
     assert answered.status_code == 303
     page = admin.get(path).text
     assert "Three relays in Nador." in page and "answered" in page
-    closed = admin.post(f"{ours}/close", {"status": "closed", "note": "no longer needed"}, page=ours)
+    closed = admin.post(
+        f"{ours}/close", {"status": "closed", "note": "no longer needed"}, page=ours
+    )
     assert closed.status_code == 303
     listing = admin.get("/coordination/requests").text
     assert "Boats seized" in listing and "closed" in listing
@@ -206,13 +249,17 @@ def test_requests_made_answered_closed_and_counted(joint: Site, admin: WebClient
 def test_overdue_actions_are_flagged_and_on_the_dashboard(joint: Site, admin: WebClient) -> None:
     earlier = datetime.now(UTC) - timedelta(days=30)
     past = Coordination(joint.node, actor="tests", editor="nadia", clock=lambda: earlier)
-    past.create_action("Send the list of returns", "rabat", (earlier + timedelta(days=5)).date().isoformat())
+    past.create_action(
+        "Send the list of returns", "rabat", (earlier + timedelta(days=5)).date().isoformat()
+    )
     listed = admin.get("/coordination/actions", overdue="1").text
     assert "Send the list of returns" in listed and "overdue by 25 days" in listed
     dashboard = admin.get("/").text
     assert "Send the list of returns" in dashboard and "overdue by 25 days" in dashboard
     # Marking it done ends the flag.
-    action_id = re.search(r"/coordination/actions/(x-diapason-action--[0-9a-f-]{36})/status", listed)
+    action_id = re.search(
+        r"/coordination/actions/(x-diapason-action--[0-9a-f-]{36})/status", listed
+    )
     revision = re.search(r'name="based_on" value="([^"]+)"', listed)
     assert action_id is not None and revision is not None
     done = admin.post(
@@ -253,14 +300,23 @@ def test_indicators_chart_and_figures(joint: Site, admin: WebClient) -> None:
 
 
 def test_opinions_and_convergence(joint: Site, admin: WebClient) -> None:
-    assessment = sdo("report", name="Sahel outlook", published="2024-03-01T00:00:00Z",
-                     object_refs=[PARIS_IDENTITY], created_by_ref=PARIS_IDENTITY,
-                     object_marking_refs=[TLP_2_0_IDS["green"]])
+    assessment = sdo(
+        "report",
+        name="Sahel outlook",
+        published="2024-03-01T00:00:00Z",
+        object_refs=[PARIS_IDENTITY],
+        created_by_ref=PARIS_IDENTITY,
+        object_marking_refs=[TLP_2_0_IDS["green"]],
+    )
     put(joint.node, assessment, source="partner:paris")
     recorded = admin.post(
         "/coordination/opinions",
-        {"object_refs": assessment["id"], "opinion": "strongly-agree", "topic": "Sahel",
-         "explanation": "Same reading"},
+        {
+            "object_refs": assessment["id"],
+            "opinion": "strongly-agree",
+            "topic": "Sahel",
+            "explanation": "Same reading",
+        },
         page="/coordination/opinions",
     )
     assert recorded.status_code == 303, text_of(recorded.text)[:300]
@@ -277,8 +333,12 @@ def test_a_conflict_is_shown_with_both_sides_and_resolved(joint: Site, admin: We
     for place_minutes in ("First account", "Second account"):
         answer = admin.post(
             f"{path}/record",
-            {"status": "held", "decisions": "", "minutes": place_minutes,
-             "based_on": based_on.group(1)},
+            {
+                "status": "held",
+                "decisions": "",
+                "minutes": place_minutes,
+                "based_on": based_on.group(1),
+            },
             page=path,
         )
         assert answer.status_code == 303
@@ -310,14 +370,21 @@ def test_roles_on_coordination(joint: Site, admin: WebClient) -> None:
     joint.node.accounts.add_user("otto", "auditor", PASSWORD)
     viewer = joint.client()
     viewer.login("vera")
-    for path in ("/coordination", "/coordination/meetings", "/coordination/actions",
-                 "/coordination/requests", "/coordination/indicators",
-                 "/coordination/opinions", "/coordination/conflicts"):
+    for path in (
+        "/coordination",
+        "/coordination/meetings",
+        "/coordination/actions",
+        "/coordination/requests",
+        "/coordination/indicators",
+        "/coordination/opinions",
+        "/coordination/conflicts",
+    ):
         page = viewer.get(path)
         assert page.status_code == 200, path
         assert 'method="post" action="/coordination' not in page.text, path
     refused = viewer.post(
-        "/coordination/groups", {"name": "X", "kind": "gmmp", "partners": "rabat"},
+        "/coordination/groups",
+        {"name": "X", "kind": "gmmp", "partners": "rabat"},
         page="/coordination",
     )
     assert refused.status_code == 403
@@ -325,6 +392,8 @@ def test_roles_on_coordination(joint: Site, admin: WebClient) -> None:
     auditor.login("otto")
     assert auditor.get("/coordination").status_code == 403
     assert "Coordination" not in auditor.get("/audit").text.split("</nav>")[0]
-    missing = admin.get("/coordination/meetings/x-diapason-meeting--00000000-0000-4000-8000-000000000000")
+    missing = admin.get(
+        "/coordination/meetings/x-diapason-meeting--00000000-0000-4000-8000-000000000000"
+    )
     assert missing.status_code == 404
     assert admin.get("/coordination/requests/nothing").status_code in (400, 404)

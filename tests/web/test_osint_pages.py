@@ -48,23 +48,21 @@ def test_seed_article_pasted_shows_its_entities_and_events(site: Site, admin: We
     assert site.node.store.get(person.group(1)) is not None
     assert 'title="ORG: Ministère de l&#39;Intérieur (Maroc)"' in html
     assert html.count('class="ent ent-per"') >= 4  # Laftit, M. Laftit, Darmanin, Macron …
-    assert '<span class="event"' in html and ('>AGREE<' in html or '>MEET<' in html)
+    assert '<span class="event"' in html and (">AGREE<" in html or ">MEET<" in html)
     # The list of latest articles links to it.
     assert location.split("?")[0] in admin.get("/osint").text
-    consulted = [row for row in audit_rows(site, "consult") if row[3].get("page") == "osint-article"]
+    consulted = [
+        row for row in audit_rows(site, "consult") if row[3].get("page") == "osint-article"
+    ]
     assert consulted and location.split("/")[3].split("?")[0] in consulted[-1][1]
 
 
 def test_seed_article_uploaded_then_again_is_unchanged(site: Site, admin: WebClient) -> None:
     form = admin.get("/osint").text
     files = {"file": ("seed.md", SEED.read_bytes(), "text/markdown")}
-    answer = admin.http.post(
-        "/osint/ingest", data={"csrf": csrf_of(form), "text": ""}, files=files
-    )
+    answer = admin.http.post("/osint/ingest", data={"csrf": csrf_of(form), "text": ""}, files=files)
     assert answer.status_code == 303 and answer.headers["location"].endswith("status=written")
-    again = admin.http.post(
-        "/osint/ingest", data={"csrf": csrf_of(form), "text": ""}, files=files
-    )
+    again = admin.http.post("/osint/ingest", data={"csrf": csrf_of(form), "text": ""}, files=files)
     assert again.headers["location"].endswith("status=unchanged")
     assert "already ingested" in admin.get(again.headers["location"]).text
     ingests = audit_rows(site, "ingest")
@@ -76,7 +74,7 @@ def test_a_script_in_an_article_is_shown_as_text(admin: WebClient) -> None:
     page = admin.get(ingest(admin, HOSTILE_ARTICLE))
     assert "<script>window" not in page.text and '<img src="x"' not in page.text
     assert "&lt;script&gt;window.__xss = 1;&lt;/script&gt;" in page.text
-    assert '&lt;img src=&#34;x&#34; onerror=&#34;window.__xss = 2&#34;&gt;' in page.text
+    assert "&lt;img src=&#34;x&#34; onerror=&#34;window.__xss = 2&#34;&gt;" in page.text
     assert "Abdelouafi Laftit" in text_of(page.text)
 
 
@@ -132,8 +130,13 @@ def test_corrections_feed_the_gazetteer(site: Site, admin: WebClient) -> None:
     # Confirm: the entity as found, recorded with its surface form.
     confirmed = admin.post(
         f"{path}/correct",
-        {"surface": "Abdelouafi Laftit", "type": "PER", "canonical": "Abdelouafi Laftit",
-         "country": "MA", "number": "0"},
+        {
+            "surface": "Abdelouafi Laftit",
+            "type": "PER",
+            "canonical": "Abdelouafi Laftit",
+            "country": "MA",
+            "number": "0",
+        },
         page=path,
     )
     assert confirmed.status_code == 303
@@ -175,8 +178,13 @@ def test_refused_corrections_keep_what_was_typed(site: Site, admin: WebClient) -
     assert 'value="Planet Laftit"' in wrong_type.text
     bad_country = admin.post(
         f"{path}/correct",
-        {"surface": "Laftit", "type": "PER", "canonical": "Laftit", "country": "MAR",
-         "number": "0"},
+        {
+            "surface": "Laftit",
+            "type": "PER",
+            "canonical": "Laftit",
+            "country": "MAR",
+            "number": "0",
+        },
         page=path,
     )
     assert bad_country.status_code == 400 and "ISO 3166-1 alpha-2" in bad_country.text
@@ -205,9 +213,7 @@ def test_roles_ingesting_and_correcting(site: Site, admin: WebClient) -> None:
     assert refused.status_code == 403
     liaison = site.client()
     liaison.login("lena")
-    correcting = liaison.post(
-        f"{path}/correct", {"surface": "Rabat", "type": "IGNORE"}, page=path
-    )
+    correcting = liaison.post(f"{path}/correct", {"surface": "Rabat", "type": "IGNORE"}, page=path)
     assert correcting.status_code == 403
     auditor = site.client()
     auditor.login("otto")
