@@ -183,3 +183,13 @@ def test_colour_steps_cover_the_counts() -> None:
     assert count_steps(3) == [1, 2, 3]
     steps = count_steps(1000)
     assert steps[0] == 1 and steps[-1] <= 1000 and steps == sorted(set(steps))
+
+
+def test_new_events_are_counted_at_once(site: Site, admin: WebClient) -> None:
+    """What the page keeps between requests is dropped when an event is added."""
+    store_events(site.node)
+    before = admin.get("/anticipation").text
+    assert "<title>Morocco: 3 events</title>" in before
+    put(site.node, event(10_000, date(2024, 1, 20), "MA"))
+    after = admin.get("/anticipation").text
+    assert "<title>Morocco: 4 events</title>" in after

@@ -10,13 +10,13 @@ event type or topic is counted under ``unknown``.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from diapason.anticipate.periods import Frequency, period_of_date
-from diapason.anticipate.places import ALL, Place, countries, resolve_place
+from diapason.anticipate.places import ALL, Place, country_codes, resolve_place
 from diapason.anticipate.series import Series, SeriesError, assemble
 from diapason.store.interface import ObjectStore, Query
 
@@ -74,7 +74,7 @@ def event_facts(
         day = None  # the OSINT pipeline's placeholder for an article without any date
     if day is None:
         return "no usable 'occurred' date"
-    known = countries()
+    known = country_codes()
     country: Any = obj.get("country")
     admin1: Any = obj.get("admin1")
     refs = obj.get("location_refs")
@@ -218,25 +218,25 @@ def series_from_facts(
     return assemble(values, frequency), markings
 
 
-def store_facts(store: ObjectStore) -> tuple[list[EventFacts], int, Counter[str]]:
-    """The facts of every current event in the store, how many events were read, and why
-    the others were skipped (the series and the web interface's map count from these)."""
-    objects = list(iterate_events(store))
-    location_ids: set[str] = set()
+def location_ids(objects: Iterable[Mapping[str, Any]]) -> set[str]:
+    """The locations the events refer to (``location_refs`` or the OSINT ``location_ref``)."""
+    found: set[str] = set()
     for obj in objects:
         refs = obj.get("location_refs")
         if isinstance(refs, list):
-            location_ids.update(
+            found.update(
                 ref for ref in refs if isinstance(ref, str) and ref.startswith("location--")
             )
         single = obj.get("location_ref")
         if isinstance(single, str) and single.startswith("location--"):
-            location_ids.add(single)
-    locations: dict[str, Mapping[str, Any]] = {}
-    for location_id in sorted(location_ids):
-        stored = store.get(location_id)
-        if stored is not None:
-            locations[location_id] = stored.object
+            found.add(single)
+    return found
+
+
+def facts_of(
+    objects: Iterable[Mapping[str, Any]], locations: Mapping[str, Mapping[str, Any]]
+) -> tuple[list[EventFacts], Counter[str]]:
+    """The facts of these events, and why the others were skipped (reason -> count)."""
     skipped: Counter[str] = Counter()
     facts: list[EventFacts] = []
     for obj in objects:
@@ -245,6 +245,19 @@ def store_facts(store: ObjectStore) -> tuple[list[EventFacts], int, Counter[str]
             skipped[found] += 1
         else:
             facts.append(found)
+    return facts, skipped
+
+
+def store_facts(store: ObjectStore) -> tuple[list[EventFacts], int, Counter[str]]:
+    """The facts of every current event in the store, how many events were read, and why
+    the others were skipped (the series and the web interface's map count from these)."""
+    objects = list(iterate_events(store))
+    locations: dict[str, Mapping[str, Any]] = {}
+    for location_id in sorted(location_ids(objects)):
+        stored = store.get(location_id)
+        if stored is not None:
+            locations[location_id] = stored.object
+    facts, skipped = facts_of(objects, locations)
     return facts, len(objects), skipped
 
 

@@ -9,7 +9,10 @@ outlines shipped in ``web/data/region.geojson`` (see its PROVENANCE.md).
 from __future__ import annotations
 
 import json
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cache
 from importlib import resources
@@ -22,26 +25,29 @@ from starlette.routing import Route
 from diapason.anticipate.alerts import ALERT_TYPE, Alert, detect_alerts
 from diapason.anticipate.chart import chart_svg
 from diapason.anticipate.events import (
+    EVENT_TYPE,
     TOPICS,
     EventFacts,
+    facts_of,
+    location_ids,
     resolve_category,
     series_from_facts,
-    store_facts,
 )
-from diapason.anticipate.forecast import MAX_HORIZON, forecast
+from diapason.anticipate.forecast import MAX_HORIZON, Forecast, forecast
 from diapason.anticipate.places import PlaceError, countries, named_regions, resolve_place
 from diapason.anticipate.publish import publish_alerts
-from diapason.anticipate.series import SeriesError
+from diapason.anticipate.series import Series, SeriesError
 from diapason.domain.extensions import TLP_2_0_IDS
 from diapason.web.ui.core import NavItem, Ui, View
 from diapason.web.ui.i18n import N_
-from diapason.web.ui.queries import newest_of_type
+from diapason.web.ui.queries import current_objects, current_of_type, newest_of_type, type_state
 from diapason.web.ui.svg import Country, region_map
 
 NAV = (NavItem(N_("Anticipation"), "/anticipation", "objects:read", 40),)
 FREQUENCIES = ("month", "week")
 MAP_DAYS = 365
 STORED_ALERTS = 500
+SHOWN_ALERTS = 20
 # Alerts written from the web carry the markings of the events counted; without any, AMBER
 # (as ``diapason anticipate alerts --write`` does).
 DEFAULT_MARKINGS = (TLP_2_0_IDS["amber"],)
@@ -67,6 +73,87 @@ def map_countries() -> tuple[tuple[float, float, float, float], tuple[Country, .
     return (west, south, east, north), shapes
 
 
+# Reading every event and fitting the model take most of the page's time; their results
+# are kept until an event or a location is added, changed or removed (``type_state``).
+CACHED = 32
+_cache: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def _cached(key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    made = make()
+    with _cache_lock:
+        _cache[key] = made
+        while len(_cache) > CACHED:
+            _cache.popitem(last=False)
+    return made
+
+
+@dataclass(frozen=True)
+class EventData:
+    """The facts of every current event, how many were read, why some were skipped."""
+
+    facts: list[EventFacts]
+    read: int
+    skipped: Counter[str]
+
+
+@dataclass
+class Outlook:
+    """The chosen series with its forecast and alerts, or why it cannot be made."""
+
+    series: Series | None = None
+    markings: dict[str, set[str]] = field(default_factory=dict)
+    forecasts: list[Forecast] = field(default_factory=list)
+    alerts: list[Alert] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    refusal: str | None = None
+
+
+def event_data(view: View) -> tuple[tuple[Any, ...], EventData]:
+    """Every event's facts (cached while the events and locations stay the same), and the
+    state they were read at (the key of what is computed from them)."""
+    engine = view.node.store.engine
+    state = (id(engine), type_state(engine, EVENT_TYPE), type_state(engine, "location"))
+
+    def read() -> EventData:
+        objects = current_of_type(engine, EVENT_TYPE)
+        facts, skipped = facts_of(objects, current_objects(engine, location_ids(objects)))
+        return EventData(facts, len(objects), skipped)
+
+    return state, _cached(("events", *state), read)
+
+
+def outlook(view: View, typed: dict[str, str]) -> tuple[EventData, Outlook]:
+    """The events and the chosen series' outlook (both cached, see ``event_data``)."""
+    state, data = event_data(view)
+    if typed["frequency"] not in FREQUENCIES:
+        return data, Outlook(refusal=str(view.gettext("Frequency: month or week.")))
+    if not typed["horizon"].isdigit() or not 1 <= int(typed["horizon"]) <= MAX_HORIZON:
+        message = view.gettext("Horizon: 1 to %(max)s periods.", max=MAX_HORIZON)
+        return data, Outlook(refusal=str(message))
+    choice = (typed["place"], typed["category"], typed["frequency"], typed["horizon"])
+    return data, _cached(("outlook", *state, *choice), lambda: _outlook(typed, data.facts))
+
+
+def _outlook(typed: dict[str, str], facts: list[EventFacts]) -> Outlook:
+    try:
+        place = resolve_place(typed["place"])
+        category = resolve_category(typed["category"])
+        made, markings = series_from_facts(
+            facts, [place], [category], "week" if typed["frequency"] == "week" else "month"
+        )
+    except (PlaceError, SeriesError) as error:
+        return Outlook(refusal=str(error))
+    predicted = forecast(made, int(typed["horizon"]))
+    alerts, notes = detect_alerts(made)
+    return Outlook(made[0], markings, predicted.forecasts, alerts, [*predicted.notes, *notes])
+
+
 def alert_row(obj: dict[str, Any]) -> dict[str, str]:
     """A stored alert (ours or a partner's, so untrusted) as the text of a table row."""
 
@@ -82,8 +169,7 @@ def alert_row(obj: dict[str, Any]) -> dict[str, str]:
         "periods": start if end in ("", start) else f"{start} \N{EN DASH} {end}",
         "observed": text("observed"),
         "expected": (
-            f"{text('expected_mean')} "
-            f"({text('expected_low')}\N{EN DASH}{text('expected_high')})"
+            f"{text('expected_mean')} ({text('expected_low')}\N{EN DASH}{text('expected_high')})"
         ),
         "probability": f"{probability:.2g}" if isinstance(probability, (int, float)) else "",
     }
@@ -108,28 +194,6 @@ def _typed(view: View) -> dict[str, str]:
         "frequency": source.get("frequency", "month"),
         "horizon": source.get("horizon", "6"),
     }
-
-
-def _series_of(
-    view: View, typed: dict[str, str], facts: list[EventFacts]
-) -> tuple[Any, str | None]:
-    """The chosen series, or None and the one-line reason it cannot be made."""
-    if typed["frequency"] not in FREQUENCIES:
-        return None, str(view.gettext("Frequency: month or week."))
-    if not typed["horizon"].isdigit() or not 1 <= int(typed["horizon"]) <= MAX_HORIZON:
-        return None, str(view.gettext("Horizon: 1 to %(max)s periods.", max=MAX_HORIZON))
-    try:
-        place = resolve_place(typed["place"])
-        category = resolve_category(typed["category"])
-        series, markings = series_from_facts(
-            facts,
-            [place],
-            [category],
-            "week" if typed["frequency"] == "week" else "month",
-        )
-    except (PlaceError, SeriesError) as error:
-        return None, str(error)
-    return (series[0], markings), None
 
 
 def _map(view: View, facts: list[EventFacts], stored_alerts: list[dict[str, Any]]) -> Markup:
@@ -187,45 +251,34 @@ def anticipation_page(
     """The series form, the chosen series' chart with its forecast and alerts, and the
     map. A bad choice shows the form again as typed, with the reason."""
     typed = _typed(view)
-    facts, read, skipped = store_facts(view.node.store)
-    made, refusal = _series_of(view, typed, facts)
+    data, shown = outlook(view, typed)
     chart = None
-    alerts: list[Alert] = []
-    notes: list[str] = []
-    forecasts: list[Any] = []
-    if made is not None:
-        series, _markings = made
-        predicted = forecast([series], int(typed["horizon"]))
-        alerts, alert_notes = detect_alerts([series])
-        forecasts = predicted.forecasts
-        notes = [*predicted.notes, *alert_notes]
+    if shown.series is not None:
         # The package's SVG escapes every text it draws.
-        chart = Markup(chart_svg(series, forecasts, alerts))  # noqa: S704
-    elif (
-        status == 200
-        and refusal is not None
-        and any(key in view.query for key in ("place", "category", "frequency", "horizon"))
-    ):
+        chart = Markup(chart_svg(shown.series, shown.forecasts, shown.alerts))  # noqa: S704
+    elif status == 200 and any(key in view.query for key in typed):
         status = 400
     stored_alerts = newest_of_type(view.node.store.engine, ALERT_TYPE, STORED_ALERTS)
+    # Counts are shown, not events: the consultation names the series and how many events
+    # it counted, and the alerts listed.
     view.audit(
         "consult",
-        sorted({*(fact.id for fact in facts), *(a["id"] for a in stored_alerts)})[:1000],
-        details={"page": "anticipation", "events": read},
+        [str(a.get("id")) for a in stored_alerts[:SHOWN_ALERTS]],
+        details={"page": "anticipation", "series": "/".join(typed.values()), "events": data.read},
     )
     return view.render(
         "anticipate/page.html",
         status=status,
         typed=typed,
-        problem=problem or refusal,
+        problem=problem or shown.refusal,
         chart=chart,
-        alerts=[(alert, alert.explanation(view.lang)) for alert in alerts],
-        forecasts=forecasts,
-        notes=notes,
-        events_read=read,
-        skipped=sum(skipped.values()),
-        map=_map(view, facts, stored_alerts),
-        stored_alerts=[alert_row(a) for a in stored_alerts[:20]],
+        alerts=[(alert, alert.explanation(view.lang)) for alert in shown.alerts],
+        forecasts=shown.forecasts,
+        notes=shown.notes,
+        events_read=data.read,
+        skipped=sum(data.skipped.values()),
+        map=_map(view, data.facts, stored_alerts),
+        stored_alerts=[alert_row(a) for a in stored_alerts[:SHOWN_ALERTS]],
         published=published,
         **_choices(view),
     )
@@ -239,20 +292,16 @@ def publish(view: View) -> Response:
     """Write the chosen series' alerts as ``x-diapason-alert`` objects (once each; audited),
     so that they reach the dashboard and travel to partners under the release policy."""
     view.require("objects:write")
-    typed = _typed(view)
-    facts, _read, _skipped = store_facts(view.node.store)
-    made, refusal = _series_of(view, typed, facts)
-    if made is None:
-        return anticipation_page(view, refusal, 400)
-    series, markings = made
-    alerts, _notes = detect_alerts([series])
+    _data, shown = outlook(view, _typed(view))
+    if shown.series is None:
+        return anticipation_page(view, shown.refusal, 400)
     result = publish_alerts(
         view.node.store,
         view.node.audit,
-        alerts,
+        shown.alerts,
         actor=view.actor,
         created_by=view.node.ensure_identity(view.actor),
-        markings=markings,
+        markings=shown.markings,
         default_markings=DEFAULT_MARKINGS,
     )
     return anticipation_page(view, published=len(result.written))

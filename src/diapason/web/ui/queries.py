@@ -177,3 +177,25 @@ def newest_of_type(
         statement = statement.where(objects.c.source == source)
     with engine.connect() as connection:
         return [orjson.loads(content) for (content,) in connection.execute(statement)]
+
+
+def type_state(engine: sa.Engine, object_type: str) -> tuple[int, int]:
+    """The highest ``seq`` and the number of the versions of one type held: it changes
+    whenever an object of the type is added, versioned, revoked or deleted, so results
+    computed from those objects can be kept until it does (the anticipation page)."""
+    statement = sa.select(sa.func.max(objects.c.seq), sa.func.count()).where(
+        objects.c.type == object_type
+    )
+    with engine.connect() as connection:
+        highest, count = connection.execute(statement).one()
+    return int(highest or 0), int(count)
+
+
+def current_of_type(engine: sa.Engine, object_type: str) -> list[dict[str, Any]]:
+    """Every current object of one type, parsed: one indexed query, without the store's
+    per-object bookkeeping (the anticipation page reads every event)."""
+    statement = sa.select(objects.c.content).where(
+        objects.c.is_current, objects.c.type == object_type, objects.c.revoked.is_(False)
+    )
+    with engine.connect() as connection:
+        return [orjson.loads(content) for (content,) in connection.execute(statement)]
