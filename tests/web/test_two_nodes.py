@@ -17,6 +17,7 @@ from tests.federation.nodes import FedNode, federate, wait_for
 from tests.web.browser import VIEWPORT, screenshot_path
 from tests.web.objects import actor
 from tests.web.site import PASSWORD
+from tests.web.test_browser import sign_in as sign_in_en
 
 pytestmark = pytest.mark.slow
 
@@ -102,8 +103,9 @@ def test_a_request_for_information_answered_between_two_nodes(
     context = chromium.new_context(viewport=VIEWPORT, locale="en-GB")
     try:
         page = context.new_page()
-        sign_in_en(page, rabat.url)
-        sign_in_en(page, paris.url)
+        for url in (rabat.url, paris.url):
+            sign_in_en(page, url)
+            expect(page.get_by_role("heading", level=1)).to_be_visible()
         page.goto(f"{rabat.url}/coordination/requests")
         page.get_by_label("Title").fill("Boats seized in March")
         page.get_by_label("Question").fill("How many boats were seized off Nador in March?")
@@ -141,11 +143,3 @@ def test_a_request_for_information_answered_between_two_nodes(
         page.screenshot(path=screenshot_path("rabat-request-answered"), full_page=True)
     finally:
         context.close()
-
-
-def sign_in_en(page: Page, url: str) -> None:
-    page.goto(f"{url}/login")
-    page.get_by_label("User name").fill("admin")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", level=1)).to_be_visible()
