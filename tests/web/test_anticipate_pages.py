@@ -193,3 +193,18 @@ def test_new_events_are_counted_at_once(site: Site, admin: WebClient) -> None:
     put(site.node, event(10_000, date(2024, 1, 20), "MA"))
     after = admin.get("/anticipation").text
     assert "<title>Morocco: 4 events</title>" in after
+
+
+def test_revoked_and_changed_events_are_counted_again(site: Site, admin: WebClient) -> None:
+    """A new version of an event (moved to Algeria) and a revoked one change the counts."""
+    store_events(site.node)
+    assert "<title>Morocco: 3 events</title>" in admin.get("/anticipation").text
+    moved = event(246, date(2024, 1, 5), "DZ") | {"modified": "2024-07-01T00:00:00.000Z"}
+    revoked = event(245, date(2024, 1, 5), "MA") | {
+        "modified": "2024-07-01T00:00:00.000Z",
+        "revoked": True,
+    }
+    put(site.node, moved, revoked)
+    page = admin.get("/anticipation").text
+    assert "<title>Morocco: 1 events</title>" in page
+    assert "<title>Algeria: 1 events</title>" in page

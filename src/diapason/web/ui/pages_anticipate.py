@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import threading
+import uuid
+import weakref
 from collections import Counter, OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +30,7 @@ from diapason.anticipate.events import (
     EVENT_TYPE,
     TOPICS,
     EventFacts,
-    facts_of,
+    event_facts,
     location_ids,
     resolve_category,
     series_from_facts,
@@ -40,7 +42,13 @@ from diapason.anticipate.series import Series, SeriesError
 from diapason.domain.extensions import TLP_2_0_IDS
 from diapason.web.ui.core import NavItem, Ui, View
 from diapason.web.ui.i18n import N_
-from diapason.web.ui.queries import current_objects, current_of_type, newest_of_type, type_state
+from diapason.web.ui.queries import (
+    current_objects,
+    current_of_type,
+    newest_of_type,
+    type_state,
+    versions_since,
+)
 from diapason.web.ui.svg import Country, region_map
 
 NAV = (NavItem(N_("Anticipation"), "/anticipation", "objects:read", 40),)
@@ -114,18 +122,79 @@ class Outlook:
     refusal: str | None = None
 
 
+@dataclass
+class _Held:
+    """Every current event's facts (or why it is skipped) by id, as of the state of the
+    events and locations they were read at."""
+
+    events: tuple[int, int]
+    locations: tuple[int, int]
+    facts: dict[str, EventFacts]
+    skipped: dict[str, str]
+
+    def data(self) -> EventData:
+        return EventData(
+            list(self.facts.values()),
+            len(self.facts) + len(self.skipped),
+            Counter(self.skipped.values()),
+        )
+
+
+# Per store engine (weakly: a closed node's entry goes with its engine), with a token that
+# names the engine in the outlook cache's keys (an ``id`` could be reused by another).
+_held: weakref.WeakKeyDictionary[Any, _Held] = weakref.WeakKeyDictionary()
+_tokens: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+
+
+def _read_events(
+    engine: Any, held: _Held | None, events: tuple[int, int], locations: tuple[int, int]
+) -> _Held:
+    """The events' facts at this state: what was held plus the versions added since, when
+    nothing else changed (no event deleted, no location changed); else read again."""
+    if held is not None and held.locations == locations:
+        added = versions_since(engine, EVENT_TYPE, held.events[0])
+        if held.events[1] + len(added) == events[1]:
+            facts, skipped = dict(held.facts), dict(held.skipped)
+            fresh = [obj for _id, obj, _current in added if obj is not None]
+            places = current_objects(engine, location_ids(fresh))
+            for object_id, obj, current in added:
+                if not current:
+                    continue  # replaced by a later version, read below
+                facts.pop(object_id, None)
+                skipped.pop(object_id, None)
+                if obj is None:
+                    continue  # revoked
+                found = event_facts(obj, places)
+                if isinstance(found, str):
+                    skipped[object_id] = found
+                else:
+                    facts[object_id] = found
+            return _Held(events, locations, facts, skipped)
+    objects = current_of_type(engine, EVENT_TYPE)
+    places = current_objects(engine, location_ids(objects))
+    facts, skipped = {}, {}
+    for obj in objects:
+        found = event_facts(obj, places)
+        if isinstance(found, str):
+            skipped[str(obj.get("id"))] = found
+        else:
+            facts[found.id] = found
+    return _Held(events, locations, facts, skipped)
+
+
 def event_data(view: View) -> tuple[tuple[Any, ...], EventData]:
-    """Every event's facts (cached while the events and locations stay the same), and the
-    state they were read at (the key of what is computed from them)."""
+    """Every event's facts, and the state they were read at (the key of what is computed
+    from them). Kept between requests: a new event is read alone."""
     engine = view.node.store.engine
-    state = (id(engine), type_state(engine, EVENT_TYPE), type_state(engine, "location"))
-
-    def read() -> EventData:
-        objects = current_of_type(engine, EVENT_TYPE)
-        facts, skipped = facts_of(objects, current_objects(engine, location_ids(objects)))
-        return EventData(facts, len(objects), skipped)
-
-    return state, _cached(("events", *state), read)
+    events, locations = type_state(engine, EVENT_TYPE), type_state(engine, "location")
+    with _cache_lock:
+        held = _held.get(engine)
+        token = _tokens.setdefault(engine, uuid.uuid4().hex)
+    if held is None or (held.events, held.locations) != (events, locations):
+        held = _read_events(engine, held, events, locations)
+        with _cache_lock:
+            _held[engine] = held
+    return (token, events, locations), held.data()
 
 
 def outlook(view: View, typed: dict[str, str]) -> tuple[EventData, Outlook]:

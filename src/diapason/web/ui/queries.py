@@ -199,3 +199,21 @@ def current_of_type(engine: sa.Engine, object_type: str) -> list[dict[str, Any]]
     )
     with engine.connect() as connection:
         return [orjson.loads(content) for (content,) in connection.execute(statement)]
+
+
+def versions_since(
+    engine: sa.Engine, object_type: str, after_seq: int
+) -> list[tuple[str, dict[str, Any] | None, bool]]:
+    """The versions of one type added after ``after_seq``: (id, the object if it is the
+    current, unrevoked version else None, whether it is current). What changed since a
+    page last read every object of the type."""
+    statement = (
+        sa.select(objects.c.id, objects.c.content, objects.c.is_current, objects.c.revoked)
+        .where(objects.c.type == object_type, objects.c.seq > after_seq)
+        .order_by(objects.c.seq)
+    )
+    with engine.connect() as connection:
+        return [
+            (object_id, orjson.loads(content) if current and not revoked else None, current)
+            for object_id, content, current, revoked in connection.execute(statement)
+        ]
