@@ -228,6 +228,8 @@ def alert_row(obj: dict[str, Any]) -> dict[str, str]:
 
     def text(key: str) -> str:
         value = obj.get(key)
+        if isinstance(value, float):
+            return f"{value:.3g}"  # counts and means: 2.001 reads 2, 30.0 reads 30
         return "" if value is None or isinstance(value, (dict, list)) else str(value)[:80]
 
     start, end = text("period_start"), text("period_end")
