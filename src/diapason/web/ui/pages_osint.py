@@ -19,7 +19,7 @@ from diapason.domain.extensions import diapason_id
 from diapason.osint.article import Article
 from diapason.osint.entities import Entity
 from diapason.osint.gazetteer import ENTITY_TYPES, GazetteerError, load_gazetteer, record_correction
-from diapason.osint.ingest import ingest_text
+from diapason.osint.ingest import Ingestor, ingest_text
 from diapason.osint.pipeline import Analysis, analyse
 from diapason.osint.stix_objects import entity_id
 from diapason.web.ui.core import NavItem, Refused, Ui, View
@@ -90,17 +90,14 @@ def ingest(view: View) -> Response:
         problem = view.gettext("Give either a file or pasted text, not both.")
         return osint_home(view, typed, str(problem), 400)
     if data:
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            # The pipeline reads mixed encodings line by line; pass the bytes through it.
-            text = data.decode("cp1252", errors="replace")
-        origin = name or "upload"
+        # The file as it is: the pipeline decodes it (UTF-8, else Windows-1252 line by
+        # line) and refuses binary data.
+        result = Ingestor(view.node, view.actor).ingest_bytes(data, f"web:{name or 'upload'}")
     elif text.strip():
         origin = typed["origin"] or "pasted text"
+        result = ingest_text(view.node, text, origin=f"web:{origin}", actor=view.actor)
     else:
         return osint_home(view, typed, str(view.gettext("Paste an article or choose a file.")), 400)
-    result = ingest_text(view.node, text, origin=f"web:{origin}", actor=view.actor)
     if result.status == "refused" or result.report_id is None:
         problem = view.gettext("Article refused: %(why)s", why=result.error or "?")
         return osint_home(view, typed, str(problem), 400)
