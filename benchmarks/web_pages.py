@@ -8,7 +8,9 @@ Run from the project root::
 For each store (SQLite, and PostgreSQL when ``--postgres`` names a server), the benchmark
 makes a node in a temporary folder, stores ``--count`` object versions of
 ``benchmarks.generate.generate_objects`` (nine in ten with provenance ``local``, one in ten
-as received from a partner ``paris``), adds partner ``paris`` and runs the disclosure ledger
+as received from a partner ``paris``; 10,000 of them are events of the Sahel-Saharan countries
+for the anticipation page), adds partner ``paris``, ingests the seed article, writes a year
+of the joint mechanism's records (``add_feature_data``), and runs the disclosure ledger
 (so the dashboard and object pages have releases to show; a second partner, ``lisbon``,
 has sent nothing), runs ``VACUUM ANALYZE`` on PostgreSQL (what autovacuum does by itself
 minutes after a load), then starts ``diapason serve``
@@ -20,13 +22,16 @@ interface sets (the page handler: queries, audit entry, rendering), and the **wa
 seen by the client (plus HTTP, uvicorn, middleware). The target is a server time under
 200 ms. Anchors measured in the same run, on the same server: ``GET /health`` (one
 ``SELECT 1``) and a TAXII 2.1 object ``GET`` (an object of partner paris's collection, with
-the admin's token); each page's median wall time is given as a ratio to theirs.
+the admin's token); each page's median wall time is given as a ratio to theirs. The
+anticipation page is also measured on its first view after each new event (no warm-up,
+nothing kept from the previous view).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import random
 import re
 import statistics
 import subprocess
@@ -35,7 +40,8 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,13 +53,20 @@ from rich.table import Table
 
 from benchmarks.common import free_port, print_targets
 from benchmarks.generate import generate_objects
-from diapason.node import init_node
+from diapason.coordinate import Coordination, CoordinationError
+from diapason.domain.extensions import EVENT_EXTENSION_ID, TLP_2_0_IDS
+from diapason.node import Node, init_node
+from diapason.osint.ingest import ingest_text
 from diapason.settings import load_settings
 
 PASSWORD = "benchmark passphrase long enough"
 TARGET_MS = 200.0
 TAXII = "application/taxii+json;version=2.1"
 TIMING_RE = re.compile(r"app;dur=([0-9.]+)")
+# Part of the ``--count`` versions: events for the anticipation page (ten years of a busy
+# region's reporting), and the seed article (benchmarks may read /work/shared).
+EVENTS = 10_000
+SEED = Path("/work/shared/seed/000_fdb49ce0c2db047b.txt")
 
 
 def percentile(samples: Sequence[float], share: float) -> float:
@@ -69,7 +82,7 @@ def prepare(folder: Path, database_url: str | None, count: int, console: Console
     node, initialised = init_node(settings, "benchmark")
     assert initialised is not None
     node.accounts.set_password("admin", PASSWORD)
-    objects = generate_objects(count, seed=7)
+    objects = generate_objects(count - EVENTS, seed=7)
     split = count * 9 // 10
     started = time.perf_counter()
     for first in range(0, len(objects), 10_000):
@@ -81,6 +94,12 @@ def prepare(folder: Path, database_url: str | None, count: int, console: Console
     node.partners.add("paris", "http://127.0.0.1:9", "dia_benchmark-token-of-paris")
     # A partner that sent nothing: its "latest received" must not scan the whole store.
     node.partners.add("lisbon", "http://127.0.0.1:9", "dia_benchmark-token-of-lisbon")
+    started = time.perf_counter()
+    extra = add_feature_data(node)
+    console.print(
+        f"  {EVENTS:,} events, the seed article and the joint mechanism's records "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
     started = time.perf_counter()
     run = node.ledger.run("benchmark")
     ledger = time.perf_counter() - started
@@ -124,7 +143,77 @@ def prepare(folder: Path, database_url: str | None, count: int, console: Console
         "token": token,
         "database_url": url,
         "edges_of_actor": referenced[actor],
+        **extra,
     }
+
+
+def events(count: int, seed: int = 11) -> list[dict[str, Any]]:
+    """``count`` events in the Sahel-Saharan countries over eight years (2017-2024),
+    as partners and the OSINT pipeline write them (date, country, PLOVER type, topics)."""
+    chooser = random.Random(seed)
+    countries = ("ML", "NE", "BF", "TD", "MR", "DZ", "LY", "SD", "NG", "SN", "CM", "MA")
+    types = ("COERCE", "ASSAULT", "PROTEST", "MEET", "AGREE", "COOPERATE")
+    topics = ("terrorism", "organized_crime", "migration", "border_security")
+    stamp = "2025-01-01T00:00:00.000Z"
+    made = []
+    for _ in range(count):
+        day = date(2017, 1, 1) + timedelta(days=chooser.randrange(8 * 365))
+        made.append(
+            {
+                "type": "x-diapason-event",
+                "spec_version": "2.1",
+                "id": f"x-diapason-event--{uuid.UUID(int=chooser.getrandbits(128), version=4)}",
+                "created": stamp,
+                "modified": stamp,
+                "occurred": f"{day.isoformat()}T12:00:00Z",
+                "country": chooser.choice(countries),
+                "event_type": chooser.choice(types),
+                "topics": [chooser.choice(topics)],
+                "object_marking_refs": [TLP_2_0_IDS["green"]],
+                "extensions": {EVENT_EXTENSION_ID: {"extension_type": "new-sdo"}},
+            }
+        )
+    return made
+
+
+def add_feature_data(node: Node) -> dict[str, str]:
+    """What the OSINT, anticipation and coordination pages show: the events, the seed
+    article ingested, and a year of the joint mechanism (a group, 24 meetings with 5
+    actions each, most of them overdue by now, 200 requests, 7 indicators over 24 months of our
+    figures); returns the ids of the pages measured."""
+    made = events(EVENTS)
+    for first in range(0, EVENTS, 5_000):
+        report = node.store.put_many(made[first : first + 5_000], source="partner:paris")
+        assert not report.refused, report.refused[:1]
+    article = ingest_text(node, SEED.read_text("utf-8"), origin="seed", actor="benchmark")
+    assert article.report_id is not None, article.error
+    year_ago = datetime.now(UTC) - timedelta(days=365)
+    past = Coordination(node, actor="benchmark", editor="nadia", clock=lambda: year_ago)
+    now = Coordination(node, actor="benchmark", editor="nadia")
+    group = past.create_group("GMMP", "gmmp", ["rabat", "paris"]).item_id
+    meeting = ""
+    for month in range(24):
+        start = (year_ago + timedelta(days=15 * month + 1)).date().isoformat()
+        meeting = past.create_meeting(group, f"Meeting {month}", "working", start, "Rabat").item_id
+        for number in range(5):
+            due = (year_ago + timedelta(days=15 * month + 30 + 20 * number)).date().isoformat()
+            past.create_action(f"Action {month}.{number}", "paris", due, meeting_ref=meeting)
+    request = ""
+    for number in range(200):
+        deadline = (year_ago + timedelta(days=30 + number)).date().isoformat()
+        request = past.create_request(
+            f"Request {number}", "Which routes?", "paris", deadline
+        ).item_id
+    for definition in now.indicator_definitions():
+        for month in range(24):
+            moment = (year_ago + timedelta(days=14 * month)).strftime("%Y-%m")
+            try:
+                now.enter_figure(
+                    {"indicator": definition["code"], "month": moment, "value": 10 + month}
+                )
+            except CoordinationError:
+                continue  # two steps in one month: that month is held already
+    return {"article": article.report_id, "meeting": meeting, "request": request}
 
 
 def start_server(folder: Path, database_url: str, port: int) -> subprocess.Popen[bytes]:
@@ -161,17 +250,27 @@ def sign_in(client: httpx.Client) -> None:
 
 
 def measure(
-    client: httpx.Client, path: str, repeat: int, headers: dict[str, str] | None = None
+    client: httpx.Client,
+    path: str,
+    repeat: int,
+    headers: dict[str, str] | None = None,
+    *,
+    before: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
+    """Fetch ``path`` ``repeat`` times after two warm-up requests; with ``before`` (called
+    before each request, e.g. to change the data), without warm-up."""
     walls: list[float] = []
     servers: list[float] = []
-    for attempt in range(repeat + 2):
+    warmup = 0 if before else 2
+    for attempt in range(repeat + warmup):
+        if before is not None:
+            before(attempt)
         started = time.perf_counter()
         response = client.get(path, headers=headers)
         wall = (time.perf_counter() - started) * 1000
         if response.status_code != 200:
             raise SystemExit(f"{path}: HTTP {response.status_code}: {response.text[:300]}")
-        if attempt < 2:
+        if attempt < warmup:
             continue  # warm-up: caches, first compilation of templates
         walls.append(wall)
         timing = TIMING_RE.search(response.headers.get("server-timing", ""))
@@ -211,6 +310,21 @@ def run_store(
                     "users": "/admin/users",
                     "partners": "/admin/partners",
                     "collections": "/admin/collections",
+                    "OSINT: latest articles": "/osint",
+                    "OSINT: the seed article": f"/osint/articles/{facts['article']}",
+                    "anticipation: sahel-saharan": "/anticipation",
+                    "anticipation: ML, 12 periods": (
+                        "/anticipation?place=ML&category=all&frequency=month&horizon=12"
+                    ),
+                    "coordination: groups": "/coordination",
+                    "coordination: meetings": "/coordination/meetings",
+                    "coordination: a meeting": f"/coordination/meetings/{facts['meeting']}",
+                    "coordination: actions": "/coordination/actions",
+                    "coordination: requests": "/coordination/requests",
+                    "coordination: a request": f"/coordination/requests/{facts['request']}",
+                    "coordination: indicators": "/coordination/indicators",
+                    "coordination: opinions": "/coordination/opinions",
+                    "coordination: conflicts": "/coordination/conflicts",
                 }
                 first = client.get("/objects")
                 cursor = re.search(r'href="/objects\?after=(\d+)"', first.text)
@@ -227,6 +341,25 @@ def run_store(
                 for label, path in pages.items():
                     if path is not None:
                         results[label] = measure(client, path, args.repeat)
+                # The anticipation page keeps what it computed until the events change:
+                # its first view after a new event reads every event and fits the model.
+                settings = load_settings(
+                    folder, environ={}, node_name="rabat", database_url=facts["database_url"]
+                )
+                writer = Node.open(settings)
+                try:
+
+                    def new_event(attempt: int) -> None:
+                        report = writer.store.put_many(
+                            events(1, seed=1000 + attempt), source="partner:paris"
+                        )
+                        assert report.written, report.refused
+
+                    results["anticipation: first view after a new event"] = measure(
+                        client, "/anticipation", args.repeat, before=new_event
+                    )
+                finally:
+                    writer.close()
         finally:
             server.terminate()
             server.wait(timeout=30)

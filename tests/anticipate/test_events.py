@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 import pytest
 
 from diapason.anticipate.events import (
+    EventFacts,
     event_facts,
     resolve_category,
     store_series,
@@ -161,3 +163,25 @@ def test_event_facts_reads_defensively() -> None:
     )
     assert not isinstance(facts, str)
     assert (facts.country, facts.event_type, facts.topics) == ("unknown", "unknown", ("unknown",))
+
+
+def test_events_written_by_the_osint_pipeline_are_counted() -> None:
+    """The OSINT pipeline names the date, type and place ``event_date``, ``plover_type``
+    and ``location_ref``, and leaves the date out when nothing dates the event."""
+    osint = event(
+        7,
+        event_date="2024-04-22",
+        plover_type="MEET",
+        location_ref=LOCATION,
+        topics=["security_cooperation"],
+    )
+    facts = event_facts(osint, {LOCATION: {"country": "ML", "administrative_area": "Gao"}})
+    assert isinstance(facts, EventFacts)
+    assert (facts.day, facts.country, facts.admin1, facts.event_type) == (
+        date(2024, 4, 22),
+        "ML",
+        "Gao",
+        "MEET",
+    )
+    undated = event(8, plover_type="MEET", location_ref=LOCATION)
+    assert event_facts(undated, {}) == "no usable 'event_date' or 'occurred' date"

@@ -1,11 +1,13 @@
 """Two real nodes over loopback, each a ``diapason serve`` process: an object created on
 ``rabat`` is seen on ``paris`` in the browser, with where it came from; rabat's page of the
-object shows it released to paris and acknowledged."""
+object shows it released to paris and acknowledged. A request for information made on
+rabat is answered on paris, and rabat sees the answer."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,7 @@ from tests.federation.nodes import FedNode, federate, wait_for
 from tests.web.browser import VIEWPORT, screenshot_path
 from tests.web.objects import actor
 from tests.web.site import PASSWORD
+from tests.web.test_browser import sign_in as sign_in_en
 
 pytestmark = pytest.mark.slow
 
@@ -84,5 +87,59 @@ def test_an_object_created_on_rabat_is_seen_on_paris(
         )
         expect(disclosures).to_contain_text("paris")
         page.screenshot(path=screenshot_path("rabat-object-disclosed"), full_page=True)
+    finally:
+        context.close()
+
+
+def test_a_request_for_information_answered_between_two_nodes(
+    chromium: Browser, two_nodes: tuple[FedNode, FedNode]
+) -> None:
+    """Rabat asks paris in the browser; paris's analyst answers in the browser; rabat sees
+    the answer, and its statistics count it as answered within the deadline."""
+    rabat, paris = two_nodes
+    rabat.start(sync_interval=1)
+    paris.start(sync_interval=1)
+    deadline = (date.today() + timedelta(days=10)).isoformat()
+    context = chromium.new_context(viewport=VIEWPORT, locale="en-GB")
+    try:
+        page = context.new_page()
+        for url in (rabat.url, paris.url):
+            sign_in_en(page, url)
+            expect(page.get_by_role("heading", level=1)).to_be_visible()
+        page.goto(f"{rabat.url}/coordination/requests")
+        page.get_by_label("Title").fill("Boats seized in March")
+        page.get_by_label("Question").fill("How many boats were seized off Nador in March?")
+        page.get_by_label("Addressed to").select_option("paris")
+        page.get_by_label("Deadline (YYYY-MM-DD)").fill(deadline)
+        page.get_by_label("Priority").select_option("high")
+        page.get_by_role("button", name="Send the request").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Boats seized in March")
+
+        def received_on_paris() -> bool:
+            page.goto(f"{paris.url}/coordination/requests")
+            return page.get_by_role("link", name="Boats seized in March").count() == 1
+
+        wait_for(received_on_paris, 60, "rabat's request listed on paris")
+        page.get_by_role("link", name="Boats seized in March").click()
+        page.get_by_label("Text of the answer").fill("Four boats, two of them inflatable.")
+        page.get_by_role("button", name="Send the answer").click()
+        expect(page.get_by_role("list", name="Answers")).to_contain_text("Four boats")
+        page.screenshot(path=screenshot_path("paris-request-answered"), full_page=True)
+
+        def answered_on_rabat() -> bool:
+            page.goto(f"{rabat.url}/coordination/requests")
+            link = page.get_by_role("link", name="Boats seized in March")
+            return link.count() == 1 and page.get_by_role("cell", name="answered").count() == 1
+
+        wait_for(answered_on_rabat, 60, "paris's answer shown on rabat")
+        statistics = page.locator(
+            "section", has=page.get_by_role("heading", name="Answers per partner")
+        )
+        expect(statistics.get_by_role("row", name=re.compile("paris"))).to_contain_text("100 %")
+        page.get_by_role("link", name="Boats seized in March").click()
+        expect(page.get_by_role("list", name="Answers")).to_contain_text(
+            "Four boats, two of them inflatable."
+        )
+        page.screenshot(path=screenshot_path("rabat-request-answered"), full_page=True)
     finally:
         context.close()

@@ -10,13 +10,13 @@ event type or topic is counted under ``unknown``.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from diapason.anticipate.periods import Frequency, period_of_date
-from diapason.anticipate.places import ALL, Place, countries, resolve_place
+from diapason.anticipate.places import ALL, Place, country_codes, resolve_place
 from diapason.anticipate.series import Series, SeriesError, assemble
 from diapason.domain.events import EVENT_TYPE, NO_TOPIC
 from diapason.domain.events import TOPICS as EVENT_TOPICS
@@ -70,7 +70,7 @@ def event_facts(
     day = _day(obj.get("event_date") or obj.get("occurred"))
     if day is None:
         return "no usable 'event_date' or 'occurred' date"
-    known = countries()
+    known = country_codes()
     country: Any = obj.get("country")
     admin1: Any = obj.get("admin1")
     for ref in location_refs(obj):
@@ -211,6 +211,39 @@ def series_from_facts(
     return assemble(values, frequency), markings
 
 
+def location_ids(objects: Iterable[Mapping[str, Any]]) -> set[str]:
+    """The locations the events refer to (``location_refs`` or the OSINT ``location_ref``)."""
+    return {ref for obj in objects for ref in location_refs(obj)}
+
+
+def facts_of(
+    objects: Iterable[Mapping[str, Any]], locations: Mapping[str, Mapping[str, Any]]
+) -> tuple[list[EventFacts], Counter[str]]:
+    """The facts of these events, and why the others were skipped (reason -> count)."""
+    skipped: Counter[str] = Counter()
+    facts: list[EventFacts] = []
+    for obj in objects:
+        found = event_facts(obj, locations)
+        if isinstance(found, str):
+            skipped[found] += 1
+        else:
+            facts.append(found)
+    return facts, skipped
+
+
+def store_facts(store: ObjectStore) -> tuple[list[EventFacts], int, Counter[str]]:
+    """The facts of every current event in the store, how many events were read, and why
+    the others were skipped (the series and the web interface's map count from these)."""
+    objects = list(iterate_events(store))
+    locations: dict[str, Mapping[str, Any]] = {}
+    for location_id in sorted(location_ids(objects)):
+        stored = store.get(location_id)
+        if stored is not None:
+            locations[location_id] = stored.object
+    facts, skipped = facts_of(objects, locations)
+    return facts, len(objects), skipped
+
+
 def store_series(
     store: ObjectStore,
     places: Sequence[str] = (ALL,),
@@ -222,23 +255,8 @@ def store_series(
     """Series of event counts per period for each place and category, from the store."""
     resolved_places = [resolve_place(place) for place in places]
     resolved_categories = [resolve_category(category) for category in categories]
-    objects = list(iterate_events(store))
-    location_ids: set[str] = set()
-    for obj in objects:
-        location_ids.update(location_refs(obj))
-    locations: dict[str, Mapping[str, Any]] = {}
-    for location_id in sorted(location_ids):
-        stored = store.get(location_id)
-        if stored is not None:
-            locations[location_id] = stored.object
-    result = StoreSeries([], events_read=len(objects))
-    facts: list[EventFacts] = []
-    for obj in objects:
-        found = event_facts(obj, locations)
-        if isinstance(found, str):
-            result.skipped[found] += 1
-        else:
-            facts.append(found)
+    facts, read, skipped = store_facts(store)
+    result = StoreSeries([], events_read=read, skipped=skipped)
     result.series, result.markings = series_from_facts(
         facts, resolved_places, resolved_categories, frequency, until=until
     )

@@ -32,6 +32,12 @@ def countries() -> dict[str, str]:
     return dict(_data()["countries"])
 
 
+@cache
+def country_codes() -> frozenset[str]:
+    """The ISO 3166 alpha-2 codes known (read once: checked for every event counted)."""
+    return frozenset(_data()["countries"])
+
+
 def named_regions() -> dict[str, dict[str, Any]]:
     """Named regions: key -> {name_en, name_fr, countries, note}."""
     return {key: dict(value) for key, value in _data()["regions"].items()}

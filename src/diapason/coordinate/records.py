@@ -19,6 +19,8 @@ from datetime import UTC, date, datetime
 from functools import cache, cached_property
 from typing import Any
 
+import sqlalchemy as sa
+
 from diapason.coordinate.revisions import Item, Revision, assemble
 from diapason.domain.coordination import FIGURE_TYPE, RFI_TYPE, SCHEMAS
 from diapason.domain.extensions import COORDINATION_EXTENSION_IDS, TLP_2_0_IDS
@@ -27,6 +29,7 @@ from diapason.domain.markings import effective_markings, partner_key, releasabil
 from diapason.domain.stix import format_timestamp, new_id
 from diapason.node import Node
 from diapason.store.interface import Query, StoredObject
+from diapason.store.schema import edges
 
 # TLP levels a joint record may carry. TLP:RED would never leave the node without naming
 # recipients one object at a time, which defeats a joint record.
@@ -136,6 +139,23 @@ class Records:
             page = self.node.store.query(
                 Query(types=(stix_type,), limit=1000, after=page.next_after)
             )
+
+    def referring(self, source_type: str, prop: str, target_type: str) -> list[StoredObject]:
+        """The current objects of ``source_type`` whose reference ``prop`` (a property path
+        such as ``object_refs[0]``) names an object of ``target_type``: one range query on
+        the store's reference index, instead of reading every object of the source type (a
+        node holds far more notes than answers)."""
+        statement = sa.select(edges.c.source_id).where(
+            edges.c.property == prop,
+            edges.c.target_id >= f"{target_type}--",
+            edges.c.target_id < f"{target_type}-.",  # "." follows "-": every id of the type
+            edges.c.source_id >= f"{source_type}--",
+            edges.c.source_id < f"{source_type}-.",
+        )
+        with self.node.store.engine.connect() as connection:
+            ids = sorted({row[0] for row in connection.execute(statement)})
+        found = (self.node.store.get(object_id) for object_id in ids)
+        return [stored for stored in found if stored is not None]
 
     def items(self, stix_type: str) -> dict[str, Item]:
         """Every item of a type held here, ours and partners', assembled from revisions."""

@@ -97,7 +97,7 @@ class Answer:
 def answers(records: Records) -> dict[str, list[Answer]]:
     """Every answer held, by request id, oldest first."""
     found: dict[str, list[Answer]] = {}
-    for stored in records.stored("note"):
+    for stored in records.referring("note", "object_refs[0]", RFI_TYPE):
         note = stored.object
         refs = note.get("object_refs") or []
         if ANSWER_LABEL not in (note.get("labels") or []) or not refs:

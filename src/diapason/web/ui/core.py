@@ -48,6 +48,8 @@ from diapason.web.ui.sessions import (
 # A browser form never needs more; bigger bodies are refused before they are parsed.
 MAX_FORM_BYTES = 1_048_576
 MAX_FORM_FIELDS = 200
+# Pages that take a file (an article) accept a bigger body: the file and the form around it.
+MAX_UPLOAD_BYTES = 3 * 1_048_576
 
 
 class Refused(Exception):
@@ -76,6 +78,14 @@ class NavItem:
 Handler = Callable[["View"], Response]
 
 
+class Typed(dict[str, Any]):
+    """What a user typed into a form, shown again when it is refused: a field not typed
+    reads as empty, so templates need no default for each field."""
+
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
 @dataclass
 class View:
     """Everything a page handler needs about the request it answers."""
@@ -89,6 +99,7 @@ class View:
     gettext: Gettext
     form: Mapping[str, str]
     csrf: str
+    files: Mapping[str, tuple[str, bytes]] = field(default_factory=dict)
     cookies: list[tuple[str, str | None, int | None]] = field(default_factory=list)
 
     @property
@@ -131,7 +142,11 @@ class View:
         self.cookies.append((name, value, max_age))
 
     def render(self, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-        """A template rendered with the layout's context (language, navigation, CSRF)."""
+        """A template rendered with the layout's context (language, navigation, CSRF).
+        ``typed`` and ``*_typed`` values (what forms hold) read missing fields as empty."""
+        for key, value in context.items():
+            if (key == "typed" or key.endswith("_typed")) and isinstance(value, dict):
+                context[key] = Typed(value)
         body = self.ui.templates.get_template(template).render(
             **self.ui.base_context(self), **context
         )
@@ -213,27 +228,35 @@ class Ui:
         methods: Sequence[str] = ("GET",),
         permission: str | None = None,
         public: bool = False,
+        uploads: int = 0,
     ) -> Route:
-        """A route serving ``handler`` with sessions, CSRF, sign-in and permission checks."""
+        """A route serving ``handler`` with sessions, CSRF, sign-in and permission checks.
+        ``uploads``: how many files its form may carry (``view.files``: name, bytes)."""
+        limit = MAX_UPLOAD_BYTES if uploads else MAX_FORM_BYTES
 
         async def endpoint(request: Request) -> Response:
             started = time.perf_counter()
             form: dict[str, str] = {}
+            files: dict[str, tuple[str, bytes]] = {}
             if request.method == "POST":
                 length = request.headers.get("content-length")
-                if length is None or not length.isdigit() or int(length) > MAX_FORM_BYTES:
+                if length is None or not length.isdigit() or int(length) > limit:
                     return HTMLResponse("form too large or without a length", status_code=413)
                 try:
                     parsed: FormData = await request.form(
-                        max_files=0, max_fields=MAX_FORM_FIELDS, max_part_size=MAX_FORM_BYTES
+                        max_files=uploads, max_fields=MAX_FORM_FIELDS, max_part_size=limit
                     )
                 except MultiPartException as error:
                     return HTMLResponse(f"unreadable form: {error.message}", status_code=400)
                 for name, value in parsed.multi_items():
-                    if isinstance(value, str) and name not in form:
-                        form[name] = value
+                    if isinstance(value, str):
+                        form.setdefault(name, value)
+                    elif name not in files:
+                        files[name] = (value.filename or "", await value.read())
+                # Uploaded files are spooled to temporary files: release them now.
+                await parsed.close()
             response = await anyio.to_thread.run_sync(
-                self._serve, request, form, handler, permission, public
+                self._serve, request, form, handler, permission, public, files
             )
             # The page's server time (session, checks, queries, audit, rendering), which
             # the benchmark reads; it tells nothing a signed-in reader could not time.
@@ -250,6 +273,7 @@ class Ui:
         handler: Handler,
         permission: str | None,
         public: bool,
+        files: dict[str, tuple[str, bytes]],
     ) -> Response:
         lang = choose_language(
             request.cookies.get(LANG_COOKIE), request.headers.get("accept-language")
@@ -276,6 +300,7 @@ class Ui:
             gettext,
             form,
             self.sessions.csrf_token(binding),
+            files,
         )
         if fresh_anonymous:
             view.set_cookie(self.anonymous_cookie, anonymous)

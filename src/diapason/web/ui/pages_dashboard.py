@@ -1,6 +1,6 @@
 """The dashboard: what came from and went to each partner lately, their sync status, the
-trend of objects added per day, and the sections later capabilities fill (alerts, overdue
-actions, open requests for information)."""
+trend of objects added per day, the newest early-warning alerts, the overdue actions and
+the open requests for information."""
 
 from __future__ import annotations
 
@@ -9,14 +9,18 @@ from datetime import UTC, datetime
 from starlette.responses import Response
 from starlette.routing import Route
 
+from diapason.anticipate.alerts import ALERT_TYPE
+from diapason.web.ui.coordination import loose, service
 from diapason.web.ui.core import NavItem, Ui, View
 from diapason.web.ui.i18n import N_
-from diapason.web.ui.queries import added_per_day, received_from, released_to
+from diapason.web.ui.pages_anticipate import alert_row
+from diapason.web.ui.queries import added_per_day, newest_of_type, received_from, released_to
 from diapason.web.ui.svg import trend_chart
 
 NAV = (NavItem(N_("Dashboard"), "/", None, 10),)
 TREND_DAYS = 30
 LATEST = 5
+ROWS = 10
 
 
 def dashboard(view: View) -> Response:
@@ -49,9 +53,27 @@ def dashboard(view: View) -> Response:
                 )
             ),
         )
+    alerts = []
+    if view.can("objects:read"):
+        alerts = newest_of_type(engine, ALERT_TYPE, LATEST)
+        shown.extend(str(alert.get("id")) for alert in alerts)
+    overdue: list[dict[str, object]] = []
+    open_requests: list[dict[str, object]] = []
+    if view.can("coordination:read"):
+        # The service audits these listings itself (as a consultation of each item).
+        coordination = service(view)
+        overdue = coordination.actions(overdue=True)[:ROWS]
+        open_requests = [r for r in coordination.requests() if r.get("status") == "open"][:ROWS]
     if shown:
         view.audit("consult", sorted(set(shown)), details={"page": "dashboard"})
-    return view.render("dashboard.html", exchanges=exchanges, trend=trend)
+    return view.render(
+        "dashboard.html",
+        exchanges=exchanges,
+        trend=trend,
+        alerts=[alert_row(alert) for alert in alerts],
+        overdue=loose(overdue),
+        open_requests=loose(open_requests),
+    )
 
 
 def routes(ui: Ui) -> list[Route]:

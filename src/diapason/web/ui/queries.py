@@ -160,3 +160,60 @@ def current_objects(engine: sa.Engine, ids: Iterable[str]) -> dict[str, dict[str
             for object_id, content in connection.execute(statement):
                 found[object_id] = orjson.loads(content)
     return found
+
+
+def newest_of_type(
+    engine: sa.Engine, object_type: str, limit: int, *, source: str | None = None
+) -> list[dict[str, Any]]:
+    """The newest current objects of one type (optionally of one provenance), parsed: the
+    OSINT page's latest articles, the dashboard's new alerts."""
+    statement = (
+        sa.select(objects.c.content)
+        .where(objects.c.is_current, objects.c.type == object_type)
+        .order_by(objects.c.seq.desc())
+        .limit(limit)
+    )
+    if source is not None:
+        statement = statement.where(objects.c.source == source)
+    with engine.connect() as connection:
+        return [orjson.loads(content) for (content,) in connection.execute(statement)]
+
+
+def type_state(engine: sa.Engine, object_type: str) -> tuple[int, int]:
+    """The highest ``seq`` and the number of the versions of one type held: it changes
+    whenever an object of the type is added, versioned, revoked or deleted, so results
+    computed from those objects can be kept until it does (the anticipation page)."""
+    statement = sa.select(sa.func.max(objects.c.seq), sa.func.count()).where(
+        objects.c.type == object_type
+    )
+    with engine.connect() as connection:
+        highest, count = connection.execute(statement).one()
+    return int(highest or 0), int(count)
+
+
+def current_of_type(engine: sa.Engine, object_type: str) -> list[dict[str, Any]]:
+    """Every current object of one type, parsed: one indexed query, without the store's
+    per-object bookkeeping (the anticipation page reads every event)."""
+    statement = sa.select(objects.c.content).where(
+        objects.c.is_current, objects.c.type == object_type, objects.c.revoked.is_(False)
+    )
+    with engine.connect() as connection:
+        return [orjson.loads(content) for (content,) in connection.execute(statement)]
+
+
+def versions_since(
+    engine: sa.Engine, object_type: str, after_seq: int
+) -> list[tuple[str, dict[str, Any] | None, bool]]:
+    """The versions of one type added after ``after_seq``: (id, the object if it is the
+    current, unrevoked version else None, whether it is current). What changed since a
+    page last read every object of the type."""
+    statement = (
+        sa.select(objects.c.id, objects.c.content, objects.c.is_current, objects.c.revoked)
+        .where(objects.c.type == object_type, objects.c.seq > after_seq)
+        .order_by(objects.c.seq)
+    )
+    with engine.connect() as connection:
+        return [
+            (object_id, orjson.loads(content) if current and not revoked else None, current)
+            for object_id, content, current, revoked in connection.execute(statement)
+        ]

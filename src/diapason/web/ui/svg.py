@@ -1,4 +1,5 @@
-"""Charts drawn on the server as SVG: the dashboard's trend and an object's neighbours.
+"""Charts drawn on the server as SVG: the dashboard's trend, an object's neighbours and the
+anticipation map of the region.
 
 Drawn here rather than in the browser so the pages need no script (the CSP forbids inline
 ones) and work offline. Only presentation attributes are used (``fill``, ``stroke``):
@@ -9,7 +10,7 @@ each chart carries a title and a description for screen readers.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -144,6 +145,131 @@ def neighbour_graph(
         f'<circle cx="{middle}" cy="{middle}" r="16" fill="{colour}" stroke="{INK}" '
         f'stroke-width="2"/><text x="{middle}" y="{middle + 34}" text-anchor="middle" '
         f'font-size="13" font-weight="bold" fill="{INK}">{escape(_short(centre_label, 30))}</text>'
+    )
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - built from escaped parts
+
+
+# Sequential blues for event counts (light to dark; the darkest keeps white text legible),
+# a light grey for none, and red outlines for countries with an alert.
+MAP_STEPS = ("#dbe9f6", "#9ecae1", "#4292c6", "#08519c", "#08306b")
+MAP_NONE = "#eef0f2"
+MAP_ALERT = "#b42318"
+
+
+@dataclass(frozen=True)
+class Country:
+    """One country of the map: ISO 3166-1 alpha-2 code (None when it has none), name and
+    outline (polygons of rings of (longitude, latitude))."""
+
+    code: str | None
+    name: str
+    polygons: tuple[tuple[tuple[tuple[float, float], ...], ...], ...]
+
+
+def count_steps(highest: int) -> list[int]:
+    """The lower bounds of the colour steps for counts up to ``highest`` (1 first)."""
+    if highest <= len(MAP_STEPS):
+        return list(range(1, max(highest, 1) + 1))
+    ratio = highest ** (1 / len(MAP_STEPS))
+    bounds = sorted({max(1, round(ratio**step)) for step in range(len(MAP_STEPS))})
+    return bounds
+
+
+def _step_keys(steps: Sequence[int]) -> list[tuple[str, str]]:
+    """The legend's entries: the range of counts of each colour step, and the colour."""
+    keys = []
+    for index, bound in enumerate(steps):
+        upper = steps[index + 1] - 1 if index + 1 < len(steps) else None
+        if upper is None:
+            text = f"{bound}+" if index > 0 else f"{bound}"
+        else:
+            text = f"{bound}\N{EN DASH}{upper}" if upper > bound else f"{bound}"
+        keys.append((text, MAP_STEPS[index + len(MAP_STEPS) - len(steps)]))
+    return keys
+
+
+def region_map(
+    countries: Sequence[Country],
+    counts: dict[str, int],
+    alerts: dict[str, int],
+    frame: tuple[float, float, float, float],
+    *,
+    title: str,
+    description: str,
+    label: Callable[[Country, int, int], str],
+    legend_title: str,
+    alert_label: str,
+    width: int = 720,
+) -> Markup:
+    """Countries coloured by event count (equirectangular projection of ``frame``: west,
+    south, east, north), outlined in red where an alert stands, each with a ``<title>``
+    (``label(country, count, alerts)``), and a legend of the colour steps."""
+    west, south, east, north = frame
+    scale = width / (east - west)
+    height = round((north - south) * scale)
+    steps = count_steps(max(counts.values(), default=0))
+
+    def colour(count: int) -> str:
+        if count <= 0:
+            return MAP_NONE
+        index = max(i for i, bound in enumerate(steps) if count >= bound)
+        return MAP_STEPS[index + len(MAP_STEPS) - len(steps)]
+
+    def path(polygons: Sequence[Sequence[Sequence[tuple[float, float]]]]) -> str:
+        rings = []
+        for polygon in polygons:
+            for ring in polygon:
+                points = " ".join(
+                    f"{(lon - west) * scale:.1f},{(north - lat) * scale:.1f}" for lon, lat in ring
+                )
+                rings.append(f"M{points}Z")
+        return "".join(rings)
+
+    legend_height = 34
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height + legend_height}" '
+        f'width="100%" role="img" aria-labelledby="map-title map-desc" class="map">',
+        f'<title id="map-title">{escape(title)}</title>',
+        f'<desc id="map-desc">{escape(description)}</desc>',
+    ]
+    for country in countries:
+        count = counts.get(country.code or "", 0)
+        alerted = alerts.get(country.code or "", 0)
+        stroke = (
+            f'stroke="{MAP_ALERT}" stroke-width="2.5"'
+            if alerted
+            else 'stroke="#ffffff" stroke-width="0.6"'
+        )
+        title = escape(label(country, count, alerted))
+        parts.append(
+            f'<path d="{path(country.polygons)}" fill="{colour(count)}" {stroke} '
+            f'stroke-linejoin="round"><title>{title}</title></path>'
+        )
+    # Alerted countries drawn again on top so their red outline is not hidden by neighbours.
+    for country in countries:
+        if alerts.get(country.code or "", 0):
+            parts.append(
+                f'<path d="{path(country.polygons)}" fill="none" stroke="{MAP_ALERT}" '
+                f'stroke-width="2.5" stroke-linejoin="round"/>'
+            )
+    y = height + 8
+    parts.append(
+        f'<rect x="0" y="{height}" width="{width}" height="{legend_height}" fill="#ffffff"/>'
+        f'<text x="8" y="{y + 14}" font-size="12" fill="{INK}">{escape(legend_title)}</text>'
+    )
+    x = 8 + 7.2 * len(legend_title) + 12
+    for text, fill in [("0", MAP_NONE), *_step_keys(steps)]:
+        parts.append(
+            f'<rect x="{x:.0f}" y="{y + 3}" width="14" height="14" fill="{fill}" stroke="{MUTED}" '
+            f'stroke-width="0.5"/><text x="{x + 18:.0f}" y="{y + 14}" font-size="12" '
+            f'fill="{INK}">{escape(text)}</text>'
+        )
+        x += 26 + 7.2 * len(text)
+    parts.append(
+        f'<rect x="{x + 6:.0f}" y="{y + 3}" width="14" height="14" fill="none" '
+        f'stroke="{MAP_ALERT}" stroke-width="2.5"/><text x="{x + 26:.0f}" y="{y + 14}" '
+        f'font-size="12" fill="{INK}">{escape(alert_label)}</text>'
     )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - built from escaped parts

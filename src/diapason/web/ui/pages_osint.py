@@ -1,0 +1,300 @@
+"""OSINT: ingest an article (upload or paste), read it with its entities and events
+highlighted, confirm or correct an entity (the correction feeds the node's gazetteer).
+
+The article view analyses the stored report's text again with the node's current
+gazetteer, so a correction shows at once; the spans link to the objects the report refers
+to. Everything of the article is escaped (``web/ui/highlight.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from starlette.responses import Response
+from starlette.routing import Route
+
+from diapason.domain.extensions import diapason_id
+from diapason.osint.article import Article
+from diapason.osint.entities import Entity
+from diapason.osint.gazetteer import ENTITY_TYPES, GazetteerError, load_gazetteer, record_correction
+from diapason.osint.ingest import Ingestor, ingest_text
+from diapason.osint.pipeline import Analysis, analyse
+from diapason.osint.stix_objects import entity_id
+from diapason.web.ui.core import NavItem, Refused, Ui, View
+from diapason.web.ui.highlight import Mark, highlight
+from diapason.web.ui.i18n import N_
+from diapason.web.ui.queries import current_objects, newest_of_type
+
+NAV = (NavItem(N_("OSINT"), "/osint", "objects:read", 30),)
+LATEST = 20
+# What a knowledge-base object must be to name an entity, per entity type.
+LINKABLE = {
+    "identity": ("PER", "ORG"),
+    "location": ("LOC",),
+    "intrusion-set": ("GROUP",),
+    "threat-actor": ("GROUP",),
+}
+CORRECTION_TYPES = (*ENTITY_TYPES, "IGNORE")
+
+
+@dataclass(frozen=True)
+class EntityRow:
+    """One entity of the article, as the table of entities shows it."""
+
+    number: int
+    type: str
+    canonical: str
+    country: str | None
+    surfaces: list[str]
+    object_id: str | None
+
+
+@dataclass(frozen=True)
+class EventRow:
+    number: int
+    plover: str
+    mode: str | None
+    day: str | None
+    place: str | None
+    actors: list[str]
+    targets: list[str]
+    sentence: str
+    object_id: str | None
+
+
+def osint_home(
+    view: View, typed: dict[str, str] | None = None, problem: str | None = None, status: int = 200
+) -> Response:
+    """The ingest form and the latest articles ingested on this node."""
+    reports = newest_of_type(view.node.store.engine, "report", LATEST, source="osint")
+    if reports:
+        view.audit("consult", [r["id"] for r in reports], details={"page": "osint"})
+    return view.render(
+        "osint/home.html",
+        status=status,
+        reports=reports,
+        typed=typed or {"text": "", "origin": ""},
+        problem=problem,
+    )
+
+
+def ingest(view: View) -> Response:
+    """Ingest the pasted text or the uploaded file; go to the article, or show the form
+    again with what was typed and why the article was refused."""
+    text = view.form.get("text", "")
+    typed = {"text": text, "origin": view.form.get("origin", "").strip()[:200]}
+    name, data = view.files.get("file", ("", b""))
+    if data and text.strip():
+        problem = view.gettext("Give either a file or pasted text, not both.")
+        return osint_home(view, typed, str(problem), 400)
+    if data:
+        # The file as it is: the pipeline decodes it (UTF-8, else Windows-1252 line by
+        # line) and refuses binary data.
+        result = Ingestor(view.node, view.actor).ingest_bytes(data, f"web:{name or 'upload'}")
+    elif text.strip():
+        origin = typed["origin"] or "pasted text"
+        result = ingest_text(view.node, text, origin=f"web:{origin}", actor=view.actor)
+    else:
+        return osint_home(view, typed, str(view.gettext("Paste an article or choose a file.")), 400)
+    if result.status == "refused" or result.report_id is None:
+        problem = view.gettext("Article refused: %(why)s", why=result.error or "?")
+        return osint_home(view, typed, str(problem), 400)
+    return view.redirect(f"/osint/articles/{result.report_id}?status={result.status}")
+
+
+def _article_of(report: dict[str, Any]) -> Article:
+    published: date | None = None
+    value = report.get("published")
+    if isinstance(value, str):
+        try:
+            published = date.fromisoformat(value[:10])
+        except ValueError:
+            published = None
+    url = next(
+        (
+            ref.get("url")
+            for ref in report.get("external_references") or ()
+            if isinstance(ref, dict) and isinstance(ref.get("url"), str)
+        ),
+        None,
+    )
+    return Article(
+        str(report.get("name") or ""),
+        str(report.get("description") or ""),
+        published,
+        url,
+        str(report["id"]),
+    )
+
+
+def _linked(entity: Entity, refs: dict[str, dict[str, Any]]) -> str | None:
+    """The object of the report that stands for ``entity``: its own deterministic id, else
+    one of the report's objects of a fitting type bearing its canonical name."""
+    own = entity_id(entity)
+    if own in refs:
+        return own
+    wanted = entity.canonical.casefold()
+    for object_id, obj in refs.items():
+        kinds = LINKABLE.get(str(obj.get("type")), ())
+        if entity.type in kinds and str(obj.get("name", "")).casefold() == wanted:
+            return object_id
+    return None
+
+
+def _rows(
+    analysis: Analysis, report_id: str, refs: dict[str, dict[str, Any]]
+) -> tuple[list[EntityRow], list[EventRow], list[Mark], list[Mark]]:
+    text = analysis.article.text
+    entities: list[EntityRow] = []
+    entity_marks: list[Mark] = []
+    links: dict[int, str | None] = {}
+    for number, entity in enumerate(analysis.entities):
+        link = _linked(entity, refs)
+        links[id(entity)] = link
+        entities.append(
+            EntityRow(number, entity.type, entity.canonical, entity.country, entity.surfaces, link)
+        )
+        for mention in entity.mentions:
+            entity_marks.append(
+                Mark(
+                    mention.start,
+                    mention.end,
+                    entity.type,
+                    f"{entity.type}: {entity.canonical}",
+                    f"/objects/{link}" if link else None,
+                )
+            )
+    events: list[EventRow] = []
+    event_marks: list[Mark] = []
+    for number, event in enumerate(analysis.events):
+        event_id = diapason_id("x-diapason-event", f"osint:{report_id}:{number}")
+        start = text.find(event.sentence, max(0, event.trigger[1] - len(event.sentence)))
+        if event.sentence and start >= 0:
+            event_marks.append(
+                Mark(
+                    start,
+                    start + len(event.sentence),
+                    "EVENT",
+                    f"{event.plover}" + (f" ({event.mode})" if event.mode else ""),
+                    anchor=f"event-{number}",
+                )
+            )
+        events.append(
+            EventRow(
+                number,
+                event.plover,
+                event.mode,
+                event.day.isoformat() if event.day else None,
+                event.place.canonical if event.place else None,
+                [a.canonical for a in event.actors],
+                [t.canonical for t in event.targets],
+                event.sentence,
+                event_id if event_id in refs else None,
+            )
+        )
+    return entities, events, entity_marks, event_marks
+
+
+def article_page(
+    view: View, typed: dict[str, str] | None = None, problem: str | None = None, status: int = 200
+) -> Response:
+    """An ingested article, its entities and events highlighted, with the forms to confirm
+    or correct an entity."""
+    report_id = view.request.path_params["report_id"]
+    stored = view.node.store.get(report_id) if report_id.startswith("report--") else None
+    if stored is None:
+        raise Refused(404, str(view.gettext("No such article.")))
+    report = stored.object
+    refs = current_objects(
+        view.node.store.engine, [r for r in report.get("object_refs") or () if isinstance(r, str)]
+    )
+    article = _article_of(report)
+    language = report.get("lang") if isinstance(report.get("lang"), str) else None
+    analysis = analyse(article, load_gazetteer(view.node.settings.data_dir), language)
+    entities, events, entity_marks, event_marks = _rows(analysis, report_id, refs)
+    view.audit("consult", [report_id, *refs], details={"page": "osint-article"})
+    return view.render(
+        "osint/article.html",
+        status=status,
+        report=report,
+        text=highlight(article.text, entity_marks, event_marks),
+        language=analysis.language,
+        analysed=analysis.analysed,
+        entities=entities,
+        events=events,
+        types=CORRECTION_TYPES,
+        ingested=view.query.get("status", ""),
+        typed=typed or {},
+        problem=problem,
+    )
+
+
+def article(view: View) -> Response:
+    return article_page(view)
+
+
+def correct(view: View) -> Response:
+    """Confirm or correct an entity: record it in the node's gazetteer (audited as
+    ``gazetteer_correct``), the layer every later ingestion reads."""
+    view.require("objects:write")
+    typed = {
+        key: view.form.get(key, "").strip()
+        for key in ("surface", "type", "canonical", "country", "object", "number")
+    }
+    entity_type, canonical = typed["type"], typed["canonical"] or None
+    country = typed["country"].upper() or None
+    try:
+        if typed["object"]:
+            found = view.node.store.get(typed["object"])
+            kinds = LINKABLE.get(found.object.get("type", "")) if found else None
+            if found is None or not kinds:
+                raise GazetteerError(
+                    str(
+                        view.gettext(
+                            "object: %(id)s is not a person, organisation, place or group of "
+                            "the knowledge base",
+                            id=typed["object"][:80],
+                        )
+                    )
+                )
+            obj = found.object
+            # The object decides what the words name: a person or an organisation for an
+            # identity (by its class), a place, a group.
+            entity_type = (
+                ("PER" if obj.get("identity_class") == "individual" else "ORG")
+                if obj["type"] == "identity"
+                else kinds[0]
+            )
+            canonical = str(obj.get("name") or canonical or "")
+            country = country or (
+                obj.get("country") if isinstance(obj.get("country"), str) else None
+            )
+        entry = record_correction(
+            view.node.settings.data_dir, typed["surface"], entity_type, canonical, country
+        )
+    except GazetteerError as error:
+        return article_page(view, typed, str(error), 400)
+    view.audit(
+        "gazetteer_correct",
+        [typed["object"]] if typed["object"] else [],
+        details={"surface": typed["surface"], "type": entity_type, "canonical": entry.canonical},
+    )
+    report_id = view.request.path_params["report_id"]
+    return view.redirect(f"/osint/articles/{report_id}?status=corrected")
+
+
+def routes(ui: Ui) -> list[Route]:
+    """This module's pages, declared with ``ui.page`` (found by ``build_ui``)."""
+    return [
+        ui.page("/osint", osint_home, permission="objects:read"),
+        ui.page("/osint/ingest", ingest, methods=("POST",), permission="import", uploads=1),
+        ui.page("/osint/articles/{report_id}", article, permission="objects:read"),
+        ui.page(
+            "/osint/articles/{report_id}/correct",
+            correct,
+            methods=("POST",),
+            permission="objects:read",
+        ),
+    ]
