@@ -238,21 +238,15 @@ def _web_user(demo_node: DemoNode, say: Callable[[str], None]) -> None:
     """An analyst account to sign in to the node's web interface with. Its password is made
     once, written to a private file and shown then; later runs say where it is."""
     path = demo_node.data / WEB_PASSWORD_FILE
+    where = f"password in {path}"
     if demo_node.node.accounts.get_user(WEB_USER) is None:
         password = secrets.token_urlsafe(12)
         demo_node.node.accounts.add_user(WEB_USER, "analyst", password=password)
         demo_node.node.audit.append("demo", "user_add", details={"username": WEB_USER})
         path.touch(mode=0o600)
         path.write_text(password + "\n", encoding="utf-8")
-        say(
-            f"{demo_node.name}: web interface {demo_node.url}/ — sign in as {WEB_USER}, "
-            f"password {password} (shown once; kept in {path})"
-        )
-    else:
-        say(
-            f"{demo_node.name}: web interface {demo_node.url}/ — sign in as {WEB_USER}, "
-            f"password in {path}"
-        )
+        where = f"password {password} (shown once; kept in {path})"
+    say(f"{demo_node.name}: web interface {demo_node.url}/ — sign in as {WEB_USER}, {where}")
 
 
 def set_up(

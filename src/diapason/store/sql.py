@@ -323,21 +323,16 @@ class SqlStore:
                 self._clear_links(connection, sorted(cleared_ids))
             # Plain DB-API executemany with tuples: the bulk path, several times faster than
             # compiling a Core insert for every row.
-            self._insert(connection, objects, rows)
+            insert_tuples(connection, objects, rows)
             if marking_rows:
-                self._insert(connection, object_markings, marking_rows)
+                insert_tuples(connection, object_markings, marking_rows)
             if edge_rows:
-                self._insert(connection, edges, edge_rows)
+                insert_tuples(connection, edges, edge_rows)
             if fts_rows:
                 self._fts_insert(connection, fts_rows)
             if on_write is not None:
                 # In the same transaction: the batch and its audit entry commit together.
                 on_write(connection, report.written[written_before:])
-
-    def _insert(
-        self, connection: sa.Connection, table: sa.Table, rows: list[tuple[Any, ...]]
-    ) -> None:
-        insert_tuples(connection, table, rows)
 
     def _after_write(self, written: int) -> None:
         """Dialect hook after a ``put_many``; nothing by default."""
