@@ -569,30 +569,9 @@ def set_up_pair(root: Path, urls: dict[str, str | None]) -> Pair:
 
 def start_server(pair: Pair, demo_node: demo.DemoNode, interval: int) -> None:
     """``python -m diapason serve`` for one node, in a session of its own."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DIAPASON_")}
-    env["DIAPASON_SYNC_INTERVAL"] = str(interval)
-    url = pair.urls[demo_node.name]
-    if url:
-        env["DIAPASON_DATABASE_URL"] = url
-    log = (demo_node.data / "serve.log").open("ab")
-    demo_node.process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "diapason",
-            "serve",
-            "--data",
-            str(demo_node.data),
-            "--port",
-            str(demo_node.port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-        cwd=ROOT,
-        start_new_session=True,
+    demo.start(
+        demo_node, interval=interval, database_url=pair.urls[demo_node.name], own_session=True
     )
-    log.close()
 
 
 def stop_server(demo_node: demo.DemoNode) -> None:

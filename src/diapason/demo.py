@@ -298,25 +298,37 @@ def load(here: DemoNode, there: DemoNode) -> list[Sample]:
     return samples
 
 
-def start(demo: DemoNode) -> None:
+def start(
+    demo: DemoNode,
+    *,
+    interval: int = 1,
+    database_url: str | None = None,
+    own_session: bool = False,
+) -> None:
+    """``diapason serve`` for one node, its output appended to ``serve.log`` in its data
+    folder; ``database_url`` instead of the SQLite file, ``own_session`` so that a signal
+    to the caller's process group does not reach it."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIAPASON_")}
-    env["DIAPASON_SYNC_INTERVAL"] = "1"
-    log = (demo.data / "serve.log").open("ab")
-    demo.process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "diapason",
-            "serve",
-            "--data",
-            str(demo.data),
-            "--port",
-            str(demo.port),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
+    env["DIAPASON_SYNC_INTERVAL"] = str(interval)
+    if database_url:
+        env["DIAPASON_DATABASE_URL"] = database_url
+    with (demo.data / "serve.log").open("ab") as log:
+        demo.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "diapason",
+                "serve",
+                "--data",
+                str(demo.data),
+                "--port",
+                str(demo.port),
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=own_session,
+        )
 
 
 def wait_healthy(demo: DemoNode, timeout: float = 30.0) -> None:
