@@ -10,6 +10,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,14 +29,14 @@ def _postgres_unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
-def postgres_server_url() -> Iterator[str]:
-    """A fresh, migrated PostgreSQL database for this test session; dropped at the end."""
+@contextmanager
+def new_postgres_database(prefix: str) -> Iterator[str]:
+    """A new, empty database on the test PostgreSQL server, dropped on leaving."""
     base = os.environ.get(POSTGRES_URL_VARIABLE)
     if not base:
         _postgres_unavailable(f"{POSTGRES_URL_VARIABLE} is not set")
         raise AssertionError("unreachable")
-    name = f"diapason_test_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:
@@ -43,14 +44,22 @@ def postgres_server_url() -> Iterator[str]:
     except sa.exc.OperationalError as error:
         admin.dispose()
         _postgres_unavailable(f"PostgreSQL at {POSTGRES_URL_VARIABLE} does not answer: {error}")
-    url = sa.make_url(base).set(database=name).render_as_string(hide_password=False)
-    engine = open_engine(url)
-    migrate(engine)
-    engine.dispose()
-    yield url
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    admin.dispose()
+    try:
+        yield sa.make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """A fresh, migrated PostgreSQL database for this test session; dropped at the end."""
+    with new_postgres_database("diapason_test") as url:
+        engine = open_engine(url)
+        migrate(engine)
+        engine.dispose()
+        yield url
 
 
 def _empty_postgres(url: str) -> None:

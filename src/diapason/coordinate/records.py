@@ -29,7 +29,7 @@ from diapason.domain.markings import effective_markings, partner_key, releasabil
 from diapason.domain.stix import format_timestamp, new_id
 from diapason.node import Node
 from diapason.store.interface import Query, StoredObject
-from diapason.store.schema import edges
+from diapason.store.schema import edges, objects
 
 # TLP levels a joint record may carry. TLP:RED would never leave the node without naming
 # recipients one object at a time, which defeats a joint record.
@@ -145,12 +145,15 @@ class Records:
         such as ``object_refs[0]``) names an object of ``target_type``: one range query on
         the store's reference index, instead of reading every object of the source type (a
         node holds far more notes than answers)."""
-        statement = sa.select(edges.c.source_id).where(
-            edges.c.property == prop,
-            edges.c.target_id >= f"{target_type}--",
-            edges.c.target_id < f"{target_type}-.",  # "." follows "-": every id of the type
-            edges.c.source_id >= f"{source_type}--",
-            edges.c.source_id < f"{source_type}-.",
+        statement = (
+            sa.select(objects.c.id)
+            .join_from(edges, objects, objects.c.seq == edges.c.source_seq)
+            .where(
+                edges.c.property == prop,
+                edges.c.target_id >= f"{target_type}--",
+                edges.c.target_id < f"{target_type}-.",  # "." follows "-": every id of the type
+                objects.c.type == source_type,
+            )
         )
         with self.node.store.engine.connect() as connection:
             ids = sorted({row[0] for row in connection.execute(statement)})

@@ -45,19 +45,25 @@ counters = sa.Table(
     sa.Column("value", Seq, nullable=False),
 )
 
+# The markings and references of each *current* version, keyed by that version's
+# ``objects.seq``. Keys grow with every write, so new rows append at the end of the B-tree
+# instead of landing at random places (as a STIX id key did); on SQLite the tables are
+# WITHOUT ROWID: the primary key is the table, with no second copy of the row.
 object_markings = sa.Table(
     "object_markings",
     metadata,
-    sa.Column("object_id", StixId, primary_key=True),
+    sa.Column("object_seq", Seq, primary_key=True, autoincrement=False),
     sa.Column("marking_ref", StixId, primary_key=True),
+    sqlite_with_rowid=False,
 )
 
 edges = sa.Table(
     "edges",
     metadata,
-    sa.Column("source_id", StixId, primary_key=True),
+    sa.Column("source_seq", Seq, primary_key=True, autoincrement=False),
     sa.Column("property", sa.String(300), primary_key=True),
-    sa.Column("target_id", StixId, primary_key=True),
+    sa.Column("target_id", StixId, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 tombstones = sa.Table(
@@ -115,7 +121,7 @@ sa.Index("ix_objects_modified", objects.c.modified)
 sa.Index("ix_objects_date_added", objects.c.date_added)
 # The web dashboard: the newest versions received from a partner (source "partner:NAME").
 sa.Index("ix_objects_source_seq", objects.c.source, objects.c.seq)
-sa.Index("ix_object_markings_marking", object_markings.c.marking_ref)
+sa.Index("ix_object_markings_marking", object_markings.c.marking_ref, object_markings.c.object_seq)
 sa.Index("ix_edges_target", edges.c.target_id)
 
 # -- TAXII 2.1: API roots, collections, who may use them, what they hold, add statuses ----

@@ -110,6 +110,32 @@ def _chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[An
         yield values[start : start + size]
 
 
+def neighbour_edges(engine: sa.Engine, object_id: str, limit: int | None = None) -> list[Edge]:
+    """The references leaving and reaching an object's current version.
+
+    With ``limit``, at most that many of each kind (an object page draws only a few, and an
+    identity may author tens of thousands of objects).
+    """
+    source = objects.alias("source")
+    linked = sa.select(source.c.id, edges.c.property, edges.c.target_id).join_from(
+        edges, source, source.c.seq == edges.c.source_seq
+    )
+    authored = sa.select(objects.c.id, sa.literal("created_by_ref"), objects.c.created_by_ref)
+    statements = [
+        linked.where((source.c.id == object_id) & source.c.is_current).limit(limit),
+        linked.where(edges.c.target_id == object_id).limit(limit),
+        authored.where(objects.c.is_current & (objects.c.id == object_id)).where(
+            objects.c.created_by_ref.is_not(None)
+        ),
+        authored.where(objects.c.is_current & (objects.c.created_by_ref == object_id)).limit(limit),
+    ]
+    found: list[Edge] = []
+    with engine.connect() as connection:
+        for statement in statements:
+            found.extend(Edge(*row) for row in connection.execute(statement))
+    return found
+
+
 def _stored(row: sa.Row[*tuple[Any, ...]]) -> StoredObject:
     return StoredObject(
         seq=row.seq,
@@ -226,7 +252,6 @@ class SqlStore:
 
             fresh: list[Prepared] = []
             demoted_seqs: list[int] = []
-            cleared_ids: set[str] = set()
             winners: dict[str, Prepared] = {}
             for prepared in batch:
                 key = (prepared.id, prepared.modified)
@@ -266,7 +291,6 @@ class SqlStore:
                 if holder is None or prepared.modified > holder[0]:
                     if holder is not None and holder[1] is not None:
                         demoted_seqs.append(holder[1])
-                        cleared_ids.add(prepared.id)
                     current[prepared.id] = (prepared.modified, None)
                     winners[prepared.id] = prepared
             if not fresh:
@@ -276,8 +300,8 @@ class SqlStore:
             added = utc_now()
             rows: list[tuple[Any, ...]] = []
             fts_rows: list[tuple[int, str]] = []
-            marking_rows: list[tuple[str, str]] = []
-            edge_rows: list[tuple[str, str, str]] = []
+            marking_rows: list[tuple[int, str]] = []
+            edge_rows: list[tuple[int, str, str]] = []
             for offset, prepared in enumerate(fresh):
                 seq = first + offset
                 is_current = winners.get(prepared.id) is prepared
@@ -302,12 +326,11 @@ class SqlStore:
                     continue
                 if prepared.text and not prepared.revoked:
                     fts_rows.append((seq, prepared.text))
-                object_id = prepared.id
-                marking_rows.extend((object_id, ref) for ref in prepared.markings)
+                marking_rows.extend((seq, ref) for ref in prepared.markings)
                 # created_by_ref is already an indexed column of objects: neighbours() reads
                 # it from there, and a second copy would be a quarter of all edges.
                 edge_rows.extend(
-                    (object_id, prop, target)
+                    (seq, prop, target)
                     for prop, target in prepared.edges
                     if prop != "created_by_ref"
                 )
@@ -320,7 +343,7 @@ class SqlStore:
                 # The text of a demoted version stays in the full-text index: searches only
                 # keep current versions (is_current), and deleting FTS rows one by one was
                 # an eighth of the import time. delete() still erases them all.
-                self._clear_links(connection, sorted(cleared_ids))
+                self._clear_links(connection, demoted_seqs)
             # Plain DB-API executemany with tuples: the bulk path, several times faster than
             # compiling a Core insert for every row.
             insert_tuples(connection, objects, rows)
@@ -337,11 +360,12 @@ class SqlStore:
     def _after_write(self, written: int) -> None:
         """Dialect hook after a ``put_many``; nothing by default."""
 
-    def _clear_links(self, connection: sa.Connection, ids: list[str]) -> None:
-        for chunk in _chunks(ids):
-            connection.execute(edges.delete().where(edges.c.source_id.in_(chunk)))
+    def _clear_links(self, connection: sa.Connection, seqs: list[int]) -> None:
+        """Forget the markings and references of these versions (no longer current)."""
+        for chunk in _chunks(seqs):
+            connection.execute(edges.delete().where(edges.c.source_seq.in_(chunk)))
             connection.execute(
-                object_markings.delete().where(object_markings.c.object_id.in_(chunk))
+                object_markings.delete().where(object_markings.c.object_seq.in_(chunk))
             )
 
     def delete(self, object_id: str, *, actor: str, reason: str) -> Tombstone | None:
@@ -354,8 +378,9 @@ class SqlStore:
             ).all()
             if not rows:
                 return None
-            self._fts_delete(connection, [row.seq for row in rows])
-            self._clear_links(connection, [object_id])
+            seqs = [row.seq for row in rows]
+            self._fts_delete(connection, seqs)
+            self._clear_links(connection, seqs)
             connection.execute(objects.delete().where(objects.c.id == object_id))
             deleted_at = utc_now()
             seq = connection.execute(
@@ -402,8 +427,8 @@ class SqlStore:
             conditions.append(objects.c.created_by_ref == query.created_by)
         if query.marking:
             conditions.append(
-                objects.c.id.in_(
-                    sa.select(object_markings.c.object_id).where(
+                objects.c.seq.in_(
+                    sa.select(object_markings.c.object_seq).where(
                         object_markings.c.marking_ref == query.marking
                     )
                 )
@@ -451,21 +476,7 @@ class SqlStore:
             return int(connection.execute(statement).scalar_one())
 
     def neighbours(self, object_id: str) -> list[Edge]:
-        linked = sa.select(edges.c.source_id, edges.c.property, edges.c.target_id).where(
-            (edges.c.source_id == object_id) | (edges.c.target_id == object_id)
-        )
-        authored = sa.select(objects.c.id, objects.c.created_by_ref).where(
-            objects.c.is_current
-            & ((objects.c.created_by_ref == object_id) | (objects.c.id == object_id))
-            & objects.c.created_by_ref.is_not(None)
-        )
-        with self.engine.connect() as connection:
-            found = [Edge(*row) for row in connection.execute(linked)]
-            found.extend(
-                Edge(source, "created_by_ref", author)
-                for source, author in connection.execute(authored)
-            )
-        return found
+        return neighbour_edges(self.engine, object_id)
 
     def tombstones(self, after: int = 0, limit: int = 1000) -> list[Tombstone]:
         statement = (

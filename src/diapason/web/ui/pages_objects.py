@@ -20,13 +20,13 @@ from diapason.domain.markings import effective_markings, marking_refs
 from diapason.domain.protection import is_about_person
 from diapason.domain.stix import ID_RE, TYPE_RE, StixError, normalise_timestamp
 from diapason.store.interface import Query, StoredObject
+from diapason.store.sql import neighbour_edges
 from diapason.web.ui.core import NavItem, Refused, Ui, View
 from diapason.web.ui.i18n import N_
 from diapason.web.ui.queries import (
     Brief,
     briefs_of,
     current_objects,
-    neighbour_edges,
     title_of,
 )
 from diapason.web.ui.svg import GraphNode, neighbour_graph

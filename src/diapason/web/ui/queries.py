@@ -16,8 +16,7 @@ import orjson
 import sqlalchemy as sa
 
 from diapason.domain.protection import is_about_person
-from diapason.store.interface import Edge
-from diapason.store.schema import collection_entries, edges, objects
+from diapason.store.schema import collection_entries, objects
 
 _TITLE_KEYS = ("name", "value", "abstract", "content", "opinion", "relationship_type")
 TITLE_LENGTH = 80
@@ -120,31 +119,6 @@ def briefs_of(engine: sa.Engine, ids: Iterable[str]) -> dict[str, Brief]:
             ).where(objects.c.is_current & objects.c.id.in_(wanted[start : start + 500]))
             for row in connection.execute(statement):
                 found[row[0]] = brief(*row)
-    return found
-
-
-def neighbour_edges(engine: sa.Engine, object_id: str, limit: int) -> list[Edge]:
-    """At most ``limit`` edges of each kind leaving or reaching the object: what
-    ``ObjectStore.neighbours`` gives, bounded, since an object page draws only a few and
-    an identity may author tens of thousands of objects."""
-    statements = [
-        sa.select(edges.c.source_id, edges.c.property, edges.c.target_id)
-        .where(edges.c.source_id == object_id)
-        .limit(limit),
-        sa.select(edges.c.source_id, edges.c.property, edges.c.target_id)
-        .where(edges.c.target_id == object_id)
-        .limit(limit),
-        sa.select(objects.c.id, sa.literal("created_by_ref"), objects.c.created_by_ref)
-        .where(objects.c.is_current & (objects.c.id == object_id))
-        .where(objects.c.created_by_ref.is_not(None)),
-        sa.select(objects.c.id, sa.literal("created_by_ref"), objects.c.created_by_ref)
-        .where(objects.c.is_current & (objects.c.created_by_ref == object_id))
-        .limit(limit),
-    ]
-    found: list[Edge] = []
-    with engine.connect() as connection:
-        for statement in statements:
-            found.extend(Edge(*row) for row in connection.execute(statement))
     return found
 
 

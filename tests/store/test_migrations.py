@@ -1,0 +1,138 @@
+"""Schema migrations keep what is stored: rows written under one revision read the same after.
+
+Each test starts from an empty database (a new SQLite file, or a new PostgreSQL database on
+the machine's server), brings it to an older revision, writes rows the way that revision
+laid them out, and migrates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from alembic import command
+
+from diapason.store.db import (
+    _alembic_config,
+    current_revision,
+    head_revision,
+    migrate,
+    open_engine,
+    write_transaction,
+)
+from diapason.store.interface import Edge, Query
+from diapason.store.schema import objects
+from diapason.store.sql import open_store
+from tests.conftest import new_postgres_database
+from tests.store.builders import TLP_AMBER, TLP_GREEN, stamp
+
+REPORT = "report--11111111-1111-4111-8111-111111111111"
+ACTOR = "threat-actor--22222222-2222-4222-8222-222222222222"
+LOCATION = "location--33333333-3333-4333-8333-333333333333"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a database with no schema at all."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'node.sqlite3'}"
+        return
+    with new_postgres_database("diapason_test_migrate") as url:
+        yield url
+
+
+def _move(engine: sa.Engine, revision: str, *, down: bool = False) -> None:
+    with write_transaction(engine) as connection:
+        config = _alembic_config(connection)
+        if down:
+            command.downgrade(config, revision)
+        else:
+            command.upgrade(config, revision)
+
+
+def _object_row(seq: int, object_id: str, modified: str, current: bool) -> dict[str, object]:
+    return {
+        "seq": seq,
+        "id": object_id,
+        "modified": modified,
+        "type": object_id.partition("--")[0],
+        "spec_version": "2.1",
+        "created": stamp(1),
+        "created_by_ref": None,
+        "revoked": False,
+        "is_current": current,
+        "date_added": stamp(1),
+        "source": None,
+        "content_hash": f"{seq:064d}",
+        "content": (
+            f'{{"type":"{object_id.partition("--")[0]}","id":"{object_id}",'
+            f'"spec_version":"2.1","created":"{stamp(1)}","modified":"{modified}"}}'
+        ),
+    }
+
+
+def test_links_keyed_by_seq_keep_every_edge_and_marking(empty_url: str) -> None:
+    engine = open_engine(empty_url)
+    try:
+        _move(engine, "0006")  # objects has had the same columns since
+        with write_transaction(engine) as connection:
+            connection.execute(
+                sa.insert(objects),
+                [
+                    _object_row(1, REPORT, stamp(1), False),  # an older version: no links
+                    _object_row(2, REPORT, stamp(2), True),
+                    _object_row(3, ACTOR, stamp(1), True),
+                ],
+            )
+            connection.exec_driver_sql(
+                "INSERT INTO edges (source_id, property, target_id) VALUES "
+                f"('{REPORT}', 'object_refs[0]', '{ACTOR}'), "
+                f"('{REPORT}', 'object_refs[1]', '{LOCATION}'), "
+                f"('{ACTOR}', 'x_seen_at_ref', '{LOCATION}')"
+            )
+            connection.exec_driver_sql(
+                "INSERT INTO object_markings (object_id, marking_ref) VALUES "
+                f"('{REPORT}', '{TLP_GREEN}'), ('{ACTOR}', '{TLP_AMBER}')"
+            )
+        migrate(engine)
+        assert current_revision(engine) == head_revision()
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql(
+                "SELECT source_seq, property FROM edges ORDER BY source_seq, property"
+            ).all() == [(2, "object_refs[0]"), (2, "object_refs[1]"), (3, "x_seen_at_ref")]
+    finally:
+        engine.dispose()
+
+    store = open_store(empty_url)
+    try:
+        assert set(store.neighbours(REPORT)) == {
+            Edge(REPORT, "object_refs[0]", ACTOR),
+            Edge(REPORT, "object_refs[1]", LOCATION),
+        }
+        assert set(store.neighbours(LOCATION)) == {
+            Edge(REPORT, "object_refs[1]", LOCATION),
+            Edge(ACTOR, "x_seen_at_ref", LOCATION),
+        }
+        assert [o.id for o in store.query(Query(marking=TLP_GREEN)).objects] == [REPORT]
+        assert [o.id for o in store.query(Query(marking=TLP_AMBER)).objects] == [ACTOR]
+    finally:
+        store.close()
+
+    engine = open_engine(empty_url)
+    try:
+        _move(engine, "0006", down=True)
+        with engine.connect() as connection:
+            assert set(
+                connection.exec_driver_sql("SELECT source_id, property, target_id FROM edges")
+            ) == {
+                (REPORT, "object_refs[0]", ACTOR),
+                (REPORT, "object_refs[1]", LOCATION),
+                (ACTOR, "x_seen_at_ref", LOCATION),
+            }
+            assert set(
+                connection.exec_driver_sql("SELECT object_id, marking_ref FROM object_markings")
+            ) == {(REPORT, TLP_GREEN), (ACTOR, TLP_AMBER)}
+    finally:
+        engine.dispose()
