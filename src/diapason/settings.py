@@ -75,8 +75,8 @@ class Settings:
     max_object_bytes: int = 1_048_576
     # Largest accepted request body or file in one import, in bytes.
     max_request_bytes: int = 104_857_600
-    # Objects written per transaction during imports.
-    batch_size: int = 10_000
+    # Objects written per transaction during imports (a batch also ends at 64 MiB of JSON).
+    batch_size: int = 50_000
     # Seconds between two rounds of the background loop of `serve` (release to partners,
     # pull from them); 0 turns the loop off.
     sync_interval: int = 1

@@ -18,6 +18,8 @@ from diapason.domain.stix import (
     Prepared,
     Problem,
     StixError,
+    _references,
+    _walk_refs,
     canonical_json,
     format_timestamp,
     is_valid_id,
@@ -692,3 +694,31 @@ def test_prepare_never_raises_on_damaged_objects(changes: dict[str, Any], index:
         assert is_valid_id(result.id)
     else:
         assert isinstance(result.field, str) and result.message
+
+
+_keys = st.sampled_from(
+    ["name", "x_ref", "source_ref", "object_refs", "a_refs", "ref", "x", 'q_ref"', "b\\_ref"]
+)
+_leaves = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(['x_ref":', 'a_refs":"', 'b_ref\\":', "_ref"]),
+    st.integers(-(2**63), 2**63 - 1),  # orjson's range
+    st.booleans(),
+    st.none(),
+)
+_values = st.recursive(
+    _leaves,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(_keys, children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(st.dictionaries(_keys, _values, max_size=8))
+def test_references_from_the_top_level_are_the_whole_walk(obj: dict[str, Any]) -> None:
+    """The shortcut (top-level keys, checked against the serialised text) finds exactly
+    what walking the whole object finds, in the same order; strings that merely contain
+    ``_ref":`` are part of the generated text."""
+    content = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+    assert _references(obj, content) == _walk_refs(obj, "")

@@ -410,6 +410,22 @@ def test_batch_boundaries_do_not_change_the_report(database_url: str, batch_size
         store.close()
 
 
+def test_a_batch_ends_at_its_size_in_characters(database_url: str) -> None:
+    """Memory stays bounded by ``batch_chars`` whatever the objects' size: each batch
+    (one transaction, one call of the write hook) ends once it holds that much JSON."""
+    objects = [sdo(description="z" * 400) for _ in range(6)]
+    store = open_store(database_url)
+    store.batch_chars = 1_000  # two or three of these objects
+    batches: list[list[str]] = []
+    try:
+        report = store.put_many(objects, on_write=lambda _c, ids: batches.append(ids))
+        assert report.written == [obj["id"] for obj in objects]
+        assert [len(ids) for ids in batches] == [2, 2, 2]
+        assert [i for ids in batches for i in ids] == report.written
+    finally:
+        store.close()
+
+
 def test_max_object_bytes_is_the_store_setting(database_url: str) -> None:
     store = open_store(database_url, max_object_bytes=600)
     try:

@@ -105,10 +105,18 @@ def _import_objects(
         def audit(connection: Any, written: list[str], details: dict[str, Any] = details) -> None:
             node.audit.append(actor(), "import", written, details=details, connection=connection)
 
-        done = node.store.put_many(chunk, source=source, start_index=start, on_write=audit)
+        done = node.store.put_many(
+            _ticking(chunk, progress, task), source=source, start_index=start, on_write=audit
+        )
         report.merge(done)
-        progress.advance(task, len(chunk))
     return report
+
+
+def _ticking(items: list[Any], progress: Progress, task: Any, every: int = 1_000) -> Iterator[Any]:
+    """The items, advancing the progress bar as they are read (a batch is large)."""
+    for start in range(0, len(items), every):
+        yield from items[start : start + every]
+        progress.advance(task, min(every, len(items) - start))
 
 
 def _timestamp_option(value: str | None, name: str) -> str | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -213,31 +212,75 @@ def _clip(value: str, limit: int = 80) -> str:
     return value if len(value) <= limit else value[:limit] + "…"
 
 
-def _walk_refs(value: Any, path: str) -> Iterator[tuple[str, Any]]:
+_REF_SUFFIXES = ("_ref", "_refs")
+
+
+def _walk_refs(value: Any, path: str) -> list[tuple[str, Any]]:
     """Every (property path, value) whose property name ends in ``_ref`` or ``_refs``."""
+    found: list[tuple[str, Any]] = []
     if isinstance(value, dict):
-        for key, item in value.items():
-            sub = f"{path}.{key}" if path else key
-            if key.endswith("_ref"):
-                yield sub, item
-            elif key.endswith("_refs"):
-                if isinstance(item, list):
-                    for position, element in enumerate(item):
-                        yield f"{sub}[{position}]", element
-                else:
-                    yield sub, item
-            elif isinstance(item, dict | list):
-                yield from _walk_refs(item, sub)
+        _refs_in_dict(value, path, found)
     elif isinstance(value, list):
-        for position, element in enumerate(value):
-            if isinstance(element, dict | list):
-                yield from _walk_refs(element, f"{path}[{position}]")
+        _refs_in_list(value, path, found)
+    return found
+
+
+def _references(obj: dict[str, Any], content: bytes) -> list[tuple[str, Any]]:
+    """What ``_walk_refs(obj, "")`` returns, from the top level alone when that is all.
+
+    In JSON, ``_ref":`` can only be the end of a key ending in ``_ref`` (a quote inside a
+    string is escaped, and a string value is never followed by a colon). When ``content``,
+    the object serialised, holds no more such keys than the top level, there is nothing
+    to look for deeper; otherwise the whole object is walked.
+    """
+    expected = content.count(b'_ref":') + content.count(b'_refs":')
+    if not expected:
+        return []
+    top = [key for key in obj if key.endswith(_REF_SUFFIXES)]
+    if len(top) != expected:
+        return _walk_refs(obj, "")
+    found: list[tuple[str, Any]] = []
+    for key in top:
+        item = obj[key]
+        if key[-1] == "s" and isinstance(item, list):
+            found.extend((f"{key}[{position}]", element) for position, element in enumerate(item))
+        else:
+            found.append((key, item))
+    return found
+
+
+def _refs_in_dict(value: dict[str, Any], path: str, found: list[tuple[str, Any]]) -> None:
+    for key, item in value.items():
+        if key.endswith(_REF_SUFFIXES):
+            sub = f"{path}.{key}" if path else key
+            if key[-1] == "s" and isinstance(item, list):
+                found.extend(
+                    (f"{sub}[{position}]", element) for position, element in enumerate(item)
+                )
+            else:
+                found.append((sub, item))
+        elif isinstance(item, dict):
+            _refs_in_dict(item, f"{path}.{key}" if path else key, found)
+        elif isinstance(item, list):
+            _refs_in_list(item, f"{path}.{key}" if path else key, found)
+
+
+def _refs_in_list(value: list[Any], path: str, found: list[tuple[str, Any]]) -> None:
+    for position, element in enumerate(value):
+        if isinstance(element, dict):
+            _refs_in_dict(element, f"{path}[{position}]", found)
+        elif isinstance(element, list):
+            _refs_in_list(element, f"{path}[{position}]", found)
+
+
+_TEXT_ORDER = {key: position for position, key in enumerate(TEXT_PROPERTIES)}
 
 
 def _text_of(obj: dict[str, Any]) -> str:
     parts: list[str] = []
-    for key in TEXT_PROPERTIES:
-        value = obj.get(key)
+    # The set intersection runs in C; sorting its few keys keeps the text's order fixed.
+    for key in sorted(obj.keys() & _TEXT_ORDER.keys(), key=_TEXT_ORDER.__getitem__):
+        value = obj[key]
         if isinstance(value, str):
             parts.append(value)
         elif isinstance(value, list):
@@ -273,13 +316,12 @@ def prepare(obj: Any, index: int, max_bytes: int) -> Prepared | Problem:
         return Problem(index, object_id and _clip(object_id, 120), "content", "nested too deeply")
 
 
-def _prepare(obj: dict[str, Any], index: int, max_bytes: int) -> Prepared:
-    stix_type = obj.get("type")
+def _check_type_and_id(stix_type: Any, object_id: Any) -> None:
+    """The precise error about ``type`` or ``id``; returns when both are valid."""
     if stix_type is None:
         raise StixError("type: required property missing")
     if not isinstance(stix_type, str) or not TYPE_RE.match(stix_type):
         raise StixError(f"type: {stix_type!r} is not a valid STIX type name")
-    object_id = obj.get("id")
     if object_id is None:
         raise StixError("id: required property missing")
     if not isinstance(object_id, str):
@@ -289,6 +331,33 @@ def _prepare(obj: dict[str, Any], index: int, max_bytes: int) -> Prepared:
         raise StixError(f"id: {_clip(object_id)!r} is not TYPE--UUID (RFC 4122)")
     if match.group(1) != stix_type:
         raise StixError(f"id: prefix {match.group(1)!r} does not match type {stix_type!r}")
+
+
+# Reference paths already seen valid (``created_by_ref``, ``object_refs[3]``…): they repeat
+# across objects far more than they vary. Bounded like ``_KNOWN_IDS``.
+_KNOWN_PATHS: set[str] = set()
+
+
+def _is_known_path(path: str) -> bool:
+    if path in _KNOWN_PATHS:
+        return True
+    if REF_PATH_RE.match(path) is None:
+        return False
+    if len(_KNOWN_PATHS) >= _KNOWN_IDS_LIMIT:
+        _KNOWN_PATHS.clear()
+    _KNOWN_PATHS.add(path)
+    return True
+
+
+def _prepare(obj: dict[str, Any], index: int, max_bytes: int) -> Prepared:
+    stix_type = obj.get("type")
+    object_id = obj.get("id")
+    # The id's pattern includes a valid type name: when it matches and its prefix is the
+    # type, both are valid. Anything else is told precisely by _check_type_and_id.
+    match = ID_RE.match(object_id) if isinstance(object_id, str) else None
+    if match is None or match.group(1) != stix_type:
+        _check_type_and_id(stix_type, object_id)
+    assert isinstance(stix_type, str) and isinstance(object_id, str)
 
     spec_version = obj.get("spec_version")
     if spec_version is None and stix_type not in SCO_TYPES:
@@ -304,7 +373,10 @@ def _prepare(obj: dict[str, Any], index: int, max_bytes: int) -> Prepared:
     elif stix_type not in SCO_TYPES:
         raise StixError("created: required property missing")
     if "modified" in obj:
-        modified = normalise_timestamp(obj["modified"], "modified")
+        if created is not None and obj["modified"] == obj["created"]:
+            modified = created  # the first version: the same text normalises the same
+        else:
+            modified = normalise_timestamp(obj["modified"], "modified")
         if created is not None and modified < created:
             raise StixError(f"modified: {obj['modified']} is earlier than created {obj['created']}")
     elif stix_type not in UNVERSIONED_TYPES:
@@ -322,10 +394,16 @@ def _prepare(obj: dict[str, Any], index: int, max_bytes: int) -> Prepared:
     ):
         raise StixError(f"created_by_ref: {created_by_ref!r} is not an identity id")
 
+    try:
+        content = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+    except (TypeError, orjson.JSONEncodeError) as error:
+        raise StixError(f"content: cannot be serialised as JSON: {error}") from None
+
     markings: list[str] = []
     edges: list[tuple[str, str]] = []
-    for path, target in _walk_refs(obj, ""):
-        if not REF_PATH_RE.match(path):
+    for path, target in _references(obj, content):
+        # The set lookup first: a path already seen valid needs no call.
+        if path not in _KNOWN_PATHS and not _is_known_path(path):
             # Shown escaped and without ": ", which separates field from message.
             shown_path = path.encode("unicode_escape").decode("ascii").replace(": ", ":")
             raise StixError(
@@ -353,10 +431,6 @@ def _prepare(obj: dict[str, Any], index: int, max_bytes: int) -> Prepared:
             if "marking_ref" not in entry and "lang" not in entry:
                 raise StixError(f"granular_markings[{position}]: needs marking_ref or lang")
 
-    try:
-        content = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
-    except (TypeError, orjson.JSONEncodeError) as error:
-        raise StixError(f"content: cannot be serialised as JSON: {error}") from None
     if len(content) > max_bytes:
         raise StixError(
             f"size: the object is {len(content):,} bytes, over the limit of {max_bytes:,}"

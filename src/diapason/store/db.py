@@ -29,9 +29,17 @@ class DatabaseError(RuntimeError):
     """The database cannot be used: the message says which one and why, never a password."""
 
 
+# The page size of a new SQLite file (an existing file keeps its own). 16 KiB instead of the
+# default 4 KiB: a bulk write touches a quarter as many pages, and each commit writes each
+# touched page to the WAL once (docs/performance.md).
+SQLITE_PAGE_SIZE = 16_384
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
+    # Only takes effect on a file without tables yet: before WAL mode fixes the page size.
+    cursor.execute(f"PRAGMA page_size={SQLITE_PAGE_SIZE}")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
