@@ -4,6 +4,8 @@ reads its own TAXII collection, served from its ledger, and no other."""
 
 from __future__ import annotations
 
+import threading
+
 import orjson
 import sqlalchemy as sa
 
@@ -216,3 +218,55 @@ def test_a_marking_written_while_the_ledger_runs_is_understood(make_node: MakeNo
     decisions = [(d.released, d.code) for d in a.node.ledger.decisions(shared["id"])]
     assert decisions == [(True, "cleared")]
     assert version_key(shared) in {e[1:3] for e in outbox_entries(a, "bravo")}
+
+
+def test_two_runs_at_once_release_each_version_once(make_node: MakeNode) -> None:
+    """The server's loop and `diapason sync` may run the ledger at the same moment: both
+    read the same undecided versions, and the one that commits second finds them decided
+    and goes on after them. Each version is decided, put in the outbox and audited once."""
+    a, b = make_node("alpha"), make_node("bravo")
+    federate(a, b)
+    clock = Clock()
+    objects = [graded(sdo("threat-actor", a.identity, "green", clock)) for _ in range(2_000)]
+    a.put(objects)
+    both_started = threading.Barrier(2, timeout=30)
+
+    def identities() -> frozenset[str]:
+        both_started.wait()  # each run has read what it knows; both now read the versions
+        return a.node.own_identities()
+
+    runs = [
+        Ledger(a.node.store.engine, a.node.partners, a.node.collections, a.node.audit, identities)
+        for _ in range(2)
+    ]
+    summaries: list[int] = []
+    threads = [
+        threading.Thread(
+            target=lambda ledger=ledger: summaries.append(
+                ledger.run("tests").released.get("bravo", 0)
+            )
+        )
+        for ledger in runs
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    expected = {version_key(obj) for obj in objects}
+    # One run released everything (the node's own identity and definitions too), the other
+    # nothing.
+    assert len(summaries) == 2 and min(summaries) == 0 and max(summaries) >= len(objects)
+    entries = [e[1:3] for e in outbox_entries(a, "bravo")]
+    assert len(entries) == len(set(entries)) == max(summaries)
+    assert set(entries) >= expected
+    released = [
+        object_id
+        for entry in a.node.audit.entries(action="release", limit=100_000)
+        for object_id in entry.object_ids
+    ]
+    assert len(released) == len(set(released)) == max(summaries)
+    with a.node.store.engine.connect() as connection:
+        decided = connection.exec_driver_sql(
+            "SELECT count(*) FROM release_decisions WHERE partner = 'bravo'"
+        ).scalar_one()
+    assert decided == max(summaries)

@@ -13,8 +13,7 @@ were not cut off together with the counter. Keep a copy of the head hash (the me
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -227,14 +226,6 @@ class AuditLog:
         self.engine = engine
 
     # -- writing --------------------------------------------------------------------------
-    @contextmanager
-    def _transaction(self, connection: sa.Connection | None) -> Iterator[sa.Connection]:
-        if connection is not None:
-            yield connection
-            return
-        with write_transaction(self.engine) as own:
-            yield own
-
     def append(
         self,
         actor: str,
@@ -255,7 +246,7 @@ class AuditLog:
         details_text, details_value = _canonical_details(details)
         ids, cleaned_reason = _check_entry(actor, action, object_ids, reason, details_value)
         ids_text = orjson.dumps(list(ids)).decode()
-        with self._transaction(connection) as conn:
+        with write_transaction(self.engine, connection) as conn:
             if conn.dialect.name == "postgresql":
                 # The counter row lock alone would serialise appenders too; the advisory lock
                 # makes the ordering explicit and independent of how ``allocate`` is written.

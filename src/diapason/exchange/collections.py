@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,7 +28,7 @@ from diapason.store.schema import (
     objects,
     taxii_statuses,
 )
-from diapason.store.sql import allocate, insert_dicts, utc_now
+from diapason.store.sql import allocate, insert_tuples, utc_now
 
 DEFAULT_API_ROOT = "main"
 DEFAULT_MAX_CONTENT_LENGTH = 104_857_600
@@ -103,11 +103,18 @@ def _distinct_stamps(connection: sa.Connection, count: int) -> list[str]:
         .order_by(collection_entries.c.seq.desc())
         .limit(1)
     ).scalar()
-    start = datetime.strptime(utc_now(), STAMP_FORMAT)
+    moment = datetime.strptime(utc_now(), STAMP_FORMAT)
     if last is not None:
-        start = max(start, datetime.strptime(last, STAMP_FORMAT) + timedelta(microseconds=1))
-    step = timedelta(microseconds=1)
-    return [(start + step * offset).strftime(STAMP_FORMAT) for offset in range(count)]
+        moment = max(moment, datetime.strptime(last, STAMP_FORMAT) + timedelta(microseconds=1))
+    stamps: list[str] = []
+    while len(stamps) < count:
+        # The rest of this second, one microsecond apart: one strftime per second.
+        prefix = moment.strftime("%Y-%m-%dT%H:%M:%S.")
+        first = moment.microsecond
+        last_micro = min(1_000_000, first + count - len(stamps))
+        stamps.extend(f"{prefix}{micro:06d}Z" for micro in range(first, last_micro))
+        moment = moment.replace(microsecond=0) + timedelta(seconds=1)
+    return stamps
 
 
 def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
@@ -309,26 +316,41 @@ class Collections:
         return Grant(collection_id, username, bool(row[0]), bool(row[1]))
 
     # -- entries --------------------------------------------------------------------------
-    def add_entries(self, collection_id: str, versions: Sequence[tuple[str, str]]) -> int:
+    def add_entries(
+        self,
+        collection_id: str,
+        versions: Sequence[tuple[str, str]],
+        *,
+        connection: sa.Connection | None = None,
+        object_seqs: Mapping[tuple[str, str], int] | None = None,
+    ) -> int:
         """Put stored object versions ``(id, modified)`` in a collection; returns how many
-        were new there. Versions already in the collection are left as they are."""
+        were new there. Versions already in the collection are left as they are.
+
+        ``connection``: write inside the caller's write transaction. ``object_seqs``: each
+        version's ``objects.seq``, when the caller has just read them (else read here); a
+        version missing from it is not stored and is skipped.
+        """
         wanted = set(versions)
         if not wanted:
             return 0
         ids = sorted({object_id for object_id, _ in wanted})
-        with write_transaction(self.engine) as connection:
-            lock_counter(connection, "entries")
+        with write_transaction(self.engine, connection) as conn:
+            lock_counter(conn, "entries")
             stored: dict[tuple[str, str], int] = {}
+            if object_seqs is not None:
+                stored = {key: object_seqs[key] for key in wanted if key in object_seqs}
             held: dict[str, dict[str, tuple[int, bool, bool]]] = {}
             for chunk in _chunks(ids):
-                for row in connection.execute(
-                    sa.select(objects.c.id, objects.c.modified, objects.c.seq).where(
-                        objects.c.id.in_(chunk)
-                    )
-                ):
-                    if (row.id, row.modified) in wanted:
-                        stored[(row.id, row.modified)] = row.seq
-                for entry in connection.execute(
+                if object_seqs is None:
+                    for row in conn.execute(
+                        sa.select(objects.c.id, objects.c.modified, objects.c.seq).where(
+                            objects.c.id.in_(chunk)
+                        )
+                    ):
+                        if (row.id, row.modified) in wanted:
+                            stored[(row.id, row.modified)] = row.seq
+                for entry in conn.execute(
                     sa.select(
                         collection_entries.c.object_id,
                         collection_entries.c.modified,
@@ -347,46 +369,42 @@ class Collections:
                     )
             fresh = sorted(
                 (key for key in wanted if key in stored and key[1] not in held.get(key[0], {})),
-                key=lambda key: stored[key],
+                key=stored.__getitem__,
             )
             if not fresh:
                 return 0
-            first = allocate(connection, "entries", len(fresh))
-            stamps = _distinct_stamps(connection, len(fresh))
-            new_rows: dict[tuple[str, str], int] = {}
-            added_at: dict[tuple[str, str], str] = {}
-            for offset, key in enumerate(fresh):
-                new_rows[key] = first + offset
-                added_at[key] = stamps[offset]
+            first = allocate(conn, "entries", len(fresh))
+            stamps = _distinct_stamps(conn, len(fresh))
+            # seq and date added follow the objects' own order.
+            new_rows = {key: (first + offset, stamps[offset]) for offset, key in enumerate(fresh)}
             flag_changes: list[tuple[int, bool, bool]] = []
-            insert_rows: list[dict[str, Any]] = []
+            insert_rows: list[tuple[Any, ...]] = []
             fresh_by_id: dict[str, set[str]] = {}
             for object_id, modified in fresh:
                 fresh_by_id.setdefault(object_id, set()).add(modified)
             for object_id, new_modifieds in fresh_by_id.items():
                 existing = held.get(object_id, {})
-                modifieds = sorted(set(existing) | new_modifieds)
+                modifieds = sorted(existing.keys() | new_modifieds)
                 oldest, newest = modifieds[0], modifieds[-1]
                 for modified, (seq, was_first, was_latest) in existing.items():
                     if (modified == oldest, modified == newest) != (was_first, was_latest):
                         flag_changes.append((seq, modified == oldest, modified == newest))
-                for modified in modifieds:
-                    key = (object_id, modified)
-                    if key in new_rows:
-                        insert_rows.append(
-                            {
-                                "seq": new_rows[key],
-                                "collection_id": collection_id,
-                                "object_id": object_id,
-                                "modified": modified,
-                                "object_seq": stored[key],
-                                "date_added": added_at[key],
-                                "is_first": modified == oldest,
-                                "is_latest": modified == newest,
-                            }
+                for modified in new_modifieds:
+                    seq, added = new_rows[(object_id, modified)]
+                    insert_rows.append(
+                        (
+                            seq,
+                            collection_id,
+                            object_id,
+                            modified,
+                            stored[(object_id, modified)],
+                            added,
+                            modified == oldest,
+                            modified == newest,
                         )
+                    )
             if flag_changes:
-                connection.execute(
+                conn.execute(
                     collection_entries.update()
                     .where(collection_entries.c.seq == sa.bindparam("b_seq"))
                     .values(is_first=sa.bindparam("b_first"), is_latest=sa.bindparam("b_latest")),
@@ -395,22 +413,21 @@ class Collections:
                         for seq, is_first, is_latest in flag_changes
                     ],
                 )
-            insert_rows.sort(key=lambda row: int(row["seq"]))
-            insert_dicts(connection, collection_entries, insert_rows)
-        self._after_add(len(fresh))
+            insert_rows.sort()
+            insert_tuples(conn, collection_entries, insert_rows)
+            self._after_add(conn, len(fresh))
         return len(fresh)
 
-    def _after_add(self, added: int) -> None:
+    def _after_add(self, connection: sa.Connection, added: int) -> None:
         # As for objects (PostgresStore._after_write): a bulk load leaves PostgreSQL without
         # statistics, and the "object_id IN (...)" lookups above then scan the collection.
+        # ANALYZE runs inside the write transaction, which sees its own new rows.
         if self.engine.dialect.name != "postgresql":
             return
         self._unanalysed += added
         if self._unanalysed >= ANALYZE_EVERY:
             self._unanalysed = 0
-            with self.engine.connect() as connection:
-                connection.exec_driver_sql("ANALYZE collection_entries")
-                connection.commit()
+            connection.exec_driver_sql("ANALYZE collection_entries")
 
     def remove_entries(
         self, collection_id: str, object_id: str, versions: tuple[str, ...] = ()

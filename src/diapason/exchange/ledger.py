@@ -24,15 +24,16 @@ import sqlalchemy as sa
 
 from diapason.audit import AuditLog
 from diapason.domain.policy import PartnerContext, ReleaseContext, decide
-from diapason.exchange.collections import Collections
+from diapason.exchange.collections import Collections, lock_counter
 from diapason.exchange.partners import Partner, Partners
 from diapason.store.db import write_transaction
 from diapason.store.schema import consents, counters, objects, red_recipients, release_decisions
-from diapason.store.sql import insert_dicts, utc_now
+from diapason.store.sql import insert_tuples, utc_now
 
-# Versions decided per step. Each step commits its decisions, outbox entries and audit
-# entry; as with the store's batches, larger steps write fewer index pages per version.
-BATCH = 10_000
+# Versions decided per step. Each step commits its decisions, outbox entries, audit entries
+# and new position in one transaction; as with the store's batches, larger steps write
+# fewer index pages per version.
+BATCH = 50_000
 
 
 @dataclass
@@ -85,10 +86,17 @@ class Ledger:
             return 0
         return int(value)
 
-    def _advance(self, partner: str, seq: int) -> None:
+    def _read_position(self, connection: sa.Connection, partner: str) -> int:
         name = f"policy:{partner}"[:40]
-        with write_transaction(self.engine) as connection:
-            connection.execute(
+        value = connection.execute(
+            sa.select(counters.c.value).where(counters.c.name == name)
+        ).scalar_one()
+        return int(value)
+
+    def _advance(self, partner: str, seq: int, connection: sa.Connection | None = None) -> None:
+        name = f"policy:{partner}"[:40]
+        with write_transaction(self.engine, connection) as conn:
+            conn.execute(
                 counters.update()
                 .where((counters.c.name == name) & (counters.c.value < seq))
                 .values(value=seq)
@@ -165,7 +173,7 @@ class Ledger:
                 context = self.context(context.today)
             ids = sorted({row.id for row in rows})
             earlier = self._released_before(partner.name, ids)
-            decided: list[dict[str, Any]] = []
+            decided: list[tuple[Any, ...]] = []
             releases: list[tuple[str, str]] = []
             withheld_ids: list[str] = []
             now = utc_now()
@@ -184,39 +192,48 @@ class Ledger:
                 if not released and decision.correction and row.id in earlier:
                     released, code = True, "correction"
                     reason = f"revokes a version {partner.name} received; {decision.reason}"
+                # In release_decisions' column order.
                 decided.append(
-                    {
-                        "partner": partner.name,
-                        "object_id": row.id,
-                        "modified": row.modified,
-                        "decided_at": now,
-                        "released": released,
-                        "code": code,
-                        "reason": reason[:2000],
-                    }
+                    (partner.name, row.id, row.modified, now, released, code, reason[:2000])
                 )
                 if released:
                     releases.append((row.id, row.modified))
                     earlier.add(row.id)
                 else:
                     withheld_ids.append(row.id)
-            self._record(decided)
-            if releases:
-                self.collections.add_entries(partner.outbox, releases)
-                self.audit.append(
-                    actor,
-                    "release",
-                    [object_id for object_id, _ in releases],
-                    details={"partner": partner.name, "collection": partner.outbox},
-                )
-            if withheld_ids:
-                self.audit.append(
-                    actor, "withhold", withheld_ids, details={"partner": partner.name}
-                )
+            seqs = {(row.id, row.modified): row.seq for row in rows}
+            with write_transaction(self.engine) as connection:
+                # Steps of two runs at once (the server's loop and `diapason sync`) queue
+                # here; one that finds its rows decided meanwhile starts again after them.
+                lock_counter(connection, "entries")
+                now_at = self._read_position(connection, partner.name)
+                if now_at != position:
+                    position = now_at
+                    continue
+                self._record(connection, decided)
+                if releases:
+                    self.collections.add_entries(
+                        partner.outbox, releases, connection=connection, object_seqs=seqs
+                    )
+                    self.audit.append(
+                        actor,
+                        "release",
+                        [object_id for object_id, _ in releases],
+                        details={"partner": partner.name, "collection": partner.outbox},
+                        connection=connection,
+                    )
+                if withheld_ids:
+                    self.audit.append(
+                        actor,
+                        "withhold",
+                        withheld_ids,
+                        details={"partner": partner.name},
+                        connection=connection,
+                    )
+                position = rows[-1].seq
+                self._advance(partner.name, position, connection)
             released_total += len(releases)
             withheld_total += len(withheld_ids)
-            position = rows[-1].seq
-            self._advance(partner.name, position)
 
     def _released_before(self, partner: str, ids: list[str]) -> set[str]:
         found: set[str] = set()
@@ -236,34 +253,26 @@ class Ledger:
                 )
         return found
 
-    def _record(self, decided: list[dict[str, Any]]) -> None:
+    def _record(self, connection: sa.Connection, decided: list[tuple[Any, ...]]) -> None:
+        """Insert decisions (rows of ``release_decisions``) not recorded yet; one partner."""
         if not decided:
             return
-        with write_transaction(self.engine) as connection:
-            keys = {(d["partner"], d["object_id"], d["modified"]) for d in decided}
-            partner = decided[0]["partner"]
-            ids = sorted({d["object_id"] for d in decided})
-            held: set[tuple[str, str, str]] = set()
-            for start in range(0, len(ids), 500):
-                held.update(
-                    (p, o, m)
-                    for p, o, m in connection.execute(
-                        sa.select(
-                            release_decisions.c.partner,
-                            release_decisions.c.object_id,
-                            release_decisions.c.modified,
-                        ).where(
-                            (release_decisions.c.partner == partner)
-                            & release_decisions.c.object_id.in_(ids[start : start + 500])
-                        )
+        partner = decided[0][0]
+        ids = sorted({row[1] for row in decided})
+        held: set[tuple[str, str]] = set()
+        for start in range(0, len(ids), 500):
+            held.update(
+                (object_id, modified)
+                for object_id, modified in connection.execute(
+                    sa.select(release_decisions.c.object_id, release_decisions.c.modified).where(
+                        (release_decisions.c.partner == partner)
+                        & release_decisions.c.object_id.in_(ids[start : start + 500])
                     )
                 )
-            new_keys = keys - held  # once: inside the comprehension it was once per decision
-            fresh = [
-                d for d in decided if (d["partner"], d["object_id"], d["modified"]) in new_keys
-            ]
-            if fresh:
-                insert_dicts(connection, release_decisions, fresh)
+            )
+        fresh = [row for row in decided if (row[1], row[2]) not in held]
+        if fresh:
+            insert_tuples(connection, release_decisions, fresh)
 
     def reconsider(self, object_id: str, actor: str) -> LedgerRun:
         """Decide an object's versions again (after a consent or a named recipient was
@@ -303,7 +312,7 @@ class Ledger:
                 .order_by(objects.c.seq)
             ).all()
         releases: list[tuple[str, str]] = []
-        decided: list[dict[str, Any]] = []
+        decided: list[tuple[Any, ...]] = []
         now = utc_now()
         for row in rows:
             if row.source == f"partner:{partner.name}":
@@ -315,27 +324,29 @@ class Ledger:
                 context,
             )
             decided.append(
-                {
-                    "partner": partner.name,
-                    "object_id": row.id,
-                    "modified": row.modified,
-                    "decided_at": now,
-                    "released": decision.released,
-                    "code": str(decision.code),
-                    "reason": decision.reason[:2000],
-                }
+                (
+                    partner.name,
+                    row.id,
+                    row.modified,
+                    now,
+                    decision.released,
+                    str(decision.code),
+                    decision.reason[:2000],
+                )
             )
             if decision.released:
                 releases.append((row.id, row.modified))
-        self._record(decided)
-        if releases:
-            self.collections.add_entries(partner.outbox, releases)
-            self.audit.append(
-                actor,
-                "release",
-                [object_id],
-                details={"partner": partner.name, "reconsidered": True},
-            )
+        with write_transaction(self.engine) as connection:
+            self._record(connection, decided)
+            if releases:
+                self.collections.add_entries(partner.outbox, releases, connection=connection)
+                self.audit.append(
+                    actor,
+                    "release",
+                    [object_id],
+                    details={"partner": partner.name, "reconsidered": True},
+                    connection=connection,
+                )
         return len(releases), len(decided) - len(releases)
 
     def decisions(self, object_id: str) -> list[DecisionRecord]:

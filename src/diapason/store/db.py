@@ -88,9 +88,17 @@ def open_engine(url: str) -> sa.Engine:
 
 
 @contextmanager
-def write_transaction(engine: sa.Engine) -> Iterator[sa.Connection]:
-    """One write transaction; commits on success, rolls back on any exception."""
-    if engine.dialect.name == "sqlite":
+def write_transaction(
+    engine: sa.Engine, within: sa.Connection | None = None
+) -> Iterator[sa.Connection]:
+    """One write transaction; commits on success, rolls back on any exception.
+
+    ``within``: a connection already in a write transaction, which is used as it is (the
+    work then commits or rolls back with the caller's).
+    """
+    if within is not None:
+        yield within
+    elif engine.dialect.name == "sqlite":
         with engine.connect() as connection:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
             try:

@@ -268,7 +268,8 @@ class SqlStore:
             # One statement for the whole batch, the ids bound as a single parameter.
             in_ids, ids_value = self._in_ids, self._ids_parameter(ids)
             for object_id, modified, content_hash, is_current, seq in connection.exec_driver_sql(
-                f"SELECT id, modified, content_hash, is_current, seq FROM objects WHERE id {in_ids}",
+                "SELECT id, modified, content_hash, is_current, seq FROM objects "
+                f"WHERE id {in_ids}",
                 (ids_value,),
             ):
                 known[(object_id, modified)] = content_hash
