@@ -28,7 +28,7 @@ from diapason.exchange.collections import Collections, lock_counter
 from diapason.exchange.partners import Partner, Partners
 from diapason.store.db import write_transaction
 from diapason.store.schema import consents, counters, objects, red_recipients, release_decisions
-from diapason.store.sql import insert_tuples, utc_now
+from diapason.store.sql import insert_tuples, partner_versions, utc_now
 
 # Versions decided per step. Each step commits its decisions, outbox entries, audit entries
 # and new position in one transaction; as with the store's batches, larger steps write
@@ -257,19 +257,9 @@ class Ledger:
         """Insert decisions (rows of ``release_decisions``) not recorded yet; one partner."""
         if not decided:
             return
-        partner = decided[0][0]
-        ids = sorted({row[1] for row in decided})
-        held: set[tuple[str, str]] = set()
-        for start in range(0, len(ids), 500):
-            held.update(
-                (object_id, modified)
-                for object_id, modified in connection.execute(
-                    sa.select(release_decisions.c.object_id, release_decisions.c.modified).where(
-                        (release_decisions.c.partner == partner)
-                        & release_decisions.c.object_id.in_(ids[start : start + 500])
-                    )
-                )
-            )
+        held = partner_versions(
+            connection, release_decisions, decided[0][0], [row[1] for row in decided]
+        )
         fresh = [row for row in decided if (row[1], row[2]) not in held]
         if fresh:
             insert_tuples(connection, release_decisions, fresh)

@@ -21,7 +21,7 @@ from diapason.domain.grading import grade
 from diapason.domain.stix import normalise_timestamp, now_timestamp
 from diapason.store.db import write_transaction
 from diapason.store.schema import deliveries
-from diapason.store.sql import insert_dicts, utc_now
+from diapason.store.sql import insert_dicts, partner_versions, utc_now
 
 RECEIPT_TYPE = "x-diapason-receipt"
 MAX_PER_RECEIPT = 5000
@@ -104,18 +104,9 @@ class Deliveries:
             return 0
         keys = sorted(rows)
         with write_transaction(self.engine) as connection:
-            held: set[tuple[str, str]] = set()
-            ids = sorted({object_id for object_id, _ in keys})
-            for start in range(0, len(ids), 500):
-                held.update(
-                    (o, m)
-                    for o, m in connection.execute(
-                        sa.select(deliveries.c.object_id, deliveries.c.modified).where(
-                            (deliveries.c.partner == partner)
-                            & deliveries.c.object_id.in_(ids[start : start + 500])
-                        )
-                    )
-                )
+            held = partner_versions(
+                connection, deliveries, partner, [object_id for object_id, _ in keys]
+            )
             fresh = [rows[key] for key in keys if key not in held]
             if fresh:
                 insert_dicts(connection, deliveries, fresh)

@@ -129,6 +129,24 @@ def insert_dicts(
     insert_tuples(connection, table, [tuple(row[name] for name in names) for row in rows])
 
 
+def partner_versions(
+    connection: sa.Connection, table: sa.Table, partner: str, ids: Sequence[str]
+) -> set[tuple[str, str]]:
+    """The ``(object_id, modified)`` pairs ``table`` (a per-partner record of versions, such
+    as release decisions or deliveries) holds for ``partner`` among these object ids."""
+    found: set[tuple[str, str]] = set()
+    for chunk in _chunks(sorted(set(ids))):
+        found.update(
+            (object_id, modified)
+            for object_id, modified in connection.execute(
+                sa.select(table.c.object_id, table.c.modified).where(
+                    (table.c.partner == partner) & table.c.object_id.in_(chunk)
+                )
+            )
+        )
+    return found
+
+
 def _chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
