@@ -17,7 +17,7 @@ import pytest
 
 from diapason.domain.stix import EPOCH, Problem, normalise_timestamp
 from diapason.store.interface import Edge, ObjectStore, Page, Query, StoredObject
-from diapason.store.sql import SqlStore, open_store
+from diapason.store.sql import AnalysisSchedule, SqlStore, open_store
 from tests.store.builders import (
     TLP_AMBER,
     TLP_CLEAR,
@@ -876,3 +876,12 @@ def test_count_counts_objects_not_versions(store: SqlStore) -> None:
     store.delete(first["id"], actor="a", reason="r")
     assert store.count() == 0
     assert store.count(include_revoked=True) == 1
+
+
+def test_postgresql_writers_analyse_at_doubling_totals() -> None:
+    """20,000 rows written, then 40,000, then 80,000: the first analysis gives the planner
+    the table's shape, and later ones grow rarer as each samples a larger table."""
+    schedule = AnalysisSchedule()
+    due_at = [total for total in range(10_000, 200_001, 10_000) if schedule.due(10_000)]
+    assert due_at == [20_000, 40_000, 80_000, 160_000]
+    assert not schedule.due(0)

@@ -28,7 +28,7 @@ from diapason.store.schema import (
     objects,
     taxii_statuses,
 )
-from diapason.store.sql import allocate, insert_tuples, utc_now
+from diapason.store.sql import AnalysisSchedule, allocate, insert_tuples, utc_now
 
 DEFAULT_API_ROOT = "main"
 DEFAULT_MAX_CONTENT_LENGTH = 104_857_600
@@ -36,7 +36,6 @@ API_ROOT_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}\Z")
 ALIAS_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}\Z")
 IN_CHUNK = 500
 STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
-ANALYZE_EVERY = 20_000
 
 Entry = tuple[int, str, str, str]  # (seq, object id, modified, date added)
 
@@ -131,7 +130,7 @@ class Collections:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
-        self._unanalysed = ANALYZE_EVERY  # analyse after the first large load
+        self._analysis = AnalysisSchedule()
 
     # -- API roots ----------------------------------------------------------------------
     def add_api_root(
@@ -424,9 +423,7 @@ class Collections:
         # ANALYZE runs inside the write transaction, which sees its own new rows.
         if self.engine.dialect.name != "postgresql":
             return
-        self._unanalysed += added
-        if self._unanalysed >= ANALYZE_EVERY:
-            self._unanalysed = 0
+        if self._analysis.due(added):
             connection.exec_driver_sql("ANALYZE collection_entries")
 
     def remove_entries(

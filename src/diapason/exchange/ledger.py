@@ -236,22 +236,11 @@ class Ledger:
             withheld_total += len(withheld_ids)
 
     def _released_before(self, partner: str, ids: list[str]) -> set[str]:
-        found: set[str] = set()
         with self.engine.connect() as connection:
-            for start in range(0, len(ids), 500):
-                chunk = ids[start : start + 500]
-                found.update(
-                    connection.execute(
-                        sa.select(release_decisions.c.object_id)
-                        .where(
-                            (release_decisions.c.partner == partner)
-                            & release_decisions.c.released
-                            & release_decisions.c.object_id.in_(chunk)
-                        )
-                        .distinct()
-                    ).scalars()
-                )
-        return found
+            found = partner_versions(
+                connection, release_decisions, partner, ids, released_only=True
+            )
+        return {object_id for object_id, _ in found}
 
     def _record(self, connection: sa.Connection, decided: list[tuple[Any, ...]]) -> None:
         """Insert decisions (rows of ``release_decisions``) not recorded yet; one partner."""

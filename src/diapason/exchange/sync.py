@@ -16,20 +16,19 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import orjson
-import sqlalchemy as sa
 
 from diapason.domain.stix import normalise_timestamp
 from diapason.exchange.partners import Partner
 from diapason.exchange.receipts import make_receipt
 from diapason.exchange.taxii import TAXII
 from diapason.node import Node
-from diapason.store.schema import objects
 from diapason.store.sql import utc_now
 
 log = logging.getLogger("diapason.sync")
@@ -276,38 +275,59 @@ class SyncAgent:
         if partner.watermark:
             params["added_after"] = partner.watermark
         own = self.node.own_identities()
-        while True:
-            response = self._get(client, f"{collection_url}objects/", params=params)
-            envelope = self._json(response)
-            received = envelope.get("objects", [])
-            if not isinstance(received, list):
-                raise SyncError(f"{collection_url}: 'objects' is not a list")
-            stored = self._store_page(partner, received, own, result)
-            if stored and inbox:
-                self._acknowledge(client, inbox, partner, stored)
-            result.pages += 1
-            more = bool(envelope.get("more"))
-            last = response.headers.get("x-taxii-date-added-last")
-            if last:
-                try:
-                    watermark = normalise_timestamp(last, "X-TAXII-Date-Added-Last")
-                except ValueError:
-                    raise SyncError(f"{collection_url}: bad X-TAXII-Date-Added-Last") from None
-                # Mid-listing, entries added at that same instant may be on the next page:
-                # a crash must read them again. At the end, everything up to it was read
-                # (the partner dates a whole addition at once): the next round starts after.
-                self.node.partners.update(
-                    partner.name, watermark=_before(watermark) if more else watermark
-                )
-            if not more:
-                return
-            token = envelope.get("next")
-            if not isinstance(token, str) or not token:
-                raise SyncError(f"{collection_url}: 'more' without 'next'")
-            # The cursor is bound to the filters of the first page: the same added_after.
-            params = {"match[version]": "all", "limit": str(self.page_size), "next": token}
-            if partner.watermark:
-                params["added_after"] = partner.watermark
+        # The network work (the next page, the receipt of the last one) runs on one thread
+        # beside the writes, in order: the partner serves page N+1 while page N is stored
+        # here. The watermark still moves only once a page is stored.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-network") as network:
+            fetching = network.submit(self._fetch, client, f"{collection_url}objects/", params)
+            receipts: list[Future[None]] = []
+            while True:
+                response, envelope = fetching.result()
+                received = envelope.get("objects", [])
+                if not isinstance(received, list):
+                    raise SyncError(f"{collection_url}: 'objects' is not a list")
+                more = bool(envelope.get("more"))
+                token = envelope.get("next")
+                if more and isinstance(token, str) and token:
+                    # The cursor is bound to the filters of the first page: the same
+                    # added_after.
+                    params = {"match[version]": "all", "limit": str(self.page_size), "next": token}
+                    if partner.watermark:
+                        params["added_after"] = partner.watermark
+                    fetching = network.submit(
+                        self._fetch, client, f"{collection_url}objects/", params
+                    )
+                stored = self._store_page(partner, received, own, result)
+                if stored and inbox:
+                    receipts.append(
+                        network.submit(self._acknowledge, client, inbox, partner, stored)
+                    )
+                result.pages += 1
+                last = response.headers.get("x-taxii-date-added-last")
+                if last:
+                    try:
+                        watermark = normalise_timestamp(last, "X-TAXII-Date-Added-Last")
+                    except ValueError:
+                        raise SyncError(f"{collection_url}: bad X-TAXII-Date-Added-Last") from None
+                    # Mid-listing, entries added at that same instant may be on the next
+                    # page: a crash must read them again. At the end, everything up to it was
+                    # read (the partner dates a whole addition at once): the next round
+                    # starts after.
+                    self.node.partners.update(
+                        partner.name, watermark=_before(watermark) if more else watermark
+                    )
+                if not more:
+                    for receipt in receipts:
+                        receipt.result()  # a failed POST is logged; anything else is raised
+                    return
+                if not isinstance(token, str) or not token:
+                    raise SyncError(f"{collection_url}: 'more' without 'next'")
+
+    def _fetch(
+        self, client: httpx.Client, url: str, params: dict[str, str]
+    ) -> tuple[httpx.Response, dict[str, Any]]:
+        response = self._get(client, url, params=params)
+        return response, self._json(response)
 
     def _store_page(
         self, partner: Partner, received: list[Any], own: frozenset[str], result: SyncResult
@@ -401,12 +421,6 @@ class SyncAgent:
             }
         )
         found: dict[str, dict[str, tuple[str | None, str | None]]] = {}
-        with self.node.store.engine.connect() as connection:
-            for start in range(0, len(ids), 500):
-                for row in connection.execute(
-                    sa.select(
-                        objects.c.id, objects.c.modified, objects.c.source, objects.c.created_by_ref
-                    ).where(objects.c.id.in_(ids[start : start + 500]))
-                ):
-                    found.setdefault(row.id, {})[row.modified] = (row.source, row.created_by_ref)
+        for object_id, modified, source, author in self.node.store.provenance(ids):
+            found.setdefault(object_id, {})[modified] = (source, author)
         return found

@@ -129,22 +129,38 @@ def insert_dicts(
     insert_tuples(connection, table, [tuple(row[name] for name in names) for row in rows])
 
 
+def among(dialect: str, ids: Sequence[str]) -> tuple[str, Any]:
+    """``column {fragment}`` is true for these ids, the ids bound as one parameter: one
+    statement for any number of them, where ``IN (?, ?, …)`` needs one per few hundred
+    (and each is planned anew). Returns the fragment and the parameter's value."""
+    if dialect == "sqlite":
+        return "IN (SELECT value FROM json_each(?))", orjson.dumps(list(ids)).decode()
+    return "= ANY(%s)", list(ids)
+
+
 def partner_versions(
-    connection: sa.Connection, table: sa.Table, partner: str, ids: Sequence[str]
+    connection: sa.Connection,
+    table: sa.Table,
+    partner: str,
+    ids: Sequence[str],
+    *,
+    released_only: bool = False,
 ) -> set[tuple[str, str]]:
     """The ``(object_id, modified)`` pairs ``table`` (a per-partner record of versions, such
-    as release decisions or deliveries) holds for ``partner`` among these object ids."""
-    found: set[tuple[str, str]] = set()
-    for chunk in _chunks(sorted(set(ids))):
-        found.update(
-            (object_id, modified)
-            for object_id, modified in connection.execute(
-                sa.select(table.c.object_id, table.c.modified).where(
-                    (table.c.partner == partner) & table.c.object_id.in_(chunk)
-                )
-            )
+    as release decisions or deliveries) holds for ``partner`` among these object ids
+    (``released_only``: the rows whose ``released`` is true)."""
+    dialect = connection.dialect.name
+    in_ids, ids_value = among(dialect, sorted(set(ids)))
+    mark = "?" if dialect == "sqlite" else "%s"
+    released = " AND released" if released_only else ""
+    return {
+        (object_id, modified)
+        for object_id, modified in connection.exec_driver_sql(
+            f"SELECT object_id, modified FROM {table.name} "
+            f"WHERE partner = {mark}{released} AND object_id {in_ids}",
+            (partner, ids_value),
         )
-    return found
+    }
 
 
 def _chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
@@ -209,13 +225,6 @@ class SqlStore:
         self.max_object_bytes = max_object_bytes
         self.batch_size = batch_size
         self.batch_chars = batch_chars
-
-    # -- dialect hooks ----------------------------------------------------------------------
-    # "column IN (these ids)" with the ids bound as one parameter (see _ids_parameter).
-    _in_ids = ""
-
-    def _ids_parameter(self, ids: list[str]) -> Any:
-        raise NotImplementedError
 
     # -- full text: dialect hooks -------------------------------------------------------
     def _fts_insert(self, connection: sa.Connection, rows: list[tuple[int, str]]) -> None:
@@ -284,7 +293,7 @@ class SqlStore:
             known: dict[tuple[str, str], str] = {}
             current: dict[str, tuple[str, int | None]] = {}  # id -> (modified, seq or None)
             # One statement for the whole batch, the ids bound as a single parameter.
-            in_ids, ids_value = self._in_ids, self._ids_parameter(ids)
+            in_ids, ids_value = among(self.dialect, ids)
             for object_id, modified, content_hash, is_current, seq in connection.exec_driver_sql(
                 "SELECT id, modified, content_hash, is_current, seq FROM objects "
                 f"WHERE id {in_ids}",
@@ -507,6 +516,21 @@ class SqlStore:
         more = len(rows) > limit
         return Page(found, found[-1].seq if more and found else None)
 
+    def provenance(self, ids: Sequence[str]) -> list[tuple[str, str, str | None, str | None]]:
+        """``(id, modified, source, created_by_ref)`` of every version held of these ids."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return []
+        in_ids, ids_value = among(self.dialect, wanted)
+        with self.engine.connect() as connection:
+            return [
+                (row[0], row[1], row[2], row[3])
+                for row in connection.exec_driver_sql(
+                    f"SELECT id, modified, source, created_by_ref FROM objects WHERE id {in_ids}",
+                    (ids_value,),
+                )
+            ]
+
     def known_ids(self, ids: Sequence[str]) -> set[str]:
         """Which of these ids the store holds a version of."""
         wanted = sorted(set(ids))
@@ -552,11 +576,6 @@ def search_words(text: str) -> list[str]:
 class SQLiteStore(SqlStore):
     dialect = "sqlite"
 
-    _in_ids = "IN (SELECT value FROM json_each(?))"
-
-    def _ids_parameter(self, ids: list[str]) -> Any:
-        return orjson.dumps(ids).decode()
-
     def _fts_insert(self, connection: sa.Connection, rows: list[tuple[int, str]]) -> None:
         connection.exec_driver_sql("INSERT INTO object_fts(rowid, body) VALUES (?, ?)", rows)
 
@@ -580,25 +599,15 @@ class SQLiteStore(SqlStore):
 class PostgresStore(SqlStore):
     dialect = "postgresql"
 
-    _in_ids = "= ANY(%s)"
-
-    def _ids_parameter(self, ids: list[str]) -> Any:
-        return ids
-
-    # Re-analyse after this many rows written since the last time (or at first).
-    ANALYZE_EVERY = 20_000
-
     def __init__(self, engine: sa.Engine, **options: Any) -> None:
         super().__init__(engine, **options)
-        self._unanalysed = self.ANALYZE_EVERY  # analyse after the first large load
+        self._analysis = AnalysisSchedule()
 
     def _after_write(self, written: int) -> None:
         # A bulk load into a fresh table leaves the planner without statistics: it then
         # scans the whole table for every "id IN (...)" lookup. Autovacuum catches up only
         # later, so a store that has just written many rows analyses them itself.
-        self._unanalysed += written
-        if written and self._unanalysed >= self.ANALYZE_EVERY:
-            self._unanalysed = 0
+        if self._analysis.due(written):
             with self.engine.connect() as connection:
                 connection.exec_driver_sql("ANALYZE objects, edges, object_markings, object_fts")
                 connection.commit()
@@ -626,6 +635,26 @@ class PostgresStore(SqlStore):
                 sa.text("tsv @@ plainto_tsquery('simple', :fts)").bindparams(fts=" ".join(words))
             )
         )
+
+
+class AnalysisSchedule:
+    """When a PostgreSQL writer should ANALYZE the tables it fills: once 20,000 rows are
+    written, then each time it has written as many again as it had at the last analysis
+    (20,000, 40,000, 80,000…). The first gives the planner the table's shape (index lookups,
+    not scans); later ones matter less and less, and each costs a sample of the table."""
+
+    FIRST = 20_000
+
+    def __init__(self) -> None:
+        self.written = 0
+        self.next_at = self.FIRST
+
+    def due(self, written: int) -> bool:
+        self.written += written
+        if not written or self.written < self.next_at:
+            return False
+        self.next_at = 2 * self.written
+        return True
 
 
 # Estimated tsvector bytes per lexeme besides its own: entry header, one position, padding.
