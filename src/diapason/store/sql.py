@@ -116,9 +116,21 @@ def insert_tuples(
     every row in Python first.
     """
     names = ", ".join(column.name for column in table.columns)
+    if connection.dialect.name == "postgresql":
+        copy_rows(connection, f"{table.name} ({names})", rows)
+        return
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     marks = ", ".join([mark] * len(table.columns))
     connection.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
+
+
+def copy_rows(connection: sa.Connection, target: str, rows: Iterable[Sequence[Any]]) -> None:
+    """PostgreSQL: ``COPY target FROM STDIN`` with these rows, in the connection's
+    transaction. One stream of rows, faster than an INSERT per row even in a pipeline."""
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY {target} FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def insert_dicts(
@@ -613,9 +625,8 @@ class PostgresStore(SqlStore):
                 connection.commit()
 
     def _fts_insert(self, connection: sa.Connection, rows: list[tuple[int, str]]) -> None:
-        connection.exec_driver_sql(
-            "INSERT INTO object_fts(seq, body) VALUES (%s, %s)",
-            [(seq, tsvector_body(body)) for seq, body in rows],
+        copy_rows(
+            connection, "object_fts (seq, body)", [(seq, tsvector_body(body)) for seq, body in rows]
         )
 
     def _fts_delete(self, connection: sa.Connection, seqs: list[int]) -> None:
