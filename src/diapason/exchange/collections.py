@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,13 +28,12 @@ from diapason.store.schema import (
     objects,
     taxii_statuses,
 )
-from diapason.store.sql import AnalysisSchedule, allocate, insert_tuples, utc_now
+from diapason.store.sql import AnalysisSchedule, allocate, among, insert_tuples, utc_now
 
 DEFAULT_API_ROOT = "main"
 DEFAULT_MAX_CONTENT_LENGTH = 104_857_600
 API_ROOT_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}\Z")
 ALIAS_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}\Z")
-IN_CHUNK = 500
 STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 Entry = tuple[int, str, str, str]  # (seq, object id, modified, date added)
@@ -114,11 +113,6 @@ def _distinct_stamps(connection: sa.Connection, count: int) -> list[str]:
         stamps.extend(f"{prefix}{micro:06d}Z" for micro in range(first, last_micro))
         moment = moment.replace(microsecond=0) + timedelta(seconds=1)
     return stamps
-
-
-def _chunks(values: Sequence[Any]) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), IN_CHUNK):
-        yield values[start : start + IN_CHUNK]
 
 
 def _collection(row: sa.Row[Any]) -> Collection:
@@ -339,33 +333,21 @@ class Collections:
             stored: dict[tuple[str, str], int] = {}
             if object_seqs is not None:
                 stored = {key: object_seqs[key] for key in wanted if key in object_seqs}
-            held: dict[str, dict[str, tuple[int, bool, bool]]] = {}
-            for chunk in _chunks(ids):
-                if object_seqs is None:
-                    for row in conn.execute(
-                        sa.select(objects.c.id, objects.c.modified, objects.c.seq).where(
-                            objects.c.id.in_(chunk)
-                        )
-                    ):
-                        if (row.id, row.modified) in wanted:
-                            stored[(row.id, row.modified)] = row.seq
-                for entry in conn.execute(
-                    sa.select(
-                        collection_entries.c.object_id,
-                        collection_entries.c.modified,
-                        collection_entries.c.seq,
-                        collection_entries.c.is_first,
-                        collection_entries.c.is_latest,
-                    ).where(
-                        (collection_entries.c.collection_id == collection_id)
-                        & collection_entries.c.object_id.in_(chunk)
-                    )
+            in_ids, ids_value = among(conn.dialect.name, ids)
+            if object_seqs is None:
+                for object_id, modified, seq in conn.exec_driver_sql(
+                    f"SELECT id, modified, seq FROM objects WHERE id {in_ids}", (ids_value,)
                 ):
-                    held.setdefault(entry.object_id, {})[entry.modified] = (
-                        entry.seq,
-                        bool(entry.is_first),
-                        bool(entry.is_latest),
-                    )
+                    if (object_id, modified) in wanted:
+                        stored[(object_id, modified)] = seq
+            held: dict[str, dict[str, tuple[int, bool, bool]]] = {}
+            mark = "?" if conn.dialect.name == "sqlite" else "%s"
+            for object_id, modified, seq, is_first, is_latest in conn.exec_driver_sql(
+                "SELECT object_id, modified, seq, is_first, is_latest FROM collection_entries "
+                f"WHERE collection_id = {mark} AND object_id {in_ids}",
+                (collection_id, ids_value),
+            ):
+                held.setdefault(object_id, {})[modified] = (seq, bool(is_first), bool(is_latest))
             fresh = sorted(
                 (key for key in wanted if key in stored and key[1] not in held.get(key[0], {})),
                 key=stored.__getitem__,
