@@ -158,8 +158,13 @@ class FedNode:
 
     def sync_process(self, *args: str, page_size: int | None = None) -> subprocess.Popen[bytes]:
         """``diapason sync`` started in the background (to be killed), pulling pages of
-        ``page_size`` objects (default: the setting's default)."""
-        extra = {} if page_size is None else {"DIAPASON_SYNC_PAGE_SIZE": str(page_size)}
+        ``page_size`` objects and writing each in its own transaction (default: the
+        settings' defaults)."""
+        extra = (
+            {}
+            if page_size is None
+            else {"DIAPASON_SYNC_PAGE_SIZE": str(page_size), "DIAPASON_BATCH_SIZE": str(page_size)}
+        )
         return subprocess.Popen(
             [sys.executable, "-m", "diapason", "sync", "--data", str(self.data), *args],
             stdout=subprocess.DEVNULL,

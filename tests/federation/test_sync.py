@@ -148,3 +148,36 @@ def test_serve_loop_pulls_and_backs_off_while_the_partner_is_down(
     )
     wait_for(lambda: b.partner_row("alpha")["failures"] == 0, 10, "failures reset")
     assert b.partner_row("alpha")["last_error"] is None
+
+
+def test_consecutive_pages_are_written_and_acknowledged_together(make_node: MakeNode) -> None:
+    """Pages of 100 gathered up to ``batch_size`` objects: one transaction (one ``receive``
+    audit entry) and one receipt on the sender's side for the group; with ``batch_size``
+    equal to the page, one of each per page."""
+    a, b = make_node("alpha"), make_node("bravo")
+    federate(a, b)
+    clock = Clock()
+    sent = [graded(sdo("threat-actor", a.identity, "green", clock)) for _ in range(450)]
+    a.put(sent)
+    a.node.ledger.run("tests")
+    a.start(sync_interval=0)
+
+    def receipts_on_a() -> int:
+        return sum(1 for row in a.versions() if row[0].startswith("x-diapason-receipt--"))
+
+    grouped = b.cli("sync", env=b.env(DIAPASON_SYNC_PAGE_SIZE="100"))
+    assert grouped.returncode == 0, grouped.stderr
+    receives = [ids for ids, d in b.audit("receive") if d.get("partner") == "alpha"]
+    assert len(receives) == 1 and len(receives[0]) >= len(sent)
+    assert receipts_on_a() == 1
+
+    more = [graded(sdo("threat-actor", a.identity, "green", clock)) for _ in range(250)]
+    a.put(more)
+    a.node.ledger.run("tests")
+    paged = b.cli("sync", env=b.env(DIAPASON_SYNC_PAGE_SIZE="100", DIAPASON_BATCH_SIZE="100"))
+    assert paged.returncode == 0, paged.stderr
+    receives = [ids for ids, d in b.audit("receive") if d.get("partner") == "alpha"]
+    assert [len(ids) for ids in receives[1:]] == [100, 100, 50]
+    assert receipts_on_a() == 4
+    held = {(i, m) for i, m, _ in b.versions("partner:alpha")}
+    assert {version_key(obj) for obj in sent + more} <= held

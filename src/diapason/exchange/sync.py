@@ -34,6 +34,8 @@ from diapason.store.sql import utc_now
 log = logging.getLogger("diapason.sync")
 
 PAGE = 10_000
+# A group of pages written in one transaction ends once it holds this much JSON.
+GROUP_BYTES = 64 * 1_048_576
 BACKOFF_BASE = 2.0  # seconds, doubled at each failure
 BACKOFF_MAX = 600.0
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
@@ -93,6 +95,7 @@ class SyncAgent:
         timeout: httpx.Timeout | float = TIMEOUT,
         deadline: float = DEADLINE,
         page_size: int = PAGE,
+        group_size: int = PAGE,
     ) -> None:
         self.node = node
         self.transport = transport
@@ -100,9 +103,12 @@ class SyncAgent:
         # and for a whole answer.
         self.timeout = timeout
         self.deadline = deadline
-        # Objects per page of a pull: each page is one transaction and one receipt, so
-        # larger pages cost the sender fewer receipts and the receiver fewer commits.
+        # Objects per page of a pull (at most the partner's largest page).
         self.page_size = page_size
+        # Objects written per transaction (and acknowledged by one receipt): consecutive
+        # pages are gathered up to this many. Larger groups cost the sender fewer receipts
+        # and the receiver fewer commits.
+        self.group_size = group_size
 
     @classmethod
     def for_node(cls, node: Node) -> SyncAgent:
@@ -114,6 +120,7 @@ class SyncAgent:
             timeout=settings.sync_timeout,
             deadline=settings.sync_timeout * 10.0,
             page_size=settings.sync_page_size,
+            group_size=max(settings.sync_page_size, settings.batch_size),
         )
 
     def _client(self, partner: Partner) -> httpx.Client:
@@ -275,16 +282,35 @@ class SyncAgent:
         if partner.watermark:
             params["added_after"] = partner.watermark
         own = self.node.own_identities()
-        # The network work (the next page, the receipt of the last one) runs on one thread
-        # beside the writes, in order: the partner serves page N+1 while page N is stored
-        # here. The watermark still moves only once a page is stored.
+        # The network work (the next page, the receipt of what was stored) runs on one
+        # thread beside the writes, in order: the partner serves the next page while this
+        # node writes. Pages are written in groups of up to ``group_size`` objects or
+        # ``GROUP_BYTES`` of JSON, one transaction each (fewer commits, fewer receipts). The
+        # watermark moves only once a group is stored.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-network") as network:
             fetching = network.submit(self._fetch, client, f"{collection_url}objects/", params)
             receipts: list[Future[None]] = []
+            group: list[Any] = []
+            group_bytes = 0
+
+            def store(last: httpx.Response, more: bool) -> None:
+                """Write the group gathered so far and move the watermark past it."""
+                nonlocal group, group_bytes
+                stored = self._store_page(partner, group, own, result)
+                group, group_bytes = [], 0
+                if stored and inbox:
+                    receipts.append(
+                        network.submit(self._acknowledge, client, inbox, partner, stored)
+                    )
+                self._advance_watermark(partner, collection_url, last, more)
+
+            gathered: httpx.Response | None = None  # the last page in the group
             while True:
                 response, envelope = fetching.result()
                 received = envelope.get("objects", [])
                 if not isinstance(received, list):
+                    if gathered is not None:
+                        store(gathered, True)
                     raise SyncError(f"{collection_url}: 'objects' is not a list")
                 more = bool(envelope.get("more"))
                 token = envelope.get("next")
@@ -297,31 +323,39 @@ class SyncAgent:
                     fetching = network.submit(
                         self._fetch, client, f"{collection_url}objects/", params
                     )
-                stored = self._store_page(partner, received, own, result)
-                if stored and inbox:
-                    receipts.append(
-                        network.submit(self._acknowledge, client, inbox, partner, stored)
-                    )
+                group.extend(received)
+                group_bytes += len(response.content)
+                gathered = response
                 result.pages += 1
-                last = response.headers.get("x-taxii-date-added-last")
-                if last:
-                    try:
-                        watermark = normalise_timestamp(last, "X-TAXII-Date-Added-Last")
-                    except ValueError:
-                        raise SyncError(f"{collection_url}: bad X-TAXII-Date-Added-Last") from None
-                    # Mid-listing, entries added at that same instant may be on the next
-                    # page: a crash must read them again. At the end, everything up to it was
-                    # read (the partner dates a whole addition at once): the next round
-                    # starts after.
-                    self.node.partners.update(
-                        partner.name, watermark=_before(watermark) if more else watermark
-                    )
+                listing_goes_on = more and isinstance(token, str) and bool(token)
+                if (
+                    not listing_goes_on
+                    or len(group) >= self.group_size
+                    or group_bytes >= GROUP_BYTES
+                ):
+                    store(response, more)
+                    gathered = None
                 if not more:
                     for receipt in receipts:
                         receipt.result()  # a failed POST is logged; anything else is raised
                     return
-                if not isinstance(token, str) or not token:
+                if not listing_goes_on:
                     raise SyncError(f"{collection_url}: 'more' without 'next'")
+
+    def _advance_watermark(
+        self, partner: Partner, collection_url: str, last: httpx.Response, more: bool
+    ) -> None:
+        stamp = last.headers.get("x-taxii-date-added-last")
+        if not stamp:
+            return
+        try:
+            watermark = normalise_timestamp(stamp, "X-TAXII-Date-Added-Last")
+        except ValueError:
+            raise SyncError(f"{collection_url}: bad X-TAXII-Date-Added-Last") from None
+        # Mid-listing, entries added at that same instant may be on the next page: a crash
+        # must read them again. At the end, everything up to it was read (the partner dates
+        # a whole addition at once): the next round starts after.
+        self.node.partners.update(partner.name, watermark=_before(watermark) if more else watermark)
 
     def _fetch(
         self, client: httpx.Client, url: str, params: dict[str, str]
