@@ -178,22 +178,33 @@ def parse_timestamp(value: str) -> datetime:
     )
 
 
-# Identifiers already seen valid. References repeat a lot (authors, markings, the objects a
-# report cites), and the regular expression was the largest cost of checking an import.
-# Bounded: cleared when full. Only ever holds strings that matched ID_RE.
-_KNOWN_IDS: set[str] = set()
-_KNOWN_IDS_LIMIT = 200_000
+class _SeenValid:
+    """Whether a string matches ``pattern``, remembering the ones that did.
 
+    References repeat a lot (authors, markings, the objects a report cites, paths such as
+    ``object_refs[3]``), and the regular expressions were the largest cost of checking an
+    import. Bounded: cleared when full. Only ever holds strings that matched.
+    """
 
-def _is_known_id(value: str) -> bool:
-    if value in _KNOWN_IDS:
+    LIMIT = 200_000
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self.pattern = pattern
+        self.seen: set[str] = set()
+
+    def __call__(self, value: str) -> bool:
+        if value in self.seen:
+            return True
+        if self.pattern.match(value) is None:
+            return False
+        if len(self.seen) >= self.LIMIT:
+            self.seen.clear()
+        self.seen.add(value)
         return True
-    if ID_RE.match(value) is None:
-        return False
-    if len(_KNOWN_IDS) >= _KNOWN_IDS_LIMIT:
-        _KNOWN_IDS.clear()
-    _KNOWN_IDS.add(value)
-    return True
+
+
+_is_known_id = _SeenValid(ID_RE)
+_is_known_path = _SeenValid(REF_PATH_RE)
 
 
 def is_valid_id(value: Any) -> bool:
@@ -241,24 +252,23 @@ def _references(obj: dict[str, Any], content: bytes) -> list[tuple[str, Any]]:
         return _walk_refs(obj, "")
     found: list[tuple[str, Any]] = []
     for key in top:
-        item = obj[key]
-        if key[-1] == "s" and isinstance(item, list):
-            found.extend((f"{key}[{position}]", element) for position, element in enumerate(item))
-        else:
-            found.append((key, item))
+        _add_ref(key, key, obj[key], found)
     return found
+
+
+def _add_ref(key: str, path: str, item: Any, found: list[tuple[str, Any]]) -> None:
+    """The entries of reference property ``key`` (at ``path``): one per element of a
+    ``_refs`` list, else the value itself."""
+    if key[-1] == "s" and isinstance(item, list):
+        found.extend((f"{path}[{position}]", element) for position, element in enumerate(item))
+    else:
+        found.append((path, item))
 
 
 def _refs_in_dict(value: dict[str, Any], path: str, found: list[tuple[str, Any]]) -> None:
     for key, item in value.items():
         if key.endswith(_REF_SUFFIXES):
-            sub = f"{path}.{key}" if path else key
-            if key[-1] == "s" and isinstance(item, list):
-                found.extend(
-                    (f"{sub}[{position}]", element) for position, element in enumerate(item)
-                )
-            else:
-                found.append((sub, item))
+            _add_ref(key, f"{path}.{key}" if path else key, item, found)
         elif isinstance(item, dict):
             _refs_in_dict(item, f"{path}.{key}" if path else key, found)
         elif isinstance(item, list):
@@ -333,22 +343,6 @@ def _check_type_and_id(stix_type: Any, object_id: Any) -> None:
         raise StixError(f"id: prefix {match.group(1)!r} does not match type {stix_type!r}")
 
 
-# Reference paths already seen valid (``created_by_ref``, ``object_refs[3]``…): they repeat
-# across objects far more than they vary. Bounded like ``_KNOWN_IDS``.
-_KNOWN_PATHS: set[str] = set()
-
-
-def _is_known_path(path: str) -> bool:
-    if path in _KNOWN_PATHS:
-        return True
-    if REF_PATH_RE.match(path) is None:
-        return False
-    if len(_KNOWN_PATHS) >= _KNOWN_IDS_LIMIT:
-        _KNOWN_PATHS.clear()
-    _KNOWN_PATHS.add(path)
-    return True
-
-
 def _prepare(obj: dict[str, Any], index: int, max_bytes: int) -> Prepared:
     stix_type = obj.get("type")
     object_id = obj.get("id")
@@ -402,8 +396,7 @@ def _prepare(obj: dict[str, Any], index: int, max_bytes: int) -> Prepared:
     markings: list[str] = []
     edges: list[tuple[str, str]] = []
     for path, target in _references(obj, content):
-        # The set lookup first: a path already seen valid needs no call.
-        if path not in _KNOWN_PATHS and not _is_known_path(path):
+        if not _is_known_path(path):
             # Shown escaped and without ": ", which separates field from message.
             shown_path = path.encode("unicode_escape").decode("ascii").replace(": ", ":")
             raise StixError(
