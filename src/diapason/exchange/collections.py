@@ -28,7 +28,14 @@ from diapason.store.schema import (
     objects,
     taxii_statuses,
 )
-from diapason.store.sql import AnalysisSchedule, allocate, among, insert_tuples, utc_now
+from diapason.store.sql import (
+    AnalysisSchedule,
+    allocate,
+    among,
+    insert_tuples,
+    placeholder,
+    utc_now,
+)
 
 DEFAULT_API_ROOT = "main"
 DEFAULT_MAX_CONTENT_LENGTH = 104_857_600
@@ -330,18 +337,17 @@ class Collections:
         ids = sorted({object_id for object_id, _ in wanted})
         with write_transaction(self.engine, connection) as conn:
             lock_counter(conn, "entries")
-            stored: dict[tuple[str, str], int] = {}
-            if object_seqs is not None:
-                stored = {key: object_seqs[key] for key in wanted if key in object_seqs}
             in_ids, ids_value = among(conn.dialect.name, ids)
             if object_seqs is None:
-                for object_id, modified, seq in conn.exec_driver_sql(
-                    f"SELECT id, modified, seq FROM objects WHERE id {in_ids}", (ids_value,)
-                ):
-                    if (object_id, modified) in wanted:
-                        stored[(object_id, modified)] = seq
+                object_seqs = {
+                    (object_id, modified): seq
+                    for object_id, modified, seq in conn.exec_driver_sql(
+                        f"SELECT id, modified, seq FROM objects WHERE id {in_ids}", (ids_value,)
+                    )
+                }
+            stored = {key: object_seqs[key] for key in wanted if key in object_seqs}
             held: dict[str, dict[str, tuple[int, bool, bool]]] = {}
-            mark = "?" if conn.dialect.name == "sqlite" else "%s"
+            mark = placeholder(conn)
             for object_id, modified, seq, is_first, is_latest in conn.exec_driver_sql(
                 "SELECT object_id, modified, seq, is_first, is_latest FROM collection_entries "
                 f"WHERE collection_id = {mark} AND object_id {in_ids}",

@@ -34,8 +34,6 @@ from diapason.store.sql import utc_now
 log = logging.getLogger("diapason.sync")
 
 PAGE = 10_000
-# A group of pages written in one transaction ends once it holds this much JSON.
-GROUP_BYTES = 64 * 1_048_576
 BACKOFF_BASE = 2.0  # seconds, doubled at each failure
 BACKOFF_MAX = 600.0
 TIMEOUT = httpx.Timeout(30.0, connect=5.0)
@@ -284,9 +282,9 @@ class SyncAgent:
         own = self.node.own_identities()
         # The network work (the next page, the receipt of what was stored) runs on one
         # thread beside the writes, in order: the partner serves the next page while this
-        # node writes. Pages are written in groups of up to ``group_size`` objects or
-        # ``GROUP_BYTES`` of JSON, one transaction each (fewer commits, fewer receipts). The
-        # watermark moves only once a group is stored.
+        # node writes. Pages are written in groups of up to ``group_size`` objects, or as
+        # much JSON as one of the store's batches holds, one transaction each (fewer
+        # commits, fewer receipts). The watermark moves only once a group is stored.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-network") as network:
             fetching = network.submit(self._fetch, client, f"{collection_url}objects/", params)
             receipts: list[Future[None]] = []
@@ -331,7 +329,7 @@ class SyncAgent:
                 if (
                     not listing_goes_on
                     or len(group) >= self.group_size
-                    or group_bytes >= GROUP_BYTES
+                    or group_bytes >= self.node.store.batch_chars
                 ):
                     store(response, more)
                     gathered = None

@@ -119,8 +119,7 @@ def insert_tuples(
     if connection.dialect.name == "postgresql":
         copy_rows(connection, f"{table.name} ({names})", rows)
         return
-    mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
-    marks = ", ".join([mark] * len(table.columns))
+    marks = ", ".join([placeholder(connection)] * len(table.columns))
     connection.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
 
 
@@ -139,6 +138,11 @@ def insert_dicts(
     """Insert ``rows`` (one mapping per row, a value for every column) in bulk."""
     names = [column.name for column in table.columns]
     insert_tuples(connection, table, [tuple(row[name] for name in names) for row in rows])
+
+
+def placeholder(connection: sa.Connection) -> str:
+    """The driver's mark for a bound parameter in raw SQL (``?`` or ``%s``)."""
+    return "?" if connection.dialect.paramstyle == "qmark" else "%s"
 
 
 def among(dialect: str, ids: Sequence[str]) -> tuple[str, Any]:
@@ -161,9 +165,8 @@ def partner_versions(
     """The ``(object_id, modified)`` pairs ``table`` (a per-partner record of versions, such
     as release decisions or deliveries) holds for ``partner`` among these object ids
     (``released_only``: the rows whose ``released`` is true)."""
-    dialect = connection.dialect.name
-    in_ids, ids_value = among(dialect, sorted(set(ids)))
-    mark = "?" if dialect == "sqlite" else "%s"
+    in_ids, ids_value = among(connection.dialect.name, sorted(set(ids)))
+    mark = placeholder(connection)
     released = " AND released" if released_only else ""
     return {
         (object_id, modified)
