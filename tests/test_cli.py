@@ -327,32 +327,28 @@ def test_showing_a_person_needs_a_reason_and_is_audited_as_personal_data(
 
 
 def test_user_password_is_read_from_stdin_and_audited(node: Path) -> None:
-    command = [sys.executable, "-m", "diapason", "user", "password", "admin", "--data", str(node)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIAPASON_")}
-    done = subprocess.run(
-        [*command, "--password-stdin"],
-        input="a long enough passphrase\n",
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+
+    def set_password(username: str) -> subprocess.CompletedProcess[str]:
+        command = ["user", "password", username, "--data", str(node), "--password-stdin"]
+        return subprocess.run(
+            [sys.executable, "-m", "diapason", *command],
+            input="a long enough passphrase\n",
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+
+    done = set_password("admin")
     assert done.returncode == 0, done.stderr
     assert "passphrase" not in done.stdout + done.stderr
     entries = orjson.loads(
         run(node, "audit", "list", "--json", "--action", "password_change").stdout
     )
     assert entries[-1]["details"] == {"username": "admin"}
-    missing = subprocess.run(
-        [*command[:5], "nobody", "--data", str(node), "--password-stdin"],
-        input="a long enough passphrase\n",
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-        check=False,
-    )
+    missing = set_password("nobody")
     assert missing.returncode == 1 and "nobody" in missing.stderr
     without_stdin = run(node, "user", "password", "admin")
     assert without_stdin.returncode != 0 and "--password-stdin" in without_stdin.stderr
