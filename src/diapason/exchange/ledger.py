@@ -28,7 +28,7 @@ from diapason.exchange.collections import Collections, lock_counter
 from diapason.exchange.partners import Partner, Partners
 from diapason.store.db import write_transaction
 from diapason.store.schema import consents, counters, objects, red_recipients, release_decisions
-from diapason.store.sql import insert_tuples, partner_versions, utc_now
+from diapason.store.sql import BULK_ROWS, insert_tuples, partner_versions, utc_now
 
 # Versions decided per step. Each step commits its decisions, outbox entries, audit entries
 # and new position in one transaction; as with the store's batches, larger steps write
@@ -202,7 +202,7 @@ class Ledger:
                 else:
                     withheld_ids.append(row.id)
             seqs = {(row.id, row.modified): row.seq for row in rows}
-            with write_transaction(self.engine) as connection:
+            with write_transaction(self.engine, bulk=len(rows) >= BULK_ROWS) as connection:
                 # Steps of two runs at once (the server's loop and `diapason sync`) queue
                 # here; one that finds its rows decided meanwhile starts again after them.
                 lock_counter(connection, "entries")

@@ -18,7 +18,7 @@ import orjson
 import sqlalchemy as sa
 
 from diapason.domain.stix import Prepared, Problem, prepare
-from diapason.store.db import migrate, open_engine, write_transaction
+from diapason.store.db import close_engine, migrate, open_engine, write_transaction
 from diapason.store.interface import (
     Edge,
     Page,
@@ -40,6 +40,9 @@ DEFAULT_BATCH_SIZE = 50_000
 # A batch also ends once it holds this many characters of JSON: it is kept in memory
 # until it commits, and objects may be up to ``max_object_bytes`` each.
 DEFAULT_BATCH_CHARS = 64 * 1_048_576
+
+# From this many objects, a write is a bulk write (``write_transaction(bulk=True)``).
+BULK_ROWS = 1_000
 
 # The width of the ``source`` and tombstone ``actor`` columns.
 MAX_NAME = 200
@@ -303,7 +306,7 @@ class SqlStore:
     ) -> None:
         written_before = len(report.written)
         ids = list(dict.fromkeys(p.id for p in batch))
-        with write_transaction(self.engine) as connection:
+        with write_transaction(self.engine, bulk=len(batch) >= BULK_ROWS) as connection:
             lock_writers(connection)
             known: dict[tuple[str, str], str] = {}
             current: dict[str, tuple[str, int | None]] = {}  # id -> (modified, seq or None)
@@ -577,7 +580,7 @@ class SqlStore:
             return [Tombstone(*row) for row in connection.execute(statement)]
 
     def close(self) -> None:
-        self.engine.dispose()
+        close_engine(self.engine)
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)
