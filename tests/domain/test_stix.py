@@ -5,12 +5,13 @@ from __future__ import annotations
 import calendar
 import hashlib
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import orjson
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from diapason.domain.stix import (
@@ -18,7 +19,8 @@ from diapason.domain.stix import (
     Prepared,
     Problem,
     StixError,
-    _references,
+    _check_links,
+    _links,
     _walk_refs,
     canonical_json,
     format_timestamp,
@@ -697,11 +699,36 @@ def test_prepare_never_raises_on_damaged_objects(changes: dict[str, Any], index:
 
 
 _keys = st.sampled_from(
-    ["name", "x_ref", "source_ref", "object_refs", "a_refs", "ref", "x", 'q_ref"', "b\\_ref"]
+    [
+        "name",
+        "x_ref",
+        "source_ref",
+        "object_refs",
+        "a_refs",
+        "ref",
+        "x",
+        'q_ref"',
+        "b\\_ref",
+        "object_marking_refs",
+        "object_marking_refs_ref",
+        "x.marking_ref",
+        "é_ref",
+        "k" * 290 + "_refs",
+    ]
 )
 _leaves = st.one_of(
     st.text(max_size=12),
     st.sampled_from(['x_ref":', 'a_refs":"', 'b_ref\\":', "_ref"]),
+    st.sampled_from(
+        [
+            "identity--11111111-1111-4111-8111-111111111111",
+            "location--22222222-2222-4222-8222-222222222222",
+            TLP_GREEN,
+            TLP_AMBER,
+            "identity--not-a-uuid",
+        ]
+    ),
+    st.uuids(version=4).map(lambda value: f"x-thing--{value}"),
     st.integers(-(2**63), 2**63 - 1),  # orjson's range
     st.booleans(),
     st.none(),
@@ -715,10 +742,46 @@ _values = st.recursive(
 )
 
 
+def _outcome(links: Callable[[], tuple[list[str], list[tuple[str, str]]]]) -> tuple[Any, ...]:
+    try:
+        return ("links", *links())
+    except StixError as error:
+        return ("refused", str(error))
+
+
 @given(st.dictionaries(_keys, _values, max_size=8))
-def test_references_from_the_top_level_are_the_whole_walk(obj: dict[str, Any]) -> None:
-    """The shortcut (top-level keys, checked against the serialised text) finds exactly
-    what walking the whole object finds, in the same order; strings that merely contain
-    ``_ref":`` are part of the generated text."""
+def test_links_from_the_top_level_are_the_whole_walk(obj: dict[str, Any]) -> None:
+    """The shortcuts (top-level keys when the serialised text shows no deeper reference;
+    each key checked once, ids by the set) give exactly what checking every entry of the
+    whole walk gives: the same markings and edges in the same order, or the same error.
+    Strings that merely contain ``_ref":`` are part of the generated text."""
     content = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
-    assert _references(obj, content) == _walk_refs(obj, "")
+    assert _outcome(lambda: _links(obj, content)) == _outcome(
+        lambda: _check_links(_walk_refs(obj, ""))
+    )
+
+
+_ids = st.one_of(
+    st.sampled_from(
+        [
+            "identity--11111111-1111-4111-8111-111111111111",
+            TLP_GREEN,
+            TLP_AMBER,
+            "identity--not-a-uuid",
+            "",
+        ]
+    ),
+    st.uuids(version=4).map(lambda value: f"x-thing--{value}"),
+    st.uuids(version=4).map(lambda value: f"marking-definition--{value}"),
+)
+
+
+@settings(max_examples=500)
+@given(st.dictionaries(_keys, st.one_of(_ids, st.lists(_ids, max_size=4), _leaves), max_size=6))
+def test_links_of_flat_objects_are_the_whole_walk(obj: dict[str, Any]) -> None:
+    """As above, on objects whose references are all at the top level and mostly valid:
+    the case the set-based shortcut serves."""
+    content = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+    assert _outcome(lambda: _links(obj, content)) == _outcome(
+        lambda: _check_links(_walk_refs(obj, ""))
+    )

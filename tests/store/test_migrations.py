@@ -136,3 +136,51 @@ def test_links_keyed_by_seq_keep_every_edge_and_marking(empty_url: str) -> None:
             ) == {(REPORT, TLP_GREEN), (ACTOR, TLP_AMBER)}
     finally:
         engine.dispose()
+
+
+def _source_plan(connection: sa.Connection) -> str:
+    """How the database finds a partner's newest versions (the web dashboard's lookup)."""
+    lookup = "FROM objects WHERE source = 'partner:fr' ORDER BY seq DESC LIMIT 5"
+    if connection.dialect.name == "sqlite":
+        rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN SELECT seq {lookup}").all()
+        return " ".join(str(row[-1]) for row in rows)
+    connection.exec_driver_sql("SET enable_seqscan = off")  # the table is nearly empty
+    return " ".join(row[0] for row in connection.exec_driver_sql(f"EXPLAIN SELECT seq {lookup}"))
+
+
+def _source_index(connection: sa.Connection) -> str:
+    """The definition of the provenance index, as the database holds it."""
+    if connection.dialect.name == "sqlite":
+        statement = "SELECT sql FROM sqlite_master WHERE name = 'ix_objects_source_seq'"
+    else:
+        statement = "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_objects_source_seq'"
+    return str(connection.exec_driver_sql(statement).scalar_one())
+
+
+def test_provenance_is_indexed_only_where_a_partner_sent_the_version(empty_url: str) -> None:
+    engine = open_engine(empty_url)
+    try:
+        _move(engine, "0007")
+        local, received = (
+            _object_row(1, REPORT, stamp(1), True),
+            _object_row(2, ACTOR, stamp(1), True),
+        )
+        received["source"] = "partner:fr"
+        with write_transaction(engine) as connection:
+            connection.execute(sa.insert(objects), [local, received])
+        migrate(engine)
+        with engine.connect() as connection:
+            assert "ix_objects_source_seq" in _source_plan(connection)
+            assert "source IS NOT NULL" in _source_index(connection)
+            assert connection.exec_driver_sql(
+                "SELECT seq FROM objects WHERE source = 'partner:fr'"
+            ).all() == [(2,)]
+        _move(engine, "0007", down=True)
+        with engine.connect() as connection:
+            assert "ix_objects_source_seq" in _source_plan(connection)
+            assert "NOT NULL" not in _source_index(connection)
+            assert connection.exec_driver_sql(
+                "SELECT seq FROM objects WHERE source = 'partner:fr'"
+            ).all() == [(2,)]
+    finally:
+        engine.dispose()

@@ -120,7 +120,14 @@ sa.Index("ix_objects_created_by", objects.c.created_by_ref)
 sa.Index("ix_objects_modified", objects.c.modified)
 sa.Index("ix_objects_date_added", objects.c.date_added)
 # The web dashboard: the newest versions received from a partner (source "partner:NAME").
-sa.Index("ix_objects_source_seq", objects.c.source, objects.c.seq)
+# Partial: a node's own imports (no source) are never looked up by it.
+sa.Index(
+    "ix_objects_source_seq",
+    objects.c.source,
+    objects.c.seq,
+    sqlite_where=objects.c.source.is_not(None),
+    postgresql_where=objects.c.source.is_not(None),
+)
 sa.Index("ix_object_markings_marking", object_markings.c.marking_ref, object_markings.c.object_seq)
 sa.Index("ix_edges_target", edges.c.target_id)
 
