@@ -169,6 +169,21 @@ def close_engine(engine: sa.Engine) -> None:
 
 
 @contextmanager
+def read_connection(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection for reads that need no transaction of their own (one statement, or
+    several that need not agree with each other).
+
+    On PostgreSQL it runs in autocommit: no ``BEGIN`` before the statement and no
+    ``ROLLBACK`` when the pool takes it back, two round trips of the four a get by id
+    made. SQLite connections already read in autocommit.
+    """
+    with engine.connect() as connection:
+        if engine.dialect.name == "postgresql":
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        yield connection
+
+
+@contextmanager
 def write_transaction(
     engine: sa.Engine, within: sa.Connection | None = None, *, bulk: bool = False
 ) -> Iterator[sa.Connection]:

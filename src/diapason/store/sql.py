@@ -18,7 +18,13 @@ import orjson
 import sqlalchemy as sa
 
 from diapason.domain.stix import Prepared, Problem, prepare
-from diapason.store.db import close_engine, migrate, open_engine, write_transaction
+from diapason.store.db import (
+    close_engine,
+    migrate,
+    open_engine,
+    read_connection,
+    write_transaction,
+)
 from diapason.store.interface import (
     Edge,
     Page,
@@ -206,7 +212,7 @@ def neighbour_edges(engine: sa.Engine, object_id: str, limit: int | None = None)
         authored.where(objects.c.is_current & (objects.c.created_by_ref == object_id)).limit(limit),
     ]
     found: list[Edge] = []
-    with engine.connect() as connection:
+    with read_connection(engine) as connection:
         for statement in statements:
             found.extend(Edge(*row) for row in connection.execute(statement))
     return found
@@ -477,7 +483,7 @@ class SqlStore:
 
     # -- reading --------------------------------------------------------------------------
     def _one(self, condition: sa.ColumnElement[bool]) -> StoredObject | None:
-        with self.engine.connect() as connection:
+        with read_connection(self.engine) as connection:
             row = connection.execute(sa.select(*_OBJECT_COLUMNS).where(condition)).first()
         return _stored(row) if row is not None else None
 
@@ -493,7 +499,7 @@ class SqlStore:
             .where(objects.c.id == object_id)
             .order_by(objects.c.modified)
         )
-        with self.engine.connect() as connection:
+        with read_connection(self.engine) as connection:
             return [_stored(row) for row in connection.execute(statement)]
 
     def query(self, query: Query) -> Page:
@@ -528,7 +534,7 @@ class SqlStore:
         statement = (
             sa.select(*_OBJECT_COLUMNS).where(*conditions).order_by(objects.c.seq).limit(limit + 1)
         )
-        with self.engine.connect() as connection:
+        with read_connection(self.engine) as connection:
             rows = connection.execute(statement).all()
         found = [_stored(row) for row in rows[:limit]]
         more = len(rows) > limit
@@ -540,7 +546,7 @@ class SqlStore:
         if not wanted:
             return []
         in_ids, ids_value = among(self.dialect, wanted)
-        with self.engine.connect() as connection:
+        with read_connection(self.engine) as connection:
             return [
                 (row[0], row[1], row[2], row[3])
                 for row in connection.exec_driver_sql(
@@ -553,7 +559,7 @@ class SqlStore:
         """Which of these ids the store holds a version of."""
         wanted = sorted(set(ids))
         found: set[str] = set()
-        with self.engine.connect() as connection:
+        with read_connection(self.engine) as connection:
             for chunk in _chunks(wanted):
                 found.update(
                     connection.execute(
@@ -566,7 +572,7 @@ class SqlStore:
         statement = sa.select(sa.func.count()).select_from(objects).where(objects.c.is_current)
         if not include_revoked:
             statement = statement.where(objects.c.revoked.is_(False))
-        with self.engine.connect() as connection:
+        with read_connection(self.engine) as connection:
             return int(connection.execute(statement).scalar_one())
 
     def neighbours(self, object_id: str) -> list[Edge]:
@@ -576,7 +582,7 @@ class SqlStore:
         statement = (
             sa.select(tombstones).where(tombstones.c.seq > after).order_by(tombstones.c.seq)
         ).limit(limit)
-        with self.engine.connect() as connection:
+        with read_connection(self.engine) as connection:
             return [Tombstone(*row) for row in connection.execute(statement)]
 
     def close(self) -> None:
