@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from diapason.store.db import (
     SQLITE_AUTOCHECKPOINT,
+    _checkpointers,
     checkpointer,
     close_engine,
     open_engine,
@@ -76,32 +77,38 @@ def _rows_in_database_file(path: str) -> int:
         raw.close()
 
 
+def _autocheckpoints(engine: sa.Engine) -> set[int]:
+    """``wal_autocheckpoint`` of every connection the engine's pool holds."""
+    held = [engine.connect() for _ in range(engine.pool.checkedin())]  # type: ignore[attr-defined]
+    try:
+        return {int(c.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one()) for c in held}
+    finally:
+        for connection in held:
+            connection.close()
+
+
 def test_a_bulk_write_is_checkpointed_in_the_background(tmp_path: Path) -> None:
     path = str(tmp_path / "bulk.sqlite3")
     store = open_store(f"sqlite:///{path}", batch_size=BULK_ROWS)
     try:
         report = store.put_many([sdo() for _ in range(BULK_ROWS)])
         assert len(report.written) == BULK_ROWS
-        checkpointer(store.engine).wait()
-        # The checkpoint copied the batch (and the schema before it) from the WAL into the
-        # database file...
-        assert _rows_in_database_file(path) == BULK_ROWS
-        # ...and the connection that wrote it checkpoints by itself again for small writes.
-        with store.engine.connect() as connection:
-            pages = connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one()
-        assert pages == SQLITE_AUTOCHECKPOINT
+        assert store.engine in _checkpointers
+        # Every pooled connection, the writer's included, checkpoints by itself again.
+        assert _autocheckpoints(store.engine) == {SQLITE_AUTOCHECKPOINT}
     finally:
-        store.close()
+        store.close()  # waits for the checkpoint
+    # The checkpoint copied the batch (and the schema before it) from the WAL into the
+    # database file.
+    assert _rows_in_database_file(path) == BULK_ROWS
 
 
 def test_a_small_write_keeps_sqlites_own_checkpoints(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'small.sqlite3'}")
     try:
         store.put_many([sdo() for _ in range(3)])
-        with store.engine.connect() as connection:
-            pages = connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one()
-        assert pages == SQLITE_AUTOCHECKPOINT
-        assert checkpointer(store.engine)._thread is None
+        assert store.engine not in _checkpointers  # no background checkpoint was asked for
+        assert _autocheckpoints(store.engine) == {SQLITE_AUTOCHECKPOINT}
     finally:
         store.close()
 
@@ -119,7 +126,40 @@ def test_a_failed_bulk_write_restores_checkpoints_and_writes_nothing(tmp_path: P
             raise RuntimeError("stop")
         with engine.connect() as connection:
             assert connection.exec_driver_sql("SELECT count(*) FROM t").scalar_one() == 0
-            pages = connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one()
-        assert pages == SQLITE_AUTOCHECKPOINT
+        assert _autocheckpoints(engine) == {SQLITE_AUTOCHECKPOINT}
+        assert engine not in _checkpointers
+    finally:
+        close_engine(engine)
+
+
+def test_a_failed_checkpoint_is_logged_and_the_next_one_runs(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = str(tmp_path / "flaky.sqlite3")
+    engine = open_engine(f"sqlite:///{path}")
+    failures = [sa.exc.OperationalError("PRAGMA", (), Exception("disk I/O error"))]
+
+    # The database refuses the first checkpoint, as a full or failing disk would.
+    def refuse_once(*args: object) -> None:
+        if "wal_checkpoint" in str(args[2]) and failures:
+            raise failures.pop()
+
+    sa.event.listen(engine, "before_cursor_execute", refuse_once)
+    try:
+        with write_transaction(engine, bulk=True) as connection:
+            connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+            connection.exec_driver_sql("INSERT INTO t VALUES (1)")
+        with caplog.at_level("WARNING", logger="diapason.store.db"):
+            checkpointer(engine).wait()
+        assert "SQLite checkpoint failed: OperationalError" in caplog.text
+        assert not failures
+        with write_transaction(engine, bulk=True) as connection:
+            connection.exec_driver_sql("INSERT INTO t VALUES (2)")
+        checkpointer(engine).wait()
+        raw = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+        try:
+            assert raw.execute("SELECT count(*) FROM t").fetchone()[0] == 2
+        finally:
+            raw.close()
     finally:
         close_engine(engine)

@@ -117,19 +117,30 @@ class Checkpointer:
         self._thread: threading.Thread | None = None
 
     def request(self) -> None:
+        """Ask for a checkpoint. Never raises: the commit before it has happened, and
+        SQLite's checkpoints are an optimisation of space, not of safety."""
         with self._lock:
             self._pending = True
-            if self._thread is None:
-                self._thread = threading.Thread(
-                    target=self._run, name="diapason-sqlite-checkpoint", daemon=True
-                )
-                self._thread.start()
+            if self._thread is not None:
+                return  # the running thread makes one more pass
+            thread = threading.Thread(
+                target=self._run, name="diapason-sqlite-checkpoint", daemon=True
+            )
+            try:
+                thread.start()
+            except RuntimeError as error:  # no thread to be had (or the interpreter exits)
+                logger.warning("SQLite checkpoint not started: %s", error)
+                return
+            self._thread = thread
 
     def wait(self) -> None:
-        """Return once no checkpoint is pending or running."""
-        with self._lock:
-            thread = self._thread
-        if thread is not None:
+        """Return once no checkpoint is pending or running (including one asked for
+        while waiting)."""
+        while True:
+            with self._lock:
+                thread = self._thread
+            if thread is None:
+                return
             thread.join()
 
     def _run(self) -> None:
@@ -143,9 +154,10 @@ class Checkpointer:
             try:
                 with engine.connect() as connection:
                     connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
-            except sa.exc.DBAPIError as error:
-                # The next commit's checkpoint copies what this one left.
-                logger.warning("SQLite checkpoint failed: %s", error.orig)
+            except Exception as error:
+                # The next request copies what this one left; the thread must live on to
+                # clear its slot, or no checkpoint would ever be started again.
+                logger.warning("SQLite checkpoint failed: %s: %s", type(error).__name__, error)
             del engine
 
 
