@@ -267,7 +267,7 @@ def _links(obj: dict[str, Any], content: bytes) -> tuple[list[str], list[tuple[s
         found = _top_level_links(obj, top)
         if found is not None:
             return found
-        return _check_links(_top_level_entries(obj, top))
+    # With no deeper reference, the walk finds only the top-level entries: the same list.
     return _check_links(_walk_refs(obj, ""))
 
 
@@ -300,7 +300,8 @@ def _top_level_links(
             for target in targets:
                 if not (isinstance(target, str) and _is_known_id(target)):
                     return None
-        if key.startswith("object_marking_refs") or key.endswith(".marking_ref"):
+        # A key's entries are the key or "key[N]": classified as the key is.
+        if _is_marking_path(key):
             for target in targets:
                 if not target.startswith("marking-definition--"):
                     return None
@@ -313,11 +314,9 @@ def _top_level_links(
     return markings, edges
 
 
-def _top_level_entries(obj: dict[str, Any], keys: list[str]) -> list[tuple[str, Any]]:
-    found: list[tuple[str, Any]] = []
-    for key in keys:
-        _add_ref(key, key, obj[key], found)
-    return found
+def _is_marking_path(path: str) -> bool:
+    """Whether a reference at this path names a marking definition (not an edge)."""
+    return path.startswith("object_marking_refs") or path.endswith(".marking_ref")
 
 
 def _check_links(
@@ -339,7 +338,7 @@ def _check_links(
         if not isinstance(target, str) or not _is_known_id(target):
             shown = _clip(target) if isinstance(target, str) else _kind(target)
             raise StixError(f"{path}: {shown!r} is not a valid STIX identifier")
-        if path.startswith("object_marking_refs") or path.endswith(".marking_ref"):
+        if _is_marking_path(path):
             if not target.startswith("marking-definition--"):
                 raise StixError(f"{path}: {target!r} is not a marking-definition id")
             if target not in markings:

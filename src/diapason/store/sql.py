@@ -558,15 +558,16 @@ class SqlStore:
     def known_ids(self, ids: Sequence[str]) -> set[str]:
         """Which of these ids the store holds a version of."""
         wanted = sorted(set(ids))
-        found: set[str] = set()
+        if not wanted:
+            return set()
+        in_ids, ids_value = among(self.dialect, wanted)
         with read_connection(self.engine) as connection:
-            for chunk in _chunks(wanted):
-                found.update(
-                    connection.execute(
-                        sa.select(objects.c.id).where(objects.c.id.in_(chunk)).distinct()
-                    ).scalars()
+            return {
+                row[0]
+                for row in connection.exec_driver_sql(
+                    f"SELECT DISTINCT id FROM objects WHERE id {in_ids}", (ids_value,)
                 )
-        return found
+            }
 
     def count(self, *, include_revoked: bool = False) -> int:
         statement = sa.select(sa.func.count()).select_from(objects).where(objects.c.is_current)
