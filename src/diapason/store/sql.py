@@ -53,9 +53,6 @@ BULK_ROWS = 1_000
 # The width of the ``source`` and tombstone ``actor`` columns.
 MAX_NAME = 200
 
-# Bound parameters per IN (...) list: well under SQLite's and psycopg's limits.
-IN_CHUNK = 500
-
 _OBJECT_COLUMNS = (
     objects.c.seq,
     objects.c.id,
@@ -154,13 +151,13 @@ def placeholder(connection: sa.Connection) -> str:
     return "?" if connection.dialect.paramstyle == "qmark" else "%s"
 
 
-def among(dialect: str, ids: Sequence[str]) -> tuple[str, Any]:
-    """``column {fragment}`` is true for these ids, the ids bound as one parameter: one
-    statement for any number of them, where ``IN (?, ?, …)`` needs one per few hundred
-    (and each is planned anew). Returns the fragment and the parameter's value."""
+def among(dialect: str, values: Sequence[str] | Sequence[int]) -> tuple[str, Any]:
+    """``column {fragment}`` is true for these values (ids or seqs), bound as one
+    parameter: one statement for any number of them, where ``IN (?, ?, …)`` needs one per
+    few hundred (and each is planned anew). Returns the fragment and the parameter's value."""
     if dialect == "sqlite":
-        return "IN (SELECT value FROM json_each(?))", orjson.dumps(list(ids)).decode()
-    return "= ANY(%s)", list(ids)
+        return "IN (SELECT value FROM json_each(?))", orjson.dumps(list(values)).decode()
+    return "= ANY(%s)", list(values)
 
 
 def partner_versions(
@@ -185,11 +182,6 @@ def partner_versions(
             (partner, ids_value),
         )
     }
-
-
-def _chunks(values: Sequence[Any], size: int = IN_CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
 
 
 def neighbour_edges(engine: sa.Engine, object_id: str, limit: int | None = None) -> list[Edge]:
@@ -421,10 +413,10 @@ class SqlStore:
                 )
 
             if demoted_seqs:
-                for chunk in _chunks(demoted_seqs):
-                    connection.execute(
-                        objects.update().where(objects.c.seq.in_(chunk)).values(is_current=False)
-                    )
+                in_seqs, seqs_value = among(self.dialect, demoted_seqs)
+                connection.exec_driver_sql(
+                    f"UPDATE objects SET is_current = FALSE WHERE seq {in_seqs}", (seqs_value,)
+                )
                 # The text of a demoted version stays in the full-text index: searches only
                 # keep current versions (is_current), and deleting FTS rows one by one was
                 # an eighth of the import time. delete() still erases them all.
@@ -447,11 +439,11 @@ class SqlStore:
 
     def _clear_links(self, connection: sa.Connection, seqs: list[int]) -> None:
         """Forget the markings and references of these versions (no longer current)."""
-        for chunk in _chunks(seqs):
-            connection.execute(edges.delete().where(edges.c.source_seq.in_(chunk)))
-            connection.execute(
-                object_markings.delete().where(object_markings.c.object_seq.in_(chunk))
-            )
+        in_seqs, seqs_value = among(self.dialect, seqs)
+        connection.exec_driver_sql(f"DELETE FROM edges WHERE source_seq {in_seqs}", (seqs_value,))
+        connection.exec_driver_sql(
+            f"DELETE FROM object_markings WHERE object_seq {in_seqs}", (seqs_value,)
+        )
 
     def delete(self, object_id: str, *, actor: str, reason: str) -> Tombstone | None:
         if not 0 < len(actor) <= MAX_NAME:
@@ -643,10 +635,8 @@ class PostgresStore(SqlStore):
         )
 
     def _fts_delete(self, connection: sa.Connection, seqs: list[int]) -> None:
-        for chunk in _chunks(seqs):
-            connection.execute(
-                sa.text("DELETE FROM object_fts WHERE seq = ANY(:seqs)"), {"seqs": list(chunk)}
-            )
+        in_seqs, seqs_value = among(self.dialect, seqs)
+        connection.exec_driver_sql(f"DELETE FROM object_fts WHERE seq {in_seqs}", (seqs_value,))
 
     def _fts_match(self, text: str) -> sa.ColumnElement[bool] | None:
         words = search_words(fold(text))
