@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -253,18 +254,43 @@ def _add_ref(key: str, path: str, item: Any, found: list[tuple[str, Any]]) -> No
 # A key this long or shorter stays a valid path with any "[position]" after it.
 _LONGEST_FAST_KEY = 280
 
+# Top-level keys already seen to be valid reference properties, each with whether it names
+# marking definitions. Objects use a handful of them (created_by_ref, object_marking_refs,
+# object_refs, source_ref…): one set intersection finds an object's references without
+# testing each of its keys. Bounded: cleared when full.
+_REF_KEYS: dict[str, bool] = {}
+_REF_KEYS_LIMIT = 10_000
+
+
+def _learn_ref_keys(obj: dict[str, Any]) -> None:
+    for key in obj:
+        if (
+            key.endswith(_REF_SUFFIXES)
+            and key not in _REF_KEYS
+            and len(key) <= _LONGEST_FAST_KEY
+            and _is_known_path(key)
+        ):
+            if len(_REF_KEYS) >= _REF_KEYS_LIMIT:
+                _REF_KEYS.clear()
+            _REF_KEYS[key] = _is_marking_path(key)
+
 
 def _links(obj: dict[str, Any], content: bytes) -> tuple[list[str], list[tuple[str, str]]]:
     """The markings and the other references (edges) of an object, each checked.
 
     Raises ``StixError`` naming the first bad reference, as ``_check_links`` does.
     """
+    # A key is followed by '":' in the JSON text; a '"' inside a string is escaped.
     expected = content.count(b'_ref":') + content.count(b'_refs":')
     if not expected:
         return [], []
-    top = [key for key in obj if key.endswith(_REF_SUFFIXES)]
+    top = obj.keys() & _REF_KEYS.keys()
+    if len(top) != expected:
+        _learn_ref_keys(obj)
+        top = obj.keys() & _REF_KEYS.keys()
     if len(top) == expected:
-        found = _top_level_links(obj, top)
+        # In the object's own order, as the walk gives them.
+        found = _top_level_links(obj, sorted(top, key=list(obj).index) if expected > 1 else top)
         if found is not None:
             return found
     # With no deeper reference, the walk finds only the top-level entries: the same list.
@@ -272,11 +298,11 @@ def _links(obj: dict[str, Any], content: bytes) -> tuple[list[str], list[tuple[s
 
 
 def _top_level_links(
-    obj: dict[str, Any], keys: list[str]
+    obj: dict[str, Any], keys: Iterable[str]
 ) -> tuple[list[str], list[tuple[str, str]]] | None:
-    """What ``_check_links`` returns for these top-level reference keys (all there are),
-    checking each key once and each list of ids in one set operation; None at the first
-    sign of anything wrong, for ``_check_links`` to find and tell precisely.
+    """What ``_check_links`` returns for these top-level reference keys (all there are, each
+    a valid path), checking each key once and each list of ids in one set operation; None
+    at the first sign of anything wrong, for ``_check_links`` to find and tell precisely.
 
     Most imports are many objects citing the same few authors, markings and earlier
     objects: checking every reference one by one was a third of ``prepare``.
@@ -290,8 +316,6 @@ def _top_level_links(
         targets: list[Any] | tuple[Any] = value if listed else (value,)
         if not targets:
             continue
-        if len(key) > _LONGEST_FAST_KEY or not _is_known_path(key):
-            return None
         try:
             all_known = known.issuperset(targets)
         except TypeError:  # a list or an object among them
@@ -301,7 +325,10 @@ def _top_level_links(
                 if not (isinstance(target, str) and _is_known_id(target)):
                     return None
         # A key's entries are the key or "key[N]": classified as the key is.
-        if _is_marking_path(key):
+        is_marking = _REF_KEYS.get(key)
+        if is_marking is None:  # forgotten meanwhile (the cache was full)
+            return None
+        if is_marking:
             for target in targets:
                 if not target.startswith("marking-definition--"):
                     return None
