@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import argparse
 import socket
 from collections.abc import Iterable
 
 from rich.console import Console
 from rich.table import Table
+
+
+def positive(text: str) -> int:
+    """An ``argparse`` type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is less than 1")
+    return value
 
 
 def free_port() -> int:
