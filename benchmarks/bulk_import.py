@@ -21,10 +21,11 @@ memory is its own:
   on the server named by ``--postgres`` and dropped at the end.
 
 Throughput is wall time in one process, pinned to one core (the PostgreSQL server runs in
-its own processes, unpinned). Every run has a fresh folder (and PostgreSQL database) of its
-own, and starts after ``os.sync()``, so no run pays for another's pending writes. With
-``--repeat N`` every target runs N times, round after round, and each figure comes from the
-target's median run by import time (all the runs' times are kept in the JSON).
+its own processes, unpinned). Every run has a fresh folder (kept until the end) or
+PostgreSQL database of its own, and starts after ``os.sync()``, so that no run pays for
+another's pending writes. With ``--repeat N`` every target runs N times, round after round,
+and each figure comes from the target's median run by import time (all the runs' times are
+kept in the JSON).
 Peak memory is the child's peak resident set size above its resident size just before the
 import (Linux: the high-water mark is reset through ``/proc/self/clear_refs``; elsewhere
 ``ru_maxrss`` is reported as is). On the Diapason stores the child then measures ``get``
@@ -50,7 +51,6 @@ import random
 import re
 import resource
 import secrets
-import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -592,7 +592,10 @@ def spawn(
     round_number: int,
     url: str | None = None,
 ) -> dict[str, Any]:
-    """One run of ``target`` in a child process, in a folder of its own (removed after)."""
+    """One run of ``target`` in a child process, in a folder of its own.
+
+    The folders stay until the whole benchmark ends: deleting 100,000 files (and, on a disk
+    mounted with ``discard``, trimming their blocks) would slow down whatever runs next."""
     rundir = workdir / f"{target}-{round_number}"
     rundir.mkdir()
     result_path = rundir / "result.json"
@@ -628,10 +631,8 @@ def spawn(
     load_before = os.getloadavg()[0]
     completed = subprocess.run(command, cwd=ROOT, env=env, check=False)
     if completed.returncode != 0 or not result_path.exists():
-        shutil.rmtree(rundir)
         return {"target": target, "error": f"child exited with status {completed.returncode}"}
     result: dict[str, Any] = orjson.loads(result_path.read_bytes())
-    shutil.rmtree(rundir)
     # The machine's 1-minute load average around the child: these machines are shared.
     result["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     return result
