@@ -785,3 +785,19 @@ def test_links_of_flat_objects_are_the_whole_walk(obj: dict[str, Any]) -> None:
     assert _outcome(lambda: _links(obj, content)) == _outcome(
         lambda: _check_links(_walk_refs(obj, ""))
     )
+
+
+def test_links_of_an_object_with_thousands_of_reference_keys_are_the_whole_walk() -> None:
+    """An object may carry thousands of reference keys among thousands of others; the
+    shortcut still gives the walk's lists, in the object's order (found in one pass over
+    its keys, not one per reference key)."""
+    target = "x-thing--11111111-1111-4111-8111-111111111111"
+    obj: dict[str, Any] = {f"a{number}": number for number in range(3_000)}
+    obj.update({f"k{number}_refs": [target] for number in range(3_000, 0, -1)})
+    obj["object_marking_refs"] = [TLP_GREEN]
+    content = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
+    links = _links(obj, content)
+    assert links == _check_links(_walk_refs(obj, ""))
+    markings, edges = links
+    assert markings == [TLP_GREEN]
+    assert edges[0] == ("k3000_refs[0]", target) and len(edges) == 3_000

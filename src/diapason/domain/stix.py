@@ -289,8 +289,9 @@ def _links(obj: dict[str, Any], content: bytes) -> tuple[list[str], list[tuple[s
         _learn_ref_keys(obj)
         top = obj.keys() & _REF_KEYS.keys()
     if len(top) == expected:
-        # In the object's own order, as the walk gives them.
-        found = _top_level_links(obj, sorted(top, key=list(obj).index) if expected > 1 else top)
+        # In the object's own order, as the walk gives them (one pass: an object may have
+        # thousands of keys).
+        found = _top_level_links(obj, [key for key in obj if key in top] if expected > 1 else top)
         if found is not None:
             return found
     # With no deeper reference, the walk finds only the top-level entries: the same list.
