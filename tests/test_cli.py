@@ -222,6 +222,48 @@ def test_bad_objects_are_named_and_the_rest_written(
     assert object_rows(node) == before + 1
 
 
+def test_a_folder_of_many_bundles_is_written_in_batches_across_files(
+    node: Path, tmp_path: Path
+) -> None:
+    """Small files share batches and a big file spans several; a refused object is still
+    named by its file and its position there, and the audit trail says which files and
+    positions each batch covered."""
+    folder = tmp_path / "bundles"
+    folder.mkdir()
+    ids: list[str] = []
+    for number in range(12):
+        objects: list[Any] = []
+        for position in range(9 if number == 5 else 3):
+            object_id = f"threat-actor--{number:08x}-0000-4000-8000-{position:012x}"
+            objects.append({**actor(name=f"Groupe {number}-{position}"), "id": object_id})
+            ids.append(object_id)
+        if number == 7:
+            objects[2]["modified"] = "2024-13-01T00:00:00Z"
+            ids.remove(objects[2]["id"])
+        write_bundle(folder / f"b{number:02d}.json", objects)
+    (folder / "empty.json").write_bytes(
+        b'{"type": "bundle", "id": "bundle--5d0092c5-5f74-4287-9642-33f4c354e56e", "objects": []}'
+    )
+    before = object_rows(node)
+
+    result = run(node, "import", str(folder), "--json", env={"DIAPASON_BATCH_SIZE": "4"})
+    assert result.returncode == 1, result.stderr
+    report = orjson.loads(result.stdout)
+    assert (report["written"], report["files"]) == (len(ids), 13)
+    [problem] = report["problems"]
+    assert (problem["index"], problem["field"]) == (2, "modified")
+    assert "refused: b07.json: object #2 (threat-actor--00000007-" in result.stderr
+    assert object_rows(node) == before + len(ids)
+
+    entries = orjson.loads(run(node, "audit", "list", "--action", "import", "--json").stdout)
+    covered = [part for entry in entries for part in entry["details"]["files"]]
+    assert sum(part["count"] for part in covered) == len(ids) + 1
+    big = [part for part in covered if part["file"].endswith("b05.json")]
+    assert [(part["first_index"], part["count"]) for part in big] == [(0, 1), (1, 4), (5, 4)]
+    assert all(len(entry["object_ids"]) <= 4 for entry in entries)
+    assert run(node, "audit", "verify").returncode == 0
+
+
 def test_two_contents_under_one_version_are_refused(node: Path, tmp_path: Path) -> None:
     assert run(node, "import", str(write_bundle(tmp_path / "a.json", [actor()]))).returncode == 0
     other = write_bundle(tmp_path / "b.json", [actor(name="Autre nom")])
