@@ -56,8 +56,9 @@ def import_command(
         limit = node.settings.max_request_bytes
         # One bar for the whole import, in files (a big file advances it object by object):
         # a line per file made rich redraw every earlier line at each new file.
-        task = progress.add_task(f"{len(files)} file(s)", total=len(files))
-        batches = _Batches(node, source, progress, task)
+        label = f"{len(files)} file(s)"
+        task = progress.add_task(label, total=len(files))
+        batches = _Batches(node, source, progress, task, label)
         for path in files:
             try:
                 objects = read_bundle(path, limit)
@@ -108,8 +109,12 @@ class _Batches:
     files). Each batch and its audit entry, which names the files and positions it covers,
     commit together; problems are reported with their position in their own file."""
 
-    def __init__(self, node: Node, source: str | None, progress: Progress, task: Any) -> None:
+    def __init__(
+        self, node: Node, source: str | None, progress: Progress, task: Any, label: str
+    ) -> None:
         self.node = node
+        self.label = label  # the bar's description, before the count of objects checked
+        self.checked = 0
         self.source = source
         self.progress = progress
         self.task = task
@@ -186,7 +191,12 @@ class _Batches:
             for start in range(0, segment.count, every):
                 count = min(every, segment.count - start)
                 yield from objects[offset + start : offset + start + count]
-                self.progress.advance(self.task, count * segment.share)
+                self.checked += count
+                self.progress.update(
+                    self.task,
+                    advance=count * segment.share,
+                    description=f"{self.label}, {self.checked:,} objects",
+                )
             offset += segment.count
 
 
