@@ -252,6 +252,7 @@ def test_a_folder_of_many_bundles_is_written_in_batches_across_files(
     assert (report["written"], report["files"]) == (len(ids), 13)
     [problem] = report["problems"]
     assert (problem["index"], problem["field"]) == (2, "modified")
+    assert problem["file"] == str(folder / "b07.json")
     assert "refused: b07.json: object #2 (threat-actor--00000007-" in result.stderr
     assert object_rows(node) == before + len(ids)
 

@@ -59,7 +59,9 @@ def test_keyboard_only_sign_in_and_skip_link(browser_page: Page, served: tuple[N
     _node, url = served
     page = browser_page
     page.goto(f"{url}/login")
-    # The user name field has the focus; the rest is typing, Tab and Enter.
+    # The user name field has the focus (waited for: a key typed before the browser applies
+    # autofocus is lost); the rest is typing, Tab and Enter.
+    expect(page.get_by_role("textbox", name="User name")).to_be_focused()
     page.keyboard.type("admin")
     page.keyboard.press("Tab")
     page.keyboard.type(PASSWORD)

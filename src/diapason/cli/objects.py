@@ -73,7 +73,7 @@ def import_command(
     totals = batches.report
     summary = {**_counts(totals), "files": len(files), "failed_files": failed_files}
     if as_json:
-        print_json({**summary, "problems": [p.as_dict() for p in totals.refused]})
+        print_json({**summary, "problems": batches.problems})
     else:
         Console().print(
             f"{len(files)} file(s): {summary['written']} written, "
@@ -122,6 +122,7 @@ class _Batches:
         self.objects: list[Any] = []
         self.segments: list[_Segment] = []
         self.report = PutReport()
+        self.problems: list[dict[str, Any]] = []  # each refused object, with its file
 
     def add(self, path: Path, objects: list[Any]) -> None:
         if not objects:
@@ -176,6 +177,7 @@ class _Batches:
             in_file = replace(problem, index=index)
             stderr.print(f"[red]refused:[/red] {escape(segment.path.name)}: {escape(str(in_file))}")
             self.report.refused.append(in_file)
+            self.problems.append({"file": str(segment.path), **in_file.as_dict()})
         self.report.written.extend(done.written)
         self.report.unchanged.extend(done.unchanged)
         self.report.versions.extend(
