@@ -23,15 +23,11 @@ import orjson
 
 from benchmarks.common import positive
 from benchmarks.generate import generate_objects
+from diapason.bundles import make_bundle
 
 
-def write_bundle(path: Path, objects: list[dict[str, Any]], number: int) -> None:
-    bundle = {
-        "type": "bundle",
-        "id": f"bundle--00000000-0000-4000-8000-{number:012x}",
-        "objects": objects,
-    }
-    path.write_bytes(orjson.dumps(bundle))
+def write_bundle(path: Path, objects: list[dict[str, Any]]) -> None:
+    path.write_bytes(orjson.dumps(make_bundle(objects)))
 
 
 def timed_import(folder: Path, target: Path) -> float:
@@ -73,10 +69,10 @@ def main() -> None:
         size = -(-len(objects) // args.files)
         for number in range(args.files):
             write_bundle(
-                folder / f"b{number:05d}.json", objects[number * size : (number + 1) * size], number
+                folder / f"b{number:05d}.json", objects[number * size : (number + 1) * size]
             )
         single = root / "all.json"
-        write_bundle(single, objects, args.files)
+        write_bundle(single, objects)
         (root / "one").mkdir()
         (root / "many").mkdir()
         one_s = timed_import(root / "one", single)

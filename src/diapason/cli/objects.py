@@ -172,17 +172,17 @@ class _Batches:
             segment = segments[number]
             return segment, segment.first_index + index - starts[number]
 
+        refused = []
         for problem in done.refused:
             segment, index = where(problem.index)
             in_file = replace(problem, index=index)
             stderr.print(f"[red]refused:[/red] {escape(segment.path.name)}: {escape(str(in_file))}")
-            self.report.refused.append(in_file)
+            refused.append(in_file)
             self.problems.append({"file": str(segment.path), **in_file.as_dict()})
-        self.report.written.extend(done.written)
-        self.report.unchanged.extend(done.unchanged)
-        self.report.versions.extend(
+        versions = [
             (where(index)[1], object_id, modified) for index, object_id, modified in done.versions
-        )
+        ]
+        self.report.merge(PutReport(done.written, done.unchanged, refused, versions))
 
     def _ticking(
         self, objects: list[Any], segments: list[_Segment], every: int = 1_000
