@@ -326,8 +326,13 @@ def test_data_path_that_is_a_file(tmp_path: Path) -> None:
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command path under ``group``, as its help would list them (the top-level group
+    imports its commands only when asked for them)."""
     found: list[tuple[str, ...]] = []
-    for name, command in group.commands.items():
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None and command.name == name, name
         found.append((*prefix, name))
         if isinstance(command, click.Group):
             found.extend(_commands(command, (*prefix, name)))
@@ -344,6 +349,40 @@ def test_every_command_has_help_and_is_documented() -> None:
         assert f"diapason {' '.join(path)}" in docs, (
             f"`diapason {' '.join(path)}` is not in docs/cli.md"
         )
+
+
+def test_a_command_imports_only_what_it_needs() -> None:
+    """`diapason search` starts without SciPy, the web server or the OSINT pipeline (they
+    are a second of start-up), and `diapason --help` still lists every command."""
+    probe = (
+        "import sys\n"
+        "from diapason.cli import main\n"
+        "sys.argv = ['diapason', 'search', '--help']\n"
+        "try:\n"
+        "    main()\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "heavy = ('scipy', 'numpy', 'uvicorn', 'starlette', 'diapason.osint', 'diapason.anticipate')\n"
+        "print(sorted(name for name in heavy if name in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True
+    )
+    assert "Usage: diapason search" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+    listed = subprocess.run(
+        [sys.executable, "-m", "diapason", "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+        timeout=60,
+        check=True,
+    )
+    names = [path[0] for path in _commands(cli)]
+    assert len(names) >= 20
+    for name in names:
+        assert f"  {name} " in listed.stdout, name
 
 
 def test_showing_a_person_needs_a_reason_and_is_audited_as_personal_data(

@@ -22,6 +22,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from diapason.domain.roles import ROLES
+from diapason.errors import DiapasonError
 from diapason.store.db import write_transaction
 from diapason.store.schema import api_tokens, users
 from diapason.store.sql import utc_now
@@ -42,7 +43,7 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 _Row: TypeAlias = sa.Row[*tuple[Any, ...]]
 
 
-class AccountError(ValueError):
+class AccountError(DiapasonError, ValueError):
     """A refused account operation; the message says why and never contains a secret."""
 
 

@@ -9,8 +9,10 @@ from typing import Any
 
 import orjson
 
+from diapason.errors import DiapasonError
 
-class BundleError(ValueError):
+
+class BundleError(DiapasonError, ValueError):
     """A file or body that is not a readable STIX bundle; the message names it and says why."""
 
 

@@ -15,11 +15,13 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from diapason.errors import DiapasonError
+
 CONFIG_FILE = "diapason.toml"
 DEFAULT_DATABASE_FILE = "diapason.sqlite3"
 
 
-class SettingsError(ValueError):
+class SettingsError(DiapasonError, ValueError):
     """A setting has a value the node cannot use; the message names the setting."""
 
 

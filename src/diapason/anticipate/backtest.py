@@ -36,6 +36,7 @@ from diapason.anticipate.scores import (
     crps_point,
 )
 from diapason.anticipate.series import Aligned, FloatArray, Series, align
+from diapason.errors import DiapasonError
 
 METHODS = ("model", "last", "historical", "seasonal")
 BASELINES = METHODS[1:]
@@ -44,7 +45,7 @@ ESCALATION_FACTOR = 2.0
 ESCALATION_MINIMUM = 5.0
 
 
-class BacktestError(ValueError):
+class BacktestError(DiapasonError, ValueError):
     """A backtest that cannot run (too little history)."""
 
 

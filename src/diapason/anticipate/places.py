@@ -13,10 +13,12 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from diapason.errors import DiapasonError
+
 ALL = "all"
 
 
-class PlaceError(ValueError):
+class PlaceError(DiapasonError, ValueError):
     """A place that is not a country code, a country/region pair or a named region."""
 
 

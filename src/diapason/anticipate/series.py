@@ -23,13 +23,14 @@ from diapason.anticipate.periods import (
     frequency_of,
     parse_period,
 )
+from diapason.errors import DiapasonError
 
 CSV_HEADER = ("period", "series", "count")
 
 FloatArray = npt.NDArray[np.float64]
 
 
-class SeriesError(ValueError):
+class SeriesError(DiapasonError, ValueError):
     """Input that cannot make a count series (file, header, row, field, and why)."""
 
 

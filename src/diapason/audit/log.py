@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from diapason.errors import DiapasonError
 from diapason.store.db import write_transaction
 from diapason.store.schema import audit_log, counters
 from diapason.store.sql import allocate, utc_now
@@ -87,7 +88,7 @@ _PROGRESS_EVERY = 5000
 _MAX_ACTOR = 200  # the width of audit_log.actor
 
 
-class AuditError(ValueError):
+class AuditError(DiapasonError, ValueError):
     """An entry the audit log refuses to write; the message says why."""
 
 

@@ -2,23 +2,58 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
-from diapason.cli.admin import audit_group, token_group, user_group
-from diapason.cli.anticipate import anticipate_group
-from diapason.cli.common import KNOWN_ERRORS
-from diapason.cli.coordinate import coordinate_group
-from diapason.cli.demo import demo_command
-from diapason.cli.exchange import api_root_group, collection_group
-from diapason.cli.federation import partner_group, release_group, review_command, sync_command
-from diapason.cli.objects import export_command, import_command, search_command, show_command
-from diapason.cli.osint import eval_group, gazetteer_group, ingest_command
-from diapason.cli.server import init_command, serve_command
+from diapason.errors import DiapasonError
+
+# Each command, and where it is defined. A command's module is imported only when that
+# command runs (or when the help lists every command): the commands pull in very different
+# libraries (SciPy for anticipate, the web server for serve and demo), and `diapason show`
+# should not wait for all of them (docs/cli.md, "Start-up").
+COMMANDS: dict[str, str] = {
+    "anticipate": "diapason.cli.anticipate:anticipate_group",
+    "api-root": "diapason.cli.exchange:api_root_group",
+    "audit": "diapason.cli.admin:audit_group",
+    "collection": "diapason.cli.exchange:collection_group",
+    "coordinate": "diapason.cli.coordinate:coordinate_group",
+    "demo": "diapason.cli.demo:demo_command",
+    "eval": "diapason.cli.osint:eval_group",
+    "export": "diapason.cli.objects:export_command",
+    "gazetteer": "diapason.cli.osint:gazetteer_group",
+    "import": "diapason.cli.objects:import_command",
+    "ingest": "diapason.cli.osint:ingest_command",
+    "init": "diapason.cli.server:init_command",
+    "partner": "diapason.cli.federation:partner_group",
+    "release": "diapason.cli.federation:release_group",
+    "review": "diapason.cli.federation:review_command",
+    "search": "diapason.cli.objects:search_command",
+    "serve": "diapason.cli.server:serve_command",
+    "show": "diapason.cli.objects:show_command",
+    "sync": "diapason.cli.federation:sync_command",
+    "token": "diapason.cli.admin:token_group",
+    "user": "diapason.cli.admin:user_group",
+}
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(click.Group):
+    """A group whose commands are imported from ``COMMANDS`` when first asked for."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attribute = target.partition(":")
+        command: click.Command = getattr(importlib.import_module(module), attribute)
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="diapason")
 def cli() -> None:
     """Diapason: a node for bilateral security cooperation (STIX 2.1 over TAXII 2.1).
@@ -26,32 +61,6 @@ def cli() -> None:
     Every command takes the node's data folder as --data DIR or DIAPASON_DATA, and its
     database as DIAPASON_DATABASE_URL (default: a SQLite file in the data folder).
     """
-
-
-for command in (
-    init_command,
-    serve_command,
-    import_command,
-    export_command,
-    search_command,
-    show_command,
-    audit_group,
-    user_group,
-    token_group,
-    api_root_group,
-    collection_group,
-    partner_group,
-    sync_command,
-    release_group,
-    demo_command,
-    review_command,
-    anticipate_group,
-    coordinate_group,
-    ingest_command,
-    eval_group,
-    gazetteer_group,
-):
-    cli.add_command(command)
 
 
 def main() -> None:
@@ -64,7 +73,7 @@ def main() -> None:
     except click.ClickException as error:
         error.show()
         sys.exit(error.exit_code)
-    except KNOWN_ERRORS as error:
+    except DiapasonError as error:
         click.echo(f"diapason: error: {error}", err=True)
         sys.exit(1)
     except OSError as error:

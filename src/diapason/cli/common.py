@@ -14,34 +14,8 @@ import orjson
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from diapason.accounts import AccountError
-from diapason.anticipate.backtest import BacktestError
-from diapason.anticipate.places import PlaceError
-from diapason.anticipate.series import SeriesError
-from diapason.audit import AuditError
-from diapason.bundles import BundleError
-from diapason.coordinate.records import CoordinationError
-from diapason.domain.stix import StixError
-from diapason.exchange.collections import CollectionError
-from diapason.exchange.partners import PartnerError
 from diapason.node import Node
-from diapason.settings import Settings, SettingsError, load_settings
-from diapason.store.db import DatabaseError
-
-KNOWN_ERRORS = (
-    SettingsError,
-    DatabaseError,
-    AccountError,
-    AuditError,
-    BundleError,
-    StixError,
-    CollectionError,
-    PartnerError,
-    SeriesError,
-    PlaceError,
-    BacktestError,
-    CoordinationError,
-)
+from diapason.settings import Settings, load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 

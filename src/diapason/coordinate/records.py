@@ -27,6 +27,7 @@ from diapason.domain.extensions import COORDINATION_EXTENSION_IDS, TLP_2_0_IDS
 from diapason.domain.grading import grade
 from diapason.domain.markings import effective_markings, partner_key, releasability_marking
 from diapason.domain.stix import format_timestamp, new_id
+from diapason.errors import DiapasonError
 from diapason.node import Node
 from diapason.store.interface import Query, StoredObject
 from diapason.store.schema import edges, objects
@@ -39,7 +40,7 @@ DEFAULT_TLP = "amber"
 OWNER_FIELDS = {FIGURE_TYPE: "side", RFI_TYPE: "requester"}
 
 
-class CoordinationError(ValueError):
+class CoordinationError(DiapasonError, ValueError):
     """A request the joint mechanism refuses; the message names the item, field and why."""
 
     status = 400

@@ -17,6 +17,8 @@ from typing import Any
 
 import orjson
 
+from diapason.errors import DiapasonError
+
 SPEC_VERSION = "2.1"
 
 # ``\Z``, not ``$``: ``$`` also matches before a trailing newline, which would let
@@ -81,7 +83,7 @@ TEXT_PROPERTIES = (
 )
 
 
-class StixError(ValueError):
+class StixError(DiapasonError, ValueError):
     """A value that is not valid STIX 2.1; the message says which property and why."""
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from diapason.errors import DiapasonError
 from diapason.store.db import write_transaction
 from diapason.store.schema import (
     api_roots,
@@ -46,7 +47,7 @@ STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 Entry = tuple[int, str, str, str]  # (seq, object id, modified, date added)
 
 
-class CollectionError(ValueError):
+class CollectionError(DiapasonError, ValueError):
     """A refused operation on API roots, collections or grants; the message says why."""
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from diapason.accounts import Accounts, IssuedToken
+from diapason.errors import DiapasonError
 from diapason.exchange.collections import DEFAULT_API_ROOT, Collection, Collections
 from diapason.settings import Secret
 from diapason.store.db import write_transaction
@@ -24,7 +25,7 @@ from diapason.store.sql import utc_now
 PARTNER_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}\Z")
 
 
-class PartnerError(ValueError):
+class PartnerError(DiapasonError, ValueError):
     """A refused partner operation; the message says why and never shows a token."""
 
 

@@ -23,6 +23,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
+from diapason.errors import DiapasonError
 from diapason.settings import mask_url_password
 
 SUPPORTED = ("sqlite", "postgresql")
@@ -30,7 +31,7 @@ SUPPORTED = ("sqlite", "postgresql")
 logger = logging.getLogger(__name__)
 
 
-class DatabaseError(RuntimeError):
+class DatabaseError(DiapasonError, RuntimeError):
     """The database cannot be used: the message says which one and why, never a password."""
 
 
