@@ -362,7 +362,8 @@ def test_a_command_imports_only_what_it_needs() -> None:
         "    main()\n"
         "except SystemExit:\n"
         "    pass\n"
-        "heavy = ('scipy', 'numpy', 'uvicorn', 'starlette', 'diapason.osint', 'diapason.anticipate')\n"
+        "heavy = ('scipy', 'numpy', 'uvicorn', 'starlette',\n"
+        "         'diapason.osint', 'diapason.anticipate')\n"
         "print(sorted(name for name in heavy if name in sys.modules))\n"
     )
     result = subprocess.run(
