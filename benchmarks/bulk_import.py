@@ -76,7 +76,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from benchmarks.common import positive, print_targets
+from benchmarks.common import bar_chart_svg, positive, print_targets
 from benchmarks.generate import SEARCH_TERMS, generate_objects, type_counts
 from diapason.domain.stix import Problem, prepare
 from diapason.settings import mask_url_password
@@ -951,7 +951,50 @@ def orchestrate(args: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
         console.print(f"results written to {args.json}")
+    if args.chart:
+        Path(args.chart).write_text(import_chart(report))
+        console.print(f"chart written to {args.chart}")
     return 0
+
+
+def redraw(args: argparse.Namespace) -> int:
+    """Draw the chart of an earlier run from its ``--json`` file."""
+    try:
+        report = orjson.loads(Path(args.redraw).read_bytes())
+        chart = import_chart(report)
+    except (OSError, orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as error:
+        stderr.print(
+            f"[red]error:[/] {args.redraw}: not a results file of this benchmark ({error})"
+        )
+        return 1
+    Path(args.chart).write_text(chart)
+    stderr.print(f"chart written to {args.chart}")
+    return 0
+
+
+def import_chart(report: dict[str, Any]) -> str:
+    """The import rate of every target of a run (its median run), as an SVG bar chart, with
+    the issue's two import targets marked."""
+    results: dict[str, dict[str, Any]] = report["results"]
+    bars: list[tuple[str, float, str]] = []
+    for target, label in TARGET_LABELS.items():
+        rate = results.get(target, {}).get("objects_per_s")
+        if not rate:
+            continue
+        ratio = results[target].get("ratios", {}).get("rate_vs_filesystem")
+        note = f"{rate:,.0f}/s" + (f", {ratio:.2f}x FS" if ratio else "")
+        bars.append((label, float(rate), note))
+    marks = [("20,000/s", 20_000.0)]
+    fs_rate = results.get("filesystem", {}).get("objects_per_s")
+    if fs_rate:
+        marks.append(("10x FileSystemStore", 10 * float(fs_rate)))
+    count = report.get("data", {}).get("count", 0)
+    return bar_chart_svg(
+        bars,
+        title=f"Bulk import of {count:,} STIX objects: objects per second",
+        unit="objects/s",
+        marks=marks,
+    )
 
 
 def _filesystem_of(folder: Path) -> str:
@@ -1120,6 +1163,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--gets", type=int, default=2000, help="timed get-by-id calls")
     parser.add_argument("--queries", type=int, default=200, help="timed full-text queries")
     parser.add_argument("--json", help="also write every result to this JSON file")
+    parser.add_argument("--chart", help="also draw the import rates in this SVG file")
+    parser.add_argument(
+        "--redraw",
+        metavar="JSON",
+        help="draw --chart from the results file of an earlier run (runs nothing)",
+    )
     parser.add_argument("--workdir", help="folder for the temporary files (default: $TMPDIR)")
     parser.add_argument(
         "--profile", type=int, metavar="N", help="profile put_many of N objects into SQLite instead"
@@ -1141,6 +1190,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return run_child(args)
     if args.profile:
         return profile(args)
+    if args.redraw:
+        if not args.chart:
+            stderr.print("[red]error:[/] --redraw needs --chart FILE.svg")
+            return 2
+        return redraw(args)
     return orchestrate(args)
 
 

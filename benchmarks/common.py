@@ -1,11 +1,13 @@
-"""What the benchmarks share: a free loopback port, and the table of an issue's targets."""
+"""What the benchmarks share: a free loopback port, the table of an issue's targets, and a
+bar chart of the results."""
 
 from __future__ import annotations
 
 import argparse
 import socket
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
+from markupsafe import escape
 from rich.console import Console
 from rich.table import Table
 
@@ -39,3 +41,54 @@ def print_targets(
         verdict = "[green]yes[/]" if met else ("—" if met is None else "[red]no[/]")
         goals.add_row(goal, measured, verdict)
     console.print(goals)
+
+
+def bar_chart_svg(
+    bars: Sequence[tuple[str, float, str]],
+    *,
+    title: str,
+    unit: str,
+    marks: Sequence[tuple[str, float]] = (),
+    width: int = 760,
+) -> str:
+    """Horizontal bars ``(label, value, note)`` on one scale from 0, with vertical marks
+    ``(label, value)`` for targets; a standalone SVG document. Every text is escaped."""
+    row, left, right, top = 34, 250, 150, 44
+    height = top + row * len(bars) + 40
+    highest = max([value for _, value, _ in bars] + [value for _, value in marks] + [1.0])
+    plot = width - left - right
+
+    def x(value: float) -> float:
+        return left + plot * value / highest
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
+        f'width="{width}" height="{height}" font-family="sans-serif" role="img">',
+        f"<title>{escape(title)}</title>",
+        f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
+        f'<text x="{left}" y="22" font-size="15" fill="#1b1f24">{escape(title)}</text>',
+    ]
+    for index, (label, value, note) in enumerate(bars):
+        y = top + index * row
+        parts += [
+            f'<text x="{left - 8}" y="{y + 17}" text-anchor="end" font-size="13" '
+            f'fill="#1b1f24">{escape(label)}</text>',
+            f'<rect x="{left}" y="{y + 4}" width="{max(1.0, x(value) - left):.1f}" '
+            f'height="{row - 12}" fill="#0b5cad"/>',
+            f'<text x="{x(value) + 6:.1f}" y="{y + 17}" font-size="12" fill="#57606a">'
+            f"{escape(note)}</text>",
+        ]
+    bottom = top + row * len(bars)
+    for label, value in marks:
+        parts += [
+            f'<line x1="{x(value):.1f}" y1="{top - 4}" x2="{x(value):.1f}" y2="{bottom}" '
+            f'stroke="#b42318" stroke-dasharray="4 3"/>',
+            f'<text x="{x(value):.1f}" y="{bottom + 16}" text-anchor="middle" font-size="12" '
+            f'fill="#b42318">{escape(label)}</text>',
+        ]
+    parts += [
+        f'<line x1="{left}" y1="{top - 4}" x2="{left}" y2="{bottom}" stroke="#d0d7de"/>',
+        f'<text x="{left}" y="{bottom + 32}" font-size="12" fill="#57606a">0 {escape(unit)}</text>',
+        "</svg>",
+    ]
+    return "\n".join(parts) + "\n"

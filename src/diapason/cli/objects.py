@@ -56,7 +56,7 @@ def import_command(
         limit = node.settings.max_request_bytes
         # One bar for the whole import, in files (a big file advances it object by object):
         # a line per file made rich redraw every earlier line at each new file.
-        label = f"{len(files)} file(s)"
+        label = f"{len(files):,} file(s)"
         task = progress.add_task(label, total=len(files))
         batches = _Batches(node, source, progress, task, label)
         for path in files:
@@ -76,8 +76,8 @@ def import_command(
         print_json({**summary, "problems": batches.problems})
     else:
         Console().print(
-            f"{len(files)} file(s): {summary['written']} written, "
-            f"{summary['unchanged']} unchanged, {summary['refused']} refused"
+            f"{len(files):,} file(s): {summary['written']:,} written, "
+            f"{summary['unchanged']:,} unchanged, {summary['refused']:,} refused"
             + (f", {len(failed_files)} file(s) unreadable" if failed_files else "")
         )
     if totals.refused or failed_files:
@@ -197,7 +197,7 @@ class _Batches:
                 self.progress.update(
                     self.task,
                     advance=count * segment.share,
-                    description=f"{self.label}, {self.checked:,} objects",
+                    description=f"{self.label}, {self.checked:,} object(s)",
                 )
             offset += segment.count
 
