@@ -827,6 +827,37 @@ def test_delete_erases_every_version_and_leaves_a_tombstone(store: SqlStore) -> 
     assert store.neighbours(old["id"]) == [Edge(keep["id"], "x_other_ref", old["id"])]
 
 
+def test_a_replaced_version_keeps_its_links_out_of_reads_until_delete_erases_them(
+    store: SqlStore,
+) -> None:
+    """A replaced version's marking and reference rows stay (reads keep current versions
+    only); deleting the object erases the rows of every version."""
+    place, other = sdo("location"), sdo("location")
+    old = sdo(modified=stamp(1), object_marking_refs=[TLP_GREEN], x_place_ref=place["id"])
+    store.put_many([place, other, old])
+    newer = version(old, stamp(2), object_marking_refs=[TLP_AMBER], x_place_ref=other["id"])
+    report = store.put_many([newer])
+    assert report.written == [old["id"]]
+
+    assert store.neighbours(place["id"]) == []
+    assert store.neighbours(other["id"]) == [Edge(old["id"], "x_place_ref", other["id"])]
+    assert Edge(old["id"], "x_place_ref", other["id"]) in store.neighbours(old["id"])
+    assert found(store, marking=TLP_GREEN) == set()
+    assert found(store, marking=TLP_AMBER) == {old["id"]}
+
+    seqs = [stored.seq for stored in store.versions(old["id"])]
+    assert store.delete(old["id"], actor="analyst-1", reason="erasure request") is not None
+    marks = ", ".join(str(seq) for seq in seqs)
+    with store.engine.connect() as connection:
+        for statement in (
+            f"SELECT count(*) FROM edges WHERE source_seq IN ({marks})",
+            f"SELECT count(*) FROM object_markings WHERE object_seq IN ({marks})",
+        ):
+            assert connection.exec_driver_sql(statement).scalar_one() == 0, statement
+    assert store.neighbours(other["id"]) == []
+    assert found(store, marking=TLP_AMBER) == set()
+
+
 def test_delete_of_an_unknown_object_leaves_no_tombstone(store: SqlStore) -> None:
     assert store.delete(new_id("threat-actor"), actor="a", reason="r") is None
     assert store.tombstones() == []

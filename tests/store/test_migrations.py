@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 import sqlalchemy as sa
 from alembic import command
@@ -26,11 +27,14 @@ from diapason.store.interface import Edge, Query
 from diapason.store.schema import objects
 from diapason.store.sql import open_store
 from tests.conftest import new_postgres_database
-from tests.store.builders import TLP_AMBER, TLP_GREEN, stamp
+from tests.store.builders import TLP_AMBER, TLP_GREEN, sdo, stamp
 
 REPORT = "report--11111111-1111-4111-8111-111111111111"
 ACTOR = "threat-actor--22222222-2222-4222-8222-222222222222"
 LOCATION = "location--33333333-3333-4333-8333-333333333333"
+# What the current versions of REPORT and ACTOR reference, in their content.
+REPORT_LINKS = {"object_refs": [ACTOR, LOCATION], "object_marking_refs": [TLP_GREEN]}
+ACTOR_LINKS = {"x_seen_at_ref": LOCATION, "object_marking_refs": [TLP_AMBER]}
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -52,12 +56,25 @@ def _move(engine: sa.Engine, revision: str, *, down: bool = False) -> None:
             command.upgrade(config, revision)
 
 
-def _object_row(seq: int, object_id: str, modified: str, current: bool) -> dict[str, object]:
+def _object_row(
+    seq: int, object_id: str, modified: str, current: bool, **links: object
+) -> dict[str, object]:
+    """An ``objects`` row as any revision since 0006 lays it out; ``links`` are reference
+    properties of its content (the edges and markings rows a test writes beside it)."""
+    stix_type = object_id.partition("--")[0]
+    content = {
+        "type": stix_type,
+        "id": object_id,
+        "spec_version": "2.1",
+        "created": stamp(1),
+        "modified": modified,
+        **links,
+    }
     return {
         "seq": seq,
         "id": object_id,
         "modified": modified,
-        "type": object_id.partition("--")[0],
+        "type": stix_type,
         "spec_version": "2.1",
         "created": stamp(1),
         "created_by_ref": None,
@@ -66,10 +83,7 @@ def _object_row(seq: int, object_id: str, modified: str, current: bool) -> dict[
         "date_added": stamp(1),
         "source": None,
         "content_hash": f"{seq:064d}",
-        "content": (
-            f'{{"type":"{object_id.partition("--")[0]}","id":"{object_id}",'
-            f'"spec_version":"2.1","created":"{stamp(1)}","modified":"{modified}"}}'
-        ),
+        "content": orjson.dumps(content, option=orjson.OPT_SORT_KEYS).decode(),
     }
 
 
@@ -82,8 +96,8 @@ def test_links_keyed_by_seq_keep_every_edge_and_marking(empty_url: str) -> None:
                 sa.insert(objects),
                 [
                     _object_row(1, REPORT, stamp(1), False),  # an older version: no links
-                    _object_row(2, REPORT, stamp(2), True),
-                    _object_row(3, ACTOR, stamp(1), True),
+                    _object_row(2, REPORT, stamp(2), True, **REPORT_LINKS),
+                    _object_row(3, ACTOR, stamp(1), True, **ACTOR_LINKS),
                 ],
             )
             connection.exec_driver_sql(
@@ -182,5 +196,75 @@ def test_provenance_is_indexed_only_where_a_partner_sent_the_version(empty_url: 
             assert connection.exec_driver_sql(
                 "SELECT seq FROM objects WHERE source = 'partner:fr'"
             ).all() == [(2,)]
+    finally:
+        engine.dispose()
+
+
+def _link_rows(
+    connection: sa.Connection,
+) -> tuple[set[tuple[object, ...]], set[tuple[object, ...]]]:
+    return (
+        set(connection.exec_driver_sql("SELECT source_seq, property, target_id FROM edges")),
+        set(connection.exec_driver_sql("SELECT object_seq, marking_ref FROM object_markings")),
+    )
+
+
+def test_links_keyed_by_target_keep_every_edge_and_marking(empty_url: str) -> None:
+    engine = open_engine(empty_url)
+    try:
+        _move(engine, "0008")
+        with write_transaction(engine) as connection:
+            connection.execute(
+                sa.insert(objects),
+                [
+                    _object_row(1, REPORT, stamp(1), False),
+                    _object_row(2, REPORT, stamp(2), True, **REPORT_LINKS),
+                    _object_row(3, ACTOR, stamp(1), True, **ACTOR_LINKS),
+                ],
+            )
+            connection.exec_driver_sql(
+                "INSERT INTO edges (source_seq, property, target_id) VALUES "
+                f"(2, 'object_refs[0]', '{ACTOR}'), (2, 'object_refs[1]', '{LOCATION}'), "
+                f"(3, 'x_seen_at_ref', '{LOCATION}')"
+            )
+            connection.exec_driver_sql(
+                "INSERT INTO object_markings (object_seq, marking_ref) VALUES "
+                f"(2, '{TLP_GREEN}'), (3, '{TLP_AMBER}')"
+            )
+            connection.exec_driver_sql("UPDATE counters SET value = 3 WHERE name = 'objects'")
+            before = _link_rows(connection)
+        migrate(engine)
+        assert current_revision(engine) == head_revision()
+        with engine.connect() as connection:
+            assert _link_rows(connection) == before
+    finally:
+        engine.dispose()
+
+    store = open_store(empty_url)
+    try:
+        assert set(store.neighbours(LOCATION)) == {
+            Edge(REPORT, "object_refs[1]", LOCATION),
+            Edge(ACTOR, "x_seen_at_ref", LOCATION),
+        }
+        assert [o.id for o in store.query(Query(marking=TLP_AMBER)).objects] == [ACTOR]
+        # A newer REPORT without references: the rows of the version it replaces, found
+        # from that version's content, are gone; ACTOR's stay.
+        newer = sdo(
+            "report", object_id=REPORT, created=stamp(1), modified=stamp(3), object_refs=[ACTOR]
+        )
+        assert store.put_many([newer]).written == [REPORT]
+        assert set(store.neighbours(LOCATION)) == {Edge(ACTOR, "x_seen_at_ref", LOCATION)}
+        assert [o.id for o in store.query(Query(marking=TLP_GREEN)).objects] == []
+    finally:
+        store.close()
+
+    engine = open_engine(empty_url)
+    try:
+        _move(engine, "0008", down=True)
+        with engine.connect() as connection:
+            assert _link_rows(connection) == (
+                {(4, "object_refs[0]", ACTOR), (3, "x_seen_at_ref", LOCATION)},
+                {(3, TLP_AMBER)},
+            )
     finally:
         engine.dispose()

@@ -154,6 +154,7 @@ class Records:
                 edges.c.target_id >= f"{target_type}--",
                 edges.c.target_id < f"{target_type}-.",  # "." follows "-": every id of the type
                 objects.c.type == source_type,
+                objects.c.is_current,
             )
         )
         with self.node.store.engine.connect() as connection:

@@ -378,6 +378,29 @@ def _check_links(
     return markings, edges
 
 
+def stored_links(content: str) -> tuple[list[str], list[tuple[str, str]]]:
+    """The markings and references (edges) of a stored version, from its canonical JSON:
+    what ``prepare`` found when the version was written. Never raises: if a rule added
+    since would refuse an entry, the entries are taken as they were stored (a reference
+    that is not a string is skipped)."""
+    obj = orjson.loads(content)
+    try:
+        return _links(obj, content.encode())
+    except StixError:
+        pass
+    markings: list[str] = []
+    edges: list[tuple[str, str]] = []
+    for path, target in _walk_refs(obj, ""):
+        if not isinstance(target, str):
+            continue
+        if _is_marking_path(path):
+            if target not in markings:
+                markings.append(target)
+        else:
+            edges.append((path, target))
+    return markings, edges
+
+
 def _refs_in_dict(value: dict[str, Any], path: str, found: list[tuple[str, Any]]) -> None:
     for key, item in value.items():
         if key.endswith(_REF_SUFFIXES):

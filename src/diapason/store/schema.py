@@ -45,24 +45,26 @@ counters = sa.Table(
     sa.Column("value", Seq, nullable=False),
 )
 
-# The markings and references of each *current* version, keyed by that version's
-# ``objects.seq``. Keys grow with every write, so new rows append at the end of the B-tree
-# instead of landing at random places (as a STIX id key did); on SQLite the tables are
-# WITHOUT ROWID: the primary key is the table, with no second copy of the row.
+# The markings and references of each version written as current, keyed by what is looked
+# up: the marking (a query by marking) or the referenced id (what refers to an object), then
+# the version's ``objects.seq``. One B-tree each, WITHOUT ROWID on SQLite (the primary key is
+# the table). A replaced version keeps its rows, as it keeps its full-text row: every read
+# joins ``objects`` and keeps current versions only, so no lookup by version is needed until
+# the object is deleted, and then each version's content names its rows (docs/store.md).
 object_markings = sa.Table(
     "object_markings",
     metadata,
-    sa.Column("object_seq", Seq, primary_key=True, autoincrement=False),
     sa.Column("marking_ref", StixId, primary_key=True),
+    sa.Column("object_seq", Seq, primary_key=True, autoincrement=False),
     sqlite_with_rowid=False,
 )
 
 edges = sa.Table(
     "edges",
     metadata,
+    sa.Column("target_id", StixId, primary_key=True),
     sa.Column("source_seq", Seq, primary_key=True, autoincrement=False),
     sa.Column("property", sa.String(300), primary_key=True),
-    sa.Column("target_id", StixId, nullable=False),
     sqlite_with_rowid=False,
 )
 
@@ -128,8 +130,6 @@ sa.Index(
     sqlite_where=objects.c.source.is_not(None),
     postgresql_where=objects.c.source.is_not(None),
 )
-sa.Index("ix_object_markings_marking", object_markings.c.marking_ref, object_markings.c.object_seq)
-sa.Index("ix_edges_target", edges.c.target_id)
 
 # -- TAXII 2.1: API roots, collections, who may use them, what they hold, add statuses ----
 

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from diapason.domain.stix import Prepared, Problem, prepare
+from diapason.domain.stix import Prepared, Problem, prepare, stored_links
 from diapason.store.db import (
     close_engine,
     migrate,
@@ -184,28 +184,49 @@ def partner_versions(
     }
 
 
+def add_link_rows(
+    seq: int,
+    markings: Iterable[str],
+    references: Iterable[tuple[str, str]],
+    marking_rows: list[tuple[str, int]],
+    edge_rows: list[tuple[str, int, str]],
+) -> None:
+    """Append the ``object_markings`` and ``edges`` rows of version ``seq`` (in the tables'
+    column order). The write and the clearing of a replaced version both use this, so they
+    always agree on the keys."""
+    marking_rows.extend((ref, seq) for ref in markings)
+    # created_by_ref is already an indexed column of objects: neighbours() reads it from
+    # there, and a second copy would be a quarter of all edges.
+    edge_rows.extend((target, seq, prop) for prop, target in references if prop != "created_by_ref")
+
+
 def neighbour_edges(engine: sa.Engine, object_id: str, limit: int | None = None) -> list[Edge]:
     """The references leaving and reaching an object's current version.
 
-    With ``limit``, at most that many of each kind (an object page draws only a few, and an
-    identity may author tens of thousands of objects).
+    Those leaving it are read from its content; those reaching it from the edges (keyed by
+    target) and the authors column. With ``limit``, at most that many of each kind (an
+    object page draws only a few, and an identity may author tens of thousands of objects).
     """
     source = objects.alias("source")
-    linked = sa.select(source.c.id, edges.c.property, edges.c.target_id).join_from(
-        edges, source, source.c.seq == edges.c.source_seq
+    reaching = (
+        sa.select(source.c.id, edges.c.property, edges.c.target_id)
+        .join_from(edges, source, source.c.seq == edges.c.source_seq)
+        .where((edges.c.target_id == object_id) & source.c.is_current)
+        .limit(limit)
     )
-    authored = sa.select(objects.c.id, sa.literal("created_by_ref"), objects.c.created_by_ref)
-    statements = [
-        linked.where((source.c.id == object_id) & source.c.is_current).limit(limit),
-        linked.where(edges.c.target_id == object_id).limit(limit),
-        authored.where(objects.c.is_current & (objects.c.id == object_id)).where(
-            objects.c.created_by_ref.is_not(None)
-        ),
-        authored.where(objects.c.is_current & (objects.c.created_by_ref == object_id)).limit(limit),
-    ]
+    authored = (
+        sa.select(objects.c.id, sa.literal("created_by_ref"), objects.c.created_by_ref)
+        .where(objects.c.is_current & (objects.c.created_by_ref == object_id))
+        .limit(limit)
+    )
+    current = sa.select(objects.c.content).where((objects.c.id == object_id) & objects.c.is_current)
     found: list[Edge] = []
     with read_connection(engine) as connection:
-        for statement in statements:
+        content = connection.execute(current).scalar()
+        if content is not None:
+            leaving = stored_links(content)[1]
+            found.extend(Edge(object_id, prop, target) for prop, target in leaving[:limit])
+        for statement in (reaching, authored):
             found.extend(Edge(*row) for row in connection.execute(statement))
     return found
 
@@ -377,8 +398,8 @@ class SqlStore:
             added = utc_now()
             rows: list[tuple[Any, ...]] = []
             fts_rows: list[tuple[int, str]] = []
-            marking_rows: list[tuple[int, str]] = []
-            edge_rows: list[tuple[int, str, str]] = []
+            marking_rows: list[tuple[str, int]] = []
+            edge_rows: list[tuple[str, int, str]] = []
             for offset, prepared in enumerate(fresh):
                 seq = first + offset
                 is_current = winners.get(prepared.id) is prepared
@@ -403,24 +424,16 @@ class SqlStore:
                     continue
                 if prepared.text and not prepared.revoked:
                     fts_rows.append((seq, prepared.text))
-                marking_rows.extend((seq, ref) for ref in prepared.markings)
-                # created_by_ref is already an indexed column of objects: neighbours() reads
-                # it from there, and a second copy would be a quarter of all edges.
-                edge_rows.extend(
-                    (seq, prop, target)
-                    for prop, target in prepared.edges
-                    if prop != "created_by_ref"
-                )
+                add_link_rows(seq, prepared.markings, prepared.edges, marking_rows, edge_rows)
 
             if demoted_seqs:
                 in_seqs, seqs_value = among(self.dialect, demoted_seqs)
                 connection.exec_driver_sql(
                     f"UPDATE objects SET is_current = FALSE WHERE seq {in_seqs}", (seqs_value,)
                 )
-                # The text of a demoted version stays in the full-text index: searches only
-                # keep current versions (is_current), and deleting FTS rows one by one was
-                # an eighth of the import time. delete() still erases them all.
-                self._clear_links(connection, demoted_seqs)
+                # A demoted version keeps its full-text, marking and reference rows: every
+                # read of them keeps current versions only (is_current), and deleting them
+                # here cost more than it saved (docs/store.md). delete() erases them all.
             # Plain DB-API executemany with tuples: the bulk path, several times faster than
             # compiling a Core insert for every row.
             insert_tuples(connection, objects, rows)
@@ -438,12 +451,33 @@ class SqlStore:
         """Dialect hook after a ``put_many``; nothing by default."""
 
     def _clear_links(self, connection: sa.Connection, seqs: list[int]) -> None:
-        """Forget the markings and references of these versions (no longer current)."""
+        """Erase the markings and references rows of these versions (an object deleted).
+
+        The rows are keyed by marking and by target, not by version: each version's content
+        says which keys it wrote (the same ``add_link_rows`` as the write), and those rows
+        are deleted by key. A version that never was current wrote none; deleting its keys
+        finds nothing.
+        """
+        marking_keys: list[tuple[str, int]] = []
+        edge_keys: list[tuple[str, int, str]] = []
         in_seqs, seqs_value = among(self.dialect, seqs)
-        connection.exec_driver_sql(f"DELETE FROM edges WHERE source_seq {in_seqs}", (seqs_value,))
-        connection.exec_driver_sql(
-            f"DELETE FROM object_markings WHERE object_seq {in_seqs}", (seqs_value,)
-        )
+        for seq, content in connection.exec_driver_sql(
+            f"SELECT seq, content FROM objects WHERE seq {in_seqs}", (seqs_value,)
+        ):
+            markings, references = stored_links(content)
+            add_link_rows(seq, markings, references, marking_keys, edge_keys)
+        mark = placeholder(connection)
+        if edge_keys:
+            connection.exec_driver_sql(
+                f"DELETE FROM edges WHERE target_id = {mark} AND source_seq = {mark} "
+                f"AND property = {mark}",
+                edge_keys,
+            )
+        if marking_keys:
+            connection.exec_driver_sql(
+                f"DELETE FROM object_markings WHERE marking_ref = {mark} AND object_seq = {mark}",
+                marking_keys,
+            )
 
     def delete(self, object_id: str, *, actor: str, reason: str) -> Tombstone | None:
         if not 0 < len(actor) <= MAX_NAME:
