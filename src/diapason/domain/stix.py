@@ -282,8 +282,10 @@ def _links(obj: dict[str, Any], content: bytes) -> tuple[list[str], list[tuple[s
 
     Raises ``StixError`` naming the first bad reference, as ``_check_links`` does.
     """
-    # A key is followed by '":' in the JSON text; a '"' inside a string is escaped.
-    expected = content.count(b'_ref":') + content.count(b'_refs":')
+    # Every reference key holds "_ref" once (as does "external_references"): when the text
+    # holds no other "_ref", the top-level reference keys are all there is. Any other (a
+    # nested reference, a word in a value) only sends the object down the full walk.
+    expected = content.count(b"_ref") - ("external_references" in obj)
     if not expected:
         return [], []
     top = obj.keys() & _REF_KEYS.keys()

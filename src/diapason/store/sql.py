@@ -192,12 +192,12 @@ def add_link_rows(
     edge_rows: list[tuple[str, int, str]],
 ) -> None:
     """Append the ``object_markings`` and ``edges`` rows of version ``seq`` (in the tables'
-    column order). The write and the clearing of a replaced version both use this, so they
-    always agree on the keys."""
-    marking_rows.extend((ref, seq) for ref in markings)
+    column order). The write and ``delete`` both use this, so they always agree on the
+    keys."""
+    marking_rows += [(ref, seq) for ref in markings]
     # created_by_ref is already an indexed column of objects: neighbours() reads it from
     # there, and a second copy would be a quarter of all edges.
-    edge_rows.extend((target, seq, prop) for prop, target in references if prop != "created_by_ref")
+    edge_rows += [(target, seq, prop) for prop, target in references if prop != "created_by_ref"]
 
 
 def neighbour_edges(engine: sa.Engine, object_id: str, limit: int | None = None) -> list[Edge]:
