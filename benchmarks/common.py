@@ -54,7 +54,7 @@ def bar_chart_svg(
     """Horizontal bars ``(label, value, note)`` on one scale from 0, with vertical marks
     ``(label, value)`` for targets; a standalone SVG document. Every text is escaped."""
     row, left, right, top = 34, 250, 150, 44
-    height = top + row * len(bars) + 40
+    height = top + row * len(bars) + 40 + 16 * len(marks)
     highest = max([value for _, value, _ in bars] + [value for _, value in marks] + [1.0])
     plot = width - left - right
 
@@ -79,16 +79,18 @@ def bar_chart_svg(
             f"{escape(note)}</text>",
         ]
     bottom = top + row * len(bars)
-    for label, value in marks:
+    # Each mark's label on a line of its own under the bars: two marks may be close.
+    for line, (label, value) in enumerate(marks):
         parts += [
-            f'<line x1="{x(value):.1f}" y1="{top - 4}" x2="{x(value):.1f}" y2="{bottom}" '
-            f'stroke="#b42318" stroke-dasharray="4 3"/>',
-            f'<text x="{x(value):.1f}" y="{bottom + 16}" text-anchor="middle" font-size="12" '
-            f'fill="#b42318">{escape(label)}</text>',
+            f'<line x1="{x(value):.1f}" y1="{top - 4}" x2="{x(value):.1f}" '
+            f'y2="{bottom + 4 + 16 * line}" stroke="#b42318" stroke-dasharray="4 3"/>',
+            f'<text x="{x(value):.1f}" y="{bottom + 16 + 16 * line}" text-anchor="middle" '
+            f'font-size="12" fill="#b42318">{escape(label)}</text>',
         ]
     parts += [
         f'<line x1="{left}" y1="{top - 4}" x2="{left}" y2="{bottom}" stroke="#d0d7de"/>',
-        f'<text x="{left}" y="{bottom + 32}" font-size="12" fill="#57606a">0 {escape(unit)}</text>',
+        f'<text x="{left}" y="{bottom + 32 + 16 * len(marks)}" font-size="12" '
+        f'fill="#57606a">0 {escape(unit)}</text>',
         "</svg>",
     ]
     return "\n".join(parts) + "\n"
