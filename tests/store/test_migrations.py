@@ -87,19 +87,22 @@ def _object_row(
     }
 
 
+def _linked_versions() -> list[dict[str, object]]:
+    """Three version rows: an older REPORT (no links), the current REPORT and ACTOR with
+    the links of REPORT_LINKS and ACTOR_LINKS (seqs 1, 2, 3)."""
+    return [
+        _object_row(1, REPORT, stamp(1), False),
+        _object_row(2, REPORT, stamp(2), True, **REPORT_LINKS),
+        _object_row(3, ACTOR, stamp(1), True, **ACTOR_LINKS),
+    ]
+
+
 def test_links_keyed_by_seq_keep_every_edge_and_marking(empty_url: str) -> None:
     engine = open_engine(empty_url)
     try:
         _move(engine, "0006")  # objects has had the same columns since
         with write_transaction(engine) as connection:
-            connection.execute(
-                sa.insert(objects),
-                [
-                    _object_row(1, REPORT, stamp(1), False),  # an older version: no links
-                    _object_row(2, REPORT, stamp(2), True, **REPORT_LINKS),
-                    _object_row(3, ACTOR, stamp(1), True, **ACTOR_LINKS),
-                ],
-            )
+            connection.execute(sa.insert(objects), _linked_versions())
             connection.exec_driver_sql(
                 "INSERT INTO edges (source_id, property, target_id) VALUES "
                 f"('{REPORT}', 'object_refs[0]', '{ACTOR}'), "
@@ -214,14 +217,7 @@ def test_links_keyed_by_target_keep_every_edge_and_marking(empty_url: str) -> No
     try:
         _move(engine, "0008")
         with write_transaction(engine) as connection:
-            connection.execute(
-                sa.insert(objects),
-                [
-                    _object_row(1, REPORT, stamp(1), False),
-                    _object_row(2, REPORT, stamp(2), True, **REPORT_LINKS),
-                    _object_row(3, ACTOR, stamp(1), True, **ACTOR_LINKS),
-                ],
-            )
+            connection.execute(sa.insert(objects), _linked_versions())
             connection.exec_driver_sql(
                 "INSERT INTO edges (source_seq, property, target_id) VALUES "
                 f"(2, 'object_refs[0]', '{ACTOR}'), (2, 'object_refs[1]', '{LOCATION}'), "
@@ -247,8 +243,8 @@ def test_links_keyed_by_target_keep_every_edge_and_marking(empty_url: str) -> No
             Edge(ACTOR, "x_seen_at_ref", LOCATION),
         }
         assert [o.id for o in store.query(Query(marking=TLP_AMBER)).objects] == [ACTOR]
-        # A newer REPORT without references: the rows of the version it replaces, found
-        # from that version's content, are gone; ACTOR's stay.
+        # A newer REPORT that references only ACTOR: the replaced version's rows stay in
+        # the tables (the downgrade below shows them dropped) but no read returns them.
         newer = sdo(
             "report", object_id=REPORT, created=stamp(1), modified=stamp(3), object_refs=[ACTOR]
         )

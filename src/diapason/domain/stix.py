@@ -354,11 +354,8 @@ def _is_marking_path(path: str) -> bool:
 def _check_links(
     entries: list[tuple[str, Any]],
 ) -> tuple[list[str], list[tuple[str, str]]]:
-    """Check reference entries ``(property path, value)`` in order: the markings (each
-    once, in order of first appearance) and the edges; raises ``StixError`` at the first
-    bad one."""
-    markings: list[str] = []
-    edges: list[tuple[str, str]] = []
+    """Check reference entries ``(property path, value)`` in order, raising ``StixError``
+    at the first bad one; then ``_split_links`` of them."""
     for path, target in entries:
         if not _is_known_path(path):
             # Shown escaped and without ": ", which separates field from message.
@@ -370,9 +367,18 @@ def _check_links(
         if not isinstance(target, str) or not _is_known_id(target):
             shown = _clip(target) if isinstance(target, str) else _kind(target)
             raise StixError(f"{path}: {shown!r} is not a valid STIX identifier")
+        if _is_marking_path(path) and not target.startswith("marking-definition--"):
+            raise StixError(f"{path}: {target!r} is not a marking-definition id")
+    return _split_links(entries)
+
+
+def _split_links(entries: list[tuple[str, str]]) -> tuple[list[str], list[tuple[str, str]]]:
+    """The markings (each once, in order of first appearance) and the edges among
+    reference entries ``(property path, id)``."""
+    markings: list[str] = []
+    edges: list[tuple[str, str]] = []
+    for path, target in entries:
         if _is_marking_path(path):
-            if not target.startswith("marking-definition--"):
-                raise StixError(f"{path}: {target!r} is not a marking-definition id")
             if target not in markings:
                 markings.append(target)
         else:
@@ -390,17 +396,9 @@ def stored_links(content: str) -> tuple[list[str], list[tuple[str, str]]]:
         return _links(obj, content.encode())
     except StixError:
         pass
-    markings: list[str] = []
-    edges: list[tuple[str, str]] = []
-    for path, target in _walk_refs(obj, ""):
-        if not isinstance(target, str):
-            continue
-        if _is_marking_path(path):
-            if target not in markings:
-                markings.append(target)
-        else:
-            edges.append((path, target))
-    return markings, edges
+    return _split_links(
+        [(path, target) for path, target in _walk_refs(obj, "") if isinstance(target, str)]
+    )
 
 
 def _refs_in_dict(value: dict[str, Any], path: str, found: list[tuple[str, Any]]) -> None:
