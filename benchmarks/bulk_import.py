@@ -76,7 +76,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from benchmarks.common import bar_chart_svg, positive, print_targets
+from benchmarks.common import bar_chart_svg, positive, print_targets, writable_file
 from benchmarks.generate import SEARCH_TERMS, generate_objects, type_counts
 from diapason.domain.stix import Problem, prepare
 from diapason.settings import mask_url_password
@@ -1162,8 +1162,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--gets", type=int, default=2000, help="timed get-by-id calls")
     parser.add_argument("--queries", type=int, default=200, help="timed full-text queries")
-    parser.add_argument("--json", help="also write every result to this JSON file")
-    parser.add_argument("--chart", help="also draw the import rates in this SVG file")
+    parser.add_argument(
+        "--json", type=writable_file, help="also write every result to this JSON file"
+    )
+    parser.add_argument(
+        "--chart", type=writable_file, help="also draw the import rates in this SVG file"
+    )
     parser.add_argument(
         "--redraw",
         metavar="JSON",
@@ -1174,7 +1178,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--profile", type=int, metavar="N", help="profile put_many of N objects into SQLite instead"
     )
     parser.add_argument("--profile-top", type=int, default=15)
-    parser.add_argument("--profile-out", help="write the cProfile stats to this file")
+    parser.add_argument(
+        "--profile-out", type=writable_file, help="write the cProfile stats to this file"
+    )
     # Internal: one target in a child process.
     parser.add_argument("--target", choices=TARGETS, help=argparse.SUPPRESS)
     parser.add_argument("--bundle", help=argparse.SUPPRESS)

@@ -4,6 +4,7 @@ bar chart of the results."""
 from __future__ import annotations
 
 import argparse
+import os
 import socket
 from collections.abc import Iterable, Sequence
 
@@ -21,6 +22,20 @@ def positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"{value} is less than 1")
     return value
+
+
+def writable_file(text: str) -> str:
+    """An ``argparse`` type: a file the results can be written to, checked before a run of
+    many minutes rather than when it ends."""
+    path = os.path.abspath(text)
+    folder = os.path.dirname(path)
+    if os.path.isdir(path):
+        raise argparse.ArgumentTypeError(f"{text} is a folder, not a file")
+    if not os.path.isdir(folder):
+        raise argparse.ArgumentTypeError(f"folder {folder} does not exist")
+    if not os.access(folder, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise argparse.ArgumentTypeError(f"{text} cannot be written (permission denied)")
+    return text
 
 
 def free_port() -> int:

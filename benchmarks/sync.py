@@ -88,7 +88,7 @@ from benchmarks.bulk_import import (
     drop_database,
     machine,
 )
-from benchmarks.common import free_port, print_targets
+from benchmarks.common import free_port, print_targets, writable_file
 from benchmarks.generate import TLP_GREEN, generate_objects, type_counts
 from diapason import demo
 from diapason.domain.grading import grade
@@ -1376,7 +1376,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--live-timeout", type=float, default=900.0)
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--json", help="also write every result to this JSON file")
+    parser.add_argument(
+        "--json", type=writable_file, help="also write every result to this JSON file"
+    )
     parser.add_argument("--workdir", help="folder for the temporary files (default: $TMPDIR)")
     parser.add_argument("--profile", help="cProfile the ledger and pull children into DIR")
     parser.add_argument("--py-spy", help="sample A's server with py-spy during the pull, to DIR")

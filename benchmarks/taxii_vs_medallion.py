@@ -73,7 +73,7 @@ from benchmarks.bulk_import import (
     machine,
     progress_bar,
 )
-from benchmarks.common import free_port, print_targets
+from benchmarks.common import free_port, print_targets, writable_file
 from benchmarks.generate import generate_objects
 from diapason.settings import mask_url_password
 
@@ -1351,7 +1351,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--skip-postgres", action="store_true")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--json", help="also write every result to this JSON file")
+    parser.add_argument(
+        "--json", type=writable_file, help="also write every result to this JSON file"
+    )
     parser.add_argument("--workdir", help="folder for the temporary files (default: $TMPDIR)")
     parser.add_argument("--keep", action="store_true", help="keep the nodes and server logs")
     # Internal: the client child and the loader child.

@@ -51,7 +51,7 @@ import sqlalchemy as sa
 from rich.console import Console
 from rich.table import Table
 
-from benchmarks.common import free_port, print_targets
+from benchmarks.common import free_port, print_targets, writable_file
 from benchmarks.generate import generate_objects
 from diapason.coordinate import Coordination, CoordinationError
 from diapason.domain.extensions import EVENT_EXTENSION_ID, TLP_2_0_IDS
@@ -418,7 +418,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--count", type=int, default=100_000, help="object versions stored")
     parser.add_argument("--repeat", type=int, default=30, help="measured requests per page")
     parser.add_argument("--postgres", default=None, help="PostgreSQL server URL (optional)")
-    parser.add_argument("--json", type=Path, default=None, help="write the results here")
+    parser.add_argument("--json", type=writable_file, default=None, help="write the results here")
     return parser.parse_args(argv)
 
 
@@ -441,7 +441,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for report in reports:
         print_report(console, report)
     if args.json:
-        args.json.write_bytes(orjson.dumps(reports, option=orjson.OPT_INDENT_2))
+        Path(args.json).write_bytes(orjson.dumps(reports, option=orjson.OPT_INDENT_2))
     return 0
 
 
