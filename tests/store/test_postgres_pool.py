@@ -2,8 +2,9 @@
 
 A connection idle in the pool for longer than ``POSTGRES_PING_AFTER_IDLE_S`` is checked
 with one round trip before use and replaced if the server dropped it; one used more
-recently is trusted, so that a get by id costs one round trip, not two. Both sides are
-shown here on the real server, its backends ended with ``pg_terminate_backend``.
+recently is trusted, so that a get by id costs one round trip, not two. A failed check
+replaces every pooled connection, as ``pool_pre_ping`` did. All shown here on the real
+server, its backends ended with ``pg_terminate_backend``.
 """
 
 from __future__ import annotations
@@ -28,8 +29,11 @@ def pg_store(postgres_server_url: str) -> Iterator[SqlStore]:
 
 
 def _backend_pid(store: SqlStore) -> int:
+    """The server process of the store's one pooled connection."""
     with store.engine.connect() as connection:
-        return int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+        pid = int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+    assert store.engine.pool.checkedin() == 1  # type: ignore[attr-defined]
+    return pid
 
 
 def _terminate(url: str, pid: int) -> None:
@@ -76,3 +80,30 @@ def test_a_connection_used_a_moment_ago_is_trusted_and_replaced_after_its_error(
     found = pg_store.get(obj["id"])
     assert found is not None and found.object == obj
     assert _backend_pid(pg_store) != first
+
+
+def test_a_failed_check_replaces_every_pooled_connection(
+    pg_store: SqlStore, postgres_server_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    obj = sdo()
+    pg_store.put_many([obj])
+    # Two connections at once: the pool then holds both.
+    with pg_store.engine.connect() as one, pg_store.engine.connect() as two:
+        old = {
+            int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+            for connection in (one, two)
+        }
+    assert len(old) == 2 and pg_store.engine.pool.checkedin() == 2  # type: ignore[attr-defined]
+    for pid in old:
+        _terminate(postgres_server_url, pid)
+
+    monkeypatch.setattr(db, "POSTGRES_PING_AFTER_IDLE_S", 0.0)
+    assert pg_store.get(obj["id"]) is not None  # the check fails, the pool starts anew
+    # From now on nothing is checked: a dropped connection left in the pool would fail.
+    monkeypatch.setattr(db, "POSTGRES_PING_AFTER_IDLE_S", 3600.0)
+    with pg_store.engine.connect() as one, pg_store.engine.connect() as two:
+        new = {
+            int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+            for connection in (one, two)
+        }
+    assert not new & old

@@ -75,9 +75,12 @@ def _ping_if_idle(dialect: sa.Dialect) -> Callable[[Any, Any, Any], None]:
         try:
             dialect.do_ping(dbapi_connection)
         except Exception as error:
-            # The pool discards this connection and checks out another (a new one if the
-            # server restarted).
-            raise sa.exc.DisconnectionError(f"stale connection: {type(error).__name__}") from None
+            # As pool_pre_ping does: the pool discards every connection it holds (a server
+            # that dropped this one has likely dropped the others) and opens a new one.
+            reason = next(iter(str(error).strip().splitlines()), "")
+            raise sa.exc.InvalidatePoolError(
+                f"stale connection: {type(error).__name__}: {reason}"
+            ) from error
 
     return checkout
 
@@ -107,7 +110,11 @@ def open_engine(url: str) -> sa.Engine:
     else:
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        engine = sa.create_engine(parsed, pool_size=8, connect_args={"connect_timeout": 5})
+        # Last in, first out: under a light load the same few connections stay busy (and
+        # unchecked, below) while the others idle.
+        engine = sa.create_engine(
+            parsed, pool_size=8, pool_use_lifo=True, connect_args={"connect_timeout": 5}
+        )
         sa.event.listen(engine, "checkin", _note_checkin)
         sa.event.listen(engine, "checkout", _ping_if_idle(engine.dialect))
     try:
