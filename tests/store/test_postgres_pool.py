@@ -10,6 +10,7 @@ server, its backends ended with ``pg_terminate_backend``.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack
 
 import pytest
 import sqlalchemy as sa
@@ -28,10 +29,20 @@ def pg_store(postgres_server_url: str) -> Iterator[SqlStore]:
     store.close()
 
 
+def _backend_pids(store: SqlStore, at_once: int) -> set[int]:
+    """The server processes of ``at_once`` connections checked out together (the pool then
+    holds at least that many)."""
+    with ExitStack() as stack:
+        connections = [stack.enter_context(store.engine.connect()) for _ in range(at_once)]
+        return {
+            int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+            for connection in connections
+        }
+
+
 def _backend_pid(store: SqlStore) -> int:
     """The server process of the store's one pooled connection."""
-    with store.engine.connect() as connection:
-        pid = int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
+    (pid,) = _backend_pids(store, 1)
     assert store.engine.pool.checkedin() == 1  # type: ignore[attr-defined]
     return pid
 
@@ -88,11 +99,7 @@ def test_a_failed_check_replaces_every_pooled_connection(
     obj = sdo()
     pg_store.put_many([obj])
     # Two connections at once: the pool then holds both.
-    with pg_store.engine.connect() as one, pg_store.engine.connect() as two:
-        old = {
-            int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
-            for connection in (one, two)
-        }
+    old = _backend_pids(pg_store, 2)
     assert len(old) == 2 and pg_store.engine.pool.checkedin() == 2  # type: ignore[attr-defined]
     for pid in old:
         _terminate(postgres_server_url, pid)
@@ -101,9 +108,4 @@ def test_a_failed_check_replaces_every_pooled_connection(
     assert pg_store.get(obj["id"]) is not None  # the check fails, the pool starts anew
     # From now on nothing is checked: a dropped connection left in the pool would fail.
     monkeypatch.setattr(db, "POSTGRES_PING_AFTER_IDLE_S", 3600.0)
-    with pg_store.engine.connect() as one, pg_store.engine.connect() as two:
-        new = {
-            int(connection.exec_driver_sql("SELECT pg_backend_pid()").scalar_one())
-            for connection in (one, two)
-        }
-    assert not new & old
+    assert not _backend_pids(pg_store, 2) & old
