@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from diapason.domain.stix import (
     EPOCH,
+    ID_RE,
     Prepared,
     Problem,
     StixError,
@@ -291,6 +292,53 @@ def test_ids_are_a_type_and_an_rfc_4122_uuid(
     # Any other variant than RFC 4122's is refused.
     text = str(value)
     assert not is_valid_id(f"{stix_type}--{text[:19]}c{text[20:]}")
+
+
+_TYPE_OR_PREFIX = st.one_of(TYPE_NAMES, st.sampled_from(["a--b", "x-thing", "-x", "X", ""]))
+
+
+@settings(max_examples=300)
+@given(
+    stix_type=_TYPE_OR_PREFIX,
+    prefix=_TYPE_OR_PREFIX,
+    value=st.one_of(
+        st.uuids(version=4).map(str),
+        st.sampled_from(["z" * 36, "00000000-0000-4000-0000-000000000000"]),  # not UUIDs
+    ),
+    tail=st.sampled_from(["", "\n", "0", "--"]),
+)
+def test_prepare_takes_an_id_when_the_pattern_does(
+    stix_type: str, prefix: str, value: str, tail: str
+) -> None:
+    """prepare remembers the ids it has checked, and takes an id seen before by comparing
+    its first part with the type: exactly what matching the pattern gives, whether the id
+    was seen before (the second object) or not."""
+    object_id = f"{prefix}--{value}{tail}"
+    match = ID_RE.match(object_id)
+    expected = match is not None and match.group(1) == stix_type
+    for _ in range(2):
+        result = prepare({**sdo(), "type": stix_type, "id": object_id}, 0, MAX_BYTES)
+        assert isinstance(result, Prepared) == expected, result
+        if not expected:
+            assert isinstance(result, Problem) and result.field in ("type", "id")
+
+
+def test_a_remembered_id_under_another_type_is_refused() -> None:
+    actor = accepted(sdo())
+    problem = refused({**sdo("malware"), "id": actor.id})
+    assert (problem.field, problem.object_id) == ("id", actor.id)
+    assert "does not match type 'malware'" in problem.message
+
+
+def test_list_reference_paths_at_any_length() -> None:
+    """The paths of list entries are remembered by key up to a length; a longer list, and
+    a shorter one after it, still get every path in order."""
+    for count in (3, 1_500, 2, 40):
+        targets = [new_id("location") for _ in range(count)]
+        prepared = accepted(sdo("report", object_refs=targets, published="2024-04-22T10:00:00Z"))
+        assert prepared.edges == tuple(
+            (f"object_refs[{position}]", target) for position, target in enumerate(targets)
+        )
 
 
 # -- prepare: what a valid object yields ------------------------------------------------------
