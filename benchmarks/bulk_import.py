@@ -154,6 +154,30 @@ class PeakMemory:
         }
 
 
+class Usage:
+    """This process's CPU time, page faults and context switches between ``start`` and
+    ``stop``: whether a slower run spent more CPU (and in the kernel or not) or waited."""
+
+    def __init__(self) -> None:
+        self.before = resource.getrusage(resource.RUSAGE_SELF)
+
+    def start(self) -> None:
+        self.before = resource.getrusage(resource.RUSAGE_SELF)
+
+    def stop(self) -> dict[str, float]:
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        before = self.before
+        return {
+            "user_s": round(after.ru_utime - before.ru_utime, 3),
+            "system_s": round(after.ru_stime - before.ru_stime, 3),
+            "minor_faults": after.ru_minflt - before.ru_minflt,
+            "major_faults": after.ru_majflt - before.ru_majflt,
+            "voluntary_switches": after.ru_nvcsw - before.ru_nvcsw,
+            "involuntary_switches": after.ru_nivcsw - before.ru_nivcsw,
+            "blocks_written": after.ru_oublock - before.ru_oublock,
+        }
+
+
 def percentiles(samples_ms: Sequence[float]) -> dict[str, float]:
     if len(samples_ms) < 2:
         only = samples_ms[0] if samples_ms else float("nan")
@@ -330,10 +354,12 @@ def child_diapason(args: argparse.Namespace, url: str, from_bundle: bool) -> dic
     else:
         objects = load_bundle(bundle_path)
         memory.start()
+        usage = Usage()
         started = time.perf_counter()
         with progress_bar() as progress:
             report = store.put_many(counted(objects, progress, f"put_many → {store.dialect}"))
         elapsed = time.perf_counter() - started
+        result["usage"] = usage.stop()
     if store.dialect == "sqlite":
         # Shown beside the import, not in it: SQLite's checkpoint of the last batch runs on a
         # background thread (as PostgreSQL's checkpointer runs in its own process).
@@ -377,12 +403,14 @@ def child_memory(args: argparse.Namespace) -> dict[str, Any]:
     store = MemoryStore()
     memory = PeakMemory()
     memory.start()
+    usage = Usage()
     started = time.perf_counter()
     with progress_bar() as progress:
         for chunk in chunked(objects, progress, "stix2 MemoryStore.add"):
             store.add(list(chunk))
     elapsed = time.perf_counter() - started
     result: dict[str, Any] = {
+        "usage": usage.stop(),
         "memory": memory.stop(),
         "objects": len(objects),
         "wall_s": round(elapsed, 3),
@@ -439,12 +467,14 @@ def child_filesystem(args: argparse.Namespace) -> dict[str, Any]:
     store = FileSystemStore(str(folder))
     memory = PeakMemory()
     memory.start()
+    usage = Usage()
     started = time.perf_counter()
     with progress_bar() as progress:
         for chunk in chunked(objects, progress, "stix2 FileSystemStore.add", step=250):
             store.add(list(chunk))
     elapsed = time.perf_counter() - started
     result: dict[str, Any] = {
+        "usage": usage.stop(),
         "memory": memory.stop(),
         "objects": len(objects),
         "wall_s": round(elapsed, 3),

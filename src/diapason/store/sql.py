@@ -12,6 +12,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from itertools import repeat
 from typing import Any
 
 import orjson
@@ -194,7 +195,7 @@ def add_link_rows(
     """Append the ``object_markings`` and ``edges`` rows of version ``seq`` (in the tables'
     column order). The write and ``delete`` both use this, so they always agree on the
     keys."""
-    marking_rows += [(ref, seq) for ref in markings]
+    marking_rows += zip(markings, repeat(seq))
     # created_by_ref is already an indexed column of objects: neighbours() reads it from
     # there, and a second copy would be a quarter of all edges.
     edge_rows += [(target, seq, prop) for prop, target in references if prop != "created_by_ref"]
