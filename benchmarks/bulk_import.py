@@ -617,6 +617,21 @@ def check_objects(objects: Sequence[dict[str, Any]], seed: int) -> dict[str, Any
     }
 
 
+def drop_page_cache() -> bool:
+    """Empty the kernel's page cache (clean pages only: call after ``os.sync()``), so that
+    every run starts from the same memory state; whether it could (it takes root).
+
+    On these virtual machines a run that follows the ``FileSystemStore`` anchor, whose
+    100,000 files stay cached, spent up to three times the system time on the same page
+    faults as one that did not (docs/performance.md, seventh session).
+    """
+    try:
+        Path("/proc/sys/vm/drop_caches").write_text("1")
+    except OSError:
+        return False
+    return True
+
+
 def spawn(
     target: str,
     args: argparse.Namespace,
@@ -661,11 +676,13 @@ def spawn(
     # leaves 100,000 new files for the kernel to write back, and that writeback would
     # otherwise run during (and be charged to) whichever target comes next.
     os.sync()
+    dropped = False if args.keep_page_cache else drop_page_cache()
     load_before = os.getloadavg()[0]
     completed = subprocess.run(command, cwd=ROOT, env=env, check=False)
     if completed.returncode != 0 or not result_path.exists():
         return {"target": target, "error": f"child exited with status {completed.returncode}"}
     result: dict[str, Any] = orjson.loads(result_path.read_bytes())
+    result["page_cache_dropped"] = dropped
     # The machine's 1-minute load average around the child: these machines are shared.
     result["load_average"] = [round(load_before, 2), round(os.getloadavg()[0], 2)]
     return result
@@ -1183,6 +1200,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--skip-filesystem", action="store_true")
     parser.add_argument("--skip-postgres", action="store_true")
+    parser.add_argument(
+        "--keep-page-cache",
+        action="store_true",
+        help="do not drop the kernel's page cache before each run (by default it is dropped "
+        "when the benchmark may: as root on Linux)",
+    )
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
         "--repeat",

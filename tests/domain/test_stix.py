@@ -22,6 +22,7 @@ from diapason.domain.stix import (
     StixError,
     _check_links,
     _links,
+    _list_paths,
     _walk_refs,
     canonical_json,
     format_timestamp,
@@ -328,6 +329,25 @@ def test_a_remembered_id_under_another_type_is_refused() -> None:
     problem = refused({**sdo("malware"), "id": actor.id})
     assert (problem.field, problem.object_id) == ("id", actor.id)
     assert "does not match type 'malware'" in problem.message
+
+
+def test_an_id_first_seen_as_a_reference_is_checked_against_the_type() -> None:
+    target = new_id("location")
+    accepted(sdo("report", object_refs=[target], published="2024-04-22T10:00:00Z"))
+    problem = refused({**sdo("malware"), "id": target})
+    assert problem.field == "id"
+    assert "prefix 'location' does not match type 'malware'" in problem.message
+
+
+def test_remembered_list_paths_stay_within_their_budget() -> None:
+    """Hundreds of distinct long list keys of a thousand entries each, even in an object
+    refused for its size, leave at most the budget of paths remembered."""
+    target = new_id("location")
+    refs = {f"k{number:04d}".ljust(275, "y") + "_refs": [target] * 1_000 for number in range(300)}
+    problem = refused({**sdo("report", published="2024-04-22T10:00:00Z"), **refs}, max_bytes=1_000)
+    assert problem.field == "size"
+    held = sum(map(len, _list_paths.lists.values()))
+    assert held == _list_paths.held <= _list_paths.BUDGET
 
 
 def test_list_reference_paths_at_any_length() -> None:

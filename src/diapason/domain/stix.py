@@ -347,24 +347,42 @@ def _top_level_links(
     return markings, edges
 
 
-# The paths of the entries of list reference properties ("object_refs[0]", …), by key: a
-# report cites tens of objects, and formatting each path anew was a tenth of ``_links``.
-# Bounded: only the first _LIST_PATHS_LONGEST positions of the keys already in _REF_KEYS.
-_LIST_PATHS: dict[str, list[str]] = {}
-_LIST_PATHS_LONGEST = 1_000
+class _ListPaths:
+    """The paths of the entries of list reference properties (``object_refs[0]``, …), made
+    once per key: a report cites tens of objects, and formatting each path anew was a tenth
+    of ``_links``.
 
+    Bounded: at most ``LONGEST`` positions per key, and ``BUDGET`` paths in all (cleared
+    when full), so that hostile keys (up to 280 characters, thousands of them, even in
+    objects refused later) cannot make it hold more than a few megabytes.
+    """
 
-def _list_paths(key: str, count: int) -> list[str]:
-    """At least ``count`` paths ``key[0]``, ``key[1]``, … in order."""
-    paths = _LIST_PATHS.get(key)
-    if paths is not None and len(paths) >= count:
+    LONGEST = 1_000
+    BUDGET = 20_000
+
+    def __init__(self) -> None:
+        self.lists: dict[str, list[str]] = {}
+        self.held = 0
+
+    def __call__(self, key: str, count: int) -> list[str]:
+        """At least ``count`` paths ``key[0]``, ``key[1]``, … in order."""
+        paths = self.lists.get(key)
+        if paths is not None and len(paths) >= count:
+            return paths
+        paths = [f"{key}[{position}]" for position in range(count)]
+        if count <= self.LONGEST:
+            shorter = self.lists.pop(key, None)
+            if shorter is not None:
+                self.held -= len(shorter)
+            if self.held + count > self.BUDGET:
+                self.lists.clear()
+                self.held = 0
+            self.lists[key] = paths
+            self.held += count
         return paths
-    paths = [f"{key}[{position}]" for position in range(count)]
-    if count <= _LIST_PATHS_LONGEST:
-        if len(_LIST_PATHS) >= _REF_KEYS_LIMIT:
-            _LIST_PATHS.clear()
-        _LIST_PATHS[key] = paths
-    return paths
+
+
+_list_paths = _ListPaths()
 
 
 def _is_marking_path(path: str) -> bool:
