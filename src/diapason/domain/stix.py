@@ -366,14 +366,14 @@ class _ListPaths:
 
     def __call__(self, key: str, count: int) -> list[str]:
         """At least ``count`` paths ``key[0]``, ``key[1]``, … in order."""
-        paths = self.lists.get(key)
-        if paths is not None and len(paths) >= count:
-            return paths
+        cached = self.lists.get(key)
+        if cached is not None and len(cached) >= count:
+            return cached
         paths = [f"{key}[{position}]" for position in range(count)]
         if count <= self.LONGEST:
-            shorter = self.lists.pop(key, None)
-            if shorter is not None:
-                self.held -= len(shorter)
+            if cached is not None:  # shorter: replaced by the longer list
+                del self.lists[key]
+                self.held -= len(cached)
             if self.held + count > self.BUDGET:
                 self.lists.clear()
                 self.held = 0
