@@ -317,33 +317,39 @@ def _top_level_links(
     edges: list[tuple[str, str]] = []
     for key in keys:
         value = obj[key]
-        listed = key[-1] == "s" and isinstance(value, list)
-        targets: list[Any] | tuple[Any] = value if listed else (value,)
-        if not targets:
-            continue
-        try:
-            all_known = known.issuperset(targets)
-        except TypeError:  # a list or an object among them
-            return None
-        if not all_known:
-            for target in targets:
-                if not (isinstance(target, str) and _is_known_id(target)):
-                    return None
         # A key's entries are the key or "key[N]": classified as the key is.
         is_marking = _REF_KEYS.get(key)
         if is_marking is None:  # forgotten meanwhile (the cache was full)
             return None
-        if is_marking:
-            for target in targets:
-                if not target.startswith("marking-definition--"):
-                    return None
-                if target not in markings:
-                    markings.append(target)
-        elif listed:
-            # The paths may be more than the entries: zip stops at the last entry.
-            edges += zip(_list_paths(key, len(value)), value, strict=False)
-        else:
+        if key[-1] == "s" and isinstance(value, list):
+            if not value:
+                continue
+            try:
+                all_known = known.issuperset(value)
+            except TypeError:  # a list or an object among them
+                return None
+            if not all_known:
+                for target in value:
+                    if not (isinstance(target, str) and _is_known_id(target)):
+                        return None
+            if is_marking:
+                for target in value:
+                    if not target.startswith("marking-definition--"):
+                        return None
+                    if target not in markings:
+                        markings.append(target)
+            else:
+                # The paths may be more than the entries: zip stops at the last entry.
+                edges += zip(_list_paths(key, len(value)), value, strict=False)
+        # One id (most references): a set lookup, not a set operation on a tuple of one.
+        elif not (isinstance(value, str) and (value in known or _is_known_id(value))):
+            return None
+        elif not is_marking:
             edges.append((key, value))
+        elif not value.startswith("marking-definition--"):
+            return None
+        elif value not in markings:
+            markings.append(value)
     return markings, edges
 
 
@@ -458,21 +464,21 @@ def _refs_in_list(value: list[Any], path: str, found: list[tuple[str, Any]]) -> 
             _refs_in_list(element, f"{path}[{position}]", found)
 
 
-_TEXT_ORDER = {key: position for position, key in enumerate(TEXT_PROPERTIES)}
-
-
 def _text_of(obj: dict[str, Any]) -> str:
     parts: list[str] = []
-    # The set intersection runs in C; sorting its few keys keeps the text's order fixed.
-    for key in sorted(obj.keys() & _TEXT_ORDER.keys(), key=_TEXT_ORDER.__getitem__):
-        value = obj[key]
+    # A lookup for each of the few text properties, in their fixed order: cheaper than
+    # going through the object's keys (an object may have thousands).
+    for key in TEXT_PROPERTIES:
+        value = obj.get(key)
+        if value is None:
+            continue
         if isinstance(value, str):
             parts.append(value)
         elif isinstance(value, list):
-            parts.extend(item for item in value if isinstance(item, str))
+            parts += [item for item in value if isinstance(item, str)]
     references = obj.get("external_references")
     # Not checked elsewhere: a malformed value must not break the batch (5 is not iterable).
-    for reference in references if isinstance(references, list) else ():
+    for reference in references if references and isinstance(references, list) else ():
         if isinstance(reference, dict):
             for key in ("source_name", "external_id", "description"):
                 item = reference.get(key)
