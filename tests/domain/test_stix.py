@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import calendar
-import hashlib
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
@@ -391,14 +390,13 @@ def test_prepare_computes_what_the_store_indexes() -> None:
     assert prepared.content == canonical_json(obj)
     assert orjson.loads(prepared.content) == obj
     assert list(orjson.loads(prepared.content)) == sorted(obj)
-    assert prepared.content_hash == hashlib.sha256(prepared.content.encode()).hexdigest()
 
 
 def test_the_content_does_not_depend_on_key_order() -> None:
     obj = sdo(aliases=["b", "a"], extensions={"x-e": {"z": 1, "a": 2}})
     reordered = dict(reversed(list(obj.items())))
-    assert accepted(obj).content_hash == accepted(reordered).content_hash
-    assert accepted(obj).content_hash != accepted(dict(obj, aliases=["a", "b"])).content_hash
+    assert accepted(obj).content == accepted(reordered).content
+    assert accepted(obj).content != accepted(dict(obj, aliases=["a", "b"])).content
 
 
 def test_revoked_objects_are_prepared_as_revoked() -> None:

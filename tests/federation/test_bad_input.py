@@ -23,12 +23,12 @@ Row = tuple[int, str, str, str, bool]
 
 
 def snapshot(node: FedNode) -> set[Row]:
-    """Every stored version with its content hash and currency."""
+    """Every stored version with its content and currency."""
     statement = sa.select(
         objects.c.seq,
         objects.c.id,
         objects.c.modified,
-        objects.c.content_hash,
+        objects.c.content,
         objects.c.is_current,
     )
     with node.node.store.engine.connect() as connection:

@@ -7,6 +7,7 @@ laid them out, and migrates.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
+from diapason.domain.stix import normalise_timestamp
 from diapason.store.db import (
     _alembic_config,
     current_revision,
@@ -56,6 +58,15 @@ def _move(engine: sa.Engine, revision: str, *, down: bool = False) -> None:
             command.upgrade(config, revision)
 
 
+# ``objects`` as revisions 0006 to 0009 lay it out: the columns of today and the content's
+# SHA-256 (dropped in 0010).
+OBJECTS_0006 = sa.table(
+    "objects",
+    *(sa.column(column.name) for column in objects.columns),
+    sa.column("content_hash"),
+)
+
+
 def _object_row(
     seq: int, object_id: str, modified: str, current: bool, **links: object
 ) -> dict[str, object]:
@@ -70,6 +81,7 @@ def _object_row(
         "modified": modified,
         **links,
     }
+    text = orjson.dumps(content, option=orjson.OPT_SORT_KEYS).decode()
     return {
         "seq": seq,
         "id": object_id,
@@ -82,8 +94,8 @@ def _object_row(
         "is_current": current,
         "date_added": stamp(1),
         "source": None,
-        "content_hash": f"{seq:064d}",
-        "content": orjson.dumps(content, option=orjson.OPT_SORT_KEYS).decode(),
+        "content_hash": hashlib.sha256(text.encode()).hexdigest(),
+        "content": text,
     }
 
 
@@ -100,9 +112,9 @@ def _linked_versions() -> list[dict[str, object]]:
 def test_links_keyed_by_seq_keep_every_edge_and_marking(empty_url: str) -> None:
     engine = open_engine(empty_url)
     try:
-        _move(engine, "0006")  # objects has had the same columns since
+        _move(engine, "0006")  # objects kept the same columns from 0006 to 0009
         with write_transaction(engine) as connection:
-            connection.execute(sa.insert(objects), _linked_versions())
+            connection.execute(sa.insert(OBJECTS_0006), _linked_versions())
             connection.exec_driver_sql(
                 "INSERT INTO edges (source_id, property, target_id) VALUES "
                 f"('{REPORT}', 'object_refs[0]', '{ACTOR}'), "
@@ -184,7 +196,7 @@ def test_provenance_is_indexed_only_where_a_partner_sent_the_version(empty_url: 
         )
         received["source"] = "partner:fr"
         with write_transaction(engine) as connection:
-            connection.execute(sa.insert(objects), [local, received])
+            connection.execute(sa.insert(OBJECTS_0006), [local, received])
         migrate(engine)
         with engine.connect() as connection:
             assert "ix_objects_source_seq" in _source_plan(connection)
@@ -217,7 +229,7 @@ def test_links_keyed_by_target_keep_every_edge_and_marking(empty_url: str) -> No
     try:
         _move(engine, "0008")
         with write_transaction(engine) as connection:
-            connection.execute(sa.insert(objects), _linked_versions())
+            connection.execute(sa.insert(OBJECTS_0006), _linked_versions())
             connection.exec_driver_sql(
                 "INSERT INTO edges (source_seq, property, target_id) VALUES "
                 f"(2, 'object_refs[0]', '{ACTOR}'), (2, 'object_refs[1]', '{LOCATION}'), "
@@ -262,5 +274,62 @@ def test_links_keyed_by_target_keep_every_edge_and_marking(empty_url: str) -> No
                 {(4, "object_refs[0]", ACTOR), (3, "x_seen_at_ref", LOCATION)},
                 {(3, TLP_AMBER)},
             )
+    finally:
+        engine.dispose()
+
+
+def _hashes(connection: sa.Connection) -> list[tuple[object, ...]]:
+    rows = connection.exec_driver_sql("SELECT seq, content_hash FROM objects ORDER BY seq")
+    return [tuple(row) for row in rows]
+
+
+def test_versions_lose_their_hash_and_get_it_back_on_the_way_down(empty_url: str) -> None:
+    """0010 drops ``content_hash`` and keeps every version; a store written since then gets
+    the hashes 0009 expects back when it is moved down (computed from the content), and a
+    repeat of a stored version is still told from a different content under it."""
+    engine = open_engine(empty_url)
+    try:
+        _move(engine, "0009")
+        # As a store writes them: the version key normalised, the content as received.
+        rows = [
+            {**row, "modified": normalise_timestamp(row["modified"])} for row in _linked_versions()
+        ]
+        with write_transaction(engine) as connection:
+            connection.execute(sa.insert(OBJECTS_0006), rows)
+            connection.exec_driver_sql("UPDATE counters SET value = 3 WHERE name = 'objects'")
+        migrate(engine)
+        with engine.connect() as connection:
+            columns = {column["name"] for column in sa.inspect(connection).get_columns("objects")}
+            assert "content_hash" not in columns
+            assert connection.exec_driver_sql("SELECT count(*) FROM objects").scalar() == 3
+    finally:
+        engine.dispose()
+
+    store = open_store(empty_url)
+    try:
+        stored = store.get_version(REPORT, normalise_timestamp(stamp(2)))
+        assert stored is not None
+        again = stored.object
+        newer = sdo(object_id=ACTOR, modified=stamp(3))
+        report = store.put_many([again, {**again, "name": "changed"}, newer])
+        assert report.unchanged == [REPORT]
+        assert [(problem.index, problem.field) for problem in report.refused] == [(1, "modified")]
+        assert report.written == [ACTOR]
+    finally:
+        store.close()
+
+    engine = open_engine(empty_url)
+    try:
+        _move(engine, "0009", down=True)
+        with engine.connect() as connection:
+            hashes = _hashes(connection)
+            contents = connection.exec_driver_sql(
+                "SELECT seq, content FROM objects ORDER BY seq"
+            ).all()
+        assert [row[1] for row in hashes[:3]] == [row["content_hash"] for row in rows]
+        assert hashes == [
+            (seq, hashlib.sha256(content.encode()).hexdigest()) for seq, content in contents
+        ]
+        assert len(hashes) == 4
     finally:
         engine.dispose()

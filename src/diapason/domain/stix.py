@@ -7,7 +7,6 @@ written as straight-line checks rather than through a schema library.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import uuid
 from collections.abc import Iterable
@@ -131,7 +130,6 @@ class Prepared:
     created_by_ref: str | None
     revoked: bool
     content: str  # canonical JSON (sorted keys)
-    content_hash: str
     markings: tuple[str, ...]
     edges: tuple[tuple[str, str], ...]  # (property path, target id)
     text: str
@@ -605,7 +603,6 @@ def _prepare(obj: dict[str, Any], index: int, max_bytes: int) -> Prepared:
         created_by_ref,
         revoked,
         content.decode(),
-        hashlib.sha256(content).hexdigest(),
         tuple(markings),
         tuple(edges),
         _text_of(obj),

@@ -30,7 +30,6 @@ objects = sa.Table(
     sa.Column("is_current", sa.Boolean, nullable=False),
     sa.Column("date_added", Stamp, nullable=False),
     sa.Column("source", sa.String(200)),
-    sa.Column("content_hash", sa.String(64), nullable=False),
     sa.Column("content", sa.Text, nullable=False),
     sa.UniqueConstraint("id", "modified", name="uq_objects_version"),
 )

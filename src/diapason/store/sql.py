@@ -328,18 +328,30 @@ class SqlStore:
         ids = list(dict.fromkeys(p.id for p in batch))
         with write_transaction(self.engine, bulk=len(batch) >= BULK_ROWS) as connection:
             lock_writers(connection)
-            known: dict[tuple[str, str], str] = {}
+            stored: dict[tuple[str, str], int] = {}  # (id, modified) -> seq
             current: dict[str, tuple[str, int | None]] = {}  # id -> (modified, seq or None)
             # One statement for the whole batch, the ids bound as a single parameter.
             in_ids, ids_value = among(self.dialect, ids)
-            for object_id, modified, content_hash, is_current, seq in connection.exec_driver_sql(
-                "SELECT id, modified, content_hash, is_current, seq FROM objects "
-                f"WHERE id {in_ids}",
+            for object_id, modified, is_current, seq in connection.exec_driver_sql(
+                f"SELECT id, modified, is_current, seq FROM objects WHERE id {in_ids}",
                 (ids_value,),
             ):
-                known[(object_id, modified)] = content_hash
+                stored[(object_id, modified)] = seq
                 if is_current:
                     current[object_id] = (modified, seq)
+            # The content of each version sent again (stored, or earlier in the batch), to
+            # tell a repeat (unchanged) from a different content under the same version.
+            known: dict[tuple[str, str], str] = {}
+            again: set[int] = set()
+            if stored:
+                again = {stored[k] for p in batch if (k := (p.id, p.modified)) in stored}
+            if again:
+                in_seqs, seqs_value = among(self.dialect, list(again))
+                for object_id, modified, content in connection.exec_driver_sql(
+                    f"SELECT id, modified, content FROM objects WHERE seq {in_seqs}",
+                    (seqs_value,),
+                ):
+                    known[(object_id, modified)] = content
             deleted: dict[str, str] = {}
             # Most stores never delete: one row read then spares a lookup for every id.
             if connection.exec_driver_sql("SELECT 1 FROM tombstones LIMIT 1").first():
@@ -359,7 +371,7 @@ class SqlStore:
                 key = (prepared.id, prepared.modified)
                 held = known.get(key)
                 if held is not None:
-                    if held == prepared.content_hash:
+                    if held == prepared.content:
                         report.unchanged.append(prepared.id)
                         report.versions.append((prepared.index, prepared.id, prepared.modified))
                     else:
@@ -385,7 +397,7 @@ class SqlStore:
                         )
                     )
                     continue
-                known[key] = prepared.content_hash
+                known[key] = prepared.content
                 fresh.append(prepared)
                 report.written.append(prepared.id)
                 report.versions.append((prepared.index, prepared.id, prepared.modified))
@@ -420,7 +432,6 @@ class SqlStore:
                         is_current,
                         added,
                         source,
-                        prepared.content_hash,
                         prepared.content,
                     )
                 )
