@@ -8,6 +8,7 @@ laid them out, and migrates.
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -290,18 +291,24 @@ def test_versions_lose_their_hash_and_get_it_back_on_the_way_down(empty_url: str
     engine = open_engine(empty_url)
     try:
         _move(engine, "0009")
-        # As a store writes them: the version key normalised, the content as received.
+        # As a store writes them: the version key normalised, the content as received; more
+        # versions than the downgrade hashes in one chunk (1,000).
         rows = [
-            {**row, "modified": normalise_timestamp(row["modified"])} for row in _linked_versions()
+            {**row, "modified": normalise_timestamp(row["modified"])}
+            for row in _linked_versions()
+            + [
+                _object_row(seq, f"location--{uuid.uuid4()}", stamp(1), True)
+                for seq in range(4, 2502)
+            ]
         ]
         with write_transaction(engine) as connection:
             connection.execute(sa.insert(OBJECTS_0006), rows)
-            connection.exec_driver_sql("UPDATE counters SET value = 3 WHERE name = 'objects'")
+            connection.exec_driver_sql("UPDATE counters SET value = 2501 WHERE name = 'objects'")
         migrate(engine)
         with engine.connect() as connection:
             columns = {column["name"] for column in sa.inspect(connection).get_columns("objects")}
             assert "content_hash" not in columns
-            assert connection.exec_driver_sql("SELECT count(*) FROM objects").scalar() == 3
+            assert connection.exec_driver_sql("SELECT count(*) FROM objects").scalar() == 2501
     finally:
         engine.dispose()
 
@@ -326,10 +333,10 @@ def test_versions_lose_their_hash_and_get_it_back_on_the_way_down(empty_url: str
             contents = connection.exec_driver_sql(
                 "SELECT seq, content FROM objects ORDER BY seq"
             ).all()
-        assert [row[1] for row in hashes[:3]] == [row["content_hash"] for row in rows]
+        assert [row[1] for row in hashes[:2501]] == [row["content_hash"] for row in rows]
         assert hashes == [
             (seq, hashlib.sha256(content.encode()).hexdigest()) for seq, content in contents
         ]
-        assert len(hashes) == 4
+        assert len(hashes) == 2502
     finally:
         engine.dispose()

@@ -21,6 +21,8 @@ down_revision = "0009"
 branch_labels = None
 depends_on = None
 
+CHUNK = 1000
+
 
 def upgrade() -> None:
     # Native on PostgreSQL and on SQLite since 3.35 (the column is in no index).
@@ -33,9 +35,11 @@ def downgrade() -> None:
     connection = op.get_bind()
     mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     last = -1
-    while True:  # by chunks of versions in seq order: a store may not fit in memory
+    # In seq order, CHUNK versions at a time: a store may not fit in memory, and a chunk of
+    # the largest objects allowed (1 MiB by default) stays about a gigabyte.
+    while True:
         rows = connection.exec_driver_sql(
-            f"SELECT seq, content FROM objects WHERE seq > {mark} ORDER BY seq LIMIT 10000",
+            f"SELECT seq, content FROM objects WHERE seq > {mark} ORDER BY seq LIMIT {CHUNK}",
             (last,),
         ).all()
         if not rows:
