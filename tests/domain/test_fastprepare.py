@@ -249,6 +249,7 @@ def test_what_json_never_gives_is_left_to_python() -> None:
     assert fast(sdo(aliases=Items(["a"]))) is None
     assert fast(sdo(id=Text(sdo()["id"]))) is None
     assert fast([sdo()]) is None
+    assert fast({**sdo(), Text("x_key"): 1}) is None
 
 
 def test_the_c_path_keeps_no_reference_to_what_it_reads() -> None:

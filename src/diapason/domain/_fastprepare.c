@@ -277,9 +277,50 @@ add_link(PyObject *markings, PyObject *edges, int is_marking, PyObject *key,
     return 1;
 }
 
+/* The entries of one top-level key, checked and added to the markings or edges. Returns 2
+ * when the key is no reference key, 1 when its entries were added, 0 to leave the object to
+ * Python, -1 on an exception. */
+static int
+key_links(PyObject *markings, PyObject *edges, PyObject *key, PyObject *value)
+{
+    if (!PyUnicode_IS_COMPACT_ASCII(key)) {
+        /* A reference key must be ASCII: one that may end in _ref or _refs is left to
+         * Python, which tells what is wrong with it. */
+        Py_ssize_t length = PyUnicode_GET_LENGTH(key);
+        Py_UCS4 last = length ? PyUnicode_READ_CHAR(key, length - 1) : 0;
+        return last == 'f' || last == 's' ? 0 : 2;
+    }
+    const Py_UCS1 *k = PyUnicode_1BYTE_DATA(key);
+    Py_ssize_t n = PyUnicode_GET_LENGTH(key);
+    int plural = ends_with(k, n, "_refs", 5);
+    if (!plural && !ends_with(k, n, "_ref", 4)) {
+        return 2;
+    }
+    if (!valid_ref_key(k, n)) {
+        return 0;
+    }
+    int is_marking = (n >= 19 && memcmp(k, "object_marking_refs", 19) == 0) ||
+                     ends_with(k, n, ".marking_ref", 12);
+    if (!(plural && PyList_Check(value))) {
+        return add_link(markings, edges, is_marking, key, -1, value);
+    }
+    if (!PyList_CheckExact(value)) {
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(value); i++) {
+        PyObject *target = Py_NewRef(PyList_GET_ITEM(value, i));
+        int added = add_link(markings, edges, is_marking, key, i, target);
+        Py_DECREF(target);
+        if (added != 1) {
+            return added;
+        }
+    }
+    return 1;
+}
+
 /* The markings and edges of an object whose only references are its top-level reference
- * keys, as _top_level_links gives them. Returns 1 with both lists filled, 0 to leave the
- * object to Python, -1 on an exception. */
+ * keys (its keys all of the built-in str), as _top_level_links gives them. Returns 1 with
+ * both lists filled, 0 to leave the object to Python, -1 on an exception. */
 static int
 links(PyObject *obj, PyObject *content, PyObject *markings, PyObject *edges)
 {
@@ -301,54 +342,29 @@ links(PyObject *obj, PyObject *content, PyObject *markings, PyObject *edges)
     Py_ssize_t found = 0, position = 0;
     PyObject *key, *value;
     while (PyDict_Next(obj, &position, &key, &value)) {
-        if (!PyUnicode_CheckExact(key)) {
-            return 0;
+        Py_INCREF(key);
+        Py_INCREF(value);
+        int outcome = key_links(markings, edges, key, value);
+        Py_DECREF(key);
+        Py_DECREF(value);
+        if (outcome < 1) {
+            return outcome;
         }
-        if (!PyUnicode_IS_COMPACT_ASCII(key)) {
-            /* A reference key must be ASCII: one that may end in _ref or _refs is left
-             * to Python, which tells what is wrong with it. */
-            Py_ssize_t length = PyUnicode_GET_LENGTH(key);
-            Py_UCS4 last = length ? PyUnicode_READ_CHAR(key, length - 1) : 0;
-            if (last == 'f' || last == 's') {
-                return 0;
-            }
-            continue;
-        }
-        const Py_UCS1 *k = PyUnicode_1BYTE_DATA(key);
-        Py_ssize_t n = PyUnicode_GET_LENGTH(key);
-        int plural = ends_with(k, n, "_refs", 5);
-        if (!plural && !ends_with(k, n, "_ref", 4)) {
-            continue;
-        }
-        if (!valid_ref_key(k, n)) {
-            return 0;
-        }
-        found++;
-        int is_marking = (n >= 19 && memcmp(k, "object_marking_refs", 19) == 0) ||
-                         ends_with(k, n, ".marking_ref", 12);
-        if (plural && PyList_Check(value)) {
-            if (!PyList_CheckExact(value)) {
-                return 0;
-            }
-            for (Py_ssize_t i = 0; i < PyList_GET_SIZE(value); i++) {
-                int added = add_link(markings, edges, is_marking, key, i,
-                                     PyList_GET_ITEM(value, i));
-                if (added != 1) {
-                    return added;
-                }
-            }
-            continue;
-        }
-        int added = add_link(markings, edges, is_marking, key, -1, value);
-        if (added != 1) {
-            return added;
-        }
+        found += outcome == 1;
     }
     return found == expected;
 }
 
 /* Append the value to parts if it is a string, or its string items if it is a list.
  * Returns 0, or 1 to leave the object to Python (a subclass), or -1 on an exception. */
+/* obj[key] as a new reference in *value, NULL when absent. Returns -1 on an exception. */
+static inline int
+take(PyObject *obj, PyObject *key, PyObject **value)
+{
+    *value = Py_XNewRef(PyDict_GetItemWithError(obj, key));
+    return *value == NULL && PyErr_Occurred() ? -1 : 0;
+}
+
 static int
 add_text(PyObject *parts, PyObject *value)
 {
@@ -356,8 +372,7 @@ add_text(PyObject *parts, PyObject *value)
         return PyList_Append(parts, value);
     }
     if (PyList_CheckExact(value)) {
-        Py_ssize_t count = PyList_GET_SIZE(value);
-        for (Py_ssize_t i = 0; i < count; i++) {
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(value); i++) {
             PyObject *item = PyList_GET_ITEM(value, i);
             if (PyUnicode_CheckExact(item)) {
                 if (PyList_Append(parts, item) < 0) {
@@ -373,78 +388,77 @@ add_text(PyObject *parts, PyObject *value)
     return PyUnicode_Check(value) || PyList_Check(value);
 }
 
-/* _text_of: the searchable text, or NULL (with no exception) to leave the object to
- * Python. */
-static PyObject *
-text_of(PyObject *obj)
+/* The source name, external id and description of one external reference (a dict) added
+ * to parts. Returns 0, 1 to leave the object to Python, -1 on an exception. */
+static int
+add_reference_text(PyObject *parts, PyObject *reference)
 {
-    PyObject *parts = PyList_New(0);
-    if (parts == NULL) {
-        return NULL;
+    if (!PyDict_CheckExact(reference)) {
+        return 1;
     }
-    Py_ssize_t count = PyTuple_GET_SIZE(text_properties);
-    for (Py_ssize_t i = 0; i < count; i++) {
-        PyObject *value = PyDict_GetItemWithError(obj, PyTuple_GET_ITEM(text_properties, i));
-        if (value == NULL) {
+    PyObject *keys[] = {k_source_name, k_external_id, k_description};
+    for (int j = 0; j < 3; j++) {
+        PyObject *item = PyDict_GetItemWithError(reference, keys[j]);
+        if (item == NULL) {
             if (PyErr_Occurred()) {
-                goto fail;
+                return -1;
             }
             continue;
         }
-        if (add_text(parts, value) != 0) {
-            goto fail;
+        if (PyUnicode_CheckExact(item)) {
+            if (PyList_Append(parts, item) < 0) {
+                return -1;
+            }
+        }
+        else if (PyUnicode_Check(item)) {
+            return 1;
         }
     }
-    PyObject *references = PyDict_GetItemWithError(obj, k_external_references);
-    if (references == NULL && PyErr_Occurred()) {
+    return 0;
+}
+
+/* _text_of: the searchable text, or NULL (with no exception) to leave the object to
+ * Python. Every value read is held while it is read. */
+static PyObject *
+text_of(PyObject *obj)
+{
+    PyObject *parts = PyList_New(0), *value = NULL;
+    if (parts == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < PyTuple_GET_SIZE(text_properties); i++) {
+        if (take(obj, PyTuple_GET_ITEM(text_properties, i), &value) < 0) {
+            goto fail;
+        }
+        if (value != NULL && add_text(parts, value) != 0) {
+            goto fail;
+        }
+        Py_CLEAR(value);
+    }
+    if (take(obj, k_external_references, &value) < 0) {
         goto fail;
     }
-    if (references != NULL && PyList_Check(references)) {
-        if (!PyList_CheckExact(references)) {
+    if (value != NULL && PyList_Check(value)) {
+        if (!PyList_CheckExact(value)) {
             goto fail;
         }
-        PyObject *keys[] = {k_source_name, k_external_id, k_description};
-        Py_ssize_t length = PyList_GET_SIZE(references);
-        for (Py_ssize_t i = 0; i < length; i++) {
-            PyObject *reference = PyList_GET_ITEM(references, i);
-            if (!PyDict_Check(reference)) {
-                continue;
-            }
-            if (!PyDict_CheckExact(reference)) {
+        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(value); i++) {
+            PyObject *reference = Py_NewRef(PyList_GET_ITEM(value, i));
+            int outcome = PyDict_Check(reference) ? add_reference_text(parts, reference) : 0;
+            Py_DECREF(reference);
+            if (outcome != 0) {
                 goto fail;
-            }
-            for (int j = 0; j < 3; j++) {
-                PyObject *item = PyDict_GetItemWithError(reference, keys[j]);
-                if (item == NULL) {
-                    if (PyErr_Occurred()) {
-                        goto fail;
-                    }
-                    continue;
-                }
-                if (PyUnicode_CheckExact(item)) {
-                    if (PyList_Append(parts, item) < 0) {
-                        goto fail;
-                    }
-                }
-                else if (PyUnicode_Check(item)) {
-                    goto fail;
-                }
             }
         }
     }
+    Py_CLEAR(value);
     PyObject *text = PyUnicode_Join(s_newline, parts);
     Py_DECREF(parts);
     return text;
 fail:
+    Py_XDECREF(value);
     Py_DECREF(parts);
     return NULL;
-}
-
-/* Borrowed value of obj[key], NULL when absent (check PyErr_Occurred). */
-static inline PyObject *
-get(PyObject *obj, PyObject *key)
-{
-    return PyDict_GetItemWithError(obj, key);
 }
 
 static PyObject *
@@ -466,12 +480,29 @@ fast_prepare(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (!PyDict_CheckExact(obj)) {
         Py_RETURN_NONE;
     }
-    PyObject *created = NULL, *modified = NULL, *content = NULL, *content_text = NULL,
-             *markings = NULL, *edges = NULL, *markings_tuple = NULL, *edges_tuple = NULL,
-             *text = NULL, *result = NULL;
+    /* Keys of the built-in str only: then no lookup below runs Python code (a key's __eq__)
+     * that could change the object while its values are read. */
+    Py_ssize_t position = 0;
+    PyObject *key, *value;
+    while (PyDict_Next(obj, &position, &key, &value)) {
+        if (!PyUnicode_CheckExact(key)) {
+            Py_RETURN_NONE;
+        }
+    }
+    /* Values read from the object are held (owned) until the end: allocations in between
+     * may run a collection, and a finaliser may change the object. */
+    PyObject *stix_type = NULL, *object_id = NULL, *spec_version = NULL, *raw_created = NULL,
+             *raw_modified = NULL, *revoked = NULL, *created_by_ref = NULL, *created = NULL,
+             *modified = NULL, *content = NULL, *content_text = NULL, *markings = NULL,
+             *edges = NULL, *markings_tuple = NULL, *edges_tuple = NULL, *text = NULL,
+             *result = NULL;
 
-    PyObject *stix_type = get(obj, k_type);
-    PyObject *object_id = get(obj, k_id);
+    if (take(obj, k_type, &stix_type) < 0 || take(obj, k_id, &object_id) < 0 ||
+        take(obj, k_spec_version, &spec_version) < 0 || take(obj, k_created, &raw_created) < 0 ||
+        take(obj, k_modified, &raw_modified) < 0 || take(obj, k_revoked, &revoked) < 0 ||
+        take(obj, k_created_by_ref, &created_by_ref) < 0) {
+        goto fail;
+    }
     if (stix_type == NULL || object_id == NULL || !PyUnicode_CheckExact(stix_type) ||
         !PyUnicode_IS_COMPACT_ASCII(stix_type) || !valid_id(object_id)) {
         goto leave;
@@ -487,33 +518,21 @@ fast_prepare(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (is_sco < 0) {
         goto fail;
     }
-    PyObject *spec_version = get(obj, k_spec_version);
-    if (spec_version == NULL && PyErr_Occurred()) {
-        goto fail;
-    }
-    if (spec_version == Py_None) {
-        spec_version = NULL;
-    }
-    if (spec_version == NULL ? !is_sco
+    if (spec_version == NULL || spec_version == Py_None ? !is_sco
                              : !PyUnicode_CheckExact(spec_version) ||
                                    PyUnicode_Compare(spec_version, s_spec) != 0) {
         goto leave;
     }
 
-    PyObject *raw_created = get(obj, k_created);
     if (raw_created != NULL) {
         created = normalise(raw_created);
         if (created == NULL) {
             goto check;
         }
     }
-    else if (PyErr_Occurred()) {
-        goto fail;
-    }
     else if (!is_sco) {
         goto leave;
     }
-    PyObject *raw_modified = get(obj, k_modified);
     if (raw_modified != NULL) {
         if (created != NULL && PyUnicode_CheckExact(raw_modified) &&
             PyUnicode_Compare(raw_modified, raw_created) == 0) {
@@ -529,9 +548,6 @@ fast_prepare(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
             }
         }
     }
-    else if (PyErr_Occurred()) {
-        goto fail;
-    }
     else {
         int unversioned = PySet_Contains(unversioned_types, stix_type);
         if (unversioned < 0) {
@@ -543,24 +559,10 @@ fast_prepare(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         modified = Py_NewRef(created != NULL ? created : epoch);
     }
 
-    PyObject *revoked = get(obj, k_revoked);
-    if (revoked == NULL) {
-        if (PyErr_Occurred()) {
-            goto fail;
-        }
-        revoked = Py_False;
-    }
-    if (revoked != Py_True && revoked != Py_False) {
+    if (revoked != NULL && revoked != Py_True && revoked != Py_False) {
         goto leave;
     }
-    PyObject *created_by_ref = get(obj, k_created_by_ref);
-    if (created_by_ref == NULL && PyErr_Occurred()) {
-        goto fail;
-    }
-    if (created_by_ref == Py_None) {
-        created_by_ref = NULL;
-    }
-    if (created_by_ref != NULL && !starts_with(created_by_ref, "identity--", 10)) {
+    if (created_by_ref != NULL && created_by_ref != Py_None && !starts_with(created_by_ref, "identity--", 10)) {
         goto leave;
     }
     int has_granular = PyDict_Contains(obj, k_granular_markings);
@@ -615,7 +617,7 @@ fast_prepare(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         created != NULL ? created : Py_None,
         modified,
         created_by_ref != NULL ? created_by_ref : Py_None,
-        revoked,
+        revoked != NULL ? revoked : Py_False,
         content_text,
         markings_tuple,
         edges_tuple,
@@ -635,6 +637,13 @@ leave:
 fail:
     result = NULL;
 done:
+    Py_XDECREF(stix_type);
+    Py_XDECREF(object_id);
+    Py_XDECREF(spec_version);
+    Py_XDECREF(raw_created);
+    Py_XDECREF(raw_modified);
+    Py_XDECREF(revoked);
+    Py_XDECREF(created_by_ref);
     Py_XDECREF(created);
     Py_XDECREF(modified);
     Py_XDECREF(content);
