@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sys
 from collections import UserDict
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -263,6 +264,43 @@ def test_the_c_path_keeps_no_reference_to_what_it_reads() -> None:
         for _ in range(1_000):
             fast(obj)
         assert [sys.getrefcount(value) for value in values] == before
+
+
+@pytest.mark.parametrize("max_bytes", [2**63, 2**80, 10**6])
+def test_any_size_limit_python_takes_gives_the_python_result(max_bytes: int) -> None:
+    assert agrees(sdo(), 0, max_bytes) is not None
+
+
+@pytest.mark.parametrize("max_bytes", [1e6, True, -(2**70)])
+def test_a_size_limit_that_is_not_a_plain_int_is_left_to_python(max_bytes: Any) -> None:
+    assert fast(sdo(), 0, max_bytes) is None
+    assert isinstance(stix.prepare(sdo(), 0, max_bytes), Prepared | Problem)
+
+
+_CHANGED: list[dict[Any, Any]] = []
+
+
+@dataclass(slots=True)
+class Changing:
+    """A value orjson serialises by reading its field, which adds a key to the object
+    waiting in ``_CHANGED``."""
+
+    x: int
+
+    def __getattribute__(self, name: str) -> Any:
+        if name == "x" and _CHANGED:
+            _CHANGED.pop()[b"\xe4\x00\x00\x00" + b"A" * 12 + b"k_ref"] = 1
+        return object.__getattribute__(self, name)
+
+
+def test_a_key_added_while_serialising_is_seen() -> None:
+    """Python code run by orjson.dumps may add a key that is no str: the reference walk
+    must see it before reading it as text (it would read past the end of the bytes)."""
+    obj = sdo(created_by_ref="identity--11111111-1111-4111-8111-111111111111")
+    obj["x_changing"] = Changing(1)
+    _CHANGED.append(obj)
+    assert fast(obj) is None
+    assert not _CHANGED and len([key for key in obj if isinstance(key, bytes)]) == 1
 
 
 def test_orjson_failures_are_left_to_python() -> None:

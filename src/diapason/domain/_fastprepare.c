@@ -342,6 +342,11 @@ links(PyObject *obj, PyObject *content, PyObject *markings, PyObject *edges)
     Py_ssize_t found = 0, position = 0;
     PyObject *key, *value;
     while (PyDict_Next(obj, &position, &key, &value)) {
+        /* Checked again: orjson.dumps may have run Python code (a dataclass's getter) that
+         * added a key of another type since fast_prepare looked. */
+        if (!PyUnicode_CheckExact(key)) {
+            return 0;
+        }
         Py_INCREF(key);
         Py_INCREF(value);
         int outcome = key_links(markings, edges, key, value);
@@ -473,13 +478,21 @@ fast_prepare(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
         return NULL;
     }
     PyObject *obj = args[0], *index = args[1];
-    Py_ssize_t max_bytes = PyLong_AsSsize_t(args[2]);
-    if (max_bytes == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
-    if (!PyDict_CheckExact(obj)) {
+    /* Python compares the size with any number: C takes a built-in int, and one beyond
+     * Py_ssize_t as no limit. Anything else (a float, a negative giant) is left to Python. */
+    if (!PyDict_CheckExact(obj) || !PyLong_CheckExact(args[2])) {
         Py_RETURN_NONE;
     }
+    int overflow = 0;
+    long long limit = PyLong_AsLongLongAndOverflow(args[2], &overflow);
+    if (limit == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (overflow < 0) {
+        Py_RETURN_NONE;
+    }
+    Py_ssize_t max_bytes = overflow > 0 || limit > PY_SSIZE_T_MAX ? PY_SSIZE_T_MAX
+                                                                   : (Py_ssize_t)limit;
     /* Keys of the built-in str only: then no lookup below runs Python code (a key's __eq__)
      * that could change the object while its values are read. */
     Py_ssize_t position = 0;
@@ -573,8 +586,10 @@ fast_prepare(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     PyObject *dumps_args[] = {obj, sort_option};
     content = PyObject_Vectorcall(dumps, dumps_args, 1, dumps_kwnames);
     if (content == NULL) {
-        /* orjson.JSONEncodeError is a TypeError: Python tells what cannot be serialised. */
-        if (PyErr_ExceptionMatches(PyExc_TypeError)) {
+        /* orjson.JSONEncodeError is a TypeError: Python tells what cannot be serialised.
+         * A RecursionError (from Python code orjson ran) becomes a Problem there too. */
+        if (PyErr_ExceptionMatches(PyExc_TypeError) ||
+            PyErr_ExceptionMatches(PyExc_RecursionError)) {
             PyErr_Clear();
             goto leave;
         }
