@@ -80,6 +80,7 @@ def _rows_in_database_file(path: str) -> int:
 def _autocheckpoints(engine: sa.Engine) -> set[int]:
     """``wal_autocheckpoint`` of every connection the engine's pool holds."""
     held = [engine.connect() for _ in range(engine.pool.checkedin())]  # type: ignore[attr-defined]
+    assert held, "no connection in the pool to ask"
     try:
         return {int(c.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one()) for c in held}
     finally:
@@ -94,10 +95,13 @@ def test_a_bulk_write_is_checkpointed_in_the_background(tmp_path: Path) -> None:
         report = store.put_many([sdo() for _ in range(BULK_ROWS)])
         assert len(report.written) == BULK_ROWS
         assert store.engine in _checkpointers
-        # Every pooled connection, the writer's included, checkpoints by itself again.
+        # The background checkpoint borrows a pooled connection (the writer's, often the
+        # only one): once it is back, every pooled connection, the writer's included,
+        # checkpoints by itself again.
+        _checkpointers[store.engine].wait()
         assert _autocheckpoints(store.engine) == {SQLITE_AUTOCHECKPOINT}
     finally:
-        store.close()  # waits for the checkpoint
+        store.close()
     # The checkpoint copied the batch (and the schema before it) from the WAL into the
     # database file.
     assert _rows_in_database_file(path) == BULK_ROWS
