@@ -360,8 +360,6 @@ links(PyObject *obj, PyObject *content, PyObject *markings, PyObject *edges)
     return found == expected;
 }
 
-/* Append the value to parts if it is a string, or its string items if it is a list.
- * Returns 0, or 1 to leave the object to Python (a subclass), or -1 on an exception. */
 /* obj[key] as a new reference in *value, NULL when absent. Returns -1 on an exception. */
 static inline int
 take(PyObject *obj, PyObject *key, PyObject **value)
@@ -370,27 +368,35 @@ take(PyObject *obj, PyObject *key, PyObject **value)
     return *value == NULL && PyErr_Occurred() ? -1 : 0;
 }
 
+/* Append item to parts if it is a built-in str. Returns 0 (appended, or no string), 1 for
+ * a subclass of str (left to Python), -1 on an exception. */
+static int
+add_string(PyObject *parts, PyObject *item)
+{
+    if (PyUnicode_CheckExact(item)) {
+        return PyList_Append(parts, item);
+    }
+    return PyUnicode_Check(item) ? 1 : 0;
+}
+
+/* Append the value to parts if it is a string, or its string items if it is a list.
+ * Returns 0, or 1 to leave the object to Python (a subclass), or -1 on an exception. */
 static int
 add_text(PyObject *parts, PyObject *value)
 {
-    if (PyUnicode_CheckExact(value)) {
-        return PyList_Append(parts, value);
+    if (!PyList_Check(value)) {
+        return add_string(parts, value);
     }
-    if (PyList_CheckExact(value)) {
-        for (Py_ssize_t i = 0; i < PyList_GET_SIZE(value); i++) {
-            PyObject *item = PyList_GET_ITEM(value, i);
-            if (PyUnicode_CheckExact(item)) {
-                if (PyList_Append(parts, item) < 0) {
-                    return -1;
-                }
-            }
-            else if (PyUnicode_Check(item)) {
-                return 1;
-            }
+    if (!PyList_CheckExact(value)) {
+        return 1;
+    }
+    for (Py_ssize_t i = 0; i < PyList_GET_SIZE(value); i++) {
+        int outcome = add_string(parts, PyList_GET_ITEM(value, i));
+        if (outcome != 0) {
+            return outcome;
         }
-        return 0;
     }
-    return PyUnicode_Check(value) || PyList_Check(value);
+    return 0;
 }
 
 /* The source name, external id and description of one external reference (a dict) added
@@ -404,19 +410,12 @@ add_reference_text(PyObject *parts, PyObject *reference)
     PyObject *keys[] = {k_source_name, k_external_id, k_description};
     for (int j = 0; j < 3; j++) {
         PyObject *item = PyDict_GetItemWithError(reference, keys[j]);
-        if (item == NULL) {
-            if (PyErr_Occurred()) {
-                return -1;
-            }
-            continue;
+        if (item == NULL && PyErr_Occurred()) {
+            return -1;
         }
-        if (PyUnicode_CheckExact(item)) {
-            if (PyList_Append(parts, item) < 0) {
-                return -1;
-            }
-        }
-        else if (PyUnicode_Check(item)) {
-            return 1;
+        int outcome = item == NULL ? 0 : add_string(parts, item);
+        if (outcome != 0) {
+            return outcome;
         }
     }
     return 0;
