@@ -78,7 +78,6 @@ from rich.table import Table
 
 from benchmarks.common import bar_chart_svg, positive, print_targets, writable_file
 from benchmarks.generate import SEARCH_TERMS, generate_objects, type_counts
-from diapason.domain import stix
 from diapason.domain.stix import Problem, prepare
 from diapason.settings import mask_url_password
 from diapason.store import ObjectStore, Query, open_store
@@ -577,9 +576,6 @@ def machine() -> dict[str, Any]:
         "sqlalchemy": metadata.version("sqlalchemy"),
         "stix2": metadata.version("stix2"),
         "orjson": metadata.version("orjson"),
-        # The children inherit the environment: DIAPASON_PURE_PYTHON=1 measures the Python
-        # checks alone (docs/store.md#the-c-accelerator).
-        "prepare": "C module" if stix._fast_prepare is not None else "Python only",
     }
 
 

@@ -7,10 +7,9 @@ written as straight-line checks rather than through a schema library.
 
 from __future__ import annotations
 
-import os
 import re
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -492,16 +491,6 @@ def prepare(obj: Any, index: int, max_bytes: int) -> Prepared | Problem:
     Returns a ``Problem`` naming the field at fault rather than raising, so a batch can
     report every refused object and still write the good ones.
     """
-    if _fast_prepare is not None:
-        fast = _fast_prepare(obj, index, max_bytes)
-        if fast is not None:
-            return fast
-    return python_prepare(obj, index, max_bytes)
-
-
-def python_prepare(obj: Any, index: int, max_bytes: int) -> Prepared | Problem:
-    """``prepare`` in Python only: every object the C module leaves, and the reference the
-    tests hold the C module to."""
     if not isinstance(obj, dict):
         return Problem(index, None, "", f"expected a JSON object, got {_kind(obj)}")
     raw_id = obj.get("id")
@@ -618,25 +607,3 @@ def _prepare(obj: dict[str, Any], index: int, max_bytes: int) -> Prepared:
         tuple(edges),
         _text_of(obj),
     )
-
-
-# The common case of prepare() in C (docs/store.md#the-c-accelerator), built when the package
-# is installed. Without it (no C compiler at install), or with DIAPASON_PURE_PYTHON set,
-# every object takes the Python path, which gives the same results.
-_fast_prepare: Callable[[Any, int, int], Prepared | None] | None = None
-try:
-    from diapason.domain import _fastprepare
-except ImportError:  # pragma: no cover - depends on the install
-    pass
-else:
-    _fastprepare.setup(
-        Prepared,
-        orjson.dumps,
-        orjson.OPT_SORT_KEYS,
-        SCO_TYPES,
-        UNVERSIONED_TYPES,
-        TEXT_PROPERTIES,
-        EPOCH,
-    )
-    if not os.environ.get("DIAPASON_PURE_PYTHON"):
-        _fast_prepare = _fastprepare.prepare
