@@ -88,12 +88,18 @@ class StixError(DiapasonError, ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    """Why one object of a batch was refused."""
+    """Why one object of a batch was refused.
+
+    ``rule`` names the kind of refusal: ``invalid`` (not valid STIX), ``conflict`` (another
+    content under a version already held, or a version older than an erasure), or one of
+    the trust rules of :mod:`diapason.domain.trust` (what a sender may not say).
+    """
 
     index: int
     object_id: str | None
     field: str
     message: str
+    rule: str = "invalid"
 
     def __str__(self) -> str:
         where = f"object #{self.index}"
@@ -109,6 +115,7 @@ class Problem:
             "id": self.object_id,
             "field": self.field,
             "message": self.message,
+            "rule": self.rule,
         }
 
 

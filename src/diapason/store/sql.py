@@ -383,6 +383,7 @@ class SqlStore:
                                 "modified",
                                 "a different content is already stored for version "
                                 f"{prepared.modified}; a change needs a new 'modified'",
+                                "conflict",
                             )
                         )
                     continue
@@ -395,6 +396,7 @@ class SqlStore:
                             "modified",
                             f"the object was deleted at {erased}; only a newer version "
                             "can bring it back",
+                            "conflict",
                         )
                     )
                     continue
