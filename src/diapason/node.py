@@ -24,7 +24,7 @@ from diapason.domain.stix import new_id, now_timestamp
 from diapason.exchange.collections import Collections
 from diapason.exchange.ledger import Ledger
 from diapason.exchange.partners import Partners
-from diapason.exchange.receipts import Deliveries
+from diapason.exchange.receipts import Deliveries, OutgoingReceipts
 from diapason.settings import CONFIG_FILE, Secret, Settings, SettingsError
 from diapason.store.db import write_transaction
 from diapason.store.schema import node_meta
@@ -108,6 +108,7 @@ class Node:
     partners: Partners
     ledger: Ledger
     deliveries: Deliveries
+    outgoing_receipts: OutgoingReceipts
 
     @classmethod
     def open(cls, settings: Settings) -> Node:
@@ -133,6 +134,7 @@ class Node:
             partners,
             Ledger(store.engine, partners, collections, audit, lambda: frozenset()),
             Deliveries(store.engine),
+            OutgoingReceipts(store.engine),
         )
         node.ledger.own_identities = node.own_identities
         return node

@@ -87,6 +87,15 @@ class Settings:
     # Objects asked for in each page of a pull from a partner (at most 10,000, the TAXII
     # server's largest page).
     sync_page_size: int = 10_000
+    # Pages one pull from a partner may take in a round before it is stopped as endless.
+    sync_max_pages: int = 1_000
+    # Seconds one partner's pull may take in a round; what it stored is kept, and the
+    # listing goes on at the next round.
+    sync_round_budget: int = 120
+    # Largest answer read from a partner, in bytes, refused while it is read. 0: enough for
+    # a full page of Diapason's TAXII server (it ends a page at 64 MiB of objects) plus two
+    # objects at the size limit.
+    sync_max_answer_bytes: int = 0
     secret_key: Secret = field(default_factory=lambda: Secret(""))
 
     @property
@@ -120,6 +129,9 @@ SETTINGS_TABLE: dict[str, tuple[str, type]] = {
     "sync_interval": ("DIAPASON_SYNC_INTERVAL", int),
     "sync_timeout": ("DIAPASON_SYNC_TIMEOUT", int),
     "sync_page_size": ("DIAPASON_SYNC_PAGE_SIZE", int),
+    "sync_max_pages": ("DIAPASON_SYNC_MAX_PAGES", int),
+    "sync_round_budget": ("DIAPASON_SYNC_ROUND_BUDGET", int),
+    "sync_max_answer_bytes": ("DIAPASON_SYNC_MAX_ANSWER_BYTES", int),
     "secret_key": ("DIAPASON_SECRET_KEY", Secret),
 }
 
@@ -131,6 +143,8 @@ _POSITIVE = {
     "batch_size",
     "sync_timeout",
     "sync_page_size",
+    "sync_max_pages",
+    "sync_round_budget",
 }
 # The largest page a Diapason TAXII server gives (exchange.taxii_params.MAX_LIMIT).
 MAX_SYNC_PAGE_SIZE = 10_000
@@ -148,8 +162,8 @@ def _convert(name: str, kind: type, raw: Any, origin: str) -> Any:
             raise SettingsError(
                 f"{name} ({origin}): expected a whole number, got {raw!r}"
             ) from None
-        if name == "sync_interval" and value < 0:
-            raise SettingsError(f"{name} ({origin}): must be 0 (off) or more, got {value}")
+        if name in ("sync_interval", "sync_max_answer_bytes") and value < 0:
+            raise SettingsError(f"{name} ({origin}): must be 0 or more, got {value}")
         if name in _POSITIVE and value <= 0:
             raise SettingsError(f"{name} ({origin}): must be positive, got {value}")
         if name == "sync_page_size" and value > MAX_SYNC_PAGE_SIZE:

@@ -136,10 +136,35 @@ def test_row_1a_a_rel_to_definition_goes_only_to_the_partners_it_names() -> None
     assert isinstance(decision, Withhold)
     assert decision.code is WithholdCode.REL_TO_DEFINITION
     assert decide(definition, PartnerContext(" mali"), context()).released
-    # A malformed list is shown to nobody.
+    # A malformed list is shown to nobody: it is not what its id derives either.
     payload = definition["extensions"][MARKING_EXTENSION_ID]
     payload["releasable_to"] = ["Mali", ""]
-    assert code_of(decide(definition, PartnerContext("Mali"), context())) == "rel-to-definition"
+    assert code_of(decide(definition, PartnerContext("Mali"), context())) == "untrusted-definition"
+
+
+def test_row_0b_a_redefined_marking_is_never_released_as_a_definition() -> None:
+    """A definition this node would refuse on receipt goes to no partner: a REL TO list
+    widened under the old id, an H3 turned into a statement under the same id, a shipped
+    definition with another content, or a definition other than the one held."""
+    widened = releasability_marking(["Spain"])
+    widened["extensions"][MARKING_EXTENSION_ID]["releasable_to"] = ["Spain", "Mallory"]
+    assert code_of(decide(widened, PartnerContext("Mallory"), context())) == "untrusted-definition"
+    h3 = h3_marking("Not for court")
+    statement = {
+        "type": "marking-definition",
+        "spec_version": "2.1",
+        "id": h3["id"],
+        "created": "2025-01-01T00:00:00.000Z",
+        "definition_type": "statement",
+        "definition": {"statement": "free to use"},
+    }
+    held = context(definitions={h3["id"]: h3})
+    assert code_of(decide(statement, FRANCE, held)) == "untrusted-definition"
+    assert decide(h3, FRANCE, held).released
+    shipped = next(o for o in shipped_objects() if o["type"] == "extension-definition")
+    assert code_of(decide({**shipped, "name": "other"}, FRANCE, context())) == (
+        "untrusted-definition"
+    )
 
 
 @pytest.mark.parametrize(

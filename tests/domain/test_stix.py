@@ -514,6 +514,7 @@ def test_problems_read_well() -> None:
         "id": obj["id"],
         "field": "modified",
         "message": problem.message,
+        "rule": "invalid",
     }
 
 

@@ -31,6 +31,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
 from diapason.domain import coordination
 from diapason.domain.events import PLOVER_TYPES
 
@@ -514,6 +516,16 @@ SHIPPED_IDS: frozenset[str] = frozenset(
         *_TLP_1_0_MARKINGS,
     )
 )
+
+
+def canonical(obj: Mapping[str, Any]) -> str:
+    """An object's canonical JSON (sorted keys): how the store holds it."""
+    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
+
+
+# What every node ships, as the store holds it, by id: nothing received or imported may
+# replace it (domain/trust.py).
+SHIPPED_CONTENT: Mapping[str, str] = {obj["id"]: canonical(obj) for obj in shipped_objects()}
 
 
 def extension_schema(extension_id: str) -> dict[str, Any]:

@@ -34,9 +34,11 @@ from diapason.domain.extensions import (
     HANDLING_NAMES,
     MARKING_EXTENSION_ID,
     PAP_IDS,
+    SHIPPED_CONTENT,
     TLP_1_0_IDS,
     TLP_2_0_EXTENSION_ID,
     TLP_2_0_IDS,
+    canonical,
     diapason_id,
     diapason_marking_definition,
 )
@@ -240,6 +242,12 @@ def _interpret_definition(marking_ref: str, definition: Mapping[str, Any]) -> Me
             return f"{marking_ref}: extension {unknown[0]} is not understood by this node"
         if "definition_type" in definition or "definition" in definition:
             return f"{marking_ref}: mixes a Diapason marking with a definition_type"
+        if marking_ref not in SHIPPED_CONTENT:
+            # A REL TO list or an H3 text is its id: a definition that is not what its
+            # content derives (a partner's redefinition) is not believed.
+            problem = derivation_problem(definition)
+            if problem is not None:
+                return f"{marking_ref}: {problem}"
         return _interpret_diapason(marking_ref, extensions[MARKING_EXTENSION_ID])
     definition_type = definition.get("definition_type")
     if definition_type == "statement":
@@ -476,3 +484,40 @@ def add_granular_marking(
     granular = list(obj.get("granular_markings") or [])
     granular.append({"selectors": chosen, "marking_ref": marking_id})
     return {**obj, "granular_markings": granular}
+
+
+def derivation_problem(definition: Mapping[str, Any]) -> str | None:
+    """Why a marking-definition carrying Diapason's marking extension is not what its
+    content derives (its id and every property), or None when it is, or does not carry it.
+
+    ``REL TO`` and H3 definitions have ids derived from their names and text; handling
+    codes H0-H2 and PAP levels are fixed, shipped definitions.
+    """
+    extensions = definition.get("extensions")
+    if not isinstance(extensions, Mapping) or MARKING_EXTENSION_ID not in extensions:
+        return None
+    payload = extensions[MARKING_EXTENSION_ID]
+    object_id = definition.get("id")
+    if object_id in SHIPPED_CONTENT:
+        if canonical(definition) != SHIPPED_CONTENT[str(object_id)]:
+            return "differs from the definition Diapason ships under this id"
+        return None
+    if not isinstance(payload, Mapping):
+        return "the Diapason marking extension is not a dictionary"
+    try:
+        if "releasable_to" in payload:
+            names = payload["releasable_to"]
+            if not isinstance(names, list):
+                return "releasable_to is not a list of partner names"
+            derived = releasability_marking(names)
+        elif payload.get("handling_code") == "H3":
+            derived = h3_marking(payload.get("handling_text"))  # type: ignore[arg-type]
+        else:
+            return "a handling code H0-H2 or a PAP level has only the shipped definition"
+    except (TypeError, ValueError) as error:
+        return f"not a valid Diapason marking ({error})"
+    if derived["id"] != object_id:
+        return f"its content derives the id {derived['id']}, not {object_id}"
+    if canonical(derived) != canonical(definition):
+        return "its properties are not the ones its content derives"
+    return None

@@ -12,6 +12,10 @@ most fundamental one (the one that would still hold after the later ones were fi
 row   condition                                                 decision, code
 ====  ========================================================  ==========================
 0     not an object with a string ``type`` and ``id``           withhold ``malformed``
+0b    a definition this node would refuse on receipt: a         withhold
+      shipped object with other content, a Diapason marking     ``untrusted-definition``
+      that is not what its content derives, or a marking-
+      definition other than the one held under its id
 1a    a Diapason ``REL TO`` marking-definition not naming       withhold
       the partner (who else we share with is ours to know)      ``rel-to-definition``
 1b    an ``extension-definition``, a ``marking-definition`` or  release ``definition``
@@ -51,7 +55,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, NamedTuple
 
-from diapason.domain.extensions import MARKING_EXTENSION_ID, SHIPPED_IDS
+from diapason.domain.extensions import MARKING_EXTENSION_ID, SHIPPED_IDS, canonical
 from diapason.domain.grading import GradingError, grading_of, is_osint
 from diapason.domain.markings import (
     HandlingCode,
@@ -61,12 +65,14 @@ from diapason.domain.markings import (
     partner_key,
 )
 from diapason.domain.protection import protection_of, protection_problems, review_overdue
+from diapason.domain.trust import definition_problem
 
 DEFINITION_TYPES = frozenset({"extension-definition", "marking-definition"})
 
 
 class WithholdCode(StrEnum):
     MALFORMED = "malformed"
+    UNTRUSTED_DEFINITION = "untrusted-definition"
     REL_TO_DEFINITION = "rel-to-definition"
     UNKNOWN_MARKING = "unknown-marking"
     UNATTRIBUTED = "unattributed"
@@ -88,6 +94,7 @@ class ReleaseCode(StrEnum):
 # Every reason code in the order the rules are tried (the table above).
 RULE_ORDER: tuple[str, ...] = (
     WithholdCode.MALFORMED,
+    WithholdCode.UNTRUSTED_DEFINITION,
     WithholdCode.REL_TO_DEFINITION,
     ReleaseCode.DEFINITION,
     WithholdCode.UNKNOWN_MARKING,
@@ -242,8 +249,19 @@ def decide(
     def withhold(code: WithholdCode, reason: str) -> Withhold:
         return Withhold(code, reason, correction)
 
-    # 1. Definitions carry no intelligence, except the partner names of a REL TO list.
+    # 1. Definitions carry no intelligence, except the partner names of a REL TO list. A
+    # definition this node would refuse on receipt is never passed on.
     if stix_type in DEFINITION_TYPES or object_id in SHIPPED_IDS:
+        untrusted = definition_problem(version)
+        if untrusted is not None:
+            return withhold(WithholdCode.UNTRUSTED_DEFINITION, untrusted[1])
+        held = context.definitions.get(object_id) if stix_type == "marking-definition" else None
+        if held is not None and canonical(held) != canonical(version):
+            return withhold(
+                WithholdCode.UNTRUSTED_DEFINITION,
+                "not the marking-definition this node holds under this id: "
+                "marking-definitions are never versioned",
+            )
         if stix_type == "marking-definition" and _declares_rel_to(version):
             meaning = interpret_marking(object_id, {object_id: version})
             # A malformed list is not read at all: it may still name partners.

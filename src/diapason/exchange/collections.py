@@ -47,6 +47,11 @@ STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 Entry = tuple[int, str, str, str]  # (seq, object id, modified, date added)
 
 
+# The most object JSON one page of a listing holds (the sync agent's answer cap is sized
+# from it: settings.sync_max_answer_bytes).
+PAGE_BYTES = 64 * 1_048_576
+
+
 class CollectionError(DiapasonError, ValueError):
     """A refused operation on API roots, collections or grants; the message says why."""
 
@@ -525,6 +530,15 @@ class Collections:
             rows = connection.execute(statement).all()
         more = len(rows) > limit
         rows = rows[:limit]
+        if with_content:
+            # A page ends at PAGE_BYTES of objects (at least one object): what a reader
+            # must hold in memory stays bounded whatever the limit asked.
+            size = 0
+            for position, row in enumerate(rows):
+                size += len(row[4])
+                if size > PAGE_BYTES and position > 0:
+                    rows, more = rows[:position], True
+                    break
         return EntryPage(
             entries=[(row[0], row[1], row[2], row[3]) for row in rows],
             contents=[row[4] for row in rows] if with_content else None,

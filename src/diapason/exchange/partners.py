@@ -8,19 +8,26 @@ to read from the partner. The token is a secret: stored to be used, never shown.
 
 from __future__ import annotations
 
+import logging
 import re
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
 from diapason.accounts import Accounts, IssuedToken
+from diapason.audit import AuditLog
+from diapason.domain.stix import Problem
+from diapason.domain.trust import TRUST_RULES, Sender
 from diapason.errors import DiapasonError
 from diapason.exchange.collections import DEFAULT_API_ROOT, Collection, Collections
 from diapason.settings import Secret
 from diapason.store.db import write_transaction
 from diapason.store.schema import partners
 from diapason.store.sql import utc_now
+
+log = logging.getLogger("diapason.partners")
 
 PARTNER_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}\Z")
 
@@ -44,6 +51,9 @@ class Partner:
     last_error: str | None
     failures: int
     next_attempt_at: str | None
+    refused: int = 0
+    last_refusal: str | None = None
+    last_refusal_at: str | None = None
 
     def describe(self) -> dict[str, Any]:
         """Safe to print: everything but the token."""
@@ -60,6 +70,9 @@ class Partner:
             "last_error": self.last_error,
             "failures": self.failures,
             "next_attempt_at": self.next_attempt_at,
+            "refused": self.refused,
+            "last_refusal": self.last_refusal,
+            "last_refusal_at": self.last_refusal_at,
         }
 
 
@@ -78,6 +91,9 @@ def _partner(row: sa.Row[Any]) -> Partner:
         last_error=row.last_error,
         failures=row.failures,
         next_attempt_at=row.next_attempt_at,
+        refused=row.refused,
+        last_refusal=row.last_refusal,
+        last_refusal_at=row.last_refusal_at,
     )
 
 
@@ -191,6 +207,33 @@ class Partners:
         with write_transaction(self.engine) as connection:
             connection.execute(partners.update().where(partners.c.name == name).values(**values))
 
+    def sender(self, partner: Partner, own_identities: frozenset[str]) -> Sender:
+        """What the trust rules know of ``partner`` when it sends us objects."""
+        return Sender(
+            partner=partner.name,
+            identity_id=partner.identity_id,
+            own_identities=own_identities,
+            partner_identities={
+                other.identity_id: other.name for other in self.all() if other.identity_id
+            },
+        )
+
+    def record_refusals(self, name: str, count: int, last: str) -> None:
+        """Count what the trust rules refused from this partner, and keep the last one
+        (shown by ``partner list`` and the dashboard)."""
+        if count <= 0:
+            return
+        with write_transaction(self.engine) as connection:
+            connection.execute(
+                partners.update()
+                .where(partners.c.name == name)
+                .values(
+                    refused=partners.c.refused + count,
+                    last_refusal=last[:2000],
+                    last_refusal_at=utc_now(),
+                )
+            )
+
     def remove(self, name: str) -> None:
         """Stop exchanging with a partner: its account is disabled, its ledger kept."""
         found = self.get(name)
@@ -200,3 +243,38 @@ class Partners:
             connection.execute(partners.delete().where(partners.c.name == name))
         if self.accounts.get_user(found.account) is not None:
             self.accounts.disable_user(found.account)
+
+
+def report_untrusted(
+    partners: Partners, audit: AuditLog, partner: str, actor: str, refused: list[Problem]
+) -> list[Problem]:
+    """What the trust rules refused of what ``partner`` sent (a pulled page, a TAXII POST):
+    logged, audited as ``request_refused``, and counted against the partner with the last
+    one kept for the operator. Returns those refusals (the others are invalid objects)."""
+    untrusted = [problem for problem in refused if problem.rule in TRUST_RULES]
+    if not untrusted:
+        return []
+    rules = Counter(problem.rule for problem in untrusted)
+    log.warning(
+        "%s sent %d object version(s) it may not send; refused (%s): %s",
+        partner,
+        len(untrusted),
+        ", ".join(f"{rule} x{count}" for rule, count in sorted(rules.items())),
+        "; ".join(str(problem) for problem in untrusted[:3]),
+    )
+    audit.append(
+        actor,
+        "request_refused",
+        sorted({str(problem.object_id) for problem in untrusted})[:1000],
+        details={
+            "partner": partner,
+            "why": "the trust rules: what a partner may not send",
+            "rules": dict(rules),
+            "refused": [problem.as_dict() for problem in untrusted[:50]],
+        },
+    )
+    last = untrusted[-1]
+    partners.record_refusals(
+        partner, len(untrusted), f"{last.rule}: {last.object_id}: {last.message}"
+    )
+    return untrusted

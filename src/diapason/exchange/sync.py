@@ -1,19 +1,31 @@
 """The sync agent: pull from each partner's collection for us, from a stored watermark.
 
 One round, for each partner due: find our collection on the partner (discovery, once),
-page through it with ``added_after`` the stored watermark, write what arrives with its
-provenance, then move the watermark. Within a listing the watermark is kept one microsecond
-before the last entry read, so that a crash re-reads the entries added at that same instant
-(writing is idempotent); once the listing is complete it is the last entry read, so the
-next round asks only for what is newer. A crash at any point resumes from the last
-watermark without loss or duplicates. A partner that fails is retried with exponential
-back-off, and the others go on. Everything received is screened: an object a partner may
-not send (one claiming to be created by this node, or a new version of an object this node
-created) is refused, logged and audited, and the rest of the page is kept.
+send the receipts still owed to it, page through the collection with ``added_after`` the
+stored watermark, write what arrives with its provenance, then move the watermark. Within a
+listing the watermark is kept one microsecond before the last entry read, so that a crash
+re-reads the entries added at that same instant (writing is idempotent); once the listing
+is complete it is the last entry read, so the next round asks only for what is newer. A
+crash at any point resumes from the last watermark without loss or duplicates. A partner
+that fails is retried with exponential back-off, and the others go on.
+
+Everything a partner sends is hostile until checked:
+
+- the store's trust rules (``domain/trust.py``) refuse, before anything is written, what
+  the partner may not say (a redefined marking-definition, a version of an object it did
+  not create, an object claiming to be this node's); each refusal is audited and counted
+  against the partner (``partner list``, the dashboard);
+- an answer is read up to a byte cap and a deadline, and refused as it is read past them;
+- a page with more objects than asked, a ``next`` cursor seen before, dates added that go
+  back, a page that repeats one already read, or more pages than ``max_pages`` end the
+  round with that partner with an error;
+- each partner's pull has a time budget per round, and a round syncs its partners side by
+  side: one slow, looping or hostile partner never holds up another.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,9 +37,11 @@ import httpx
 import orjson
 
 from diapason.domain.stix import normalise_timestamp
-from diapason.exchange.partners import Partner
-from diapason.exchange.receipts import make_receipt
-from diapason.exchange.taxii import TAXII
+from diapason.domain.trust import TRUST_RULES
+from diapason.exchange.collections import PAGE_BYTES
+from diapason.exchange.partners import Partner, report_untrusted
+from diapason.exchange.protocol import TAXII
+from diapason.exchange.receipts import make_receipts
 from diapason.node import Node
 from diapason.store.sql import utc_now
 
@@ -40,6 +54,11 @@ TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 # The longest one answer may take, however slowly its bytes come (a partner trickling a
 # byte at a time never trips the timeout between two reads).
 DEADLINE = 300.0
+# Pages one pull may take in a round, and the seconds it may take (settings override both).
+MAX_PAGES = 1_000
+ROUND_BUDGET = 120.0
+# Partners synced side by side in one round.
+MAX_PARALLEL = 8
 # Headers of the answer as received that do not describe the body once decoded.
 _TRANSFER_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
@@ -59,6 +78,10 @@ class SyncResult:
     error: str | None = None
     pages: int = 0
     refusals: list[str] = field(default_factory=list)
+    # What the trust rules refused of this partner's objects (domain/trust.py).
+    untrusted: int = 0
+    # The round's time budget ran out before the listing's end: it goes on next round.
+    unfinished: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -69,6 +92,8 @@ class SyncResult:
             "refused": self.refused,
             "corrections": self.corrections,
             "pages": self.pages,
+            "untrusted": self.untrusted,
+            "unfinished": self.unfinished,
             "error": self.error,
         }
 
@@ -84,6 +109,13 @@ def _later(seconds: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def default_answer_cap(max_object_bytes: int) -> int:
+    """The default byte cap of one answer: a full page of Diapason's TAXII server plus two
+    objects at the size limit (a page ends after the object that crosses ``PAGE_BYTES``)
+    and the envelope."""
+    return PAGE_BYTES + 2 * max_object_bytes + 65_536
+
+
 class SyncAgent:
     def __init__(
         self,
@@ -94,6 +126,9 @@ class SyncAgent:
         deadline: float = DEADLINE,
         page_size: int = PAGE,
         group_size: int = PAGE,
+        max_pages: int = MAX_PAGES,
+        budget: float = ROUND_BUDGET,
+        max_answer_bytes: int | None = None,
     ) -> None:
         self.node = node
         self.transport = transport
@@ -103,15 +138,22 @@ class SyncAgent:
         self.deadline = deadline
         # Objects per page of a pull (at most the partner's largest page).
         self.page_size = page_size
-        # Objects written per transaction (and acknowledged by one receipt): consecutive
+        # Objects written per transaction (and acknowledged by receipts): consecutive
         # pages are gathered up to this many. Larger groups cost the sender fewer receipts
         # and the receiver fewer commits.
         self.group_size = group_size
+        # Bounds of one partner's pull in one round: pages, seconds, bytes of one answer.
+        self.max_pages = max_pages
+        self.budget = budget
+        self.max_answer_bytes = max_answer_bytes or default_answer_cap(
+            node.settings.max_object_bytes
+        )
 
     @classmethod
     def for_node(cls, node: Node) -> SyncAgent:
         """The agent as the node's settings configure it (``sync_timeout``,
-        ``sync_page_size``): what ``diapason sync`` and the loop of ``serve`` use."""
+        ``sync_page_size``, ``sync_max_pages``, ``sync_round_budget``,
+        ``sync_max_answer_bytes``): what ``diapason sync`` and the loop of ``serve`` use."""
         settings = node.settings
         return cls(
             node,
@@ -119,6 +161,9 @@ class SyncAgent:
             deadline=settings.sync_timeout * 10.0,
             page_size=settings.sync_page_size,
             group_size=max(settings.sync_page_size, settings.batch_size),
+            max_pages=settings.sync_max_pages,
+            budget=float(settings.sync_round_budget),
+            max_answer_bytes=settings.sync_max_answer_bytes or None,
         )
 
     def _client(self, partner: Partner) -> httpx.Client:
@@ -134,13 +179,15 @@ class SyncAgent:
         )
 
     def round(self, *, only: str | None = None, force: bool = False) -> list[SyncResult]:
-        """One sync round over every partner (or one), then the ledger for what arrived."""
-        results = []
-        for partner in self.node.partners.all():
-            if only is not None and partner.name != only:
-                continue
-            results.append(self.sync_partner(partner, force=force))
-        return results
+        """One sync round over every partner (or one), side by side: each partner's pull
+        has its own thread and time budget, so none waits for another."""
+        due = [p for p in self.node.partners.all() if only is None or p.name == only]
+        if len(due) <= 1:
+            return [self.sync_partner(partner, force=force) for partner in due]
+        with ThreadPoolExecutor(
+            max_workers=min(len(due), MAX_PARALLEL), thread_name_prefix="sync"
+        ) as pool:
+            return list(pool.map(lambda partner: self.sync_partner(partner, force=force), due))
 
     def sync_partner(self, partner: Partner, *, force: bool = False) -> SyncResult:
         if not force and partner.next_attempt_at and partner.next_attempt_at > utc_now():
@@ -191,8 +238,9 @@ class SyncAgent:
         return f"{type(error).__name__}: {error}"
 
     def _get(self, client: httpx.Client, url: str, params: Any = None) -> httpx.Response:
-        """A TAXII answer, read whole within the deadline."""
+        """A TAXII answer, read whole within the deadline and the byte cap."""
         give_up = time.monotonic() + self.deadline
+        cap = self.max_answer_bytes
         with client.stream("GET", url, params=params) as response:
             if response.status_code in (401, 403):
                 raise SyncError(
@@ -202,9 +250,14 @@ class SyncAgent:
                 raise SyncError(f"{url}: answered {response.status_code}")
             if TAXII not in response.headers.get("content-type", "").replace(" ", ""):
                 raise SyncError(f"{url}: not a TAXII 2.1 answer")
+            declared = response.headers.get("content-length", "")
+            if declared.isdigit() and len(declared) < 20 and int(declared) > cap:
+                raise SyncError(f"{url}: an answer of {int(declared):,} bytes, over {cap:,}")
             body = bytearray()
             for chunk in response.iter_bytes():
                 body += chunk
+                if len(body) > cap:
+                    raise SyncError(f"{url}: the answer goes over {cap:,} bytes; refused")
                 if time.monotonic() > give_up:
                     raise SyncError(f"{url}: no complete answer within {self.deadline:g} s")
         headers = [
@@ -252,22 +305,52 @@ class SyncAgent:
             raise SyncError(f"{partner.url}: no readable collection 'to-{me}' for this node")
         return outbox, inbox
 
-    def _acknowledge(
-        self, client: httpx.Client, inbox: str, partner: Partner, versions: list[tuple[str, str]]
-    ) -> None:
-        """Post a receipt for what was stored; a failure is logged, never fatal."""
-        receipt = make_receipt(self.node.settings.node_name, self.node.identity_id, versions)
+    def _send_receipts(self, client: httpx.Client, partner: Partner, inbox: str | None) -> None:
+        """Post every receipt still owed to ``partner``, oldest first; one is forgotten only
+        once the partner's status says it stored it. A failure is logged and kept for the
+        next round, never fatal to the pull."""
+        if not inbox:
+            return
+        owed = self.node.outgoing_receipts
+        for receipt in owed.pending(partner.name):
+            error = self._post_receipt(client, inbox, receipt.content)
+            if error is None:
+                owed.delivered(receipt.id)
+                continue
+            owed.failed(receipt.id, error)
+            log.warning(
+                "receipt %s to %s not stored (%s); sent again next round",
+                receipt.id,
+                partner.name,
+                error,
+            )
+            if error.startswith("not delivered"):
+                return  # the partner cannot be reached: the rest waits too
+
+    def _post_receipt(self, client: httpx.Client, inbox: str, content: str) -> str | None:
+        """Post one receipt; None when the partner's status says it stored it, else why."""
         try:
             response = client.post(
                 f"{inbox}objects/",
-                content=orjson.dumps({"objects": [receipt]}),
+                content=b'{"objects":[' + content.encode() + b"]}",
                 headers={"Content-Type": TAXII},
             )
         except httpx.HTTPError as error:
-            log.warning("receipt to %s not delivered: %s", partner.name, self._describe(error))
-            return
+            return f"not delivered: {self._describe(error)}"
         if response.status_code != 202:
-            log.warning("receipt to %s refused: %s", partner.name, response.status_code)
+            return f"answered {response.status_code}"
+        try:
+            status = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            return "the status is not JSON"
+        if not isinstance(status, dict):
+            return "the status is not a JSON object"
+        if status.get("success_count") != 1 or status.get("failure_count"):
+            failures = status.get("failures")
+            first = failures[0] if isinstance(failures, list) and failures else None
+            message = first.get("message") if isinstance(first, dict) else None
+            return f"refused: {str(message)[:300]}" if message else "refused in the status"
+        return None
 
     def _pull(self, client: httpx.Client, partner: Partner, result: SyncResult) -> None:
         collection_url, inbox = partner.remote_collection, partner.remote_inbox
@@ -276,18 +359,21 @@ class SyncAgent:
             self.node.partners.update(
                 partner.name, remote_collection=collection_url, remote_inbox=inbox
             )
+        give_up = time.monotonic() + self.budget
+        listing = Listing(collection_url, self.page_size, self.max_pages)
         params: dict[str, str] = {"match[version]": "all", "limit": str(self.page_size)}
         if partner.watermark:
             params["added_after"] = partner.watermark
         own = self.node.own_identities()
-        # The network work (the next page, the receipt of what was stored) runs on one
-        # thread beside the writes, in order: the partner serves the next page while this
-        # node writes. Pages are written in groups of up to ``group_size`` objects, or as
-        # much JSON as one of the store's batches holds, one transaction each (fewer
-        # commits, fewer receipts). The watermark moves only once a group is stored.
+        # The network work (the next page, the receipts owed) runs on one thread beside the
+        # writes, in order: the partner serves the next page while this node writes. Pages
+        # are written in groups of up to ``group_size`` objects, or as much JSON as one of
+        # the store's batches holds, one transaction each (fewer commits, fewer receipts).
+        # The receipts of a group are kept before the watermark moves past it.
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sync-network") as network:
+            sending = network.submit(self._send_receipts, client, partner, inbox)
             fetching = network.submit(self._fetch, client, f"{collection_url}objects/", params)
-            receipts: list[Future[None]] = []
+            receipts: list[Future[None]] = [sending]
             group: list[Any] = []
             group_bytes = 0
 
@@ -296,23 +382,31 @@ class SyncAgent:
                 nonlocal group, group_bytes
                 stored = self._store_page(partner, group, own, result)
                 group, group_bytes = [], 0
-                if stored and inbox:
-                    receipts.append(
-                        network.submit(self._acknowledge, client, inbox, partner, stored)
-                    )
+                owed = make_receipts(self.node.settings.node_name, self.node.identity_id, stored)
+                self.node.outgoing_receipts.keep(partner.name, owed)
+                if owed and inbox:
+                    receipts.append(network.submit(self._send_receipts, client, partner, inbox))
                 self._advance_watermark(partner, collection_url, last, more)
+
+            def finish() -> None:
+                for receipt in receipts:
+                    receipt.result()  # a failed POST is logged; anything else is raised
 
             gathered: httpx.Response | None = None  # the last page in the group
             while True:
                 response, envelope = fetching.result()
                 received = envelope.get("objects", [])
-                if not isinstance(received, list):
+                try:
+                    listing.check(response, envelope, received)
+                except SyncError:
                     if gathered is not None:
                         store(gathered, True)
-                    raise SyncError(f"{collection_url}: 'objects' is not a list")
+                    raise
                 more = bool(envelope.get("more"))
                 token = envelope.get("next")
-                if more and isinstance(token, str) and token:
+                out_of_time = time.monotonic() > give_up
+                listing_goes_on = more and isinstance(token, str) and bool(token)
+                if isinstance(token, str) and listing_goes_on and not out_of_time:
                     # The cursor is bound to the filters of the first page: the same
                     # added_after.
                     params = {"match[version]": "all", "limit": str(self.page_size), "next": token}
@@ -325,20 +419,29 @@ class SyncAgent:
                 group_bytes += len(response.content)
                 gathered = response
                 result.pages += 1
-                listing_goes_on = more and isinstance(token, str) and bool(token)
                 if (
                     not listing_goes_on
+                    or out_of_time
                     or len(group) >= self.group_size
                     or group_bytes >= self.node.store.batch_chars
                 ):
                     store(response, more)
                     gathered = None
                 if not more:
-                    for receipt in receipts:
-                        receipt.result()  # a failed POST is logged; anything else is raised
+                    finish()
                     return
                 if not listing_goes_on:
                     raise SyncError(f"{collection_url}: 'more' without 'next'")
+                if out_of_time:
+                    # What was read is stored and acknowledged; the rest comes next round.
+                    result.unfinished = True
+                    log.info(
+                        "sync with %s: the round's %g s are spent; the listing goes on next round",
+                        partner.name,
+                        self.budget,
+                    )
+                    finish()
+                    return
 
     def _advance_watermark(
         self, partner: Partner, collection_url: str, last: httpx.Response, more: bool
@@ -364,49 +467,24 @@ class SyncAgent:
     def _store_page(
         self, partner: Partner, received: list[Any], own: frozenset[str], result: SyncResult
     ) -> list[tuple[str, str]]:
-        """Screen and write one page; returns the versions now held, to acknowledge.
+        """Screen and write one group of pages; returns the versions now held, to
+        acknowledge.
 
-        Versions this partner had sent before (a page read again after a crash, or after
-        the watermark was reset) are recorded as received again, and flagged again when
-        they correct an earlier version: a crash between writing a page and auditing it
-        leaves no version received without an audit entry (at worst, two entries).
+        The store applies the trust rules with this partner as the sender, in the write's
+        transaction. Versions this partner had sent before (a page read again after a crash,
+        or after the watermark was reset) are recorded as received again, and flagged again
+        when they correct an earlier version: a crash between writing a page and auditing
+        it leaves no version received without an audit entry (at worst, two entries).
         """
-        accepted: list[Any] = []
-        spoofed: list[str] = []
         held = self._held(received)
-        ours = {
-            object_id
-            for object_id, versions in held.items()
-            if any(author in own for _source, author in versions.values())
-        }
-        for obj in received:
-            # Malformed values (a list for an id…) are left to validation, which refuses them.
-            if isinstance(obj, dict) and (
-                (isinstance(obj.get("created_by_ref"), str) and obj["created_by_ref"] in own)
-                or (isinstance(obj.get("id"), str) and obj["id"] in ours)
-            ):
-                spoofed.append(str(obj.get("id"))[:300])
-                continue
-            accepted.append(obj)
-        if spoofed:
-            log.warning(
-                "%s sent %d object(s) claiming to be created by this node, or new versions "
-                "of objects this node created; refused: %s",
-                partner.name,
-                len(spoofed),
-                ", ".join(spoofed[:5]),
-            )
-            self.node.audit.append(
-                "sync",
-                "request_refused",
-                spoofed,
-                details={
-                    "partner": partner.name,
-                    "why": "claims to be created by this node, or versions an object it created",
-                },
-            )
         source = f"partner:{partner.name}"
-        report = self.node.store.put_many(accepted, source=source)
+        report = self.node.store.put_many(
+            received, source=source, sender=self.node.partners.sender(partner, own)
+        )
+        untrusted = report_untrusted(
+            self.node.partners, self.node.audit, partner.name, "sync", report.refused
+        )
+        invalid = [problem for problem in report.refused if problem.rule not in TRUST_RULES]
         # A new version of an object held before: a correction (or a revocation).
         corrections = {object_id for object_id in report.written if object_id in held}
         again: set[str] = set()
@@ -418,14 +496,15 @@ class SyncAgent:
                     corrections.add(object_id)
         again.difference_update(report.written)
         corrected = sorted(corrections)
-        for problem in report.refused:
+        for problem in invalid[:20]:
             log.warning("%s sent an invalid object: %s", partner.name, problem)
         result.received += len(report.written)
         result.unchanged += len(report.unchanged)
-        result.refused += len(report.refused) + len(spoofed)
+        result.refused += len(report.refused)
+        result.untrusted += len(untrusted)
         result.refusals.extend(str(problem) for problem in report.refused[:20])
         result.corrections += len(corrected)
-        if report.written or report.refused or again:
+        if report.written or invalid or again:
             self.node.audit.append(
                 "sync",
                 "receive",
@@ -434,7 +513,7 @@ class SyncAgent:
                     "partner": partner.name,
                     "unchanged": len(report.unchanged),
                     "again": len(again),
-                    "refused": [problem.as_dict() for problem in report.refused[:50]],
+                    "refused": [problem.as_dict() for problem in invalid[:50]],
                 },
             )
         if corrected:
@@ -456,3 +535,57 @@ class SyncAgent:
         for object_id, modified, source, author in self.node.store.provenance(ids):
             found.setdefault(object_id, {})[modified] = (source, author)
         return found
+
+
+class Listing:
+    """The guards of one pull's listing: each page is checked before it is used, so a
+    partner whose listing does not progress (or grows past every bound) ends the round
+    with a clear error instead of holding it."""
+
+    def __init__(self, url: str, limit: int, max_pages: int) -> None:
+        self.url = url
+        self.limit = limit
+        self.max_pages = max_pages
+        self.pages = 0
+        self.tokens: set[str] = set()
+        self.fingerprints: set[bytes] = set()
+        self.last_added: str | None = None
+
+    def check(self, response: httpx.Response, envelope: dict[str, Any], objects: Any) -> None:
+        url = self.url
+        self.pages += 1
+        if self.pages > self.max_pages:
+            raise SyncError(
+                f"{url}: the listing goes past {self.max_pages} pages in one round; stopped"
+            )
+        if not isinstance(objects, list):
+            raise SyncError(f"{url}: 'objects' is not a list")
+        if len(objects) > self.limit:
+            raise SyncError(
+                f"{url}: a page of {len(objects):,} objects where at most {self.limit:,} "
+                "were asked for; refused"
+            )
+        more = bool(envelope.get("more"))
+        token = envelope.get("next")
+        if more and not objects:
+            raise SyncError(f"{url}: an empty page that says there is more; no progress")
+        if isinstance(token, str) and more:
+            if token in self.tokens:
+                raise SyncError(f"{url}: the same 'next' cursor came back; the listing loops")
+            self.tokens.add(token)
+        fingerprint = hashlib.sha256(response.content).digest()
+        if objects and fingerprint in self.fingerprints:
+            raise SyncError(f"{url}: a page read before came back; the listing loops")
+        self.fingerprints.add(fingerprint)
+        stamp = response.headers.get("x-taxii-date-added-last")
+        if stamp:
+            try:
+                added = normalise_timestamp(stamp, "X-TAXII-Date-Added-Last")
+            except ValueError:
+                raise SyncError(f"{url}: bad X-TAXII-Date-Added-Last") from None
+            if self.last_added is not None and added < self.last_added:
+                raise SyncError(
+                    f"{url}: dates added go back ({added} after {self.last_added}); "
+                    "the listing does not progress"
+                )
+            self.last_added = added

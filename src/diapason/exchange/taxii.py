@@ -24,13 +24,14 @@ from diapason.accounts import User
 from diapason.domain.cursor import CursorError, filter_digest, sign, verify
 from diapason.domain.roles import has_permission
 from diapason.domain.stix import ID_RE
+from diapason.domain.trust import Sender
 from diapason.exchange.collections import ALIAS_RE, Collection, EntryPage
+from diapason.exchange.partners import report_untrusted
+from diapason.exchange.protocol import STIX_MEDIA, TAXII
 from diapason.exchange.taxii_params import Listing, ParameterError, parse
 from diapason.node import Node
 from diapason.store.sql import utc_now
 
-TAXII = "application/taxii+json;version=2.1"
-STIX_MEDIA = "application/stix+json;version=2.1"
 CURSOR_LIFETIME = 24 * 3600.0
 REALM = 'Basic realm="diapason", Bearer realm="diapason"'
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
@@ -500,8 +501,13 @@ class TaxiiServer:
             else None
         )
         source = f"partner:{sender.name}" if sender is not None else f"taxii:{user.username}"
+        speaker = (
+            self.node.partners.sender(sender, self.node.own_identities())
+            if sender is not None
+            else Sender()
+        )
         try:
-            requested = self.node.store.put_many(received, source=source)
+            requested = self.node.store.put_many(received, source=source, sender=speaker)
         except sa.exc.DataError:
             # Content the database cannot hold although validation let it through (e.g. a
             # NUL character in a *_ref property name on PostgreSQL): refused, not a 500.
@@ -544,8 +550,19 @@ class TaxiiServer:
         if failures:
             status["failures"] = failures
         if sender is not None:
-            # A partner acknowledging what it stored: record the deliveries.
-            self.node.deliveries.record(sender.name, received)
+            # A partner acknowledging what it stored: record the deliveries of the receipts
+            # accepted here (a refused one acknowledges nothing).
+            accepted = {index for index, _id, _modified in requested.versions}
+            self.node.deliveries.record(
+                sender.name, [received[index] for index in sorted(accepted)]
+            )
+            report_untrusted(
+                self.node.partners,
+                self.node.audit,
+                sender.name,
+                user.username,
+                requested.refused,
+            )
         self.node.collections.save_status(status, collection.api_root, collection.id, user.username)
         self.node.audit.append(
             user.username,

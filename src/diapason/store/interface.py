@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
 from diapason.domain.stix import Problem
+from diapason.domain.trust import Sender
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,8 +111,13 @@ class ObjectStore(Protocol):
         source: str | None = None,
         start_index: int = 0,
         on_write: Callable[[Any, list[str]], None] | None = None,
+        sender: Sender | None = None,
     ) -> PutReport:
         """Validate and write objects; idempotent per ``(id, modified)``.
+
+        ``sender`` says who speaks (this node or one partner; by default what ``source``
+        tells): the trust rules of ``domain/trust.py`` refuse, in the write's transaction,
+        what that sender may not say.
 
         ``on_write(connection, ids)`` runs inside each batch's transaction with the ids it
         wrote, so what it records (an audit entry) commits with the batch, or not at all.

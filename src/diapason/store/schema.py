@@ -229,6 +229,11 @@ partners = sa.Table(
     sa.Column("failures", sa.Integer, nullable=False),
     sa.Column("next_attempt_at", Stamp),
     sa.Column("created_at", Stamp, nullable=False),
+    # What this partner sent that the trust rules refused (domain/trust.py): how many
+    # versions, and the last one (which object, which rule, why).
+    sa.Column("refused", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_refusal", sa.Text),
+    sa.Column("last_refusal_at", Stamp),
 )
 
 release_decisions = sa.Table(
@@ -275,3 +280,18 @@ deliveries = sa.Table(
     sa.Column("receipt_id", StixId, nullable=False),
 )
 sa.Index("ix_deliveries_object", deliveries.c.object_id)
+
+# Receipts this node owes its partners for what it stored from them, kept until the
+# partner's inbox has stored them (a failed POST, or a refusal in the status, is retried).
+outgoing_receipts = sa.Table(
+    "outgoing_receipts",
+    metadata,
+    sa.Column("id", sa.String(300), primary_key=True),
+    sa.Column("partner", sa.String(63), nullable=False),
+    sa.Column("created_at", Stamp, nullable=False),
+    sa.Column("entries", sa.Integer, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("content", sa.Text, nullable=False),
+)
+sa.Index("ix_outgoing_receipts_partner", outgoing_receipts.c.partner)

@@ -19,6 +19,7 @@ import orjson
 import sqlalchemy as sa
 
 from diapason.domain.stix import Prepared, Problem, prepare, stored_links
+from diapason.domain.trust import Candidate, Held, Sender, screen
 from diapason.store.db import (
     close_engine,
     migrate,
@@ -284,9 +285,12 @@ class SqlStore:
         source: str | None = None,
         start_index: int = 0,
         on_write: WriteHook | None = None,
+        sender: Sender | None = None,
     ) -> PutReport:
         if source is not None and not 0 < len(source) <= MAX_NAME:
             raise ValueError(f"source: must be 1 to {MAX_NAME} characters")
+        if sender is None:
+            sender = Sender.from_source(source)
         report = PutReport()
         batch: list[Prepared] = []
         chars = 0
@@ -299,11 +303,11 @@ class SqlStore:
                 batch.append(prepared)
                 chars += len(prepared.content)
                 if len(batch) >= self.batch_size or chars >= self.batch_chars:
-                    self._write_batch(batch, source, report, on_write)
+                    self._write_batch(batch, source, sender, report, on_write)
                     batch = []
                     chars = 0
             if batch:
-                self._write_batch(batch, source, report, on_write)
+                self._write_batch(batch, source, sender, report, on_write)
         report.refused.sort(key=lambda problem: problem.index)
         return report
 
@@ -311,17 +315,19 @@ class SqlStore:
         self,
         batch: list[Prepared],
         source: str | None,
+        sender: Sender,
         report: PutReport,
         on_write: WriteHook | None,
     ) -> None:
         before = len(report.written)
-        self._write_one_batch(batch, source, report, on_write)
+        self._write_one_batch(batch, source, sender, report, on_write)
         self._after_write(len(report.written) - before)
 
     def _write_one_batch(
         self,
         batch: list[Prepared],
         source: str | None,
+        sender: Sender,
         report: PutReport,
         on_write: WriteHook | None,
     ) -> None:
@@ -333,13 +339,40 @@ class SqlStore:
             current: dict[str, tuple[str, int | None]] = {}  # id -> (modified, seq or None)
             # One statement for the whole batch, the ids bound as a single parameter.
             in_ids, ids_value = among(self.dialect, ids)
-            for object_id, modified, is_current, seq in connection.exec_driver_sql(
-                f"SELECT id, modified, is_current, seq FROM objects WHERE id {in_ids}",
+            # Where each held version came from and who it says created it: the trust
+            # rules (domain/trust.py) read them, in this transaction.
+            provenance: dict[str, tuple[set[str | None], set[str | None]]] = {}
+            definitions: list[int] = []
+            for (
+                object_id,
+                modified,
+                is_current,
+                seq,
+                kind,
+                held_source,
+                author,
+            ) in connection.exec_driver_sql(
+                "SELECT id, modified, is_current, seq, type, source, created_by_ref "
+                f"FROM objects WHERE id {in_ids}",
                 (ids_value,),
             ):
                 stored[(object_id, modified)] = seq
                 if is_current:
                     current[object_id] = (modified, seq)
+                sources, authors = provenance.setdefault(object_id, (set(), set()))
+                sources.add(held_source)
+                authors.add(author)
+                if kind == "marking-definition":
+                    definitions.append(seq)
+            # The contents of held marking-definitions (never versioned: any other content
+            # under their id is refused).
+            definition_contents: dict[str, set[str]] = {}
+            if definitions:
+                in_seqs, seqs_value = among(self.dialect, definitions)
+                for object_id, content in connection.exec_driver_sql(
+                    f"SELECT id, content FROM objects WHERE seq {in_seqs}", (seqs_value,)
+                ):
+                    definition_contents.setdefault(object_id, set()).add(content)
             # The content of each version sent again (stored, or earlier in the batch), to
             # tell a repeat (unchanged) from a different content under the same version.
             known: dict[tuple[str, str], str] = {}
@@ -371,21 +404,39 @@ class SqlStore:
             for prepared in batch:
                 key = (prepared.id, prepared.modified)
                 held = known.get(key)
-                if held is not None:
-                    if held == prepared.content:
-                        report.unchanged.append(prepared.id)
-                        report.versions.append((prepared.index, prepared.id, prepared.modified))
-                    else:
-                        report.refused.append(
-                            Problem(
-                                prepared.index,
-                                prepared.id,
-                                "modified",
-                                "a different content is already stored for version "
-                                f"{prepared.modified}; a change needs a new 'modified'",
-                                "conflict",
-                            )
+                if held is not None and held == prepared.content:
+                    report.unchanged.append(prepared.id)
+                    report.versions.append((prepared.index, prepared.id, prepared.modified))
+                    continue
+                refusal = screen(
+                    Candidate(
+                        prepared.id, prepared.type, prepared.created_by_ref, prepared.content
+                    ),
+                    _held(prepared.id, provenance, definition_contents),
+                    sender,
+                )
+                if refusal is not None:
+                    report.refused.append(
+                        Problem(
+                            prepared.index,
+                            prepared.id,
+                            refusal.field,
+                            refusal.message,
+                            str(refusal.rule),
                         )
+                    )
+                    continue
+                if held is not None:
+                    report.refused.append(
+                        Problem(
+                            prepared.index,
+                            prepared.id,
+                            "modified",
+                            "a different content is already stored for version "
+                            f"{prepared.modified}; a change needs a new 'modified'",
+                            "conflict",
+                        )
+                    )
                     continue
                 erased = deleted.get(prepared.id)
                 if erased is not None and prepared.modified <= erased:
@@ -401,6 +452,12 @@ class SqlStore:
                     )
                     continue
                 known[key] = prepared.content
+                # Later versions of the same id in this batch see this one as held.
+                sources, authors = provenance.setdefault(prepared.id, (set(), set()))
+                sources.add(source)
+                authors.add(prepared.created_by_ref)
+                if prepared.type == "marking-definition":
+                    definition_contents.setdefault(prepared.id, set()).add(prepared.content)
                 fresh.append(prepared)
                 report.written.append(prepared.id)
                 report.versions.append((prepared.index, prepared.id, prepared.modified))
@@ -646,6 +703,21 @@ class SqlStore:
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def _held(
+    object_id: str,
+    provenance: Mapping[str, tuple[set[str | None], set[str | None]]],
+    definition_contents: Mapping[str, set[str]],
+) -> Held | None:
+    found = provenance.get(object_id)
+    if found is None:
+        return None
+    return Held(
+        frozenset(found[0]),
+        frozenset(found[1]),
+        frozenset(definition_contents.get(object_id, ())),
+    )
 
 
 def search_words(text: str) -> list[str]:
