@@ -77,19 +77,47 @@ def partner_add(
 def partner_list(data_dir: Path | None, as_json: bool) -> None:
     """List partners and their sync state (never their tokens)."""
     with opened(data_dir) as node:
-        found = node.partners.all()
+        found = [
+            (
+                partner,
+                node.deliveries.unacknowledged(partner.name),
+                node.outgoing_receipts.count(partner.name),
+            )
+            for partner in node.partners.all()
+        ]
     if as_json:
-        print_json([partner.describe() for partner in found])
+        print_json(
+            [
+                {**partner.describe(), "unacknowledged": unacked, "receipts_owed": owed}
+                for partner, unacked, owed in found
+            ]
+        )
         return
-    table = Table("name", "url", "last sync", "watermark", "failures", "last error")
-    for partner in found:
+    table = Table(
+        "name",
+        "url",
+        "identity",
+        "last sync",
+        "failures",
+        "last error",
+        "unacknowledged",
+        "receipts owed",
+        "refused",
+    )
+    for partner, unacked, owed in found:
+        refused = str(partner.refused)
+        if partner.last_refusal:
+            refused += f" (last {partner.last_refusal_at}: {partner.last_refusal[:200]})"
         table.add_row(
             escape(partner.name),
             escape(partner.url),
+            escape(partner.identity_id or "unknown"),
             partner.last_sync_at or "never",
-            partner.watermark or "",
             str(partner.failures),
             escape(partner.last_error or ""),
+            str(unacked),
+            str(owed),
+            escape(refused),
         )
     Console().print(table)
 

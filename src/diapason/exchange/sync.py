@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -129,8 +130,11 @@ class SyncAgent:
         max_pages: int = MAX_PAGES,
         budget: float = ROUND_BUDGET,
         max_answer_bytes: int | None = None,
+        stopping: threading.Event | None = None,
     ) -> None:
         self.node = node
+        # Set when the node shuts down: a pull ends between two pages.
+        self.stopping = stopping or threading.Event()
         self.transport = transport
         # How long to wait for a partner (connecting, and between two reads of an answer),
         # and for a whole answer.
@@ -150,7 +154,7 @@ class SyncAgent:
         )
 
     @classmethod
-    def for_node(cls, node: Node) -> SyncAgent:
+    def for_node(cls, node: Node, *, stopping: threading.Event | None = None) -> SyncAgent:
         """The agent as the node's settings configure it (``sync_timeout``,
         ``sync_page_size``, ``sync_max_pages``, ``sync_round_budget``,
         ``sync_max_answer_bytes``): what ``diapason sync`` and the loop of ``serve`` use."""
@@ -164,6 +168,7 @@ class SyncAgent:
             max_pages=settings.sync_max_pages,
             budget=float(settings.sync_round_budget),
             max_answer_bytes=settings.sync_max_answer_bytes or None,
+            stopping=stopping,
         )
 
     def _client(self, partner: Partner) -> httpx.Client:
@@ -404,7 +409,7 @@ class SyncAgent:
                     raise
                 more = bool(envelope.get("more"))
                 token = envelope.get("next")
-                out_of_time = time.monotonic() > give_up
+                out_of_time = time.monotonic() > give_up or self.stopping.is_set()
                 listing_goes_on = more and isinstance(token, str) and bool(token)
                 if isinstance(token, str) and listing_goes_on and not out_of_time:
                     # The cursor is bound to the filters of the first page: the same
@@ -573,7 +578,8 @@ class Listing:
             if token in self.tokens:
                 raise SyncError(f"{url}: the same 'next' cursor came back; the listing loops")
             self.tokens.add(token)
-        fingerprint = hashlib.sha256(response.content).digest()
+        # The objects only: a looping partner may wrap the same page in a new envelope.
+        fingerprint = hashlib.sha256(orjson.dumps(objects)).digest()
         if objects and fingerprint in self.fingerprints:
             raise SyncError(f"{url}: a page read before came back; the listing loops")
         self.fingerprints.add(fingerprint)

@@ -37,7 +37,12 @@ def dashboard(view: View) -> Response:
             received = received_from(engine, partner.name, LATEST)
             released = released_to(engine, partner.outbox, LATEST)
             shown.extend(item.id for item in (*received, *released))
-        exchanges.append((partner, received, released))
+        # What the partner has not acknowledged storing, and receipts we still owe it.
+        tally = (
+            view.node.deliveries.unacknowledged(partner.name),
+            view.node.outgoing_receipts.count(partner.name),
+        )
+        exchanges.append((partner, received, released, tally))
     trend = None
     if view.can("objects:read"):
         today = datetime.now(UTC).date()
