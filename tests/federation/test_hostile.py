@@ -10,10 +10,13 @@ import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import httpx
+import orjson
 import pytest
 
 from diapason.domain.extensions import FIXED_HANDLING_IDS, MARKING_EXTENSION_ID, TLP_2_0_IDS
 from diapason.domain.markings import h3_marking, releasability_marking
+from diapason.exchange.collections import DEFAULT_API_ROOT
 from diapason.exchange.sync import SyncAgent, SyncResult
 from tests.federation.build import Clock, graded, identity, sdo
 from tests.federation.conftest import MakeNode
@@ -360,3 +363,39 @@ def test_a_definition_poisoned_at_one_node_never_widens_what_another_releases(
     [back] = SyncAgent.for_node(paris.node).round(only="rabat")
     assert back.status == "ok"
     assert paris.node.store.get(for_charlie["id"]) is None
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_partners_taxii_post_is_screened_like_a_pull(make_node: MakeNode, backend: str) -> None:
+    """One validation path: what a partner pushes to its inbox here meets the same rules."""
+    rabat, paris = make_node("rabat", backend), make_node("paris", backend)
+    federate(rabat, paris)
+    clock = Clock()
+    rel_to = releasability_marking(["paris"])
+    ours = graded(sdo("threat-actor", rabat.identity, "green", clock, name="ours"))
+    rabat.put([rel_to, ours])
+    rabat.start()
+    inbox = rabat.node.collections.find_alias(DEFAULT_API_ROOT, "from-paris")
+    assert inbox is not None
+    token = paris.node.partners.get("rabat")
+    assert token is not None
+    own = graded(sdo("threat-actor", paris.identity, "green", clock, name="theirs"))
+    pushed = [widened_rel_to(rel_to, "mallory"), forged_version(ours, name="x"), own]
+    response = httpx.post(
+        f"{rabat.url}/taxii2/{DEFAULT_API_ROOT}/collections/{inbox.id}/objects/",
+        content=orjson.dumps({"objects": pushed}),
+        headers={
+            "Content-Type": "application/taxii+json;version=2.1",
+            "Accept": "application/taxii+json;version=2.1",
+            "Authorization": f"Bearer {token.token.reveal()}",
+        },
+        timeout=30,
+    )
+    assert response.status_code == 202, response.text
+    status = response.json()
+    assert (status["success_count"], status["failure_count"]) == (1, 2)
+    messages = [failure["message"] for failure in status["failures"]]
+    assert "derives the id" in messages[0] and "created by this node" in messages[1]
+    assert current(rabat, rel_to["id"]) == rel_to and current(rabat, ours["id"]) == ours
+    row = rabat.partner_row("paris")
+    assert row["refused"] == 2 and row["last_refusal"].startswith("own-object")

@@ -5,6 +5,7 @@ PostgreSQL (the ``store`` fixture)."""
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from typing import Any
 
 import orjson
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 
 from diapason.domain.extensions import TLP_2_0_IDS
 from diapason.domain.markings import h3_marking, releasability_marking
+from diapason.domain.policy import PartnerContext, ReleaseContext, decide
 from diapason.domain.trust import Sender
 from diapason.store.db import write_transaction
 from diapason.store.schema import objects
@@ -111,10 +113,6 @@ def test_a_definition_poisoned_before_the_rules_is_neither_believed_nor_passed_o
     """A store written before the trust rules may hold a redefinition as current: the
     release policy reads a REL TO whose id its names do not derive as a marking it cannot
     interpret."""
-    from datetime import date
-
-    from diapason.domain.policy import PartnerContext, ReleaseContext, decide
-
     rel_to = releasability_marking(["paris"])
     poisoned = widened_rel_to(rel_to, "mallory")
     store.put_many([rel_to], source="local")
