@@ -53,6 +53,25 @@ def identity(name: str, clock: Clock) -> dict[str, Any]:
     )
 
 
+# Types whose ``name`` STIX 2.1 requires: a generated one unless the test gives its own.
+NAMED = frozenset(
+    {
+        "attack-pattern",
+        "campaign",
+        "course-of-action",
+        "grouping",
+        "identity",
+        "infrastructure",
+        "intrusion-set",
+        "malware",
+        "report",
+        "threat-actor",
+        "tool",
+        "vulnerability",
+    }
+)
+
+
 def sdo(
     stix_type: str,
     author: str,
@@ -72,6 +91,8 @@ def sdo(
         "created_by_ref": author,
         **properties,
     }
+    if stix_type in NAMED and "name" not in properties:
+        obj["name"] = f"{stix_type} {now}"
     refs = ([TLP_2_0_IDS[tlp]] if tlp is not None else []) + list(markings)
     if refs:
         obj["object_marking_refs"] = refs

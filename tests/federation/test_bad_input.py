@@ -137,7 +137,9 @@ def test_bad_partners_are_refused_and_the_others_go_on(
     assert "bad-objects sent an invalid object: object #0: expected a JSON object" in (
         result.stderr
     )
-    assert "evil sent 4 object(s) claiming to be created by this node" in result.stderr
+    assert "evil sent 4 object version(s) it may not send; refused (own-object x4)" in (
+        result.stderr
+    )
     assert "Traceback" not in result.stderr
     # ... and in the audit trail.
     for name in ("bad-garbage", "bad-json", "bad-listing", "bad-taxii-json"):
@@ -146,7 +148,10 @@ def test_bad_partners_are_refused_and_the_others_go_on(
     assert len(refused) == 1
     assert set(refused[0][0]) == {obj["id"] for obj in spoofed} | {mine["id"]}
     receipts = [d for _ids, d in b.audit("receive") if d.get("partner") == "bad-objects"]
-    assert len(receipts) == 1 and len(receipts[0]["refused"]) == 8
+    assert len(receipts) == 1 and len(receipts[0]["refused"]) == 7
+    # The altered version of what alpha created is not bad-objects' to send: a trust refusal.
+    [(altered, why)] = [e for e in b.audit("request_refused") if e[1]["partner"] == "bad-objects"]
+    assert altered == [held["id"]] and why["rules"] == {"other-partner": 1}
 
     # Nothing already stored was changed; what was refused is not there; the rest is.
     after = snapshot(b)

@@ -67,6 +67,8 @@ def test_partner_add_and_sync_with_the_cli(make_node: MakeNode) -> None:
             "refused": 0,
             "corrections": 0,
             "pages": 1,
+            "untrusted": 0,
+            "unfinished": False,
             "error": None,
         }
     ]
