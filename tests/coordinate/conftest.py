@@ -1,11 +1,11 @@
 """Fixtures of the joint mechanism's tests: a real node (SQLite file or PostgreSQL) with a
-partner, a clock the tests move, and real nodes served on loopback (``make_node``)."""
+partner, a fixed clock the tests move (``tests.clock``), and real nodes served on loopback
+(``make_node``)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,22 +19,10 @@ from diapason.domain.extensions import COORDINATION_EXTENSION_IDS, TLP_2_0_IDS
 from diapason.domain.stix import format_timestamp, new_id
 from diapason.node import Node, init_node
 from diapason.settings import load_settings
+from tests.clock import Clock
 from tests.federation.conftest import make_node  # noqa: F401  (a fixture, used here too)
 
 PARIS_IDENTITY = "identity--0b6cf3f5-8a2e-4f43-9a5b-1f6f0f9c2d11"
-
-
-@dataclass
-class Clock:
-    """The time the service sees; tests move it to make deadlines pass without waiting."""
-
-    now: datetime
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
 
 
 @dataclass
@@ -52,7 +40,7 @@ def joint(database_url: str, tmp_path: Path) -> Iterator[Joint]:
     )
     node, _ = init_node(settings, "tests")
     node.partners.add("paris", "http://127.0.0.1:9", "unused", identity_id=PARIS_IDENTITY)
-    clock = Clock(datetime.now(UTC).replace(microsecond=0))
+    clock = Clock()  # tests.clock.NOW, moved by the tests that need it
     yield Joint(node, clock, Coordination(node, actor="tests", editor="nadia", clock=clock))
     node.close()
 

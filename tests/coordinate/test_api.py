@@ -3,7 +3,7 @@ client mistake (never a 500), documents and charts, and the audit of it all."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -11,8 +11,10 @@ import orjson
 import pytest
 
 from diapason.web.coordinate_api import MAX_BODY
+from tests.clock import day, instant, month
 from tests.federation.conftest import MakeNode
 from tests.federation.nodes import FedNode
+from tests.web.site import serve
 
 API = "/api/v1/coordinate"
 PARIS_IDENTITY = "identity--0b6cf3f5-8a2e-4f43-9a5b-1f6f0f9c2d11"
@@ -41,15 +43,17 @@ def error(response: httpx.Response, status: int, text: str) -> None:
 
 
 @pytest.fixture
-def served(make_node: MakeNode) -> tuple[FedNode, dict[str, str]]:
+def served(make_node: MakeNode) -> Iterator[tuple[FedNode, dict[str, str]]]:
+    """Node rabat served on its port, in this process: its joint mechanism's clock starts at
+    ``tests.clock.NOW`` (``serve``'s default)."""
     node = make_node("rabat")
     node.node.partners.add("paris", "http://127.0.0.1:9", "unused", identity_id=PARIS_IDENTITY)
     tokens = {}
     for name, role in (("nadia", "liaison"), ("victor", "viewer"), ("aude", "auditor")):
         node.node.accounts.add_user(name, role)
         tokens[name] = node.node.accounts.create_token(name, "tests").secret
-    node.start(sync_interval=0)
-    return node, tokens
+    with serve(node.node, port=node.port, sync_interval=0):
+        yield node, tokens
 
 
 def test_credentials_and_roles_decide_who_reads_and_who_writes(
@@ -76,7 +80,7 @@ def test_client_mistakes_are_precise_4xx_and_audited(
 ) -> None:
     node, tokens = served
     token = tokens["nadia"]
-    soon = (datetime.now(UTC) + timedelta(days=9)).date().isoformat()
+    soon = day(9)
     error(request(node, "POST", "/actions", token, raw=b"{not json"), 400, "the body is not JSON")
     error(request(node, "POST", "/actions", token, ["a"]), 400, "the body must be a JSON object")
     error(
@@ -149,7 +153,7 @@ def test_client_mistakes_are_precise_4xx_and_audited(
 def test_edits_conflicts_documents_and_charts(served: tuple[FedNode, dict[str, str]]) -> None:
     node, tokens = served
     token = tokens["nadia"]
-    soon = (datetime.now(UTC) + timedelta(days=9)).date().isoformat()
+    soon = day(9)
     group = request(
         node,
         "POST",
@@ -224,8 +228,7 @@ def test_edits_conflicts_documents_and_charts(served: tuple[FedNode, dict[str, s
         "'de' is not fr or en",
     )
 
-    month = (datetime.now(UTC).replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
-    figure = {"indicator": "assisted-voluntary-returns", "month": month, "value": 42}
+    figure = {"indicator": "assisted-voluntary-returns", "month": month(1), "value": 42}
     assert request(node, "POST", "/figures", token, figure).status_code == 201
     error(request(node, "POST", "/figures", token, figure), 400, "already entered")
     corrected = request(
@@ -244,7 +247,7 @@ def test_edits_conflicts_documents_and_charts(served: tuple[FedNode, dict[str, s
     assert request(node, "GET", "/indicators", token).json()[0]["code"]
     assert request(node, "GET", "/convergence?period=month", token).json() == []
     error(request(node, "GET", "/convergence?period=week", token), 400, "period: 'week'")
-    deadline = (datetime.now(UTC) + timedelta(days=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    deadline = instant(3)
     asked = request(
         node,
         "POST",

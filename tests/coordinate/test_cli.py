@@ -1,27 +1,76 @@
-"""``diapason coordinate …`` run as a user runs it: real processes on a real data folder."""
+"""``diapason coordinate …`` run as a user runs it, on a real data folder: through the
+entry point of the ``diapason`` command (``main``), in this process so that the joint
+mechanism takes the test's clock (from the fixed ``tests.clock.NOW``); what needs no clock
+also as a real process."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 
+from diapason.cli import main
+from tests.clock import RunningClock, day, month
 from tests.coordinate.conftest import PARIS_IDENTITY
 from tests.federation.conftest import MakeNode
 
 
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@dataclass
+class Diapason:
+    """``diapason ARGS --data FOLDER`` with the joint mechanism at the time of ``clock``:
+    its exit code and what it printed, as the shell sees them."""
+
+    data: Path
+    clock: Callable[[], datetime]
+    capsys: pytest.CaptureFixture[str]
+
+    def __call__(self, *args: str) -> Ran:
+        self.capsys.readouterr()
+        try:
+            main([*args, "--data", str(self.data)], clock=self.clock)
+            code = 0
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) else 1
+        printed = self.capsys.readouterr()
+        return Ran(code, printed.out, printed.err)
+
+    def json(self, *args: str) -> Any:
+        result = self(*args, "--json")
+        assert result.returncode == 0, (result.returncode, result.stdout, result.stderr)
+        return orjson.loads(result.stdout)
+
+
 @pytest.mark.slow
 def test_a_coordinator_runs_the_joint_mechanism_from_the_command_line(
-    make_node: MakeNode, tmp_path: Path
+    make_node: MakeNode,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    node = make_node("rabat")
-    node.node.partners.add("paris", "http://127.0.0.1:9", "unused", identity_id=PARIS_IDENTITY)
-    soon = (datetime.now(UTC) + timedelta(days=14)).date().isoformat()
-    last_month = (datetime.now(UTC).replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+    rabat = make_node("rabat")
+    rabat.node.partners.add("paris", "http://127.0.0.1:9", "unused", identity_id=PARIS_IDENTITY)
+    # The environment of a user of this node only (as FedNode.cli gives its processes).
+    for name in [name for name in os.environ if name.startswith("DIAPASON_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("DIAPASON_DATABASE_URL", rabat.database_url)
+    diapason = Diapason(rabat.data, RunningClock(), capsys)
+    soon = day(14)
+    last_month = month(1)
 
-    group = node.cli_json(
+    group = diapason.json(
         "coordinate",
         "group",
         "add",
@@ -43,7 +92,7 @@ def test_a_coordinator_runs_the_joint_mechanism_from_the_command_line(
         "chair": True,
         "function": "Directrice",
     }
-    meeting = node.cli_json(
+    meeting = diapason.json(
         "coordinate",
         "meeting",
         "add",
@@ -63,7 +112,7 @@ def test_a_coordinator_runs_the_joint_mechanism_from_the_command_line(
         "--agenda",
         "Retours",
     )
-    action = node.cli_json(
+    action = diapason.json(
         "coordinate",
         "action",
         "add",
@@ -77,7 +126,7 @@ def test_a_coordinator_runs_the_joint_mechanism_from_the_command_line(
     )
     minutes_file = tmp_path / "minutes.txt"
     minutes_file.write_text("Échanges francs et constructifs.", encoding="utf-8")
-    updated = node.cli_json(
+    updated = diapason.json(
         "coordinate",
         "update",
         meeting["id"],
@@ -89,23 +138,23 @@ def test_a_coordinator_runs_the_joint_mechanism_from_the_command_line(
         'decisions=["Groupe d\'experts"]',
     )
     assert updated["fields"]["minutes"] == "Échanges francs et constructifs."
-    assert node.cli_json("coordinate", "action", "list", "--overdue") == []
-    assert [a["id"] for a in node.cli_json("coordinate", "action", "list")] == [action["id"]]
-    assert node.cli_json("coordinate", "conflicts") == []
-    history = node.cli_json("coordinate", "history", meeting["id"])
+    assert diapason.json("coordinate", "action", "list", "--overdue") == []
+    assert [a["id"] for a in diapason.json("coordinate", "action", "list")] == [action["id"]]
+    assert diapason.json("coordinate", "conflicts") == []
+    history = diapason.json("coordinate", "history", meeting["id"])
     assert [h["changed"].get("status") for h in history] == ["planned", "held"]
 
     pdf = tmp_path / "minutes.pdf"
-    result = node.cli(
+    result = diapason(
         "coordinate", "meeting", "minutes", meeting["id"], "--format", "pdf", "-o", str(pdf)
     )
     assert result.returncode == 0, result.stderr
     assert pdf.read_bytes().startswith(b"%PDF-")
-    result = node.cli("coordinate", "meeting", "communique", meeting["id"], "--lang", "en")
+    result = diapason("coordinate", "meeting", "communique", meeting["id"], "--lang", "en")
     assert result.returncode == 0 and "Draft joint communiqué — GMMP" in result.stdout
 
-    deadline = (datetime.now(UTC) + timedelta(days=5)).date().isoformat()
-    asked = node.cli_json(
+    deadline = day(5)
+    asked = diapason.json(
         "coordinate",
         "rfi",
         "add",
@@ -119,16 +168,16 @@ def test_a_coordinator_runs_the_joint_mechanism_from_the_command_line(
         "--priority",
         "high",
     )
-    [listed] = node.cli_json("coordinate", "rfi", "list")
+    [listed] = diapason.json("coordinate", "rfi", "list")
     assert listed["id"] == asked["id"] and listed["state"] == "open"
-    assert node.cli_json("coordinate", "rfi", "stats")[0]["partner"] == "paris"
+    assert diapason.json("coordinate", "rfi", "stats")[0]["partner"] == "paris"
 
-    node.cli_json("coordinate", "figure", "add", "assisted-voluntary-returns", last_month, "120")
-    again = node.cli("coordinate", "figure", "add", "assisted-voluntary-returns", last_month, "121")
+    diapason.json("coordinate", "figure", "add", "assisted-voluntary-returns", last_month, "120")
+    again = diapason("coordinate", "figure", "add", "assisted-voluntary-returns", last_month, "121")
     assert again.returncode == 1
     assert again.stderr.startswith("diapason: error: figure assisted-voluntary-returns")
     assert "already entered" in again.stderr and "Traceback" not in again.stderr
-    node.cli_json(
+    diapason.json(
         "coordinate",
         "figure",
         "correct",
@@ -142,29 +191,29 @@ def test_a_coordinator_runs_the_joint_mechanism_from_the_command_line(
     records.write_text(
         f"indicator,month,value,name\nassisted-voluntary-returns,{last_month},1,Ali\n"
     )
-    refused = node.cli("coordinate", "figure", "import", str(records))
+    refused = diapason("coordinate", "figure", "import", str(records))
     assert refused.returncode == 1 and "looks like a record about an individual" in refused.stderr
-    [figure] = node.cli_json("coordinate", "figure", "list")
+    [figure] = diapason.json("coordinate", "figure", "list")
     assert (figure["value"], figure["first_value"]) == (118, 120)
     chart = tmp_path / "chart.svg"
-    result = node.cli(
+    result = diapason(
         "coordinate", "figure", "chart", "assisted-voluntary-returns", "-o", str(chart)
     )
     assert result.returncode == 0 and chart.read_text().startswith("<svg")
 
-    past = node.cli("coordinate", "action", "add", "T", "--owner", "paris", "--due", "2020-01-01")
+    past = diapason("coordinate", "action", "add", "T", "--owner", "paris", "--due", "2020-01-01")
     assert past.returncode == 1
     assert past.stderr.strip().splitlines() == [
-        "diapason: error: action: field due: 2020-01-01 is in the past "
-        f"(today is {datetime.now(UTC).date().isoformat()})"
+        f"diapason: error: action: field due: 2020-01-01 is in the past (today is {day()})"
     ]
-    unknown = node.cli("coordinate", "action", "add", "T", "--owner", "berlin", "--due", soon)
+    unknown = diapason("coordinate", "action", "add", "T", "--owner", "berlin", "--due", soon)
     assert unknown.returncode == 1 and "'berlin' is not a known partner" in unknown.stderr
-    nothing = node.cli("coordinate", "resolve", action["id"])
+    nothing = diapason("coordinate", "resolve", action["id"])
     assert nothing.returncode == 1 and "is not in conflict" in nothing.stderr
-    assert node.cli_json("coordinate", "opinion", "convergence") == []
-    shown = node.cli_json("coordinate", "show", meeting["id"])
+    assert diapason.json("coordinate", "opinion", "convergence") == []
+    shown = diapason.json("coordinate", "show", meeting["id"])
     assert shown["status"] == "held" and shown["actions"][0]["id"] == action["id"]
-    definitions = node.cli_json("coordinate", "figure", "definitions")
+    # And as a separate process, as the shell runs it (what needs no clock).
+    definitions = rabat.cli_json("coordinate", "figure", "definitions")
     assert "assisted-voluntary-returns" in {d["code"] for d in definitions}
-    assert orjson.loads(node.cli("audit", "verify", "--json").stdout)["ok"] is True
+    assert rabat.cli_json("audit", "verify")["ok"] is True

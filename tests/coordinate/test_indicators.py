@@ -3,22 +3,22 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 from typing import Any
 from xml.etree import ElementTree  # our own SVG, not untrusted input
 
 import pytest
 
 from diapason.coordinate import CoordinationError, Refused
+from tests import clock
 from tests.coordinate.conftest import PARIS_IDENTITY, Joint, assert_valid_stix
 
 AVR = "assisted-voluntary-returns"
 
 
 def month(joint: Joint, back: int = 1) -> str:
-    year, number = joint.clock.now.year, joint.clock.now.month - back
-    while number < 1:
-        year, number = year - 1, number + 12
-    return f"{year:04d}-{number:02d}"
+    """The month ``back`` months before the service's (after it when negative)."""
+    return clock.month(back, joint.clock.now)
 
 
 def test_a_figure_is_entered_once_and_corrected_with_its_reason_kept(joint: Joint) -> None:
@@ -69,9 +69,32 @@ def test_what_is_not_an_aggregate_figure_is_refused_whole(
     assert joint.node.store.count() == before
 
 
-def test_a_month_not_begun_is_refused(joint: Joint) -> None:
-    with pytest.raises(CoordinationError, match="has not begun yet"):
-        joint.service.enter_figure({"indicator": AVR, "month": month(joint, -1), "value": 3})
+@pytest.mark.parametrize(
+    ("now", "following", "before"),
+    [
+        (clock.NOW, "2026-07", "2026-05"),
+        (clock.EDGES[0], "2026-12", "2026-10"),  # 30 November, 23:59:59
+        (clock.EDGES[1], "2027-01", "2026-11"),  # 31 December, 23:59:59: the year turns
+        (clock.EDGES[2], "2027-02", "2026-12"),  # 1 January, 00:00:00
+    ],
+    ids=lambda value: f"{value:%Y-%m-%dT%H:%M:%S}" if isinstance(value, datetime) else value,
+)
+def test_a_month_not_begun_is_refused(
+    joint: Joint, now: datetime, following: str, before: str
+) -> None:
+    """The month after the clock's is refused, in December too (the next is January of the
+    next year); the clock's own month and the one before it are accepted."""
+    joint.clock.now = now
+    assert (month(joint, -1), month(joint, 1)) == (following, before)
+    with pytest.raises(CoordinationError, match=f"{following} has not begun yet"):
+        joint.service.enter_figure({"indicator": AVR, "month": following, "value": 3})
+    assert joint.service.figures(AVR) == []
+    for entered in (before, f"{now:%Y-%m}"):
+        joint.service.enter_figure({"indicator": AVR, "month": entered, "value": 3})
+    assert sorted(row["month"] for row in joint.service.figures(AVR)) == [
+        before,
+        f"{now:%Y-%m}",
+    ]
 
 
 def test_a_csv_file_is_entered_whole_or_not_at_all(joint: Joint) -> None:

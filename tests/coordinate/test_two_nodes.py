@@ -1,10 +1,10 @@
-"""Two real nodes, rabat and paris, served on loopback, syncing with `diapason sync`: the
-joint records travel both ways through TAXII under the release policy, concurrent edits
+"""Two real nodes, rabat and paris, served on loopback (in this process, the clock of their
+joint mechanism starting at ``tests.clock.NOW``), syncing with `diapason sync` processes:
+the joint records travel both ways through TAXII under the release policy, concurrent edits
 become a conflict on both sides, and its resolution reaches both."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -12,9 +12,11 @@ import orjson
 import pytest
 
 from diapason.domain.coordination import ITEM_TYPES
+from tests.clock import RunningClock, day, instant
 from tests.coordinate.conftest import assert_valid_stix
 from tests.federation.conftest import MakeNode
 from tests.federation.nodes import FedNode, federate
+from tests.web.site import serve
 
 API = "/api/v1/coordinate"
 
@@ -58,9 +60,17 @@ def test_joint_records_travel_both_ways_and_conflicts_show_on_both_sides(
     rabat_node, paris_node = make_node("rabat", backend), make_node("paris", backend)
     federate(rabat_node, paris_node)
     rabat, paris = Client(rabat_node, "nadia"), Client(paris_node, "helene")
-    rabat_node.start(sync_interval=0)
-    paris_node.start(sync_interval=0)
-    soon = (datetime.now(UTC) + timedelta(days=20)).date().isoformat()
+    clock = RunningClock()  # one for both, as on one host: their edits dated in order
+    with (
+        serve(rabat_node.node, clock=clock, port=rabat_node.port, sync_interval=0),
+        serve(paris_node.node, clock=clock, port=paris_node.port, sync_interval=0),
+    ):
+        run_both_ways(rabat_node, paris_node, rabat, paris)
+
+
+def run_both_ways(rabat_node: FedNode, paris_node: FedNode, rabat: Client, paris: Client) -> None:
+    """What the liaison officers of both sides do, with both nodes served."""
+    soon = day(20)
 
     # A meeting created in Rabat appears in Paris.
     group = rabat.call(
@@ -161,7 +171,7 @@ def test_joint_records_travel_both_ways_and_conflicts_show_on_both_sides(
     assert [h["side"] for h in history] == ["rabat", "paris", "rabat", "paris", "paris"]
 
     # A request for information, answered across, then closed: a late answer is refused.
-    deadline = (datetime.now(UTC) + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    deadline = instant(5)
     request = rabat.call(
         "POST",
         "/requests",

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from diapason.node import Node
+from tests.clock import RunningClock
 from tests.web.browser import ARGS, CHROMIUM, VIEWPORT, require_chromium
 from tests.web.site import WebClient, make_node, serve
 
@@ -19,6 +20,7 @@ from tests.web.site import WebClient, make_node, serve
 class Site:
     node: Node
     url: str
+    clock: RunningClock
     clients: list[WebClient] = field(default_factory=list)
 
     def client(self, **headers: str) -> WebClient:
@@ -30,10 +32,12 @@ class Site:
 
 @pytest.fixture
 def site(tmp_path: Path, database_url: str) -> Iterator[Site]:
-    """A node on SQLite and on PostgreSQL, served; its admin's password is ``PASSWORD``."""
+    """A node on SQLite and on PostgreSQL, served; its admin's password is ``PASSWORD``;
+    its joint mechanism sees the time of ``site.clock``, from ``tests.clock.NOW`` on."""
     node = make_node(tmp_path / "node", database_url)
-    with serve(node) as url:
-        served = Site(node, url)
+    clock = RunningClock()
+    with serve(node, clock=clock) as url:
+        served = Site(node, url, clock)
         yield served
         for client in served.clients:
             client.close()

@@ -3,12 +3,14 @@ and a small form-filling HTTP client that signs in as a browser does."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -19,6 +21,7 @@ import uvicorn
 from diapason.node import Node, init_node
 from diapason.settings import load_settings
 from diapason.web.app import create_app
+from tests.clock import RunningClock
 from tests.exchange.servers import free_port
 
 PASSWORD = "correct horse battery staple"
@@ -26,10 +29,22 @@ CSRF_RE = re.compile(r'name="csrf" value="([0-9a-f]{64})"')
 
 
 @contextmanager
-def serve(node: Node) -> Iterator[str]:
-    """Serve ``node``'s application on a free loopback port; yields its base URL."""
-    app = create_app(node.settings, node)
-    port = free_port()
+def serve(
+    node: Node,
+    *,
+    clock: Callable[[], datetime] | None = None,
+    port: int | None = None,
+    sync_interval: int | None = None,
+) -> Iterator[str]:
+    """Serve ``node``'s application on loopback (on ``port``, default a free one), its
+    joint mechanism at the time of ``clock`` (default: a ``RunningClock`` from the fixed
+    ``tests.clock.NOW``) and its exchange loop every ``sync_interval`` seconds (default: the
+    node's setting); yields its base URL."""
+    settings = node.settings
+    if sync_interval is not None:
+        settings = dataclasses.replace(settings, sync_interval=sync_interval)
+    app = create_app(settings, node, clock=clock or RunningClock())
+    port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     )

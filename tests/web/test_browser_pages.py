@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from diapason.node import Node
+from tests.clock import day
 from tests.web.browser import screenshot_path
 from tests.web.site import make_node, serve
 from tests.web.test_anticipate_pages import store_events
@@ -22,7 +22,7 @@ from tests.web.test_osint_pages import HOSTILE_ARTICLE, SEED
 
 pytestmark = pytest.mark.slow
 
-SOON = (date.today() + timedelta(days=20)).isoformat()
+SOON = day(20)  # twenty days after tests.clock.NOW, where the served node's clock starts
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ resolved; refused forms keep what was typed; roles."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,13 +17,14 @@ from diapason.domain.coordination import RFI_TYPE
 from diapason.domain.extensions import COORDINATION_EXTENSION_IDS, TLP_2_0_IDS
 from diapason.domain.stix import format_timestamp, new_id
 from diapason.node import Node
+from tests.clock import NOW, day
 from tests.exchange.stix import sdo
 from tests.web.conftest import Site
 from tests.web.objects import SCRIPT
 from tests.web.site import PASSWORD, WebClient, put, text_of
 
 PARIS_IDENTITY = "identity--0b6cf3f5-8a2e-4f43-9a5b-1f6f0f9c2d11"
-SOON = (date.today() + timedelta(days=20)).isoformat()
+SOON = day(20)  # twenty days after tests.clock.NOW, where the site's clock starts
 
 
 @pytest.fixture
@@ -65,7 +66,7 @@ def make_meeting(client: WebClient, group: str) -> str:
 
 def partner_request(node: Node, deadline: str) -> dict[str, Any]:
     """A request from paris to rabat, stored as the sync agent stores a partner's object."""
-    stamp = format_timestamp(datetime.now(UTC))
+    stamp = format_timestamp(NOW)  # the sites' clocks start there
     obj: dict[str, Any] = {
         "type": RFI_TYPE,
         "spec_version": "2.1",
@@ -250,11 +251,9 @@ def test_requests_made_answered_closed_and_counted(joint: Site, admin: WebClient
 
 
 def test_overdue_actions_are_flagged_and_on_the_dashboard(joint: Site, admin: WebClient) -> None:
-    earlier = datetime.now(UTC) - timedelta(days=30)
+    earlier = joint.clock() - timedelta(days=30)
     past = Coordination(joint.node, actor="tests", editor="nadia", clock=lambda: earlier)
-    past.create_action(
-        "Send the list of returns", "rabat", (earlier + timedelta(days=5)).date().isoformat()
-    )
+    past.create_action("Send the list of returns", "rabat", day(5, earlier))
     listed = admin.get("/coordination/actions", overdue="1").text
     assert "Send the list of returns" in listed and "overdue by 25 days" in listed
     dashboard = admin.get("/").text

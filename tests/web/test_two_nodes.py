@@ -1,22 +1,23 @@
-"""Two real nodes over loopback, each a ``diapason serve`` process: an object created on
-``rabat`` is seen on ``paris`` in the browser, with where it came from; rabat's page of the
-object shows it released to paris and acknowledged. A request for information made on
-rabat is answered on paris, and rabat sees the answer."""
+"""Two real nodes over loopback: an object created on ``rabat`` is seen on ``paris`` in the
+browser, with where it came from; rabat's page of the object shows it released to paris and
+acknowledged (each node a ``diapason serve`` process). A request for information made on
+rabat is answered on paris, and rabat sees the answer (both nodes served in this process,
+the clock of their joint mechanism starting at the fixed ``tests.clock.NOW``)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
+from tests.clock import RunningClock, day
 from tests.federation.nodes import FedNode, federate, wait_for
 from tests.web.browser import VIEWPORT, screenshot_path
 from tests.web.objects import actor
-from tests.web.site import PASSWORD
+from tests.web.site import PASSWORD, serve
 from tests.web.test_browser import sign_in as sign_in_en
 
 pytestmark = pytest.mark.slow
@@ -95,11 +96,20 @@ def test_a_request_for_information_answered_between_two_nodes(
     chromium: Browser, two_nodes: tuple[FedNode, FedNode]
 ) -> None:
     """Rabat asks paris in the browser; paris's analyst answers in the browser; rabat sees
-    the answer, and its statistics count it as answered within the deadline."""
+    the answer, and its statistics count it as answered within the deadline. Both nodes are
+    served in this process (exchanging every second), the clock of their joint mechanism
+    starting at the fixed ``tests.clock.NOW``."""
     rabat, paris = two_nodes
-    rabat.start(sync_interval=1)
-    paris.start(sync_interval=1)
-    deadline = (date.today() + timedelta(days=10)).isoformat()
+    clock = RunningClock()  # one for both, as on one host
+    with (
+        serve(rabat.node, clock=clock, port=rabat.port, sync_interval=1),
+        serve(paris.node, clock=clock, port=paris.port, sync_interval=1),
+    ):
+        ask_and_answer(chromium, rabat, paris, day(10))
+
+
+def ask_and_answer(chromium: Browser, rabat: FedNode, paris: FedNode, deadline: str) -> None:
+    """Rabat's request, paris's answer, and what rabat then sees, in the browser."""
     context = chromium.new_context(viewport=VIEWPORT, locale="en-GB")
     try:
         page = context.new_page()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime
 
 import click
 
@@ -63,10 +65,13 @@ def cli() -> None:
     """
 
 
-def main() -> None:
-    """Entry point: known errors become one line on stderr and exit code 1, never a traceback."""
+def main(args: Sequence[str] | None = None, *, clock: Callable[[], datetime] | None = None) -> None:
+    """Entry point: known errors become one line on stderr and exit code 1, never a traceback.
+
+    ``args`` default to the process's; ``clock`` is the time the joint mechanism's commands
+    see (default: now; tests fix it), the root context's object."""
     try:
-        cli.main(standalone_mode=False)
+        cli.main(args, standalone_mode=False, obj=clock)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         sys.exit(130)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -38,11 +39,18 @@ def editor() -> str:
         return "unknown"
 
 
+def given_clock() -> Callable[[], datetime] | None:
+    """The clock given to ``main(clock=…)`` (tests fix the time), or None: now."""
+    context = click.get_current_context(silent=True)
+    given = context.find_root().obj if context is not None else None
+    return given if callable(given) else None
+
+
 @contextmanager
 def coordination(data_dir: Path | None) -> Iterator[Coordination]:
     """The node's joint mechanism, acting as the operating-system user."""
     with opened(data_dir) as node:
-        yield Coordination(node, actor=actor(), editor=editor())
+        yield Coordination(node, actor=actor(), editor=editor(), clock=given_clock())
 
 
 def tlp_option(function: F) -> F:

@@ -8,8 +8,9 @@ import logging
 import os
 import secrets
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 import anyio
 import sqlalchemy as sa
@@ -120,14 +121,20 @@ async def background_loop(node: Node, interval: int, holder: str) -> None:
         await asyncio.sleep(interval)
 
 
-def create_app(settings: Settings, node: Node | None = None) -> Starlette:
-    """Build the application for one node (opened here unless given)."""
+def create_app(
+    settings: Settings,
+    node: Node | None = None,
+    *,
+    clock: Callable[[], datetime] | None = None,
+) -> Starlette:
+    """Build the application for one node (opened here unless given). ``clock`` is the
+    time the joint mechanism sees, in its pages and its API (default: now; tests fix it)."""
     node = node or Node.open(settings)
     taxii = TaxiiServer(node)
     # The interface signs CSRF tokens with the node's key (shared by every worker); without
     # one, a random key: forms then only work within this process.
     _ui, ui_routes = build_ui(
-        node, settings.secret_key.reveal().encode() or secrets.token_bytes(32)
+        node, settings.secret_key.reveal().encode() or secrets.token_bytes(32), clock=clock
     )
 
     @asynccontextmanager
@@ -153,7 +160,7 @@ def create_app(settings: Settings, node: Node | None = None) -> Starlette:
         routes=[
             Route("/health", health),
             *taxii.routes(),
-            *CoordinateApi(node).routes(),
+            *CoordinateApi(node, clock=clock).routes(),
             *ui_routes,
         ],
         middleware=[Middleware(SecurityHeaders)],

@@ -10,6 +10,7 @@ never a 500. The routes are listed in docs/coordinate.md.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import datetime
 from functools import partial
 from typing import Any
 
@@ -74,10 +75,11 @@ def written(result: Revision | Edit) -> dict[str, Any]:
 
 
 class CoordinateApi:
-    """The routes, bound to one node."""
+    """The routes, bound to one node; ``clock`` is the time the service sees (None: now)."""
 
-    def __init__(self, node: Node) -> None:
+    def __init__(self, node: Node, *, clock: Callable[[], datetime] | None = None) -> None:
         self.node = node
+        self.clock = clock
 
     # -- plumbing ---------------------------------------------------------------------------
     def endpoint(
@@ -109,7 +111,9 @@ class CoordinateApi:
                     )
                     raise ApiError(403, f"this account may not do this ({permission} is needed)")
                 body = await self._body(request) if write else {}
-                joint = Coordination(self.node, actor=user.username, editor=user.username)
+                joint = Coordination(
+                    self.node, actor=user.username, editor=user.username, clock=self.clock
+                )
                 result = await anyio.to_thread.run_sync(partial(handler, joint, request, body))
             except CoordinationError as error:
                 await anyio.to_thread.run_sync(

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+from collections.abc import Callable
+from datetime import datetime
 
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
@@ -27,9 +29,12 @@ def page_modules() -> list[str]:
     )
 
 
-def build_ui(node: Node, key: bytes) -> tuple[Ui, list[BaseRoute]]:
-    """The interface of ``node`` and every route it serves, static files included."""
-    ui = Ui(node, key)
+def build_ui(
+    node: Node, key: bytes, *, clock: Callable[[], datetime] | None = None
+) -> tuple[Ui, list[BaseRoute]]:
+    """The interface of ``node`` and every route it serves, static files included;
+    ``clock`` is the time its coordination pages see (default: now)."""
+    ui = Ui(node, key, clock=clock)
     routes: list[BaseRoute] = [
         Mount("/static", StaticFiles(packages=[("diapason.web", "static")]), name="static")
     ]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -175,8 +176,17 @@ def safe_next(target: str | None) -> str:
 class Ui:
     """The web interface of one node: templates, catalogues, sessions, navigation, routes."""
 
-    def __init__(self, node: Node, key: bytes, sessions: Sessions | None = None) -> None:
+    def __init__(
+        self,
+        node: Node,
+        key: bytes,
+        sessions: Sessions | None = None,
+        *,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
         self.node = node
+        # The time the joint mechanism's pages see (None: now); tests pass a fixed one.
+        self.clock = clock
         self.sessions = sessions or Sessions(node.store.engine, key)
         self.catalogues = load_catalogues()
         self.templates = Environment(
