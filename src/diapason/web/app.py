@@ -22,6 +22,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from diapason import __version__
+from diapason.exchange.loop import ExchangeLoop
 from diapason.exchange.taxii import TaxiiError, TaxiiServer, error_response
 from diapason.node import Node
 from diapason.settings import Settings, load_settings
@@ -97,27 +98,13 @@ async def not_found(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": title}, status_code=status)
 
 
-def exchange_round(node: Node, holder: str, interval: int) -> None:
-    """Release what is new to every partner, pull from each, release what arrived."""
-    from diapason.exchange.sync import SyncAgent
-
-    if not node.partners.all():
-        return
-    # One worker at a time: the lease outlives a stalled round, then another takes over.
-    if not node.take_lease("exchange", holder, max(30.0, interval * 10.0)):
-        return
-    node.ledger.run("ledger")
-    if SyncAgent.for_node(node).round():
-        node.ledger.run("ledger")
-
-
-async def background_loop(node: Node, interval: int, holder: str) -> None:
-    """The exchange loop of ``serve``; a failed round is logged and the loop goes on."""
+async def background_loop(exchange: ExchangeLoop, interval: int) -> None:
+    """The exchange loop of ``serve``; a failed turn is logged and the loop goes on."""
     while True:
         try:
-            await anyio.to_thread.run_sync(exchange_round, node, holder, interval)
+            await anyio.to_thread.run_sync(exchange.tick)
         except Exception:
-            log.exception("exchange round failed; trying again in %s s", interval)
+            log.exception("exchange turn failed; trying again in %s s", interval)
         await asyncio.sleep(interval)
 
 
@@ -141,8 +128,9 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         loop = None
         holder = f"{socket.gethostname()}:{os.getpid()}"
+        exchange = ExchangeLoop(node, holder, settings.sync_interval)
         if settings.sync_interval > 0:
-            loop = asyncio.create_task(background_loop(node, settings.sync_interval, holder))
+            loop = asyncio.create_task(background_loop(exchange, settings.sync_interval))
         try:
             yield
         finally:
@@ -150,10 +138,10 @@ def create_app(
                 loop.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await loop
-                # A restarted server would otherwise wait for this lease to expire (30 s)
-                # before its first exchange round.
+                # The pulls in flight end; a restarted server would otherwise wait for the
+                # lease to expire (30 s) before its first exchange turn.
                 with contextlib.suppress(sa.exc.DBAPIError):
-                    node.release_lease("exchange", holder)
+                    await anyio.to_thread.run_sync(exchange.stop)
             node.close()
 
     app = Starlette(
