@@ -17,7 +17,8 @@ import pytest
 from diapason.domain.extensions import FIXED_HANDLING_IDS, MARKING_EXTENSION_ID, TLP_2_0_IDS
 from diapason.domain.markings import h3_marking, releasability_marking
 from diapason.exchange.collections import DEFAULT_API_ROOT
-from diapason.exchange.sync import SyncAgent, SyncResult
+from diapason.exchange.receipts import make_receipts
+from diapason.exchange.sync import MAX_CURSOR, Listing, SyncAgent, SyncError, SyncResult
 from tests.federation.build import Clock, graded, identity, sdo
 from tests.federation.conftest import MakeNode
 from tests.federation.hostile import (
@@ -399,3 +400,40 @@ def test_a_partners_taxii_post_is_screened_like_a_pull(make_node: MakeNode, back
     assert current(rabat, rel_to["id"]) == rel_to and current(rabat, ours["id"]) == ours
     row = rabat.partner_row("paris")
     assert row["refused"] == 2 and row["last_refusal"].startswith("own-object")
+
+
+def test_a_receipt_acknowledges_only_what_was_released(make_node: MakeNode) -> None:
+    rabat, paris = make_node("rabat"), make_node("paris")
+    federate(rabat, paris)
+    clock = Clock()
+    released = graded(sdo("threat-actor", rabat.identity, "green", clock, name="shared"))
+    withheld = graded(sdo("threat-actor", rabat.identity, "red", clock, name="kept"))
+    rabat.put([released, withheld])
+    rabat.node.ledger.run("tests")
+    rabat.start()
+    inbox = rabat.node.collections.find_alias(DEFAULT_API_ROOT, "from-paris")
+    partner = paris.node.partners.get("rabat")
+    assert inbox is not None and partner is not None
+    receipt = make_receipts(
+        "paris", paris.identity, [version_key(released), version_key(withheld)]
+    )[0]
+    response = httpx.post(
+        f"{rabat.url}/taxii2/{DEFAULT_API_ROOT}/collections/{inbox.id}/objects/",
+        content=orjson.dumps({"objects": [receipt]}),
+        headers={
+            "Content-Type": "application/taxii+json;version=2.1",
+            "Accept": "application/taxii+json;version=2.1",
+            "Authorization": f"Bearer {partner.token.reveal()}",
+        },
+        timeout=30,
+    )
+    assert response.status_code == 202 and response.json()["success_count"] == 1
+    assert [d.partner for d in rabat.node.deliveries.of_object(released["id"])] == ["paris"]
+    assert rabat.node.deliveries.of_object(withheld["id"]) == []
+
+
+def test_an_overlong_cursor_is_not_followed() -> None:
+    listing = Listing("https://partner/collection/", limit=10, max_pages=5)
+    envelope = {"objects": [{"id": "x"}], "more": True, "next": "n" * (MAX_CURSOR + 1)}
+    with pytest.raises(SyncError, match="a 'next' cursor of 4,097 characters"):
+        listing.check(httpx.Response(200, content=orjson.dumps(envelope)), envelope, [{"id": "x"}])

@@ -215,14 +215,28 @@ class Deliveries:
         if not rows:
             return 0
         keys = sorted(rows)
+        ids = sorted({object_id for object_id, _ in keys})
         with write_transaction(self.engine) as connection:
-            held = partner_versions(
-                connection, deliveries, partner, [object_id for object_id, _ in keys]
-            )
-            fresh = [rows[key] for key in keys if key not in held]
+            held = partner_versions(connection, deliveries, partner, ids)
+            # A partner acknowledges only what was released to it: an entry for anything
+            # else (a version never in its outbox) is not a delivery.
+            released = self._released(connection, partner, ids)
+            fresh = [rows[key] for key in keys if key not in held and key in released]
             if fresh:
                 insert_dicts(connection, deliveries, fresh)
         return len(fresh)
+
+    @staticmethod
+    def _released(connection: sa.Connection, partner: str, ids: list[str]) -> set[tuple[str, str]]:
+        outbox = sa.select(partners.c.outbox).where(partners.c.name == partner).scalar_subquery()
+        e = collection_entries
+        found: set[tuple[str, str]] = set()
+        for start in range(0, len(ids), 1000):
+            statement = sa.select(e.c.object_id, e.c.modified).where(
+                (e.c.collection_id == outbox) & e.c.object_id.in_(ids[start : start + 1000])
+            )
+            found.update((row[0], row[1]) for row in connection.execute(statement))
+        return found
 
     def unacknowledged(self, partner: str) -> int:
         """How many versions released to ``partner`` it has not acknowledged storing."""

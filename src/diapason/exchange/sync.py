@@ -58,6 +58,8 @@ DEADLINE = 300.0
 # Pages one pull may take in a round, and the seconds it may take (settings override both).
 MAX_PAGES = 1_000
 ROUND_BUDGET = 120.0
+# The longest ``next`` cursor followed (it goes back in a query string).
+MAX_CURSOR = 4096
 # Partners synced side by side in one round.
 MAX_PARALLEL = 8
 # Headers of the answer as received that do not describe the body once decoded.
@@ -575,6 +577,8 @@ class Listing:
         if more and not objects:
             raise SyncError(f"{url}: an empty page that says there is more; no progress")
         if isinstance(token, str) and more:
+            if len(token) > MAX_CURSOR:
+                raise SyncError(f"{url}: a 'next' cursor of {len(token):,} characters; refused")
             if token in self.tokens:
                 raise SyncError(f"{url}: the same 'next' cursor came back; the listing loops")
             self.tokens.add(token)
