@@ -14,6 +14,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import anyio
 import orjson
 import sqlalchemy as sa
 from starlette.requests import Request
@@ -104,7 +105,10 @@ def check_content_type(header: str | None) -> None:
     )
 
 
-Handler = Callable[[Request, User], Awaitable[Response]]
+# An endpoint's work, run in a worker thread: it reads the store and writes the audit trail.
+Handler = Callable[[Request, User], Response]
+# What a POST endpoint checks before its body is read; returns the body's size limit.
+BodyCheck = Callable[[Request, User], int]
 
 
 class TaxiiServer:
@@ -118,39 +122,60 @@ class TaxiiServer:
         self._routes: list[Route] = []
 
     # -- plumbing -------------------------------------------------------------------------
-    def endpoint(self, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    def endpoint(
+        self, handler: Handler, *, body: BodyCheck | None = None
+    ) -> Callable[[Request], Awaitable[Response]]:
+        """One request's pipeline: admit (Accept, credentials, role), check what a body
+        needs, read the body, run the handler; every refusal is audited and answered as a
+        TAXII error. Everything that touches the store or hashes a password (Argon2) runs
+        in a worker thread: the event loop only moves bytes, so ``/health`` and every other
+        request keep answering while a large POST is written."""
+
         async def run(request: Request) -> Response:
-            user: User | None = None
             try:
-                if not accepts_taxii(request.headers.get("accept")):
-                    raise TaxiiError(
-                        406,
-                        "Not Acceptable",
-                        f"this server answers {TAXII}; send it in the Accept header",
-                    )
-                user = self._authenticate(request.headers.get("authorization"))
-                if user is None:
-                    self._audit_denied(request, "no valid credentials")
-                    raise TaxiiError(
-                        401,
-                        "Unauthorized",
-                        "valid credentials are required (HTTP Basic or a Bearer token)",
-                        {"WWW-Authenticate": REALM},
-                    )
-                if not (
-                    has_permission(user.role, "taxii:read")
-                    or has_permission(user.role, "taxii:write")
-                ):
-                    self._audit_denied(request, "role without TAXII access", user)
-                    raise TaxiiError(403, "Forbidden", "this account has no TAXII access")
-                return await handler(request, user)
+                user = await anyio.to_thread.run_sync(self._admit, request)
+                if body is not None:
+                    limit = await anyio.to_thread.run_sync(body, request, user)
+                    request.state.body = await self._read_body(request, limit)
+                return await anyio.to_thread.run_sync(handler, request, user)
             except TaxiiError as error:
                 if not getattr(request.state, "audited", False):
                     # Every request is audited, refused ones too (with why).
-                    self._audit(request, "request_refused", error, user)
+                    await anyio.to_thread.run_sync(
+                        self._audit,
+                        request,
+                        "request_refused",
+                        error,
+                        getattr(request.state, "user", None),
+                    )
                 return error_response(error)
 
         return run
+
+    def _admit(self, request: Request) -> User:
+        """The account making the request, if it may use TAXII at all."""
+        if not accepts_taxii(request.headers.get("accept")):
+            raise TaxiiError(
+                406,
+                "Not Acceptable",
+                f"this server answers {TAXII}; send it in the Accept header",
+            )
+        user = self._authenticate(request.headers.get("authorization"))
+        if user is None:
+            self._audit_denied(request, "no valid credentials")
+            raise TaxiiError(
+                401,
+                "Unauthorized",
+                "valid credentials are required (HTTP Basic or a Bearer token)",
+                {"WWW-Authenticate": REALM},
+            )
+        request.state.user = user
+        if not (
+            has_permission(user.role, "taxii:read") or has_permission(user.role, "taxii:write")
+        ):
+            self._audit_denied(request, "role without TAXII access", user)
+            raise TaxiiError(403, "Forbidden", "this account has no TAXII access")
+        return user
 
     def _audit(self, request: Request, action: str, error: TaxiiError, user: User | None) -> None:
         client = request.client.host if request.client else "unknown"
@@ -339,7 +364,7 @@ class TaxiiServer:
         )
 
     # -- endpoints ------------------------------------------------------------------------
-    async def discovery(self, request: Request, user: User) -> Response:
+    def discovery(self, request: Request, user: User) -> Response:
         roots = self.node.collections.api_roots()
         resource: dict[str, Any] = {
             "title": f"Diapason node {self.node.settings.node_name}",
@@ -353,7 +378,7 @@ class TaxiiServer:
         self.node.audit.append(user.username, "consult", details={"taxii": "discovery"})
         return taxii_response(resource)
 
-    async def api_root(self, request: Request, user: User) -> Response:
+    def api_root(self, request: Request, user: User) -> Response:
         name = self._root(request)
         root = self.node.collections.api_root(name)
         assert root is not None
@@ -367,7 +392,7 @@ class TaxiiServer:
         self.node.audit.append(user.username, "consult", details={"taxii": f"api-root {name}"})
         return taxii_response(resource)
 
-    async def status(self, request: Request, user: User) -> Response:
+    def status(self, request: Request, user: User) -> Response:
         name = self._root(request)
         status_id: str = request.path_params["status_id"]
         found = self.node.collections.status(name, status_id) if UUID_RE.match(status_id) else None
@@ -379,7 +404,7 @@ class TaxiiServer:
         self.node.audit.append(user.username, "consult", details={"taxii": "status"})
         return taxii_response(found[0])
 
-    async def collections(self, request: Request, user: User) -> Response:
+    def collections(self, request: Request, user: User) -> Response:
         name = self._root(request)
         shown = []
         for collection in self.node.collections.all(name):
@@ -389,14 +414,14 @@ class TaxiiServer:
         self.node.audit.append(user.username, "consult", details={"taxii": "collections"})
         return taxii_response({"collections": shown} if shown else {})
 
-    async def collection(self, request: Request, user: User) -> Response:
+    def collection(self, request: Request, user: User) -> Response:
         collection = self._find_collection(request, user)
         self.node.audit.append(
             user.username, "consult", details={"taxii": "collection", "collection": collection.id}
         )
         return taxii_response(self._collection_resource(collection, user))
 
-    async def manifest(self, request: Request, user: User) -> Response:
+    def manifest(self, request: Request, user: User) -> Response:
         collection, page, extra = self._page(request, user, "manifest", with_content=False)
         records = [
             {"id": object_id, "date_added": added, "version": modified, "media_type": STIX_MEDIA}
@@ -416,7 +441,7 @@ class TaxiiServer:
         prefix = head[:-1] + (b',"objects":[' if len(head) > 2 else b'"objects":[')
         return prefix + joined + b"]}"
 
-    async def get_objects(self, request: Request, user: User) -> Response:
+    def get_objects(self, request: Request, user: User) -> Response:
         collection, page, extra = self._page(request, user, "objects", with_content=True)
         self._audit_read(user, collection, [e[1] for e in page.entries], "objects")
         return taxii_response(
@@ -424,7 +449,7 @@ class TaxiiServer:
             headers=extra["headers"],
         )
 
-    async def get_object(self, request: Request, user: User) -> Response:
+    def get_object(self, request: Request, user: User) -> Response:
         object_id = self._object_id(request)
         collection, page, extra = self._page(
             request, user, "object", object_id=object_id, with_content=True
@@ -437,7 +462,7 @@ class TaxiiServer:
             headers=extra["headers"],
         )
 
-    async def versions(self, request: Request, user: User) -> Response:
+    def versions(self, request: Request, user: User) -> Response:
         object_id = self._object_id(request)
         collection, page, extra = self._page(
             request,
@@ -455,7 +480,7 @@ class TaxiiServer:
         self._audit_read(user, collection, [object_id], "versions")
         return taxii_response(body, headers=extra["headers"])
 
-    async def delete_object(self, request: Request, user: User) -> Response:
+    def delete_object(self, request: Request, user: User) -> Response:
         collection = self._find_collection(request, user)
         can_read, can_write = self._rights(collection, user)
         if not (can_read and can_write):
@@ -478,12 +503,19 @@ class TaxiiServer:
         )
         return taxii_response(b"")
 
-    async def add_objects(self, request: Request, user: User) -> Response:
+    def check_add(self, request: Request, user: User) -> int:
+        """Before a POST's body is read: the collection may be written by this account, the
+        body is TAXII; returns the API root's size limit."""
         collection = self._collection(request, user, write=True)
         check_content_type(request.headers.get("content-type"))
         root = self.node.collections.api_root(collection.api_root)
         assert root is not None
-        body = await self._read_body(request, root.max_content_length)
+        request.state.collection = collection
+        return root.max_content_length
+
+    def add_objects(self, request: Request, user: User) -> Response:
+        collection: Collection = request.state.collection
+        body: bytes = request.state.body
         try:
             envelope = orjson.loads(body)
         except orjson.JSONDecodeError as error:
@@ -639,7 +671,7 @@ class TaxiiServer:
             Route(collection + "/objects/", self.endpoint(self.get_objects), methods=["GET"]),
             Route(
                 collection + "/objects/",
-                self.endpoint(self.add_objects),
+                self.endpoint(self.add_objects, body=self.check_add),
                 methods=["POST"],
                 name="add_objects",
             ),
