@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 from diapason.accounts import Accounts, IssuedToken, User
 from diapason.audit import AuditLog
+from diapason.authentication import Authenticator
 from diapason.domain.extensions import PROTECTION_EXTENSION_ID, TLP_2_0_IDS, shipped_objects
 from diapason.domain.grading import grade
 from diapason.domain.protection import ProtectionError, protection_of, review_overdue
@@ -30,7 +31,6 @@ from diapason.store.db import write_transaction
 from diapason.store.schema import node_meta
 from diapason.store.schema import objects as objects_table
 from diapason.store.sql import SqlStore, open_store
-from diapason.web.auth import Authenticator
 
 
 class DataFolderError(SettingsError):
