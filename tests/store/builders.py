@@ -45,6 +45,8 @@ def sdo(
     }
     if stix_type in ("threat-actor", "intrusion-set", "identity", "location", "campaign"):
         obj["name"] = f"{stix_type} {obj['id'][-12:]}"
+    if stix_type == "location":
+        obj.setdefault("region", "western-africa")
     if stix_type == "report":
         obj.setdefault("name", "a report")
         obj.setdefault("published", created)

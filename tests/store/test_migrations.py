@@ -68,6 +68,15 @@ OBJECTS_0006 = sa.table(
 )
 
 
+# What STIX 2.1 requires of each type beyond the common properties (a report's object_refs
+# come with its links), so that a stored version can be sent again.
+_REQUIRED: dict[str, dict[str, object]] = {
+    "report": {"name": "report", "published": stamp(1)},
+    "threat-actor": {"name": "actor"},
+    "location": {"region": "western-africa"},
+}
+
+
 def _object_row(
     seq: int, object_id: str, modified: str, current: bool, **links: object
 ) -> dict[str, object]:
@@ -80,6 +89,7 @@ def _object_row(
         "spec_version": "2.1",
         "created": stamp(1),
         "modified": modified,
+        **_REQUIRED.get(stix_type, {}),
         **links,
     }
     text = orjson.dumps(content, option=orjson.OPT_SORT_KEYS).decode()

@@ -31,13 +31,14 @@ DAYS = st.integers(min_value=1, max_value=28)
 def _version(object_id: str, day: int, micro: int) -> dict[str, Any]:
     """One version of an object: its content is a function of (id, modified) only."""
     tag = f"{object_id[-8:]}d{day}m{micro}"
-    fraction = {0: "", 1: ".000001", 500_000: ".5"}[micro]
+    # Several precisions (STIX asks for the millisecond at least), so that versions are
+    # compared once normalised.
+    fraction = {0: ".000", 1: ".000001", 500_000: ".5000"}[micro]
     return {
         "type": "threat-actor",
         "spec_version": "2.1",
         "id": object_id,
-        "created": "2024-01-01T00:00:00Z",
-        # Several precisions, so that versions are compared once normalised.
+        "created": "2024-01-01T00:00:00.000Z",
         "modified": f"2024-02-{day:02d}T12:00:00{fraction}Z",
         "name": f"word{tag}",
         "object_marking_refs": [f"marking-definition--{uuid.uuid5(uuid.NAMESPACE_DNS, tag)}"],

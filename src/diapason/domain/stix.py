@@ -2,7 +2,9 @@
 
 ``prepare`` turns one parsed JSON value into a ``Prepared`` record (what the store writes)
 or a ``Problem`` (what the caller reports). It is the hot path of every import, so it is
-written as straight-line checks rather than through a schema library.
+written as straight-line checks rather than through a schema library: the checks of the
+type, id, versions and references here, the rules of the other properties in
+:mod:`diapason.domain.validation`.
 """
 
 from __future__ import annotations
@@ -23,10 +25,14 @@ SPEC_VERSION = "2.1"
 # ``\Z``, not ``$``: ``$`` also matches before a trailing newline, which would let
 # "indicator--…\n" in as a second, different id. ``re.ASCII``: ``\d`` would otherwise accept
 # other scripts' digits (e.g. Arabic-Indic), which ``strptime`` reads but which do not sort.
-TYPE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,248}[a-z0-9]\Z")
+# A type name (STIX 2.1, as the OASIS validator and stix2 library read it): 3 to
+# 250 characters, lowercase ASCII letters, digits and single hyphens, beginning with a letter
+# and ending with a letter or digit. An id is a type name, "--" and an RFC 4122 UUID: the
+# variant bits 10, a version from 1 to 5 (the versions RFC 4122 defines).
+TYPE_RE = re.compile(r"^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){2,249}\Z")
 ID_RE = re.compile(
-    r"^([a-z0-9][a-z0-9-]{1,248}[a-z0-9])--"
-    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}\Z"
+    r"^([a-z](?:[a-z0-9]|-(?=[a-z0-9])){2,249})--"
+    r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[1-5][0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}\Z"
 )
 # Where a reference sits (``object_refs[3]``, ``extensions.x.y_ref``): it becomes a column of
 # the edges table, so it is bounded and plain (no NUL, which PostgreSQL text refuses).
@@ -184,6 +190,23 @@ def normalise_timestamp(value: Any, field: str = "timestamp") -> str:
     return f"{seconds}.{fraction}Z"
 
 
+# The timestamps every calendar has: year 0001 to 9999, any month, days 1 to 28, hours,
+# minutes and seconds in range. Anything else goes through normalise_timestamp's checks.
+_PLAIN_TIMESTAMP_RE = re.compile(
+    r"^(?!0000)\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
+    r"(?:\.\d{1,9})?Z\Z",
+    re.ASCII,
+)
+
+
+def check_timestamp(value: Any, field: str = "timestamp") -> None:
+    """What ``normalise_timestamp`` checks, without making the normalised text: for the
+    timestamps an object only has to get right (first_seen, published, valid_from, …)."""
+    if isinstance(value, str) and _PLAIN_TIMESTAMP_RE.match(value) is not None:
+        return
+    normalise_timestamp(value, field)  # the last days of months, or raises saying why
+
+
 def parse_timestamp(value: str) -> datetime:
     """A validated STIX timestamp as an aware datetime (microsecond precision)."""
     return datetime.strptime(normalise_timestamp(value), "%Y-%m-%dT%H:%M:%S.%fZ").replace(
@@ -251,8 +274,9 @@ def _walk_refs(value: Any, path: str) -> list[tuple[str, Any]]:
 
 def _add_ref(key: str, path: str, item: Any, found: list[tuple[str, Any]]) -> None:
     """The entries of reference property ``key`` (at ``path``): one per element of a
-    ``_refs`` list, else the value itself."""
-    if key[-1] == "s" and isinstance(item, list):
+    non-empty ``_refs`` list, else the value itself (which ``_check_links`` refuses for a
+    ``_refs`` property: its path ends in ``_refs``, not in ``]``)."""
+    if key[-1] == "s" and isinstance(item, list) and item:
         found.extend((f"{path}[{position}]", element) for position, element in enumerate(item))
     else:
         found.append((path, item))
@@ -326,9 +350,9 @@ def _top_level_links(
         is_marking = _REF_KEYS.get(key)
         if is_marking is None:  # forgotten meanwhile (the cache was full)
             return None
-        if key[-1] == "s" and isinstance(value, list):
-            if not value:
-                continue
+        if key[-1] == "s":  # a _refs property: a non-empty list of ids
+            if not (isinstance(value, list) and value):
+                return None
             try:
                 all_known = known.issuperset(value)
             except TypeError:  # a list or an object among them
@@ -414,6 +438,12 @@ def _check_links(
                 f"{_clip(shown_path)}: a reference property path must be at most 300 ASCII "
                 "letters, digits, '_', '-', '.', '[' or ']'"
             )
+        if path[-1] == "s":  # the whole value of a _refs property, not one of its entries
+            if isinstance(target, list):
+                raise StixError(f"{path}: an empty list is not allowed (leave the property out)")
+            raise StixError(
+                f"{path}: expected a non-empty list of STIX identifiers, got {_kind(target)}"
+            )
         if not isinstance(target, str) or not _is_known_id(target):
             shown = _clip(target) if isinstance(target, str) else _kind(target)
             raise StixError(f"{path}: {shown!r} is not a valid STIX identifier")
@@ -481,14 +511,12 @@ def _text_of(obj: dict[str, Any]) -> str:
             parts.append(value)
         elif isinstance(value, list):
             parts += [item for item in value if isinstance(item, str)]
-    references = obj.get("external_references")
-    # Not checked elsewhere: a malformed value must not break the batch (5 is not iterable).
-    for reference in references if references and isinstance(references, list) else ():
-        if isinstance(reference, dict):
-            for key in ("source_name", "external_id", "description"):
-                item = reference.get(key)
-                if isinstance(item, str):
-                    parts.append(item)
+    # Checked by validation.check_object: a list of objects whose these members are strings.
+    for reference in obj.get("external_references", ()):
+        for key in ("source_name", "external_id", "description"):
+            item = reference.get(key)
+            if item is not None:
+                parts.append(item)
     return "\n".join(parts)
 
 
@@ -529,6 +557,15 @@ def _check_type_and_id(stix_type: Any, object_id: Any) -> None:
         raise StixError(f"id: prefix {match.group(1)!r} does not match type {stix_type!r}")
 
 
+# created and modified are precise to the millisecond at least (STIX 2.1): once
+# a timestamp, "YYYY-MM-DDTHH:MM:SS.sssZ" or longer.
+_MILLISECOND_STAMP = 24
+
+
+def _not_to_the_millisecond(field: str, value: str) -> StixError:
+    return StixError(f"{field}: {value} is not precise to the millisecond (HH:MM:SS.sssZ)")
+
+
 def _prepare(obj: dict[str, Any], index: int, max_bytes: int) -> Prepared:
     stix_type = obj.get("type")
     object_id = obj.get("id")
@@ -548,12 +585,16 @@ def _prepare(obj: dict[str, Any], index: int, max_bytes: int) -> Prepared:
         raise StixError(
             "spec_version: required property missing (STIX 2.0 content must be converted to 2.1)"
         )
+    if spec_version is None and "spec_version" in obj:
+        raise StixError("spec_version: null is not a STIX value (leave the property out)")
     if spec_version is not None and spec_version != SPEC_VERSION:
         raise StixError(f"spec_version: {spec_version!r} is not supported, only '2.1'")
 
     created: str | None = None
     if "created" in obj:
         created = normalise_timestamp(obj["created"], "created")
+        if len(obj["created"]) < _MILLISECOND_STAMP:
+            raise _not_to_the_millisecond("created", obj["created"])
     elif stix_type not in SCO_TYPES:
         raise StixError("created: required property missing")
     if "modified" in obj:
@@ -561,6 +602,8 @@ def _prepare(obj: dict[str, Any], index: int, max_bytes: int) -> Prepared:
             modified = created  # the first version: the same text normalises the same
         else:
             modified = normalise_timestamp(obj["modified"], "modified")
+            if len(obj["modified"]) < _MILLISECOND_STAMP:
+                raise _not_to_the_millisecond("modified", obj["modified"])
         if created is not None and modified < created:
             raise StixError(f"modified: {obj['modified']} is earlier than created {obj['created']}")
     elif stix_type not in UNVERSIONED_TYPES:
@@ -584,16 +627,8 @@ def _prepare(obj: dict[str, Any], index: int, max_bytes: int) -> Prepared:
         raise StixError(f"content: cannot be serialised as JSON: {error}") from None
 
     markings, edges = _links(obj, content)
-
-    granular = obj.get("granular_markings")
-    if granular is not None:
-        if not isinstance(granular, list):
-            raise StixError("granular_markings: expected a list")
-        for position, entry in enumerate(granular):
-            if not isinstance(entry, dict) or not isinstance(entry.get("selectors"), list):
-                raise StixError(f"granular_markings[{position}]: needs a list of selectors")
-            if "marking_ref" not in entry and "lang" not in entry:
-                raise StixError(f"granular_markings[{position}]: needs marking_ref or lang")
+    # The rules of STIX 2.1 for the other properties: nulls, types, required properties.
+    validation.check_object(obj, stix_type)
 
     if len(content) > max_bytes:
         raise StixError(
@@ -614,3 +649,7 @@ def _prepare(obj: dict[str, Any], index: int, max_bytes: int) -> Prepared:
         tuple(edges),
         _text_of(obj),
     )
+
+
+# At the end: validation uses StixError and normalise_timestamp, defined above.
+from diapason.domain import validation  # noqa: E402
