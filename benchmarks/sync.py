@@ -95,7 +95,7 @@ from diapason.domain.grading import grade
 from diapason.domain.protection import protect
 from diapason.domain.stix import normalise_timestamp, now_timestamp
 from diapason.exchange import ledger as ledger_module
-from diapason.exchange.sync import SyncAgent, SyncResult
+from diapason.exchange.sync import SyncResult
 from diapason.node import Node, init_node
 from diapason.settings import load_settings, mask_url_password
 from diapason.store.db import open_engine
@@ -353,7 +353,7 @@ def child_pull(args: argparse.Namespace) -> dict[str, Any]:
     timings = Timings()
     sql = SqlTimings(node.store.engine)
     received_bytes = [0]
-    agent = SyncAgent.for_node(node)
+    agent = node.sync_agent()
     if args.page:  # an experiment: another page size than the node's setting
         agent.page_size = args.page
     get = agent._get
@@ -398,7 +398,7 @@ def child_pull(args: argparse.Namespace) -> dict[str, Any]:
 
     # Nothing new on A: what does a round cost now?
     started = time.perf_counter()
-    idle = SyncAgent.for_node(node).round()
+    idle = node.sync_agent().round()
     idle_s = time.perf_counter() - started
     node.close()
 

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import secrets
+import threading
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import httpx
 import orjson
 import sqlalchemy as sa
 
@@ -26,6 +28,7 @@ from diapason.exchange.collections import Collections
 from diapason.exchange.ledger import Ledger
 from diapason.exchange.partners import Partners
 from diapason.exchange.receipts import Deliveries, OutgoingReceipts
+from diapason.exchange.sync import Local, SyncAgent
 from diapason.settings import CONFIG_FILE, Secret, Settings, SettingsError
 from diapason.store.db import write_transaction
 from diapason.store.schema import node_meta
@@ -251,6 +254,33 @@ class Node:
             details={"node": self.settings.node_name, "admin": admin.username},
         )
         return Initialised(admin, token)
+
+    def sync_agent(
+        self,
+        *,
+        stopping: threading.Event | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> SyncAgent:
+        """The sync agent as this node's settings configure it (``sync_timeout``,
+        ``sync_page_size``, ``sync_max_pages``, ``sync_round_budget``,
+        ``sync_max_answer_bytes``): what ``diapason sync`` and the loop of ``serve`` use."""
+        settings = self.settings
+        return SyncAgent(
+            Local(settings.node_name, lambda: self.identity_id),
+            self.store,
+            self.partners,
+            self.audit,
+            self.outgoing_receipts,
+            transport,
+            timeout=settings.sync_timeout,
+            deadline=settings.sync_timeout * 10.0,
+            page_size=settings.sync_page_size,
+            group_size=max(settings.sync_page_size, settings.batch_size),
+            max_pages=settings.sync_max_pages,
+            budget=float(settings.sync_round_budget),
+            max_answer_bytes=settings.sync_max_answer_bytes or None,
+            stopping=stopping,
+        )
 
     def close(self) -> None:
         self.store.close()

@@ -13,7 +13,6 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from diapason.exchange.sync import SyncAgent
 from diapason.store.schema import objects
 from tests.federation.build import Clock, graded, identity, new_version, sdo
 from tests.federation.conftest import MakeFake, MakeNode
@@ -175,7 +174,7 @@ def test_bad_partners_are_refused_and_the_others_go_on(
         assert "sync with evil failed (" in result.stderr
         assert f"next try in {wait} s" in result.stderr
         assert b.partner_row("evil")["failures"] == attempt
-    assert [r.status for r in SyncAgent(b.node).round(only="evil")] == ["skipped"]
+    assert [r.status for r in b.node.sync_agent().round(only="evil")] == ["skipped"]
     assert len(failed_syncs(b, "evil")) == 2
     denied = [
         d for _ids, d in evil.audit("access_denied") if d.get("why") == "no valid credentials"
@@ -203,7 +202,8 @@ def test_a_partner_that_hangs_times_out(
     b.node.partners.add("bad-hang", make_fake("hang", "bravo").url, "dia_x")
     b.node.partners.add("bad-trickle", make_fake("trickle", "bravo").url, "dia_x")
 
-    agent = SyncAgent(b.node, timeout=httpx.Timeout(1.0), deadline=3.0)
+    agent = b.node.sync_agent()
+    agent.timeout, agent.deadline = httpx.Timeout(1.0), 3.0
     started = time.monotonic()
     with caplog.at_level(logging.WARNING, logger="diapason.sync"):
         results = {result.partner: result for result in agent.round()}

@@ -7,7 +7,6 @@ import orjson
 import pytest
 
 from diapason.exchange.receipts import MAX_PER_RECEIPT, MAX_RECEIPT_BYTES, make_receipts
-from diapason.exchange.sync import SyncAgent
 from tests.federation.build import Clock, graded, sdo
 from tests.federation.conftest import MakeNode
 from tests.federation.nodes import federate
@@ -40,7 +39,7 @@ def test_after_a_sync_of_100000_versions_none_is_unacknowledged(make_node: MakeN
     before = alpha.cli_json("partner", "list")
     assert before[0]["unacknowledged"] > 100_000
     alpha.start()
-    [result] = SyncAgent.for_node(bravo.node).round(only="alpha")
+    [result] = bravo.node.sync_agent().round(only="alpha")
     assert result.status == "ok" and result.received >= 100_000, result
     assert bravo.node.outgoing_receipts.count("alpha") == 0
     [after] = alpha.cli_json("partner", "list")

@@ -12,7 +12,6 @@ import pytest
 
 from diapason.domain.extensions import SHIPPED_IDS
 from diapason.domain.markings import releasability_marking
-from diapason.exchange.sync import SyncAgent
 from tests.federation.build import Clock, graded, sdo
 from tests.federation.conftest import MakeNode
 from tests.federation.nodes import FedNode, federate, version_key, wait_for
@@ -110,7 +109,7 @@ def test_serve_loop_pulls_and_backs_off_while_the_partner_is_down(
     a.node.ledger.run("tests")
 
     # alpha is down: each attempt fails and doubles the wait before the next one.
-    agent = SyncAgent(b.node)
+    agent = b.node.sync_agent()
     with caplog.at_level(logging.WARNING, logger="diapason.sync"):
         for failures in (1, 2, 3, 4):
             started = datetime.now(UTC)

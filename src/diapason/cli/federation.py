@@ -140,11 +140,9 @@ def partner_remove(data_dir: Path | None, name: str) -> None:
 @json_option
 def sync_command(data_dir: Path | None, only: str | None, force: bool, as_json: bool) -> None:
     """One round: release what is new to every partner, then pull from each partner."""
-    from diapason.exchange.sync import SyncAgent
-
     with opened(data_dir) as node:
         released = node.ledger.run(actor())
-        results = SyncAgent.for_node(node).round(only=only, force=force)
+        results = node.sync_agent().round(only=only, force=force)
         after = node.ledger.run(actor())
     if as_json:
         print_json(

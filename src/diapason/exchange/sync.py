@@ -29,6 +29,7 @@ import hashlib
 import logging
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -37,14 +38,14 @@ from typing import Any
 import httpx
 import orjson
 
+from diapason.audit import AuditLog
 from diapason.domain.stix import normalise_timestamp
 from diapason.domain.trust import TRUST_RULES
 from diapason.exchange.collections import PAGE_BYTES
-from diapason.exchange.partners import Partner, report_untrusted
+from diapason.exchange.partners import Partner, Partners, report_untrusted
 from diapason.exchange.protocol import TAXII
-from diapason.exchange.receipts import make_receipts
-from diapason.node import Node
-from diapason.store.sql import utc_now
+from diapason.exchange.receipts import OutgoingReceipts, make_receipts
+from diapason.store.sql import SqlStore, utc_now
 
 log = logging.getLogger("diapason.sync")
 
@@ -119,10 +120,30 @@ def default_answer_cap(max_object_bytes: int) -> int:
     return PAGE_BYTES + 2 * max_object_bytes + 65_536
 
 
+@dataclass(frozen=True)
+class Local:
+    """What the agent knows of this node: its name (partners' collections for us are
+    ``to-NAME`` and ``from-NAME``) and its organisation's identity, once it has one."""
+
+    name: str
+    identity: Callable[[], str | None]
+
+    def identities(self) -> frozenset[str]:
+        found = self.identity()
+        return frozenset({found}) if found else frozenset()
+
+
 class SyncAgent:
+    """Pulls from partners: given this node's store, its partners (state and credentials),
+    its audit trail and the receipts it owes, nothing else."""
+
     def __init__(
         self,
-        node: Node,
+        local: Local,
+        store: SqlStore,
+        partners: Partners,
+        audit: AuditLog,
+        receipts: OutgoingReceipts,
         transport: httpx.BaseTransport | None = None,
         *,
         timeout: httpx.Timeout | float = TIMEOUT,
@@ -134,7 +155,11 @@ class SyncAgent:
         max_answer_bytes: int | None = None,
         stopping: threading.Event | None = None,
     ) -> None:
-        self.node = node
+        self.local = local
+        self.store = store
+        self.partners = partners
+        self.audit = audit
+        self.receipts = receipts
         # Set when the node shuts down: a pull ends between two pages.
         self.stopping = stopping or threading.Event()
         self.transport = transport
@@ -151,27 +176,7 @@ class SyncAgent:
         # Bounds of one partner's pull in one round: pages, seconds, bytes of one answer.
         self.max_pages = max_pages
         self.budget = budget
-        self.max_answer_bytes = max_answer_bytes or default_answer_cap(
-            node.settings.max_object_bytes
-        )
-
-    @classmethod
-    def for_node(cls, node: Node, *, stopping: threading.Event | None = None) -> SyncAgent:
-        """The agent as the node's settings configure it (``sync_timeout``,
-        ``sync_page_size``, ``sync_max_pages``, ``sync_round_budget``,
-        ``sync_max_answer_bytes``): what ``diapason sync`` and the loop of ``serve`` use."""
-        settings = node.settings
-        return cls(
-            node,
-            timeout=settings.sync_timeout,
-            deadline=settings.sync_timeout * 10.0,
-            page_size=settings.sync_page_size,
-            group_size=max(settings.sync_page_size, settings.batch_size),
-            max_pages=settings.sync_max_pages,
-            budget=float(settings.sync_round_budget),
-            max_answer_bytes=settings.sync_max_answer_bytes or None,
-            stopping=stopping,
-        )
+        self.max_answer_bytes = max_answer_bytes or default_answer_cap(store.max_object_bytes)
 
     def _client(self, partner: Partner) -> httpx.Client:
         return httpx.Client(
@@ -180,7 +185,7 @@ class SyncAgent:
             headers={
                 "Accept": TAXII,
                 "Authorization": f"Bearer {partner.token.reveal()}",
-                "User-Agent": f"diapason/{self.node.settings.node_name}",
+                "User-Agent": f"diapason/{self.local.name}",
             },
             follow_redirects=False,
         )
@@ -188,7 +193,7 @@ class SyncAgent:
     def round(self, *, only: str | None = None, force: bool = False) -> list[SyncResult]:
         """One sync round over every partner (or one), side by side: each partner's pull
         has its own thread and time budget, so none waits for another."""
-        due = [p for p in self.node.partners.all() if only is None or p.name == only]
+        due = [p for p in self.partners.all() if only is None or p.name == only]
         if len(due) <= 1:
             return [self.sync_partner(partner, force=force) for partner in due]
         with ThreadPoolExecutor(
@@ -211,7 +216,7 @@ class SyncAgent:
             message = self._describe(error)
             failures = partner.failures + 1
             delay = min(BACKOFF_BASE * 2 ** (failures - 1), BACKOFF_MAX)
-            self.node.partners.update(
+            self.partners.update(
                 partner.name,
                 failures=failures,
                 last_error=message[:1000],
@@ -220,14 +225,14 @@ class SyncAgent:
             log.warning(
                 "sync with %s failed (%s); next try in %.0f s", partner.name, message, delay
             )
-            self.node.audit.append(
+            self.audit.append(
                 "sync",
                 "sync",
                 details={"partner": partner.name, "ok": False, "error": message[:300]},
             )
             result.status, result.error = "failed", message
             return result
-        self.node.partners.update(
+        self.partners.update(
             partner.name,
             failures=0,
             last_error=None,
@@ -290,7 +295,7 @@ class SyncAgent:
         roots = discovery.get("api_roots")
         if not isinstance(roots, list) or not roots:
             raise SyncError(f"{partner.url}: no API root in the partner's discovery")
-        me = self.node.settings.node_name
+        me = self.local.name
         outbox: str | None = None
         inbox: str | None = None
         for root in roots:
@@ -318,7 +323,7 @@ class SyncAgent:
         next round, never fatal to the pull."""
         if not inbox:
             return
-        owed = self.node.outgoing_receipts
+        owed = self.receipts
         for receipt in owed.pending(partner.name):
             error = self._post_receipt(client, inbox, receipt.content)
             if error is None:
@@ -363,15 +368,13 @@ class SyncAgent:
         collection_url, inbox = partner.remote_collection, partner.remote_inbox
         if not collection_url:
             collection_url, inbox = self._discover(client, partner)
-            self.node.partners.update(
-                partner.name, remote_collection=collection_url, remote_inbox=inbox
-            )
+            self.partners.update(partner.name, remote_collection=collection_url, remote_inbox=inbox)
         give_up = time.monotonic() + self.budget
         listing = Listing(collection_url, self.page_size, self.max_pages)
         params: dict[str, str] = {"match[version]": "all", "limit": str(self.page_size)}
         if partner.watermark:
             params["added_after"] = partner.watermark
-        own = self.node.own_identities()
+        own = self.local.identities()
         # The network work (the next page, the receipts owed) runs on one thread beside the
         # writes, in order: the partner serves the next page while this node writes. Pages
         # are written in groups of up to ``group_size`` objects, or as much JSON as one of
@@ -389,8 +392,8 @@ class SyncAgent:
                 nonlocal group, group_bytes
                 stored = self._store_page(partner, group, own, result)
                 group, group_bytes = [], 0
-                owed = make_receipts(self.node.settings.node_name, self.node.identity_id, stored)
-                self.node.outgoing_receipts.keep(partner.name, owed)
+                owed = make_receipts(self.local.name, self.local.identity(), stored)
+                self.receipts.keep(partner.name, owed)
                 if owed and inbox:
                     receipts.append(network.submit(self._send_receipts, client, partner, inbox))
                 self._advance_watermark(partner, collection_url, last, more)
@@ -430,7 +433,7 @@ class SyncAgent:
                     not listing_goes_on
                     or out_of_time
                     or len(group) >= self.group_size
-                    or group_bytes >= self.node.store.batch_chars
+                    or group_bytes >= self.store.batch_chars
                 ):
                     store(response, more)
                     gathered = None
@@ -463,7 +466,7 @@ class SyncAgent:
         # Mid-listing, entries added at that same instant may be on the next page: a crash
         # must read them again. At the end, everything up to it was read (the partner dates
         # a whole addition at once): the next round starts after.
-        self.node.partners.update(partner.name, watermark=_before(watermark) if more else watermark)
+        self.partners.update(partner.name, watermark=_before(watermark) if more else watermark)
 
     def _fetch(
         self, client: httpx.Client, url: str, params: dict[str, str]
@@ -485,11 +488,11 @@ class SyncAgent:
         """
         held = self._held(received)
         source = f"partner:{partner.name}"
-        report = self.node.store.put_many(
-            received, source=source, sender=self.node.partners.sender(partner, own)
+        report = self.store.put_many(
+            received, source=source, sender=self.partners.sender(partner, own)
         )
         untrusted = report_untrusted(
-            self.node.partners, self.node.audit, partner.name, "sync", report.refused
+            self.partners, self.audit, partner.name, "sync", report.refused
         )
         invalid = [problem for problem in report.refused if problem.rule not in TRUST_RULES]
         # A new version of an object held before: a correction (or a revocation).
@@ -512,7 +515,7 @@ class SyncAgent:
         result.refusals.extend(str(problem) for problem in report.refused[:20])
         result.corrections += len(corrected)
         if report.written or invalid or again:
-            self.node.audit.append(
+            self.audit.append(
                 "sync",
                 "receive",
                 [*report.written, *sorted(again)],
@@ -525,7 +528,7 @@ class SyncAgent:
             )
         if corrected:
             # Flag to this node's users: a partner corrected or revoked what it had sent.
-            self.node.audit.append("sync", "correct", corrected, details={"partner": partner.name})
+            self.audit.append("sync", "correct", corrected, details={"partner": partner.name})
         return [(object_id, modified) for _index, object_id, modified in report.versions]
 
     def _held(self, received: list[Any]) -> dict[str, dict[str, tuple[str | None, str | None]]]:
@@ -539,7 +542,7 @@ class SyncAgent:
             }
         )
         found: dict[str, dict[str, tuple[str | None, str | None]]] = {}
-        for object_id, modified, source, author in self.node.store.provenance(ids):
+        for object_id, modified, source, author in self.store.provenance(ids):
             found.setdefault(object_id, {})[modified] = (source, author)
         return found
 

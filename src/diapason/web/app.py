@@ -22,11 +22,11 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from diapason import __version__
-from diapason.exchange.loop import ExchangeLoop
 from diapason.exchange.taxii import TaxiiError, TaxiiServer, error_response
 from diapason.node import Node
 from diapason.settings import Settings, load_settings
 from diapason.web.coordinate_api import CoordinateApi
+from diapason.web.exchange_loop import ExchangeLoop
 from diapason.web.ui import build_ui
 
 log = logging.getLogger("diapason.exchange")

@@ -13,7 +13,7 @@ import logging
 import threading
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
-from diapason.exchange.sync import MAX_PARALLEL, SyncAgent
+from diapason.exchange.sync import MAX_PARALLEL
 from diapason.node import Node
 
 log = logging.getLogger("diapason.exchange")
@@ -47,7 +47,7 @@ class ExchangeLoop:
 
     def _pull(self, name: str) -> None:
         try:
-            agent = SyncAgent.for_node(self.node, stopping=self.stopping)
+            agent = self.node.sync_agent(stopping=self.stopping)
             results = agent.round(only=name)
             if any(result.received or result.corrections for result in results):
                 self.node.ledger.run("ledger")
