@@ -59,6 +59,8 @@ DEADLINE = 300.0
 # Pages one pull may take in a round, and the seconds it may take (settings override both).
 MAX_PAGES = 1_000
 ROUND_BUDGET = 120.0
+# The API roots of a partner's discovery that are looked into.
+MAX_ROOTS = 16
 # The longest ``next`` cursor followed (it goes back in a query string).
 MAX_CURSOR = 4096
 # Partners synced side by side in one round.
@@ -298,7 +300,9 @@ class SyncAgent:
         me = self.local.name
         outbox: str | None = None
         inbox: str | None = None
-        for root in roots:
+        # A partner lists a few API roots; each one listed costs a request, so a hostile
+        # list of thousands is read no further than MAX_ROOTS.
+        for root in roots[:MAX_ROOTS]:
             if not isinstance(root, str) or not root.startswith("/") or root.startswith("//"):
                 continue
             listing = self._json(self._get(client, f"{partner.url}{root}collections/"))
