@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
+from typing import Any
 
 import orjson
 
@@ -25,39 +25,41 @@ MODES = (
 )
 
 
-class FakePartner:
-    """One misbehaving partner on ``127.0.0.1:port``, in a thread of the test process."""
+class LoopbackServer:
+    """A partner's HTTP side on ``127.0.0.1:port``, in a thread of the test process: GETs go
+    to ``answer(handler)``, POSTs to ``receive(handler, body)``; every request's path is
+    kept in ``requests``."""
 
-    def __init__(self, mode: str, receiver: str, objects: list[Any] | None = None) -> None:
-        assert mode in MODES, mode
-        self.mode = mode
-        self.receiver = receiver
-        self.objects = objects or []
+    def __init__(self) -> None:
         self.requests: list[str] = []
         self.stopping = threading.Event()
-        fake = self
+        owner = self
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
-            owner: ClassVar[FakePartner] = fake
 
             def log_message(self, format: str, *args: Any) -> None:
                 """Quiet: the test reads ``requests`` instead."""
 
             def do_GET(self) -> None:
-                self.owner.requests.append(self.path)
-                self.owner.answer(self)
+                owner.requests.append(self.path)
+                owner.answer(self)
 
             def do_POST(self) -> None:
-                self.owner.requests.append(f"POST {self.path}")
+                owner.requests.append(f"POST {self.path}")
                 length = int(self.headers.get("content-length") or 0)
-                self.rfile.read(length)
-                self.owner.send(self, 202, TAXII, orjson.dumps({"status": "complete"}))
+                owner.receive(self, self.rfile.read(length))
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
+
+    def answer(self, handler: BaseHTTPRequestHandler) -> None:
+        raise NotImplementedError
+
+    def receive(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
+        raise NotImplementedError
 
     @property
     def url(self) -> str:
@@ -68,6 +70,20 @@ class FakePartner:
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=10)
+
+
+class FakePartner(LoopbackServer):
+    """One misbehaving partner on ``127.0.0.1:port``, in a thread of the test process."""
+
+    def __init__(self, mode: str, receiver: str, objects: list[Any] | None = None) -> None:
+        assert mode in MODES, mode
+        self.mode = mode
+        self.receiver = receiver
+        self.objects = objects or []
+        super().__init__()
+
+    def receive(self, handler: BaseHTTPRequestHandler, body: bytes) -> None:
+        self.send(handler, 202, TAXII, orjson.dumps({"status": "complete"}))
 
     @staticmethod
     def send(handler: BaseHTTPRequestHandler, status: int, media: str, body: bytes) -> None:

@@ -29,13 +29,14 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, ClassVar
+from http.server import BaseHTTPRequestHandler
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
 from diapason.domain.extensions import MARKING_EXTENSION_ID
+from tests.federation.fakes import LoopbackServer
 
 TAXII = "application/taxii+json;version=2.1"
 OUTBOX = "6a4f1f8e-1b43-4d7b-9a55-0c0f4e6f7a11"
@@ -60,7 +61,7 @@ def added(position: int) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-class HostilePartner:
+class HostilePartner(LoopbackServer):
     """One hostile partner on ``127.0.0.1:port``, in a thread of the test process."""
 
     def __init__(
@@ -81,43 +82,10 @@ class HostilePartner:
         self.delay = delay
         # Status codes the inbox answers in turn (then 202 with a complete status).
         self.inbox_answers = list(inbox_answers or [])
-        self.requests: list[str] = []
         self.receipts: list[dict[str, Any]] = []
         self.pages = 0
-        self.stopping = threading.Event()
         self.lock = threading.Lock()
-        hostile = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            owner: ClassVar[HostilePartner] = hostile
-
-            def log_message(self, format: str, *args: Any) -> None:
-                """Quiet: the test reads ``requests`` instead."""
-
-            def do_GET(self) -> None:
-                self.owner.requests.append(self.path)
-                self.owner.answer(self)
-
-            def do_POST(self) -> None:
-                self.owner.requests.append(f"POST {self.path}")
-                length = int(self.headers.get("content-length") or 0)
-                self.owner.receive(self, self.rfile.read(length))
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.server.server_address[1]}"
-
-    def close(self) -> None:
-        self.stopping.set()
-        self.server.shutdown()
-        self.server.server_close()
-        self.thread.join(timeout=10)
+        super().__init__()
 
     def acknowledged(self) -> set[tuple[str, str]]:
         """Every ``(id, version)`` the receiver acknowledged in its receipts."""
