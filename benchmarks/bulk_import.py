@@ -78,7 +78,7 @@ from rich.table import Table
 
 from benchmarks.common import bar_chart_svg, positive, print_targets, writable_file
 from benchmarks.generate import SEARCH_TERMS, generate_objects, type_counts
-from diapason.domain.stix import Problem, prepare
+from diapason.domain.stix import Memo, Problem, prepare
 from diapason.settings import mask_url_password
 from diapason.store import ObjectStore, Query, open_store
 from diapason.store.db import checkpointer
@@ -584,8 +584,9 @@ def check_objects(objects: Sequence[dict[str, Any]], seed: int) -> dict[str, Any
     from stix2validator import ValidationOptions, validate_instance
 
     problems: list[Problem] = []
+    memo = Memo()
     for index, obj in enumerate(objects):
-        prepared = prepare(obj, index, MAX_OBJECT_BYTES)
+        prepared = prepare(obj, index, MAX_OBJECT_BYTES, memo)
         if isinstance(prepared, Problem):
             problems.append(prepared)
     options = ValidationOptions(version="2.1")
@@ -1108,8 +1109,9 @@ def profile(args: argparse.Namespace) -> int:
     console = Console(width=None if sys.stdout.isatty() else 150)
     objects = generate_objects(args.profile, seed=args.seed)
     started = time.perf_counter()
+    memo = Memo()  # one batch, as put_many makes one
     for index, obj in enumerate(objects):
-        prepare(obj, index, MAX_OBJECT_BYTES)
+        prepare(obj, index, MAX_OBJECT_BYTES, memo)
     prepare_s = time.perf_counter() - started
     with tempfile.TemporaryDirectory(prefix="diapason-profile-", dir=args.workdir) as folder:
         console.print(

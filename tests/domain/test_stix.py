@@ -16,12 +16,12 @@ from hypothesis import strategies as st
 from diapason.domain.stix import (
     EPOCH,
     ID_RE,
+    Memo,
     Prepared,
     Problem,
     StixError,
     _check_links,
     _links,
-    _list_paths,
     _walk_refs,
     canonical_json,
     format_timestamp,
@@ -327,25 +327,31 @@ def test_prepare_takes_an_id_when_the_pattern_does(
     object_id = f"{prefix}--{value}{tail}"
     match = ID_RE.match(object_id)
     expected = match is not None and match.group(1) == stix_type
+    memo = Memo()
     for _ in range(2):
-        result = prepare({**sdo(), "type": stix_type, "id": object_id}, 0, MAX_BYTES)
+        result = prepare({**sdo(), "type": stix_type, "id": object_id}, 0, MAX_BYTES, memo)
         assert isinstance(result, Prepared) == expected, result
         if not expected:
             assert isinstance(result, Problem) and result.field in ("type", "id")
 
 
 def test_a_remembered_id_under_another_type_is_refused() -> None:
-    actor = accepted(sdo())
-    problem = refused({**sdo("malware"), "id": actor.id})
+    memo = Memo()
+    actor = prepare(sdo(), 0, MAX_BYTES, memo)
+    assert isinstance(actor, Prepared)
+    problem = prepare({**sdo("malware"), "id": actor.id}, 1, MAX_BYTES, memo)
+    assert isinstance(problem, Problem)
     assert (problem.field, problem.object_id) == ("id", actor.id)
     assert "does not match type 'malware'" in problem.message
 
 
 def test_an_id_first_seen_as_a_reference_is_checked_against_the_type() -> None:
     target = new_id("location")
-    accepted(sdo("report", object_refs=[target], published="2024-04-22T10:00:00Z"))
-    problem = refused({**sdo("malware"), "id": target})
-    assert problem.field == "id"
+    memo = Memo()
+    report = sdo("report", object_refs=[target], published="2024-04-22T10:00:00Z")
+    assert isinstance(prepare(report, 0, MAX_BYTES, memo), Prepared)
+    problem = prepare({**sdo("malware"), "id": target}, 1, MAX_BYTES, memo)
+    assert isinstance(problem, Problem) and problem.field == "id"
     assert "prefix 'location' does not match type 'malware'" in problem.message
 
 
@@ -355,21 +361,26 @@ def test_remembered_list_paths_stay_within_their_budget() -> None:
     target = new_id("location")
     refs = {f"k{number:04d}".ljust(275, "y") + "_refs": [target] * 1_000 for number in range(300)}
     report = sdo("report", published="2024-04-22T10:00:00Z", object_refs=[target])
-    problem = refused({**report, **refs}, max_bytes=1_000)
+    memo = Memo()
+    problem = prepare({**report, **refs}, 0, 1_000, memo)
     # Refused for its first name (a property name has at most 250 characters), after its
     # references were walked.
+    assert isinstance(problem, Problem)
     assert problem.field == next(iter(refs))[:120] + "…"
     assert "property name" in problem.message
-    held = sum(map(len, _list_paths.lists.values()))
-    assert held == _list_paths.held <= _list_paths.BUDGET
+    held = sum(map(len, memo.list_paths.lists.values()))
+    assert 0 < held == memo.list_paths.held <= memo.list_paths.BUDGET
 
 
 def test_list_reference_paths_at_any_length() -> None:
     """The paths of list entries are remembered by key up to a length; a longer list, and
     a shorter one after it, still get every path in order."""
+    memo = Memo()
     for count in (3, 1_500, 2, 40):
         targets = [new_id("location") for _ in range(count)]
-        prepared = accepted(sdo("report", object_refs=targets, published="2024-04-22T10:00:00Z"))
+        report = sdo("report", object_refs=targets, published="2024-04-22T10:00:00Z")
+        prepared = prepare(report, 0, MAX_BYTES, memo)
+        assert isinstance(prepared, Prepared)
         assert prepared.edges == tuple(
             (f"object_refs[{position}]", target) for position, target in enumerate(targets)
         )
@@ -846,8 +857,8 @@ def test_links_from_the_top_level_are_the_whole_walk(obj: dict[str, Any]) -> Non
     whole walk gives: the same markings and edges in the same order, or the same error.
     Strings that merely contain ``_ref":`` are part of the generated text."""
     content = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
-    assert _outcome(lambda: _links(obj, content)) == _outcome(
-        lambda: _check_links(_walk_refs(obj, ""))
+    assert _outcome(lambda: _links(obj, content, Memo())) == _outcome(
+        lambda: _check_links(_walk_refs(obj, ""), Memo())
     )
 
 
@@ -872,8 +883,8 @@ def test_links_of_flat_objects_are_the_whole_walk(obj: dict[str, Any]) -> None:
     """As above, on objects whose references are all at the top level and mostly valid:
     the case the set-based shortcut serves."""
     content = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
-    assert _outcome(lambda: _links(obj, content)) == _outcome(
-        lambda: _check_links(_walk_refs(obj, ""))
+    assert _outcome(lambda: _links(obj, content, Memo())) == _outcome(
+        lambda: _check_links(_walk_refs(obj, ""), Memo())
     )
 
 
@@ -886,8 +897,8 @@ def test_links_of_an_object_with_thousands_of_reference_keys_are_the_whole_walk(
     obj.update({f"k{number}_refs": [target] for number in range(3_000, 0, -1)})
     obj["object_marking_refs"] = [TLP_GREEN]
     content = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
-    links = _links(obj, content)
-    assert links == _check_links(_walk_refs(obj, ""))
+    links = _links(obj, content, Memo())
+    assert links == _check_links(_walk_refs(obj, ""), Memo())
     markings, edges = links
     assert markings == [TLP_GREEN]
     assert edges[0] == ("k3000_refs[0]", target) and len(edges) == 3_000

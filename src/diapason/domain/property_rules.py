@@ -170,15 +170,9 @@ def _no_null(value: Any, path: str) -> None:
         raise _null(found)
 
 
-# Property names already seen to be well formed (bounded: cleared when full). Objects use
-# a few dozen names, custom ones included.
-_NAMES: set[str] = set()
-_NAMES_LIMIT = 10_000
-
-
 def check_name(name: str, where: str) -> None:
     """A property name well formed and not reserved."""
-    if name in _NAMES:
+    if PROPERTY_NAME_RE.match(name) and name not in RESERVED_PROPERTIES:
         return
     shown = f"{where}.{_shown(name)}" if where else _shown(name)
     if not PROPERTY_NAME_RE.match(name):
@@ -186,11 +180,7 @@ def check_name(name: str, where: str) -> None:
             f"{shown}: a property name is 3 to 250 ASCII lowercase letters, digits or '_', "
             "beginning with a letter"
         )
-    if name in RESERVED_PROPERTIES:
-        raise StixError(f"{shown}: a name STIX 2.1 reserves; no object may use it")
-    if len(_NAMES) >= _NAMES_LIMIT:
-        _NAMES.clear()
-    _NAMES.add(name)
+    raise StixError(f"{shown}: a name STIX 2.1 reserves; no object may use it")
 
 
 def custom(value: Any, path: str, where: str = "") -> None:
@@ -288,20 +278,11 @@ def choice(values: tuple[str, ...]) -> Rule:
     return rule
 
 
-# Relationship types seen to be well formed (few; bounded as the names are).
-_RELATIONSHIP_TYPES: set[str] = set()
-
-
 def relationship_type(value: Any, path: str) -> None:
-    if isinstance(value, str) and value in _RELATIONSHIP_TYPES:
-        return
     if not isinstance(value, str):
         raise wrong(path, "a string", value)
     if not RELATIONSHIP_TYPE_RE.match(value):
         raise StixError(f"{path}: {value[:80]!r} is not lowercase ASCII letters, digits and '-'")
-    if len(_RELATIONSHIP_TYPES) >= _NAMES_LIMIT:
-        _RELATIONSHIP_TYPES.clear()
-    _RELATIONSHIP_TYPES.add(value)
 
 
 # References: ``_links`` has already checked that every ``_ref`` holds an identifier and
@@ -433,22 +414,11 @@ def kill_chain_phase(value: Any, path: str) -> None:
             raise missing(f"{path}.{key}")
 
 
-# URLs seen to be URIs (bounded: cleared when full): the same pages are cited again and
-# again, by every version of an object and by many objects.
-_URIS: set[str] = set()
-_URIS_LIMIT = 50_000
-
-
 def _url(value: Any, path: str) -> None:
-    if isinstance(value, str) and value in _URIS:
-        return
     if not isinstance(value, str):
         raise wrong(path, "a string", value)
     if not is_uri(value):
         raise StixError(f"{path}: {value[:80]!r} is not an absolute URI (RFC 3986)")
-    if len(_URIS) >= _URIS_LIMIT:
-        _URIS.clear()
-    _URIS.add(value)
 
 
 def external_reference(value: Any, path: str) -> None:

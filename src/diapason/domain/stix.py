@@ -239,8 +239,30 @@ class _SeenValid:
         return True
 
 
-_is_known_id = _SeenValid(ID_RE)
-_is_known_path = _SeenValid(REF_PATH_RE)
+class Memo:
+    """What ``prepare`` has found valid in one batch, so that the rest of the batch is not
+    checked for it again: ids, reference paths, top-level reference keys, the paths of list
+    entries, and the plans of the property rules (by type and shape, see
+    :func:`diapason.domain.validation.check_object`).
+
+    One per batch (``put_many`` makes one for each call), used by one thread at a time:
+    ``put_many`` and ``neighbour_edges`` run on the web server's worker threads, and what
+    one batch remembers is never shared with another, so it needs no lock. Each part is
+    bounded, and all of it goes with the batch.
+    """
+
+    __slots__ = ("is_id", "is_path", "list_paths", "plans", "ref_keys")
+
+    def __init__(self) -> None:
+        self.is_id = _SeenValid(ID_RE)
+        self.is_path = _SeenValid(REF_PATH_RE)
+        # Top-level keys seen to be valid reference properties, each with whether it names
+        # marking definitions. Objects use a handful of them (created_by_ref,
+        # object_marking_refs, object_refs, source_ref…): one set intersection finds an
+        # object's references without testing each of its keys. Bounded: cleared when full.
+        self.ref_keys: dict[str, bool] = {}
+        self.list_paths = _ListPaths()
+        self.plans: validation.Plans = {}
 
 
 def is_valid_id(value: Any) -> bool:
@@ -284,29 +306,26 @@ def _add_ref(key: str, path: str, item: Any, found: list[tuple[str, Any]]) -> No
 
 # A key this long or shorter stays a valid path with any "[position]" after it.
 _LONGEST_FAST_KEY = 280
-
-# Top-level keys already seen to be valid reference properties, each with whether it names
-# marking definitions. Objects use a handful of them (created_by_ref, object_marking_refs,
-# object_refs, source_ref…): one set intersection finds an object's references without
-# testing each of its keys. Bounded: cleared when full.
-_REF_KEYS: dict[str, bool] = {}
 _REF_KEYS_LIMIT = 10_000
 
 
-def _learn_ref_keys(obj: dict[str, Any]) -> None:
+def _learn_ref_keys(obj: dict[str, Any], memo: Memo) -> None:
+    ref_keys = memo.ref_keys
     for key in obj:
         if (
             key.endswith(_REF_SUFFIXES)
-            and key not in _REF_KEYS
+            and key not in ref_keys
             and len(key) <= _LONGEST_FAST_KEY
-            and _is_known_path(key)
+            and memo.is_path(key)
         ):
-            if len(_REF_KEYS) >= _REF_KEYS_LIMIT:
-                _REF_KEYS.clear()
-            _REF_KEYS[key] = _is_marking_path(key)
+            if len(ref_keys) >= _REF_KEYS_LIMIT:
+                ref_keys.clear()
+            ref_keys[key] = _is_marking_path(key)
 
 
-def _links(obj: dict[str, Any], content: bytes) -> tuple[list[str], list[tuple[str, str]]]:
+def _links(
+    obj: dict[str, Any], content: bytes, memo: Memo
+) -> tuple[list[str], list[tuple[str, str]]]:
     """The markings and the other references (edges) of an object, each checked.
 
     Raises ``StixError`` naming the first bad reference, as ``_check_links`` does.
@@ -317,22 +336,23 @@ def _links(obj: dict[str, Any], content: bytes) -> tuple[list[str], list[tuple[s
     expected = content.count(b"_ref") - ("external_references" in obj)
     if not expected:
         return [], []
-    top = obj.keys() & _REF_KEYS.keys()
+    top = obj.keys() & memo.ref_keys.keys()
     if len(top) != expected:
-        _learn_ref_keys(obj)
-        top = obj.keys() & _REF_KEYS.keys()
+        _learn_ref_keys(obj, memo)
+        top = obj.keys() & memo.ref_keys.keys()
     if len(top) == expected:
         # In the object's own order, as the walk gives them (one pass: an object may have
         # thousands of keys).
-        found = _top_level_links(obj, [key for key in obj if key in top] if expected > 1 else top)
+        keys = [key for key in obj if key in top] if expected > 1 else top
+        found = _top_level_links(obj, keys, memo)
         if found is not None:
             return found
     # With no deeper reference, the walk finds only the top-level entries: the same list.
-    return _check_links(_walk_refs(obj, ""))
+    return _check_links(_walk_refs(obj, ""), memo)
 
 
 def _top_level_links(
-    obj: dict[str, Any], keys: Iterable[str]
+    obj: dict[str, Any], keys: Iterable[str], memo: Memo
 ) -> tuple[list[str], list[tuple[str, str]]] | None:
     """What ``_check_links`` returns for these top-level reference keys (all there are, each
     a valid path), checking each key once and each list of ids in one set operation; None
@@ -341,13 +361,15 @@ def _top_level_links(
     Most imports are many objects citing the same few authors, markings and earlier
     objects: checking every reference one by one was a third of ``prepare``.
     """
-    known = _is_known_id.seen
+    is_id = memo.is_id
+    known = is_id.seen
+    ref_keys = memo.ref_keys
     markings: list[str] = []
     edges: list[tuple[str, str]] = []
     for key in keys:
         value = obj[key]
         # A key's entries are the key or "key[N]": classified as the key is.
-        is_marking = _REF_KEYS.get(key)
+        is_marking = ref_keys.get(key)
         if is_marking is None:  # forgotten meanwhile (the cache was full)
             return None
         if key[-1] == "s":  # a _refs property: a non-empty list of ids
@@ -359,7 +381,7 @@ def _top_level_links(
                 return None
             if not all_known:
                 for target in value:
-                    if not (isinstance(target, str) and _is_known_id(target)):
+                    if not (isinstance(target, str) and is_id(target)):
                         return None
             if is_marking:
                 for target in value:
@@ -369,9 +391,9 @@ def _top_level_links(
                         markings.append(target)
             else:
                 # The paths may be more than the entries: zip stops at the last entry.
-                edges += zip(_list_paths(key, len(value)), value, strict=False)
+                edges += zip(memo.list_paths(key, len(value)), value, strict=False)
         # One id (most references): a set lookup, not a set operation on a tuple of one.
-        elif not (isinstance(value, str) and (value in known or _is_known_id(value))):
+        elif not (isinstance(value, str) and (value in known or is_id(value))):
             return None
         elif not is_marking:
             edges.append((key, value))
@@ -417,21 +439,18 @@ class _ListPaths:
         return paths
 
 
-_list_paths = _ListPaths()
-
-
 def _is_marking_path(path: str) -> bool:
     """Whether a reference at this path names a marking definition (not an edge)."""
     return path.startswith("object_marking_refs") or path.endswith(".marking_ref")
 
 
 def _check_links(
-    entries: list[tuple[str, Any]],
+    entries: list[tuple[str, Any]], memo: Memo
 ) -> tuple[list[str], list[tuple[str, str]]]:
     """Check reference entries ``(property path, value)`` in order, raising ``StixError``
     at the first bad one; then ``_split_links`` of them."""
     for path, target in entries:
-        if not _is_known_path(path):
+        if not memo.is_path(path):
             # Shown escaped and without ": ", which separates field from message.
             shown_path = path.encode("unicode_escape").decode("ascii").replace(": ", ":")
             raise StixError(
@@ -444,7 +463,7 @@ def _check_links(
             raise StixError(
                 f"{path}: expected a non-empty list of STIX identifiers, got {_kind(target)}"
             )
-        if not isinstance(target, str) or not _is_known_id(target):
+        if not isinstance(target, str) or not memo.is_id(target):
             shown = _clip(target) if isinstance(target, str) else _kind(target)
             raise StixError(f"{path}: {shown!r} is not a valid STIX identifier")
         if _is_marking_path(path) and not target.startswith("marking-definition--"):
@@ -466,14 +485,15 @@ def _split_links(entries: list[tuple[str, str]]) -> tuple[list[str], list[tuple[
     return markings, edges
 
 
-def stored_links(content: str) -> tuple[list[str], list[tuple[str, str]]]:
+def stored_links(content: str, memo: Memo | None = None) -> tuple[list[str], list[tuple[str, str]]]:
     """The markings and references (edges) of a stored version, from its canonical JSON:
     what ``prepare`` found when the version was written. Never raises: if a rule added
     since would refuse an entry, the entries are taken as they were stored (a reference
-    that is not a string is skipped)."""
+    that is not a string is skipped). ``memo``: as for ``prepare``, one per batch of
+    versions read together (a new one when None)."""
     obj = orjson.loads(content)
     try:
-        return _links(obj, content.encode())
+        return _links(obj, content.encode(), memo or Memo())
     except StixError:
         pass
     return _split_links(
@@ -520,18 +540,19 @@ def _text_of(obj: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
-def prepare(obj: Any, index: int, max_bytes: int) -> Prepared | Problem:
+def prepare(obj: Any, index: int, max_bytes: int, memo: Memo | None = None) -> Prepared | Problem:
     """Validate one STIX 2.1 object and compute what the store indexes.
 
     Returns a ``Problem`` naming the field at fault rather than raising, so a batch can
-    report every refused object and still write the good ones.
+    report every refused object and still write the good ones. ``memo``: what the batch
+    has found valid so far (see ``Memo``), one per batch and thread; a new one when None.
     """
     if not isinstance(obj, dict):
         return Problem(index, None, "", f"expected a JSON object, got {_kind(obj)}")
     raw_id = obj.get("id")
     object_id = raw_id if isinstance(raw_id, str) else None
     try:
-        return _prepare(obj, index, max_bytes)
+        return _prepare(obj, index, max_bytes, memo or Memo())
     except StixError as error:
         field, _, message = str(error).partition(": ")
         return Problem(index, object_id and _clip(object_id, 120), field, message)
@@ -566,7 +587,7 @@ def _not_to_the_millisecond(field: str, value: str) -> StixError:
     return StixError(f"{field}: {value} is not precise to the millisecond (HH:MM:SS.sssZ)")
 
 
-def _prepare(obj: dict[str, Any], index: int, max_bytes: int) -> Prepared:
+def _prepare(obj: dict[str, Any], index: int, max_bytes: int, memo: Memo) -> Prepared:
     stix_type = obj.get("type")
     object_id = obj.get("id")
     # The id's pattern includes a valid type name and ends in "--" and a 36-character UUID:
@@ -574,9 +595,7 @@ def _prepare(obj: dict[str, Any], index: int, max_bytes: int) -> Prepared:
     # valid. The id is then remembered as valid, so that the references to it that follow
     # (and its later versions) skip the pattern. Anything else is told precisely by
     # _check_type_and_id.
-    if not (
-        isinstance(object_id, str) and object_id[:-38] == stix_type and _is_known_id(object_id)
-    ):
+    if not (isinstance(object_id, str) and object_id[:-38] == stix_type and memo.is_id(object_id)):
         _check_type_and_id(stix_type, object_id)
     assert isinstance(stix_type, str) and isinstance(object_id, str)
 
@@ -626,9 +645,9 @@ def _prepare(obj: dict[str, Any], index: int, max_bytes: int) -> Prepared:
     except (TypeError, orjson.JSONEncodeError) as error:
         raise StixError(f"content: cannot be serialised as JSON: {error}") from None
 
-    markings, edges = _links(obj, content)
+    markings, edges = _links(obj, content, memo)
     # The rules of STIX 2.1 for the other properties: nulls, types, required properties.
-    validation.check_object(obj, stix_type)
+    validation.check_object(obj, stix_type, memo.plans)
 
     if len(content) > max_bytes:
         raise StixError(

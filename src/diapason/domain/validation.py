@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from diapason.domain.property_rules import (
@@ -164,6 +164,11 @@ Plan = tuple[
     tuple[tuple[str, Rule], ...],
     tuple[Order, ...],
 ]
+# The plans of the shapes met so far, by type and shape: one per batch (``Memo.plans``
+# in :mod:`diapason.domain.stix`). An import has a few shapes per type: the names and the
+# required properties are checked once per shape, and the properties prepare checked
+# itself are not looked at again. Bounded: cleared when full.
+Plans = dict[tuple[str, tuple[str, ...]], Plan]
 _PLANS_LIMIT = 1_000
 
 
@@ -175,10 +180,6 @@ class TypeRules:
     required: tuple[str, ...]  # beyond type, id, spec_version, created, modified
     constraints: Callable[[dict[str, Any]], None] | None  # over several properties
     order: tuple[Order, ...]  # timestamps in order
-    # The plans of the shapes met so far (bounded: cleared when full). An import has a few
-    # shapes per type: the names and the required properties are checked once per shape,
-    # and the properties prepare checked itself are not looked at again.
-    plans: dict[tuple[str, ...], Plan] = field(default_factory=dict, compare=False)
 
     def plan(self, obj: dict[str, Any], shape: tuple[str, ...]) -> Plan:
         """The plan of ``obj``'s shape, raising StixError if a required property is
@@ -200,11 +201,7 @@ class TypeRules:
         # The first key twice: itemgetter of one key gives the value, of several a tuple.
         fetch = operator.itemgetter(*texts, texts[0]) if texts else None
         orders = tuple(pair for pair in self.order if pair[0] in obj and pair[1] in obj)
-        plan = (fetch, tuple(calls), orders)
-        if len(self.plans) >= _PLANS_LIMIT:
-            self.plans.clear()
-        self.plans[shape] = plan
-        return plan
+        return (fetch, tuple(calls), orders)
 
 
 # What every object has, checked by ``prepare`` itself (object_refs: as every reference).
@@ -423,9 +420,10 @@ def _resolve_selector(obj: dict[str, Any], selector: str) -> str | None:
     return None
 
 
-def check_object(obj: dict[str, Any], stix_type: str) -> None:
+def check_object(obj: dict[str, Any], stix_type: str, plans: Plans) -> None:
     """Check ``obj`` (of type ``stix_type``) against the STIX 2.1 property rules; raise
-    ``StixError("path: why")`` at the first it breaks.
+    ``StixError("path: why")`` at the first it breaks. ``plans``: the batch's plans so far,
+    which this adds to.
 
     ``prepare`` calls it once its own checks (type, id, versions, references) have passed.
     """
@@ -435,9 +433,12 @@ def check_object(obj: dict[str, Any], stix_type: str) -> None:
             raise StixError(f"type: {stix_type!r} is a type name STIX 2.1 reserves")
         rules = OBSERVABLE if stix_type in SCO_TYPES else CUSTOM
     shape = tuple(obj)
-    plan = rules.plans.get(shape)
+    plan = plans.get((stix_type, shape))
     if plan is None:
         plan = rules.plan(obj, shape)
+        if len(plans) >= _PLANS_LIMIT:
+            plans.clear()
+        plans[stix_type, shape] = plan
     texts, calls, orders = plan
     # The string properties, all fetched and tested in C; which one is wrong is told then.
     if texts is not None and not all(map(isinstance, texts(obj), STRINGS)):

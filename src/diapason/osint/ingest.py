@@ -24,7 +24,7 @@ from diapason.domain.extensions import (
     diapason_id,
     extension_definitions,
 )
-from diapason.domain.stix import Problem, now_timestamp, prepare
+from diapason.domain.stix import Memo, Problem, now_timestamp, prepare
 from diapason.node import Node
 from diapason.osint.article import Article, ArticleError, parse_bytes
 from diapason.osint.dedup import DuplicateIndex, signature
@@ -184,8 +184,9 @@ class Ingestor:
         # The store accepts or refuses objects one by one: check them all first, so that an
         # article is written whole or not at all.
         limit = self.node.settings.max_object_bytes
+        memo = Memo()
         for index, obj in enumerate(fresh):
-            checked = prepare(obj, index, limit)
+            checked = prepare(obj, index, limit, memo)
             if isinstance(checked, Problem):
                 result.status = "refused"
                 result.error = f"{article.origin}: {checked}"

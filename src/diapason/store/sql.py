@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
-from diapason.domain.stix import Prepared, Problem, prepare, stored_links
+from diapason.domain.stix import Memo, Prepared, Problem, prepare, stored_links
 from diapason.domain.trust import Candidate, Held, Sender, screen
 from diapason.store.db import (
     close_engine,
@@ -294,9 +294,10 @@ class SqlStore:
         report = PutReport()
         batch: list[Prepared] = []
         chars = 0
+        memo = Memo()  # this call's own: put_many runs on the web server's worker threads
         with collection_paused():
             for index, obj in enumerate(objects_in, start_index):
-                prepared = prepare(obj, index, self.max_object_bytes)
+                prepared = prepare(obj, index, self.max_object_bytes, memo)
                 if isinstance(prepared, Problem):
                     report.refused.append(prepared)
                     continue
@@ -536,10 +537,11 @@ class SqlStore:
         marking_keys: list[tuple[str, int]] = []
         edge_keys: list[tuple[str, int, str]] = []
         in_seqs, seqs_value = among(self.dialect, seqs)
+        memo = Memo()
         for seq, content in connection.exec_driver_sql(
             f"SELECT seq, content FROM objects WHERE seq {in_seqs}", (seqs_value,)
         ):
-            markings, references = stored_links(content)
+            markings, references = stored_links(content, memo)
             add_link_rows(seq, markings, references, marking_keys, edge_keys)
         mark = placeholder(connection)
         if edge_keys:
