@@ -118,14 +118,18 @@ def test_normalise_timestamp(text: str, normalised: str) -> None:
     ],
 )
 def test_normalise_timestamp_refuses(text: str) -> None:
-    with pytest.raises(StixError, match=r"^valid_from: "):
+    with pytest.raises(StixError) as refused:
         normalise_timestamp(text, "valid_from")
+    assert refused.value.field == "valid_from"
+    assert str(refused.value) == f"valid_from: {refused.value.message}"
 
 
 @pytest.mark.parametrize("value", [None, 20240422, 1.5, True, [], {}, b"2024-01-01T00:00:00Z"])
 def test_normalise_timestamp_refuses_non_strings(value: Any) -> None:
-    with pytest.raises(StixError, match=r"^created: expected an RFC 3339 timestamp string"):
+    with pytest.raises(StixError) as refused:
         normalise_timestamp(value, "created")
+    assert refused.value.field == "created"
+    assert refused.value.message.startswith("expected an RFC 3339 timestamp string")
 
 
 DATETIMES = st.datetimes(min_value=datetime.min, max_value=datetime.max)
@@ -237,8 +241,9 @@ def test_new_id_is_a_valid_uuid4_id_of_its_type(stix_type: str) -> None:
     ],
 )
 def test_new_id_refuses_bad_type_names(stix_type: str) -> None:
-    with pytest.raises(StixError, match=r"^type: "):
+    with pytest.raises(StixError) as refused:
         new_id(stix_type)
+    assert refused.value.field == "type"
 
 
 @pytest.mark.parametrize(
@@ -353,6 +358,24 @@ def test_an_id_first_seen_as_a_reference_is_checked_against_the_type() -> None:
     problem = prepare({**sdo("malware"), "id": target}, 1, MAX_BYTES, memo)
     assert isinstance(problem, Problem) and problem.field == "id"
     assert "prefix 'location' does not match type 'malware'" in problem.message
+
+
+def test_a_stix_error_carries_its_field_and_message() -> None:
+    error = StixError("external_references[2].url", "'x' is not an absolute URI")
+    assert (error.field, error.message) == (
+        "external_references[2].url",
+        "'x' is not an absolute URI",
+    )
+    assert str(error) == "external_references[2].url: 'x' is not an absolute URI"
+    assert str(StixError("", "expected a JSON object")) == "expected a JSON object"
+
+
+def test_a_field_holding_a_colon_reaches_the_problem_whole() -> None:
+    """The problem takes the error's field and message as they are, never parsed back from
+    its text: a path with ": " in it stays whole."""
+    problem = refused(sdo(**{"x: y_ref": new_id("location")}))
+    assert problem.field == "x: y_ref"
+    assert problem.message.startswith("a reference property path must be")
 
 
 def test_remembered_list_paths_stay_within_their_budget() -> None:
@@ -847,7 +870,7 @@ def _outcome(links: Callable[[], tuple[list[str], list[tuple[str, str]]]]) -> tu
     try:
         return ("links", *links())
     except StixError as error:
-        return ("refused", str(error))
+        return ("refused", error.field, error.message)
 
 
 @given(st.dictionaries(_keys, _values, max_size=8))

@@ -717,5 +717,5 @@ def test_check_timestamp_is_normalise_timestamp_without_the_text(text: str) -> N
         checked = True
     except StixError as error:
         checked = False
-        assert str(error).startswith("first_seen: ")
+        assert error.field == "first_seen"
     assert checked == valid, text

@@ -67,7 +67,12 @@ def publish_alerts(
 
         report: PutReport = store.put_many(pending, source="local", on_write=record)
         if report.refused:
-            raise StixError(f"an alert was refused by the store: {report.refused[0]}")
+            problem = report.refused[0]
+            raise StixError(
+                problem.field,
+                f"alert {problem.object_id} refused by the store ({problem.rule}): "
+                f"{problem.message}",
+            )
         result.written.extend(report.written)
         result.unchanged.extend(report.unchanged)
     return result

@@ -5,7 +5,7 @@ dictionaries, hashes, binary and hex), with the checks STIX makes of every prope
 whatever its name (no null, no empty list, a well-formed name).
 
 A rule is called with the value and its path (``external_references[2]``) and raises
-``StixError("path: why")`` when the value is wrong. Most are plain functions; a few are
+``StixError("path", "why")`` when the value is wrong. Most are plain functions; a few are
 made from parameters (``integer(0, 100)``, ``reference_to("software")``).
 """
 
@@ -115,28 +115,27 @@ def _kind(value: Any) -> str:
 
 
 def _shown(path: str) -> str:
-    """A path as a message may show it: escaped, at most 120 characters, without ": "
-    (which separates the field from the message)."""
-    shown = path.encode("unicode_escape").decode("ascii").replace(": ", ":")
+    """A path as a message may show it: escaped (on one line), at most 120 characters."""
+    shown = path.encode("unicode_escape").decode("ascii")
     return shown if len(shown) <= 120 else shown[:120] + "…"
 
 
 def wrong(path: str, expected: str, value: Any) -> StixError:
     if value is None:
         return _null(path)
-    return StixError(f"{path}: expected {expected}, got {_kind(value)}")
+    return StixError(path, f"expected {expected}, got {_kind(value)}")
 
 
 def _null(path: str) -> StixError:
-    return StixError(f"{_shown(path)}: null is not a STIX value (leave the property out)")
+    return StixError(_shown(path), "null is not a STIX value (leave the property out)")
 
 
 def missing(path: str) -> StixError:
-    return StixError(f"{path}: required property missing")
+    return StixError(path, "required property missing")
 
 
 def _empty(path: str) -> StixError:
-    return StixError(f"{_shown(path)}: an empty list is not allowed (leave the property out)")
+    return StixError(_shown(path), "an empty list is not allowed (leave the property out)")
 
 
 # -- values anywhere ------------------------------------------------------------------------
@@ -177,10 +176,11 @@ def check_name(name: str, where: str) -> None:
     shown = f"{where}.{_shown(name)}" if where else _shown(name)
     if not PROPERTY_NAME_RE.match(name):
         raise StixError(
-            f"{shown}: a property name is 3 to 250 ASCII lowercase letters, digits or '_', "
-            "beginning with a letter"
+            shown,
+            "a property name is 3 to 250 ASCII lowercase letters, digits or '_', "
+            "beginning with a letter",
         )
-    raise StixError(f"{shown}: a name STIX 2.1 reserves; no object may use it")
+    raise StixError(shown, "a name STIX 2.1 reserves; no object may use it")
 
 
 def custom(value: Any, path: str, where: str = "") -> None:
@@ -220,7 +220,7 @@ def required_name(value: Any, path: str) -> None:
     if not isinstance(value, str):
         raise wrong(path, "a string", value)
     if not value:
-        raise StixError(f"{path}: must not be empty")
+        raise StixError(path, "must not be empty")
 
 
 def strings(value: Any, path: str) -> None:
@@ -249,7 +249,7 @@ def integer(low: int, high: int) -> Rule:
         if not isinstance(value, int) or isinstance(value, bool):
             raise wrong(path, f"an integer from {low} to {high}", value)
         if not low <= value <= high:
-            raise StixError(f"{path}: {value} is not an integer from {low} to {high}")
+            raise StixError(path, f"{value} is not an integer from {low} to {high}")
 
     return rule
 
@@ -261,7 +261,7 @@ def number(low: float, high: float | None) -> Rule:
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             raise wrong(path, span, value)
         if not (math.isfinite(value) and low <= value and (high is None or value <= high)):
-            raise StixError(f"{path}: {value!r} is not {span}")
+            raise StixError(path, f"{value!r} is not {span}")
 
     return rule
 
@@ -273,7 +273,7 @@ def choice(values: tuple[str, ...]) -> Rule:
         if not isinstance(value, str):
             raise wrong(path, "a string", value)
         if value not in values:
-            raise StixError(f"{path}: {value[:80]!r} is not one of {', '.join(values)}")
+            raise StixError(path, f"{value[:80]!r} is not one of {', '.join(values)}")
 
     return rule
 
@@ -282,7 +282,7 @@ def relationship_type(value: Any, path: str) -> None:
     if not isinstance(value, str):
         raise wrong(path, "a string", value)
     if not RELATIONSHIP_TYPE_RE.match(value):
-        raise StixError(f"{path}: {value[:80]!r} is not lowercase ASCII letters, digits and '-'")
+        raise StixError(path, f"{value[:80]!r} is not lowercase ASCII letters, digits and '-'")
 
 
 # References: ``_links`` has already checked that every ``_ref`` holds an identifier and
@@ -296,11 +296,11 @@ def reference_to(*types: str) -> Rule:
     def rule(value: Any, path: str) -> None:
         if isinstance(value, str):
             if not value.startswith(prefixes):
-                raise StixError(f"{path}: {value!r} is not the id of a {told}")
+                raise StixError(path, f"{value!r} is not the id of a {told}")
             return
         for position, target in enumerate(value):
             if not target.startswith(prefixes):
-                raise StixError(f"{path}[{position}]: {target!r} is not the id of a {told}")
+                raise StixError(f"{path}[{position}]", f"{target!r} is not the id of a {told}")
 
     return rule
 
@@ -311,12 +311,12 @@ def reference_not_to(*types: str) -> Rule:
     def rule(value: Any, path: str) -> None:
         if isinstance(value, str):
             if value.startswith(prefixes):
-                raise StixError(f"{path}: may not refer to a {value.partition('--')[0]}")
+                raise StixError(path, f"may not refer to a {value.partition('--')[0]}")
             return
         for position, target in enumerate(value):
             if target.startswith(prefixes):
                 kind = target.partition("--")[0]
-                raise StixError(f"{path}[{position}]: may not refer to a {kind}")
+                raise StixError(f"{path}[{position}]", f"may not refer to a {kind}")
 
     return rule
 
@@ -325,14 +325,14 @@ def binary(value: Any, path: str) -> None:
     if not isinstance(value, str):
         raise wrong(path, "a base64 string (a property named …_bin)", value)
     if not BASE64_RE.match(value):
-        raise StixError(f"{path}: {value[:80]!r} is not base64 (RFC 4648, a property named …_bin)")
+        raise StixError(path, f"{value[:80]!r} is not base64 (RFC 4648, a property named …_bin)")
 
 
 def hexadecimal(value: Any, path: str) -> None:
     if not isinstance(value, str):
         raise wrong(path, "a hexadecimal string (a property named …_hex)", value)
     if not HEX_RE.match(value):
-        raise StixError(f"{path}: {value[:80]!r} is not pairs of hexadecimal digits (…_hex)")
+        raise StixError(path, f"{value[:80]!r} is not pairs of hexadecimal digits (…_hex)")
 
 
 # The types a property's name gives it, whatever the property.
@@ -345,11 +345,11 @@ def dictionary(value: Any, path: str) -> None:
     if not isinstance(value, dict):
         raise wrong(path, "a dictionary (JSON object)", value)
     if not value:
-        raise StixError(f"{path}: an empty dictionary is not allowed (leave the property out)")
+        raise StixError(path, "an empty dictionary is not allowed (leave the property out)")
     for key, item in value.items():
         if not DICTIONARY_KEY_RE.match(key):
             raise StixError(
-                f"{path}: key {_shown(key)!r} is not 1 to 250 ASCII letters, digits, '-' or '_'"
+                path, f"key {_shown(key)!r} is not 1 to 250 ASCII letters, digits, '-' or '_'"
             )
         if isinstance(item, list) and not item:
             raise _empty(f"{path}.{key}")
@@ -362,18 +362,19 @@ def hashes(value: Any, path: str) -> None:
     if not isinstance(value, dict):
         raise wrong(path, "a dictionary of hashes", value)
     if not value:
-        raise StixError(f"{path}: an empty dictionary is not allowed (leave the property out)")
+        raise StixError(path, "an empty dictionary is not allowed (leave the property out)")
     for algorithm, digest in value.items():
         form = HASH_VALUE_RES.get(algorithm)
         if form is None:
             raise StixError(
-                f"{path}: {_shown(algorithm)!r} is not a hash algorithm of hash-algorithm-ov "
-                f"({', '.join(HASH_VALUE_RES)})"
+                path,
+                f"{_shown(algorithm)!r} is not a hash algorithm of hash-algorithm-ov "
+                f"({', '.join(HASH_VALUE_RES)})",
             )
         if not isinstance(digest, str):
             raise wrong(f"{path}.{algorithm}", "a string", digest)
         if not form.match(digest):
-            raise StixError(f"{path}.{algorithm}: {digest[:80]!r} is not a {algorithm} value")
+            raise StixError(f"{path}.{algorithm}", f"{digest[:80]!r} is not a {algorithm} value")
 
 
 def list_of(rule: Callable[[Any, str], None], what: str) -> Rule:
@@ -418,7 +419,7 @@ def _url(value: Any, path: str) -> None:
     if not isinstance(value, str):
         raise wrong(path, "a string", value)
     if not is_uri(value):
-        raise StixError(f"{path}: {value[:80]!r} is not an absolute URI (RFC 3986)")
+        raise StixError(path, f"{value[:80]!r} is not an absolute URI (RFC 3986)")
 
 
 def external_reference(value: Any, path: str) -> None:
@@ -432,13 +433,13 @@ def external_reference(value: Any, path: str) -> None:
     if source in ("cve", "capec"):
         form, example = (CVE_RE, "CVE-2024-1234") if source == "cve" else (CAPEC_RE, "CAPEC-98")
         if external_id is None:
-            raise StixError(f"{path}.external_id: required when source_name is {source!r}")
+            raise StixError(f"{path}.external_id", f"required when source_name is {source!r}")
         if not form.match(external_id):
             raise StixError(
-                f"{path}.external_id: {external_id[:80]!r} is not a {source} id (like {example})"
+                f"{path}.external_id", f"{external_id[:80]!r} is not a {source} id (like {example})"
             )
     elif external_id is None and "description" not in value and "url" not in value:
-        raise StixError(f"{path}: needs at least one of description, url and external_id")
+        raise StixError(path, "needs at least one of description, url and external_id")
 
 
 def _selectors(value: Any, path: str) -> None:
@@ -446,8 +447,8 @@ def _selectors(value: Any, path: str) -> None:
     for position, selector in enumerate(value):
         if not SELECTOR_RE.match(selector):
             raise StixError(
-                f"{path}[{position}]: {selector[:80]!r} is not a selector (property names and "
-                "[index] joined by '.')"
+                f"{path}[{position}]",
+                f"{selector[:80]!r} is not a selector (property names and [index] joined by '.')",
             )
 
 
@@ -459,7 +460,7 @@ def granular_marking(value: Any, path: str) -> None:
     if "selectors" not in value:
         raise missing(f"{path}.selectors")
     if ("marking_ref" in value) == ("lang" in value):
-        raise StixError(f"{path}: needs exactly one of marking_ref and lang")
+        raise StixError(path, "needs exactly one of marking_ref and lang")
 
 
 def extensions(value: Any, path: str) -> None:
@@ -468,19 +469,19 @@ def extensions(value: Any, path: str) -> None:
     if not isinstance(value, dict):
         raise wrong(path, "a dictionary of extensions", value)
     if not value:
-        raise StixError(f"{path}: an empty dictionary is not allowed (leave the property out)")
+        raise StixError(path, "an empty dictionary is not allowed (leave the property out)")
     for key, extension in value.items():
         where = f"{path}.{_shown(key)}"
         defined = EXTENSION_ID_RE.match(key) is not None
         if not defined and not EXTENSION_NAME_RE.match(key):
             raise StixError(
-                f"{where}: an extension is named by an extension-definition id or a "
-                "predefined '…-ext' name"
+                where,
+                "an extension is named by an extension-definition id or a predefined '…-ext' name",
             )
         if not isinstance(extension, dict):
             raise wrong(where, "a JSON object", extension)
         if not extension:
-            raise StixError(f"{where}: an empty extension is not allowed")
+            raise StixError(where, "an empty extension is not allowed")
         if defined:
             if "extension_type" not in extension:
                 raise missing(f"{where}.extension_type")
@@ -489,8 +490,8 @@ def extensions(value: Any, path: str) -> None:
                 raise wrong(f"{where}.extension_type", "a string", kind)
             if kind not in EXTENSION_TYPES:
                 raise StixError(
-                    f"{where}.extension_type: {kind!r} is not one of "
-                    f"{', '.join(sorted(EXTENSION_TYPES))}"
+                    f"{where}.extension_type",
+                    f"{kind!r} is not one of {', '.join(sorted(EXTENSION_TYPES))}",
                 )
         for name, item in extension.items():
             check_name(name, where)
@@ -519,10 +520,10 @@ def contents(value: Any, path: str) -> None:
         if not isinstance(translations, dict):
             raise wrong(f"{path}.{language}", "a dictionary of translations", translations)
         if not translations:
-            raise StixError(f"{path}.{language}: an empty dictionary is not allowed")
+            raise StixError(f"{path}.{language}", "an empty dictionary is not allowed")
         for name in translations:
             if not PROPERTY_NAME_RE.match(name):
-                raise StixError(f"{path}.{language}: {_shown(name)!r} is not a property name")
+                raise StixError(f"{path}.{language}", f"{_shown(name)!r} is not a property name")
 
 
 def extension_types(value: Any, path: str) -> None:
@@ -530,8 +531,8 @@ def extension_types(value: Any, path: str) -> None:
     for position, kind in enumerate(value):
         if kind not in EXTENSION_TYPES:
             raise StixError(
-                f"{path}[{position}]: {kind[:80]!r} is not one of "
-                f"{', '.join(sorted(EXTENSION_TYPES))}"
+                f"{path}[{position}]",
+                f"{kind[:80]!r} is not one of {', '.join(sorted(EXTENSION_TYPES))}",
             )
 
 

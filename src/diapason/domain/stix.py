@@ -89,7 +89,18 @@ TEXT_PROPERTIES = (
 
 
 class StixError(DiapasonError, ValueError):
-    """A value that is not valid STIX 2.1; the message says which property and why."""
+    """A value that is not valid STIX 2.1: ``field`` names the property (a path such as
+    ``external_references[2].url``), ``message`` says why. Shown as ``field: message``.
+    (After stix2's ``InvalidValueError(cls, prop_name, reason)``: the parts are
+    attributes, never a sentence to parse back.)"""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(field, message)
+        self.field = field
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +162,7 @@ class Prepared:
 def new_id(stix_type: str) -> str:
     """A fresh STIX identifier of the given type (UUIDv4)."""
     if not TYPE_RE.match(stix_type):
-        raise StixError(f"type: {stix_type!r} is not a valid STIX type name")
+        raise StixError("type", f"{stix_type!r} is not a valid STIX type name")
     return f"{stix_type}--{uuid.uuid4()}"
 
 
@@ -173,11 +184,11 @@ def now_timestamp() -> str:
 def normalise_timestamp(value: Any, field: str = "timestamp") -> str:
     """Check a STIX timestamp and return it at fixed microsecond precision (sortable as text)."""
     if not isinstance(value, str):
-        raise StixError(f"{field}: expected an RFC 3339 timestamp string, got {_kind(value)}")
+        raise StixError(field, f"expected an RFC 3339 timestamp string, got {_kind(value)}")
     match = TIMESTAMP_RE.match(value)
     if match is None:
         raise StixError(
-            f"{field}: {_clip(value)!r} is not an RFC 3339 UTC timestamp (YYYY-MM-DDTHH:MM:SS[.s]Z)"
+            field, f"{_clip(value)!r} is not an RFC 3339 UTC timestamp (YYYY-MM-DDTHH:MM:SS[.s]Z)"
         )
     seconds, fraction = match.groups()
     try:
@@ -185,7 +196,7 @@ def normalise_timestamp(value: Any, field: str = "timestamp") -> str:
         # many times faster than strptime on this hot path.
         datetime.fromisoformat(seconds)
     except ValueError:
-        raise StixError(f"{field}: {value!r} is not a real calendar date and time") from None
+        raise StixError(field, f"{value!r} is not a real calendar date and time") from None
     fraction = (fraction or "")[:6].ljust(6, "0")
     return f"{seconds}.{fraction}Z"
 
@@ -451,23 +462,24 @@ def _check_links(
     at the first bad one; then ``_split_links`` of them."""
     for path, target in entries:
         if not memo.is_path(path):
-            # Shown escaped and without ": ", which separates field from message.
-            shown_path = path.encode("unicode_escape").decode("ascii").replace(": ", ":")
+            # Shown escaped: a field is shown on one line.
+            shown_path = path.encode("unicode_escape").decode("ascii")
             raise StixError(
-                f"{_clip(shown_path)}: a reference property path must be at most 300 ASCII "
-                "letters, digits, '_', '-', '.', '[' or ']'"
+                _clip(shown_path),
+                "a reference property path must be at most 300 ASCII "
+                "letters, digits, '_', '-', '.', '[' or ']'",
             )
         if path[-1] == "s":  # the whole value of a _refs property, not one of its entries
             if isinstance(target, list):
-                raise StixError(f"{path}: an empty list is not allowed (leave the property out)")
+                raise StixError(path, "an empty list is not allowed (leave the property out)")
             raise StixError(
-                f"{path}: expected a non-empty list of STIX identifiers, got {_kind(target)}"
+                path, f"expected a non-empty list of STIX identifiers, got {_kind(target)}"
             )
         if not isinstance(target, str) or not memo.is_id(target):
             shown = _clip(target) if isinstance(target, str) else _kind(target)
-            raise StixError(f"{path}: {shown!r} is not a valid STIX identifier")
+            raise StixError(path, f"{shown!r} is not a valid STIX identifier")
         if _is_marking_path(path) and not target.startswith("marking-definition--"):
-            raise StixError(f"{path}: {target!r} is not a marking-definition id")
+            raise StixError(path, f"{target!r} is not a marking-definition id")
     return _split_links(entries)
 
 
@@ -554,8 +566,7 @@ def prepare(obj: Any, index: int, max_bytes: int, memo: Memo | None = None) -> P
     try:
         return _prepare(obj, index, max_bytes, memo or Memo())
     except StixError as error:
-        field, _, message = str(error).partition(": ")
-        return Problem(index, object_id and _clip(object_id, 120), field, message)
+        return Problem(index, object_id and _clip(object_id, 120), error.field, error.message)
     except RecursionError:
         # orjson parses up to 1024 levels; walking that deep exceeds Python's stack limit.
         return Problem(index, object_id and _clip(object_id, 120), "content", "nested too deeply")
@@ -564,18 +575,18 @@ def prepare(obj: Any, index: int, max_bytes: int, memo: Memo | None = None) -> P
 def _check_type_and_id(stix_type: Any, object_id: Any) -> None:
     """The precise error about ``type`` or ``id``; returns when both are valid."""
     if stix_type is None:
-        raise StixError("type: required property missing")
+        raise StixError("type", "required property missing")
     if not isinstance(stix_type, str) or not TYPE_RE.match(stix_type):
-        raise StixError(f"type: {stix_type!r} is not a valid STIX type name")
+        raise StixError("type", f"{stix_type!r} is not a valid STIX type name")
     if object_id is None:
-        raise StixError("id: required property missing")
+        raise StixError("id", "required property missing")
     if not isinstance(object_id, str):
-        raise StixError(f"id: expected a string, got {_kind(object_id)}")
+        raise StixError("id", f"expected a string, got {_kind(object_id)}")
     match = ID_RE.match(object_id)
     if match is None:
-        raise StixError(f"id: {_clip(object_id)!r} is not TYPE--UUID (RFC 4122)")
+        raise StixError("id", f"{_clip(object_id)!r} is not TYPE--UUID (RFC 4122)")
     if match.group(1) != stix_type:
-        raise StixError(f"id: prefix {match.group(1)!r} does not match type {stix_type!r}")
+        raise StixError("id", f"prefix {match.group(1)!r} does not match type {stix_type!r}")
 
 
 # created and modified are precise to the millisecond at least (STIX 2.1): once
@@ -584,7 +595,7 @@ _MILLISECOND_STAMP = 24
 
 
 def _not_to_the_millisecond(field: str, value: str) -> StixError:
-    return StixError(f"{field}: {value} is not precise to the millisecond (HH:MM:SS.sssZ)")
+    return StixError(field, f"{value} is not precise to the millisecond (HH:MM:SS.sssZ)")
 
 
 def _prepare(obj: dict[str, Any], index: int, max_bytes: int, memo: Memo) -> Prepared:
@@ -602,12 +613,12 @@ def _prepare(obj: dict[str, Any], index: int, max_bytes: int, memo: Memo) -> Pre
     spec_version = obj.get("spec_version")
     if spec_version is None and stix_type not in SCO_TYPES:
         raise StixError(
-            "spec_version: required property missing (STIX 2.0 content must be converted to 2.1)"
+            "spec_version", "required property missing (STIX 2.0 content must be converted to 2.1)"
         )
     if spec_version is None and "spec_version" in obj:
-        raise StixError("spec_version: null is not a STIX value (leave the property out)")
+        raise StixError("spec_version", "null is not a STIX value (leave the property out)")
     if spec_version is not None and spec_version != SPEC_VERSION:
-        raise StixError(f"spec_version: {spec_version!r} is not supported, only '2.1'")
+        raise StixError("spec_version", f"{spec_version!r} is not supported, only '2.1'")
 
     created: str | None = None
     if "created" in obj:
@@ -615,7 +626,7 @@ def _prepare(obj: dict[str, Any], index: int, max_bytes: int, memo: Memo) -> Pre
         if len(obj["created"]) < _MILLISECOND_STAMP:
             raise _not_to_the_millisecond("created", obj["created"])
     elif stix_type not in SCO_TYPES:
-        raise StixError("created: required property missing")
+        raise StixError("created", "required property missing")
     if "modified" in obj:
         if created is not None and obj["modified"] == obj["created"]:
             modified = created  # the first version: the same text normalises the same
@@ -624,26 +635,28 @@ def _prepare(obj: dict[str, Any], index: int, max_bytes: int, memo: Memo) -> Pre
             if len(obj["modified"]) < _MILLISECOND_STAMP:
                 raise _not_to_the_millisecond("modified", obj["modified"])
         if created is not None and modified < created:
-            raise StixError(f"modified: {obj['modified']} is earlier than created {obj['created']}")
+            raise StixError(
+                "modified", f"{obj['modified']} is earlier than created {obj['created']}"
+            )
     elif stix_type not in UNVERSIONED_TYPES:
-        raise StixError("modified: required property missing")
+        raise StixError("modified", "required property missing")
     else:
         modified = created or EPOCH
 
     revoked = obj.get("revoked", False)
     if not isinstance(revoked, bool):
-        raise StixError(f"revoked: expected true or false, got {_kind(revoked)}")
+        raise StixError("revoked", f"expected true or false, got {_kind(revoked)}")
 
     created_by_ref = obj.get("created_by_ref")
     if created_by_ref is not None and not (
         isinstance(created_by_ref, str) and created_by_ref.startswith("identity--")
     ):
-        raise StixError(f"created_by_ref: {created_by_ref!r} is not an identity id")
+        raise StixError("created_by_ref", f"{created_by_ref!r} is not an identity id")
 
     try:
         content = orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
     except (TypeError, orjson.JSONEncodeError) as error:
-        raise StixError(f"content: cannot be serialised as JSON: {error}") from None
+        raise StixError("content", f"cannot be serialised as JSON: {error}") from None
 
     markings, edges = _links(obj, content, memo)
     # The rules of STIX 2.1 for the other properties: nulls, types, required properties.
@@ -651,7 +664,7 @@ def _prepare(obj: dict[str, Any], index: int, max_bytes: int, memo: Memo) -> Pre
 
     if len(content) > max_bytes:
         raise StixError(
-            f"size: the object is {len(content):,} bytes, over the limit of {max_bytes:,}"
+            "size", f"the object is {len(content):,} bytes, over the limit of {max_bytes:,}"
         )
     # Positional, in the fields' order: keywords cost a tenth more for every object.
     return Prepared(

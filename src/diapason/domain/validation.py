@@ -13,7 +13,7 @@ bundled with ``stix2-validator`` (``schemas-2.1``), its ``musts``, and the prope
 definitions of the ``stix2`` library (``stix2/v21``). Where they differ the stricter holds:
 ``prepare`` refuses whatever the validator refuses.
 
-Every failure raises ``StixError("path: why")``, the path naming the property, nested ones
+Every failure raises ``StixError("path", "why")``, the path naming the property, nested ones
 included (``external_references[2].source_name``).
 """
 
@@ -85,44 +85,44 @@ def _location(obj: dict[str, Any]) -> None:
     has_latitude, has_longitude = "latitude" in obj, "longitude" in obj
     if has_latitude != has_longitude:
         present, absent = ("latitude", "longitude") if has_latitude else ("longitude", "latitude")
-        raise StixError(f"{absent}: required when {present} is present")
+        raise StixError(absent, f"required when {present} is present")
     if "precision" in obj and not has_latitude:
-        raise StixError("precision: only with latitude and longitude")
+        raise StixError("precision", "only with latitude and longitude")
     if not (has_latitude or "region" in obj or "country" in obj):
-        raise StixError("region: a location needs region, country, or latitude and longitude")
+        raise StixError("region", "a location needs region, country, or latitude and longitude")
 
 
 def _malware(obj: dict[str, Any]) -> None:
     if obj["is_family"] is True and "name" not in obj:
-        raise StixError("name: required when is_family is true")
+        raise StixError("name", "required when is_family is true")
 
 
 def _malware_analysis(obj: dict[str, Any]) -> None:
     if "result" not in obj and "analysis_sco_refs" not in obj:
-        raise StixError("result: a malware-analysis needs result or analysis_sco_refs")
+        raise StixError("result", "a malware-analysis needs result or analysis_sco_refs")
 
 
 def _observed_data(obj: dict[str, Any]) -> None:
     if ("objects" in obj) == ("object_refs" in obj):
-        raise StixError("object_refs: observed-data needs exactly one of object_refs and objects")
+        raise StixError("object_refs", "observed-data needs exactly one of object_refs and objects")
 
 
 def _marking_definition(obj: dict[str, Any]) -> None:
     own = obj["id"]
     if own in obj.get("object_marking_refs", ()):
-        raise StixError("object_marking_refs: a marking-definition may not mark itself")
+        raise StixError("object_marking_refs", "a marking-definition may not mark itself")
     for position, marking in enumerate(obj.get("granular_markings", ())):
         if marking.get("marking_ref") == own:
             raise StixError(
-                f"granular_markings[{position}].marking_ref: a marking-definition may not mark "
-                "itself"
+                f"granular_markings[{position}].marking_ref",
+                "a marking-definition may not mark itself",
             )
     kind = obj.get("definition_type")
     if "extensions" not in obj:
         if kind is None:
-            raise StixError("definition_type: required when there are no extensions")
+            raise StixError("definition_type", "required when there are no extensions")
         if "definition" not in obj:
-            raise StixError("definition: required when there are no extensions")
+            raise StixError("definition", "required when there are no extensions")
     if kind == "statement":
         definition = obj.get("definition")
         if definition is None:
@@ -134,14 +134,16 @@ def _marking_definition(obj: dict[str, Any]) -> None:
     elif kind == "tlp":
         level = TLP_1_0.get(own)
         if level is None:
-            raise StixError("definition_type: 'tlp' is only for the four TLP 1.0 markings of STIX")
+            raise StixError(
+                "definition_type", "'tlp' is only for the four TLP 1.0 markings of STIX"
+            )
         if (
             obj.get("name") != f"TLP:{level.upper()}"
             or obj.get("definition") != {"tlp": level}
             or obj.get("created") != "2017-01-20T00:00:00.000Z"
             or not obj.keys() <= _TLP_1_0_PROPERTIES
         ):
-            raise StixError(f"definition: not the TLP:{level.upper()} marking STIX defines")
+            raise StixError("definition", f"not the TLP:{level.upper()} marking STIX defines")
 
 
 def _extension_definition(obj: dict[str, Any]) -> None:
@@ -149,7 +151,7 @@ def _extension_definition(obj: dict[str, Any]) -> None:
         "extension_types", ()
     ):
         raise StixError(
-            "extension_properties: only for a toplevel-property-extension (extension_types)"
+            "extension_properties", "only for a toplevel-property-extension (extension_types)"
         )
 
 
@@ -422,7 +424,7 @@ def _resolve_selector(obj: dict[str, Any], selector: str) -> str | None:
 
 def check_object(obj: dict[str, Any], stix_type: str, plans: Plans) -> None:
     """Check ``obj`` (of type ``stix_type``) against the STIX 2.1 property rules; raise
-    ``StixError("path: why")`` at the first it breaks. ``plans``: the batch's plans so far,
+    ``StixError("path", "why")`` at the first it breaks. ``plans``: the batch's plans so far,
     which this adds to.
 
     ``prepare`` calls it once its own checks (type, id, versions, references) have passed.
@@ -430,7 +432,7 @@ def check_object(obj: dict[str, Any], stix_type: str, plans: Plans) -> None:
     rules = TYPES.get(stix_type)
     if rules is None:
         if stix_type in RESERVED_TYPES:
-            raise StixError(f"type: {stix_type!r} is a type name STIX 2.1 reserves")
+            raise StixError("type", f"{stix_type!r} is a type name STIX 2.1 reserves")
         rules = OBSERVABLE if stix_type in SCO_TYPES else CUSTOM
     shape = tuple(obj)
     plan = plans.get((stix_type, shape))
@@ -453,14 +455,14 @@ def check_object(obj: dict[str, Any], stix_type: str, plans: Plans) -> None:
                 why = _resolve_selector(obj, selector)
                 if why is not None:
                     raise StixError(
-                        f"granular_markings[{position}].selectors[{place}]: {selector!r} "
-                        f"selects nothing: {why}"
+                        f"granular_markings[{position}].selectors[{place}]",
+                        f"{selector!r} selects nothing: {why}",
                     )
     for later, earlier, strictly in orders:
         end = normalise_timestamp(obj[later], later)
         start = normalise_timestamp(obj[earlier], earlier)
         if end < start or (strictly and end == start):
             relation = "later than" if strictly else "at or later than"
-            raise StixError(f"{later}: {obj[later]} must be {relation} {earlier} {obj[earlier]}")
+            raise StixError(later, f"{obj[later]} must be {relation} {earlier} {obj[earlier]}")
     if rules.constraints is not None:
         rules.constraints(obj)
