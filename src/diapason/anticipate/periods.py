@@ -75,12 +75,3 @@ def format_period(index: int, frequency: Frequency) -> str:
         return f"{index // 12:04d}-{index % 12 + 1:02d}"
     year, week, _ = date.fromordinal(index * 7 + 1).isocalendar()
     return f"{year:04d}-W{week:02d}"
-
-
-def season_position(index: int, frequency: Frequency) -> int:
-    """Where a period falls in its year: month 0-11, or week 0-51 (ISO week 53 counts as
-    the 52nd: the seasonal terms treat it as the end of the year)."""
-    if frequency == "month":
-        return index % 12
-    week = date.fromordinal(index * 7 + 1).isocalendar()[1]
-    return min(week, 52) - 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -172,10 +172,6 @@ def write_csv(series: Sequence[Series], path: Path) -> None:
         for one in series:
             for offset, count in enumerate(one.counts):
                 writer.writerow([one.label(offset), one.name, int(count)])
-
-
-def series_by_name(series: Iterable[Series]) -> dict[str, Series]:
-    return {one.name: one for one in series}
 
 
 @dataclass(frozen=True)

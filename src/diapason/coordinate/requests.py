@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from diapason.coordinate.actions import check_links, set_links
@@ -30,7 +30,7 @@ from diapason.coordinate.records import (
 from diapason.coordinate.revisions import Item
 from diapason.domain.coordination import RFI_TYPE
 from diapason.domain.grading import grade
-from diapason.domain.stix import format_timestamp, parse_timestamp
+from diapason.domain.stix import parse_timestamp
 
 ANSWER_LABEL = "rfi-answer"
 # Europol's yardstick: about 80% of SIENA requests answered within 5 days.
@@ -224,8 +224,3 @@ def statistics(records: Records, views: list[dict[str, Any]]) -> list[dict[str, 
         row["mean_days_to_answer"] = round(sum(days) / len(days), 2) if days else None
         result.append(row)
     return sorted(result, key=lambda r: r["partner"])
-
-
-def deadline_in(days: float, now: datetime) -> str:
-    """A deadline ``days`` from now, as a timestamp (for the default deadline)."""
-    return format_timestamp(now + timedelta(days=days))

@@ -276,14 +276,6 @@ class Memo:
         self.plans: validation.Plans = {}
 
 
-def is_valid_id(value: Any) -> bool:
-    return isinstance(value, str) and ID_RE.match(value) is not None
-
-
-def canonical_json(obj: Any) -> str:
-    return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
-
-
 def _kind(value: Any) -> str:
     return "null" if value is None else type(value).__name__
 

@@ -18,7 +18,6 @@ entities with their mentions, PLOVER events, topics, duplicate links). Scores:
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -303,16 +302,3 @@ def evaluate(gold_dir: Path, gazetteer: Gazetteer, *, baseline: bool = True) -> 
             scores.duplicates.found += 1
             scores.duplicates.matched += original[0] == gold.get("duplicate_of")
     return scores
-
-
-def articles_of(paths: Iterable[Path]) -> list[Path]:
-    """Article files under ``paths`` (markdown, text, HTML), for benchmarks."""
-    found: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            found.extend(
-                sorted(p for p in path.rglob("*") if p.suffix in (".md", ".txt", ".html", ".htm"))
-            )
-        else:
-            found.append(path)
-    return found

@@ -19,7 +19,7 @@ import csv
 import os
 import re
 import unicodedata
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -322,8 +322,3 @@ def _write_entries(path: Path, entries: list[Entry]) -> None:
             row = (entry.type, entry.canonical, entry.country or "", "|".join(entry.aliases))
             handle.write("\t".join((*row, entry.detail)) + "\n")
     temporary.replace(path)
-
-
-def country_names(gazetteer: Gazetteer) -> Mapping[str, str]:
-    """ISO code -> canonical English country name."""
-    return {code: entry.canonical for code, entry in gazetteer.countries.items()}

@@ -8,7 +8,7 @@ the HTTP status to answer and a one-line message naming the field.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from starlette.responses import Response
@@ -98,10 +98,3 @@ def context(view: View, **values: Any) -> dict[str, Any]:
     sides = [view.node.settings.node_name, *(p.name for p in view.node.partners.all())]
     shown = {key: loose(value) for key, value in values.items()}
     return {"sections": sections, "sides": sides, **shown}
-
-
-def text_of_changes(changed: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """A revision's changed fields as (field, value) lines for display."""
-    return [
-        (name, value if isinstance(value, str) else repr(value)) for name, value in changed.items()
-    ]

@@ -12,7 +12,7 @@ the browser's ``Accept-Language`` decides, and English is the fallback.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from importlib import resources
 from typing import Any, Literal
 
@@ -88,8 +88,3 @@ def make_gettext(translations: NullTranslations) -> Gettext:
         return text % variables if variables else text
 
     return gettext
-
-
-def translate_all(gettext: Gettext, messages: Mapping[str, str]) -> dict[str, str]:
-    """A mapping with its values translated (for tables of labels kept in code)."""
-    return {key: str(gettext(value)) for key, value in messages.items()}
