@@ -31,7 +31,6 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
-from diapason.coordinate import Coordination
 from diapason.domain.coordination import ACTION_TYPE
 from diapason.node import init_node
 from diapason.settings import load_settings
@@ -66,7 +65,7 @@ def main() -> None:
         )
         node, _ = init_node(settings, "benchmark")
         node.partners.add("paris", "http://127.0.0.1:9", "unused", identity_id=PARIS)
-        joint = Coordination(node, actor="benchmark", editor="benchmark")
+        joint = node.coordination(actor="benchmark", editor="benchmark")
         due = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
         ids: list[str] = []
         edit_times: list[float] = []

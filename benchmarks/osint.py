@@ -39,7 +39,6 @@ from benchmarks.common import print_targets
 from diapason.node import init_node
 from diapason.osint.article import Article, read_article
 from diapason.osint.gazetteer import load_gazetteer
-from diapason.osint.ingest import Ingestor
 from diapason.osint.nlp import french, spacy_entities
 from diapason.osint.pipeline import analyse
 from diapason.settings import load_settings
@@ -103,7 +102,7 @@ def ingest_against_floor(articles: list[Article]) -> tuple[float, float, int]:
     with tempfile.TemporaryDirectory() as folder:
         node, _ = init_node(load_settings(Path(folder), environ={}), "benchmark")
         try:
-            ingestor = Ingestor(node, "benchmark")
+            ingestor = node.ingestor("benchmark")
             floor_seconds = ingested = 0.0
             for article in articles:
                 start = time.perf_counter()

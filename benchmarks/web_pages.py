@@ -53,10 +53,9 @@ from rich.table import Table
 
 from benchmarks.common import free_port, print_targets, writable_file
 from benchmarks.generate import generate_objects
-from diapason.coordinate import Coordination, CoordinationError
+from diapason.coordinate import CoordinationError
 from diapason.domain.extensions import EVENT_EXTENSION_ID, TLP_2_0_IDS
 from diapason.node import Node, init_node
-from diapason.osint.ingest import ingest_text
 from diapason.settings import load_settings
 
 PASSWORD = "benchmark passphrase long enough"
@@ -185,11 +184,11 @@ def add_feature_data(node: Node) -> dict[str, str]:
     for first in range(0, EVENTS, 5_000):
         report = node.store.put_many(made[first : first + 5_000], source="partner:paris")
         assert not report.refused, report.refused[:1]
-    article = ingest_text(node, SEED.read_text("utf-8"), origin="seed", actor="benchmark")
+    article = node.ingestor("benchmark").ingest_text(SEED.read_text("utf-8"), origin="seed")
     assert article.report_id is not None, article.error
     year_ago = datetime.now(UTC) - timedelta(days=365)
-    past = Coordination(node, actor="benchmark", editor="nadia", clock=lambda: year_ago)
-    now = Coordination(node, actor="benchmark", editor="nadia")
+    past = node.coordination(actor="benchmark", editor="nadia", clock=lambda: year_ago)
+    now = node.coordination(actor="benchmark", editor="nadia")
     group = past.create_group("GMMP", "gmmp", ["rabat", "paris"]).item_id
     meeting = ""
     for month in range(24):

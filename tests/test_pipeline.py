@@ -10,7 +10,6 @@ import pytest
 
 from diapason.anticipate.events import store_series
 from diapason.node import Node, init_node
-from diapason.osint.ingest import ingest_text
 from diapason.settings import load_settings
 
 SHARED = next(
@@ -37,7 +36,9 @@ def node(tmp_path: Path, database_url: str) -> Iterator[Node]:
 def test_ingested_events_are_counted_per_place_type_and_month(node: Node) -> None:
     written = []
     for path in ARTICLES:
-        result = ingest_text(node, path.read_text(encoding="utf-8"), origin=str(path))
+        result = node.ingestor("osint").ingest_text(
+            path.read_text(encoding="utf-8"), origin=str(path)
+        )
         written += [obj for obj in result.objects if obj["type"] == "x-diapason-event"]
     assert written, "the articles report events"
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -20,6 +21,8 @@ import sqlalchemy as sa
 from diapason.accounts import Accounts, IssuedToken, User
 from diapason.audit import AuditLog
 from diapason.authentication import Authenticator
+from diapason.coordinate.records import Holdings
+from diapason.coordinate.service import Coordination
 from diapason.domain.extensions import PROTECTION_EXTENSION_ID, TLP_2_0_IDS, shipped_objects
 from diapason.domain.grading import grade
 from diapason.domain.protection import ProtectionError, protection_of, review_overdue
@@ -29,6 +32,7 @@ from diapason.exchange.ledger import Ledger
 from diapason.exchange.partners import Partners
 from diapason.exchange.receipts import Deliveries, OutgoingReceipts
 from diapason.exchange.sync import Local, SyncAgent
+from diapason.osint.ingest import Ingestor
 from diapason.settings import CONFIG_FILE, Secret, Settings, SettingsError
 from diapason.store.db import write_transaction
 from diapason.store.schema import node_meta
@@ -281,6 +285,26 @@ class Node:
             max_answer_bytes=settings.sync_max_answer_bytes or None,
             stopping=stopping,
         )
+
+    def ingestor(self, actor: str) -> Ingestor:
+        """The OSINT pipeline writing into this node as ``actor``."""
+        return Ingestor(
+            self.store, self.audit, self.settings.data_dir, lambda: self.identity_id, actor
+        )
+
+    def coordination(
+        self, *, actor: str, editor: str, clock: Callable[[], datetime] | None = None
+    ) -> Coordination:
+        """The joint mechanism as one user (``editor``, audited as ``actor``) sees it."""
+        holdings = Holdings(
+            self.settings.node_name,
+            lambda: self.identity_id,
+            self.store,
+            self.audit,
+            self.partners,
+            self.ledger,
+        )
+        return Coordination(holdings, actor=actor, editor=editor, clock=clock)
 
     def close(self) -> None:
         self.store.close()

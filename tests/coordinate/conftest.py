@@ -41,7 +41,7 @@ def joint(database_url: str, tmp_path: Path) -> Iterator[Joint]:
     node, _ = init_node(settings, "tests")
     node.partners.add("paris", "http://127.0.0.1:9", "unused", identity_id=PARIS_IDENTITY)
     clock = Clock()  # tests.clock.NOW, moved by the tests that need it
-    yield Joint(node, clock, Coordination(node, actor="tests", editor="nadia", clock=clock))
+    yield Joint(node, clock, node.coordination(actor="tests", editor="nadia", clock=clock))
     node.close()
 
 

@@ -12,7 +12,6 @@ from stix2validator import ValidationOptions, validate_instance
 from diapason.domain.extensions import EVENT_EXTENSION_ID, TLP_2_0_IDS
 from diapason.domain.grading import is_osint
 from diapason.node import Node, init_node
-from diapason.osint.ingest import Ingestor, ingest_text
 from diapason.settings import load_settings
 from diapason.store.interface import Query
 
@@ -34,7 +33,7 @@ def named(objects: list[dict[str, Any]], name: str) -> dict[str, Any]:
 
 
 def test_seed_ingested_as_valid_linked_stix(node: Node, seed_bytes: bytes) -> None:
-    result = Ingestor(node, "tests").ingest_bytes(seed_bytes, str(SEED))
+    result = node.ingestor("tests").ingest_bytes(seed_bytes, str(SEED))
     assert result.status == "written", result.error
     objects = result.objects
     for obj in objects:
@@ -86,10 +85,10 @@ def test_seed_ingested_as_valid_linked_stix(node: Node, seed_bytes: bytes) -> No
 
 
 def test_reingesting_changes_nothing(node: Node, seed_bytes: bytes) -> None:
-    ingestor = Ingestor(node, "tests")
+    ingestor = node.ingestor("tests")
     first = ingestor.ingest_bytes(seed_bytes, "seed")
     count = node.store.count()
-    again = Ingestor(node, "tests").ingest_bytes(seed_bytes, "seed again")
+    again = node.ingestor("tests").ingest_bytes(seed_bytes, "seed again")
     assert (first.status, again.status) == ("written", "unchanged")
     assert again.written == [] and again.report_id == first.report_id
     assert node.store.count() == count
@@ -110,7 +109,7 @@ def test_entities_resolve_against_the_knowledge_base(node: Node) -> None:
         "Saisie à Tanger\n\n02.03.2024\n\nLa Direction générale de la sûreté nationale (DGSN) "
         "a annoncé lundi la saisie de deux tonnes de chira à Tanger.\n"
     )
-    result = ingest_text(node, text, origin="tanger.txt")
+    result = node.ingestor("osint").ingest_text(text, origin="tanger.txt")
     assert result.status == "written"
     spans = [
         s
@@ -142,7 +141,7 @@ def test_near_duplicate_is_linked_not_stored_twice(node: Node) -> None:
         f"# **Démantèlement d'un réseau à Nador**\n\n**27.08.2023 Nador**\n\n{body} Selon la "
         "DGSN, l'enquête se poursuit.\n\n### **Source**\n\n: <https://b.example/nador>\n"
     )
-    ingestor = Ingestor(node, "tests")
+    ingestor = node.ingestor("tests")
     original = ingestor.ingest_bytes(first.encode(), "a.md")
     duplicate = ingestor.ingest_bytes(second.encode(), "b.md")
     assert original.status == "written" and original.events > 0
@@ -155,7 +154,7 @@ def test_near_duplicate_is_linked_not_stored_twice(node: Node) -> None:
         for r in link
     )
     # A new session finds the original through the store.
-    third = Ingestor(node, "tests").ingest_bytes(
+    third = node.ingestor("tests").ingest_bytes(
         second.replace("b.example", "c.example").encode(), "c.md"
     )
     assert third.status == "duplicate" and third.duplicate_of == original.report_id
@@ -166,7 +165,7 @@ def test_arabic_is_stored_and_searchable(node: Node) -> None:
         "# **لقاء في الرباط**\n\n**22.04.2024 لقاء في الرباط**\n\n"
         "استقبل وزير الداخلية يوم الاثنين بالرباط نظيره الفرنسي لبحث التعاون الأمني والهجرة.\n"
     )
-    result = ingest_text(node, text, origin="ar.md")
+    result = node.ingestor("osint").ingest_text(text, origin="ar.md")
     assert result.status == "written" and result.language == "ar"
     report = by_type(result.objects, "report")[0]
     assert report["lang"] == "ar"
@@ -188,7 +187,7 @@ def test_arabic_is_stored_and_searchable(node: Node) -> None:
 )
 def test_bad_input_writes_nothing(node: Node, data: bytes, message: str) -> None:
     count = node.store.count()
-    result = Ingestor(node, "tests").ingest_bytes(data, "bad")
+    result = node.ingestor("tests").ingest_bytes(data, "bad")
     assert result.status == "refused" and result.error is not None and message in result.error
     assert node.store.count() == count
 
@@ -198,7 +197,7 @@ def test_untrusted_text_stays_text(node: Node) -> None:
         "<script>alert('x')</script> [red]Rabat[/red] ${jndi:ldap://x}\n\n01.02.2024\n\n"
         "Le ministre a reçu lundi à Rabat une délégation. '); DROP TABLE objects; --\n"
     )
-    result = ingest_text(node, text, origin="evil.txt")
+    result = node.ingestor("osint").ingest_text(text, origin="evil.txt")
     assert result.status == "written"
     report = by_type(result.objects, "report")[0]
     assert "DROP TABLE objects" in report["description"]
@@ -214,7 +213,7 @@ def test_an_article_is_written_whole_or_not_at_all(tmp_path: Path, sqlite_url: s
     small, _ = init_node(settings, "tests")
     try:
         count = small.store.count()
-        result = Ingestor(small, "tests").ingest_bytes(SEED.read_bytes(), "seed")
+        result = small.ingestor("tests").ingest_bytes(SEED.read_bytes(), "seed")
         assert result.status == "refused"
         assert result.error is not None and result.error.startswith("seed: object #0 (report--")
         assert small.store.count() == count
@@ -227,7 +226,7 @@ def test_article_without_a_date(node: Node) -> None:
     text = (
         "Arrestation à Tanger\n\nLa police a arrêté trois passeurs à Tanger, a annoncé la DGSN.\n"
     )
-    result = ingest_text(node, text, origin="undated.txt")
+    result = node.ingestor("osint").ingest_text(text, origin="undated.txt")
     assert result.status == "written" and result.published is None
     events = by_type(result.objects, "x-diapason-event")
     assert events and all("event_date" not in event for event in events)

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from diapason.coordinate import Coordination
 from diapason.coordinate.meetings import moment
 from diapason.domain.coordination import RFI_TYPE
 from diapason.domain.extensions import COORDINATION_EXTENSION_IDS, TLP_2_0_IDS
@@ -252,7 +251,7 @@ def test_requests_made_answered_closed_and_counted(joint: Site, admin: WebClient
 
 def test_overdue_actions_are_flagged_and_on_the_dashboard(joint: Site, admin: WebClient) -> None:
     earlier = joint.clock() - timedelta(days=30)
-    past = Coordination(joint.node, actor="tests", editor="nadia", clock=lambda: earlier)
+    past = joint.node.coordination(actor="tests", editor="nadia", clock=lambda: earlier)
     past.create_action("Send the list of returns", "rabat", day(5, earlier))
     listed = admin.get("/coordination/actions", overdue="1").text
     assert "Send the list of returns" in listed and "overdue by 25 days" in listed

@@ -50,7 +50,7 @@ def given_clock() -> Callable[[], datetime] | None:
 def coordination(data_dir: Path | None) -> Iterator[Coordination]:
     """The node's joint mechanism, acting as the operating-system user."""
     with opened(data_dir) as node:
-        yield Coordination(node, actor=actor(), editor=editor(), clock=given_clock())
+        yield node.coordination(actor=actor(), editor=editor(), clock=given_clock())
 
 
 def tlp_option(function: F) -> F:

@@ -24,7 +24,7 @@ from diapason.cli.common import (
 from diapason.osint.article import MAX_ARTICLE_BYTES
 from diapason.osint.evaluation import GoldError, evaluate
 from diapason.osint.gazetteer import GazetteerError, load_gazetteer, record_correction
-from diapason.osint.ingest import Ingestor, IngestResult
+from diapason.osint.ingest import IngestResult
 
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt", ".text", ".html", ".htm")
 
@@ -79,7 +79,7 @@ def ingest_command(
         raise click.UsageError("no article files found in the paths given")
     results: list[IngestResult] = []
     with opened(data_dir) as node:
-        ingestor = Ingestor(node, actor())
+        ingestor = node.ingestor(actor())
         with progress_bar(as_json) as progress:
             task = progress.add_task("ingest", total=len(inputs))
             for origin in inputs:

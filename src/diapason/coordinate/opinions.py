@@ -66,7 +66,7 @@ def record(
         raise CoordinationError("opinion: field object_refs: name the assessment(s) concerned")
     sides = set()
     for ref in object_refs:
-        stored = records.node.store.get(ref) if isinstance(ref, str) else None
+        stored = records.holdings.store.get(ref) if isinstance(ref, str) else None
         if stored is None:
             raise CoordinationError(f"opinion: field object_refs: {ref} is not held here")
         side = records.side_of(stored.object.get("created_by_ref"))

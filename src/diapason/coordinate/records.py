@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from diapason.audit import AuditLog
 from diapason.coordinate.revisions import Item, Revision, assemble
 from diapason.domain.coordination import FIGURE_TYPE, RFI_TYPE, SCHEMAS
 from diapason.domain.extensions import COORDINATION_EXTENSION_IDS, TLP_2_0_IDS
@@ -28,9 +29,11 @@ from diapason.domain.grading import grade
 from diapason.domain.markings import effective_markings, partner_key, releasability_marking
 from diapason.domain.stix import format_timestamp, new_id
 from diapason.errors import DiapasonError
-from diapason.node import Node
+from diapason.exchange.ledger import Ledger
+from diapason.exchange.partners import Partners
 from diapason.store.interface import Query, StoredObject
 from diapason.store.schema import edges, objects
+from diapason.store.sql import SqlStore
 
 # TLP levels a joint record may carry. TLP:RED would never leave the node without naming
 # recipients one object at a time, which defeats a joint record.
@@ -66,6 +69,20 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+@dataclass(frozen=True)
+class Holdings:
+    """What the joint records go through: this node's name (the side it speaks for) and
+    its organisation's identity, the store, the audit trail, the partners (the other
+    sides) and the ledger (the markings it knows)."""
+
+    name: str
+    identity: Callable[[], str | None]
+    store: SqlStore
+    audit: AuditLog
+    partners: Partners
+    ledger: Ledger
+
+
 @dataclass
 class Records:
     """The joint records of one node, for one user.
@@ -75,7 +92,7 @@ class Records:
     pass a fixed one, to make deadlines pass without waiting).
     """
 
-    node: Node
+    holdings: Holdings
     actor: str
     editor: str
     clock: Callable[[], datetime] = field(default=_now)
@@ -84,11 +101,11 @@ class Records:
     @property
     def me(self) -> str:
         """This node's name: the side this node speaks for."""
-        return self.node.settings.node_name
+        return self.holdings.name
 
     @property
     def identity(self) -> str:
-        found = self.node.identity_id
+        found = self.holdings.identity()
         if found is None:
             raise CoordinationError("this node has no identity yet: run `diapason init`")
         return found
@@ -103,10 +120,11 @@ class Records:
     def _known(self) -> tuple[list[str], dict[str, str]]:
         # Read once per Records (one command, one HTTP request): listings ask for the side
         # of every revision.
-        partners = self.node.partners.all()
+        partners = self.holdings.partners.all()
         sides = {p.identity_id: p.name for p in partners if p.identity_id}
-        if self.node.identity_id:
-            sides[self.node.identity_id] = self.me
+        mine = self.holdings.identity()
+        if mine:
+            sides[mine] = self.me
         return [self.me, *sorted(p.name for p in partners)], sides
 
     def partners(self) -> list[str]:
@@ -132,12 +150,12 @@ class Records:
     # -- reading --------------------------------------------------------------------------
     def stored(self, stix_type: str) -> Iterator[StoredObject]:
         query = Query(types=(stix_type,), limit=1000)
-        page = self.node.store.query(query)
+        page = self.holdings.store.query(query)
         while True:
             yield from page.objects
             if page.next_after is None:
                 return
-            page = self.node.store.query(
+            page = self.holdings.store.query(
                 Query(types=(stix_type,), limit=1000, after=page.next_after)
             )
 
@@ -157,9 +175,9 @@ class Records:
                 objects.c.is_current,
             )
         )
-        with self.node.store.engine.connect() as connection:
+        with self.holdings.store.engine.connect() as connection:
             ids = sorted({row[0] for row in connection.execute(statement)})
-        found = (self.node.store.get(object_id) for object_id in ids)
+        found = (self.holdings.store.get(object_id) for object_id in ids)
         return [stored for stored in found if stored is not None]
 
     def items(self, stix_type: str) -> dict[str, Item]:
@@ -175,19 +193,19 @@ class Records:
         )
         if not isinstance(item_id, str) or not item_id.startswith(f"{stix_type}--"):
             raise missing
-        stored = self.node.store.get(item_id)
+        stored = self.holdings.store.get(item_id)
         if stored is None:
             raise missing
         first = stored.object.get("item_ref")
         root = first if isinstance(first, str) else stored.id
         ids = {root, stored.id} | {
             edge.source_id
-            for edge in self.node.store.neighbours(root)
+            for edge in self.holdings.store.neighbours(root)
             if edge.property == "item_ref" and edge.target_id == root
         }
         revisions = []
         for revision_id in sorted(ids):
-            found = self.node.store.get(revision_id)
+            found = self.holdings.store.get(revision_id)
             if found is not None and found.type == stix_type:
                 revisions.append(Revision.of(found.object, found.source))
         item = assemble(self._owned(stix_type, revisions)).get(root)
@@ -213,12 +231,12 @@ class Records:
 
     def consult(self, ids: Sequence[str], what: str, **details: Any) -> None:
         """Audit a read made for a person (a listing, one item, a document)."""
-        self.node.audit.append(
+        self.holdings.audit.append(
             self.actor, "consult", list(ids), details={"coordination": what, **details}
         )
 
     def exists(self, object_id: str) -> bool:
-        return bool(self.node.store.known_ids([object_id]))
+        return bool(self.holdings.store.known_ids([object_id]))
 
     # -- writing --------------------------------------------------------------------------
     def new_object(self, stix_type: str) -> dict[str, Any]:
@@ -234,7 +252,7 @@ class Records:
         }
 
     def tlp_of(self, revision: Revision) -> str:
-        markings = effective_markings(revision.object, self.node.ledger.context().definitions)
+        markings = effective_markings(revision.object, self.holdings.ledger.context().definitions)
         level = markings.tlp.value if markings.tlp is not None else DEFAULT_TLP
         return level if level in TLP_LEVELS else DEFAULT_TLP
 
@@ -296,7 +314,7 @@ class Records:
         action = "create" if item_id is None else "update"
 
         def audit(connection: Any, written: list[str]) -> None:
-            self.node.audit.append(
+            self.holdings.audit.append(
                 self.actor,
                 action,
                 written,
@@ -308,7 +326,7 @@ class Records:
                 connection=connection,
             )
 
-        report = self.node.store.put_many([rel_to, obj], source="local", on_write=audit)
+        report = self.holdings.store.put_many([rel_to, obj], source="local", on_write=audit)
         if report.refused:
             raise CoordinationError(f"{obj['id']}: refused by the store: {report.refused[0]}")
         return Revision.of(obj, "local")
@@ -318,7 +336,7 @@ class Records:
         definitions, audited as a creation."""
 
         def audit(connection: Any, written: list[str]) -> None:
-            self.node.audit.append(
+            self.holdings.audit.append(
                 self.actor,
                 "create",
                 written,
@@ -326,7 +344,7 @@ class Records:
                 connection=connection,
             )
 
-        report = self.node.store.put_many([*markings, obj], source="local", on_write=audit)
+        report = self.holdings.store.put_many([*markings, obj], source="local", on_write=audit)
         if report.refused:
             raise CoordinationError(f"{obj['id']}: refused by the store: {report.refused[0]}")
 

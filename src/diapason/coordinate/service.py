@@ -1,7 +1,7 @@
 """``Coordination``: the public service of the joint mechanism, for the CLI, the JSON API
 and the web interface.
 
-One object per user and request: ``Coordination(node, actor="web:nadia", editor="nadia")``.
+One object per user and request: ``node.coordination(actor="web:nadia", editor="nadia")``.
 Every method checks its input and raises ``CoordinationError`` (``.status`` is the HTTP
 status it maps to) with one precise line; every write goes through the store with its
 audit entry; every read made for a person is audited as a consultation. Views are plain
@@ -22,12 +22,11 @@ from diapason.coordinate.editing import Edit, Kind, item_view
 from diapason.coordinate.groups import GROUP, group_flags
 from diapason.coordinate.indicators import FIGURE
 from diapason.coordinate.meetings import MEETING
-from diapason.coordinate.records import CoordinationError, NotFound, Records
+from diapason.coordinate.records import CoordinationError, Holdings, NotFound, Records
 from diapason.coordinate.requests import RFI
 from diapason.coordinate.revisions import Conflict, Revision
 from diapason.coordinate.texts import Lang
 from diapason.domain.grading import grade
-from diapason.node import Node
 
 # report_types of a draft joint communiqué (report-type-ov is open; none of its values fits).
 COMMUNIQUE_REPORT_TYPE = "joint-communique-draft"
@@ -66,13 +65,13 @@ class Coordination:
 
     def __init__(
         self,
-        node: Node,
+        holdings: Holdings,
         *,
         actor: str,
         editor: str,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
-        self.records = Records(node, actor, editor, clock or (lambda: datetime.now(UTC)))
+        self.records = Records(holdings, actor, editor, clock or (lambda: datetime.now(UTC)))
 
     # -- any item ---------------------------------------------------------------------------
     def update(

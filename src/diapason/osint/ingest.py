@@ -2,7 +2,7 @@
 
 Entry points for callers (the CLI, later the web interface):
 
-- :func:`ingest_text` — one article given as text (markdown, plain text or HTML);
+- :meth:`Ingestor.ingest_text` — one article given as text (markdown, plain text or HTML);
 - :class:`Ingestor` — a session that ingests many articles, reading the knowledge base and
   the duplicate index once;
 - :class:`IngestResult` — what happened, the STIX objects, and the entity spans (offsets in
@@ -15,9 +15,12 @@ already held are not rewritten).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from diapason.audit import AuditLog
 from diapason.domain.extensions import (
     DIAPASON_IDENTITY_ID,
     EVENT_EXTENSION_ID,
@@ -25,7 +28,6 @@ from diapason.domain.extensions import (
     extension_definitions,
 )
 from diapason.domain.stix import Memo, Problem, now_timestamp, prepare
-from diapason.node import Node
 from diapason.osint.article import Article, ArticleError, parse_bytes
 from diapason.osint.dedup import DuplicateIndex, signature
 from diapason.osint.entities import Entity
@@ -41,6 +43,7 @@ from diapason.osint.stix_objects import (
     report_id_for,
     report_object,
 )
+from diapason.store.sql import SqlStore
 
 SOURCE = "osint"
 DUPLICATE_LABEL = "duplicate"
@@ -112,14 +115,26 @@ class IngestResult:
 
 
 class Ingestor:
-    """Ingests articles into ``node`` as ``actor`` (recorded in the audit trail).
+    """Ingests articles into ``store`` as ``actor`` (recorded in ``audit``), authored by
+    this node's organisation (``identity``); the gazetteer corrections live in
+    ``data_dir``.
 
     The gazetteer (with the node's corrections), the knowledge-base index and the duplicate
     index are loaded on first use and kept for the session.
     """
 
-    def __init__(self, node: Node, actor: str) -> None:
-        self.node = node
+    def __init__(
+        self,
+        store: SqlStore,
+        audit: AuditLog,
+        data_dir: Path,
+        identity: Callable[[], str | None],
+        actor: str,
+    ) -> None:
+        self.store = store
+        self.audit = audit
+        self.data_dir = data_dir
+        self.identity = identity
         self.actor = actor
         self._gazetteer: Gazetteer | None = None
         self._kb: KnowledgeBase | None = None
@@ -129,18 +144,24 @@ class Ingestor:
     @property
     def gazetteer(self) -> Gazetteer:
         if self._gazetteer is None:
-            self._gazetteer = load_gazetteer(self.node.settings.data_dir)
+            self._gazetteer = load_gazetteer(self.data_dir)
         return self._gazetteer
 
     def _prepare(self) -> tuple[KnowledgeBase, DuplicateIndex]:
         if self._kb is None or self._duplicates is None:
             # Nodes initialised before the event extension existed get it now.
-            if not self.node.store.known_ids([EVENT_EXTENSION_ID]):
+            if not self.store.known_ids([EVENT_EXTENSION_ID]):
                 wanted = [d for d in extension_definitions() if d["id"] == EVENT_EXTENSION_ID]
-                self.node.store.put_many(wanted, source="diapason")
-            self._kb = KnowledgeBase.from_store(self.node.store)
-            self._duplicates = DuplicateIndex.from_store(self.node.store)
+                self.store.put_many(wanted, source="diapason")
+            self._kb = KnowledgeBase.from_store(self.store)
+            self._duplicates = DuplicateIndex.from_store(self.store)
         return self._kb, self._duplicates
+
+    def ingest_text(
+        self, text: str, *, origin: str = "text", language: str | None = None
+    ) -> IngestResult:
+        """Ingest one article given as text (markdown like the seed, plain text or HTML)."""
+        return self.ingest_bytes(text.encode("utf-8"), origin, language)
 
     def ingest_bytes(self, data: bytes, origin: str, language: str | None = None) -> IngestResult:
         """Parse and ingest one file's content; bad input gives a ``refused`` result."""
@@ -164,8 +185,8 @@ class Ingestor:
             list(analysis.topics),
             article.text,
         )
-        if self.node.store.known_ids([result.report_id or ""]):
-            stored = self.node.store.get(result.report_id or "")
+        if self.store.known_ids([result.report_id or ""]):
+            stored = self.store.get(result.report_id or "")
             result.status = "unchanged"
             result.objects = [stored.object] if stored is not None else []
             self._spans(analysis, kb, result)
@@ -179,11 +200,11 @@ class Ingestor:
         if original:
             result.status = "duplicate"
             result.duplicate_of = original[0]
-        held = self.node.store.known_ids([obj["id"] for obj in objects])
+        held = self.store.known_ids([obj["id"] for obj in objects])
         fresh = [obj for obj in objects if obj["id"] not in held]
         # The store accepts or refuses objects one by one: check them all first, so that an
         # article is written whole or not at all.
-        limit = self.node.settings.max_object_bytes
+        limit = self.store.max_object_bytes
         memo = Memo()
         for index, obj in enumerate(fresh):
             checked = prepare(obj, index, limit, memo)
@@ -194,11 +215,9 @@ class Ingestor:
         details = {"origin": article.origin, "report": result.report_id, "objects": len(fresh)}
 
         def audit(connection: Any, written: list[str]) -> None:
-            self.node.audit.append(
-                self.actor, "ingest", written, details=details, connection=connection
-            )
+            self.audit.append(self.actor, "ingest", written, details=details, connection=connection)
 
-        report = self.node.store.put_many(fresh, source=SOURCE, on_write=audit)
+        report = self.store.put_many(fresh, source=SOURCE, on_write=audit)
         result.written = list(report.written)
         for obj in fresh:
             kb.add(obj)
@@ -215,7 +234,7 @@ class Ingestor:
         duplicate_of: str | None,
     ) -> list[dict[str, Any]]:
         timestamp = now_timestamp()
-        author = self.node.identity_id
+        author = self.identity()
         ids = self._spans(analysis, kb, result)
         objects: dict[str, dict[str, Any]] = {}
         for entity in analysis.entities:
@@ -325,16 +344,3 @@ class Ingestor:
         self._span_keys = [key for _, key in pairs]
         result.entities = len(analysis.entities)
         return ids
-
-
-def ingest_text(
-    node: Node,
-    text: str,
-    *,
-    origin: str = "text",
-    language: str | None = None,
-    actor: str = "osint",
-) -> IngestResult:
-    """Ingest one article given as text (markdown like the seed, plain text or HTML) into
-    ``node``, audited as ``actor``. For many articles, keep one :class:`Ingestor`."""
-    return Ingestor(node, actor).ingest_bytes(text.encode("utf-8"), origin, language)

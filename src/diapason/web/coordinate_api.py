@@ -111,8 +111,8 @@ class CoordinateApi:
                     )
                     raise ApiError(403, f"this account may not do this ({permission} is needed)")
                 body = await self._body(request) if write else {}
-                joint = Coordination(
-                    self.node, actor=user.username, editor=user.username, clock=self.clock
+                joint = self.node.coordination(
+                    actor=user.username, editor=user.username, clock=self.clock
                 )
                 result = await anyio.to_thread.run_sync(partial(handler, joint, request, body))
             except CoordinationError as error:

@@ -34,7 +34,7 @@ def service(view: View) -> Coordination:
     """The joint mechanism as the signed-in user (audited as ``web:USERNAME``), at the
     time of the interface's clock."""
     assert view.user is not None
-    return Coordination(view.node, actor=view.actor, editor=view.user.username, clock=view.ui.clock)
+    return view.node.coordination(actor=view.actor, editor=view.user.username, clock=view.ui.clock)
 
 
 def typed_fields(view: View, names: tuple[str, ...]) -> dict[str, str]:

@@ -19,7 +19,6 @@ from diapason.domain.extensions import diapason_id
 from diapason.osint.article import Article
 from diapason.osint.entities import Entity
 from diapason.osint.gazetteer import ENTITY_TYPES, GazetteerError, load_gazetteer, record_correction
-from diapason.osint.ingest import Ingestor, ingest_text
 from diapason.osint.pipeline import Analysis, analyse
 from diapason.osint.stix_objects import entity_id
 from diapason.web.ui.core import NavItem, Refused, Ui, View
@@ -92,10 +91,10 @@ def ingest(view: View) -> Response:
     if data:
         # The file as it is: the pipeline decodes it (UTF-8, else Windows-1252 line by
         # line) and refuses binary data.
-        result = Ingestor(view.node, view.actor).ingest_bytes(data, f"web:{name or 'upload'}")
+        result = view.node.ingestor(view.actor).ingest_bytes(data, f"web:{name or 'upload'}")
     elif text.strip():
         origin = typed["origin"] or "pasted text"
-        result = ingest_text(view.node, text, origin=f"web:{origin}", actor=view.actor)
+        result = view.node.ingestor(view.actor).ingest_text(text, origin=f"web:{origin}")
     else:
         return osint_home(view, typed, str(view.gettext("Paste an article or choose a file.")), 400)
     if result.status == "refused" or result.report_id is None:

@@ -1,0 +1,1 @@
+"""Anticipation: event series, forecasts, backtests and early-warning alerts."""
