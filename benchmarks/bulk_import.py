@@ -619,7 +619,7 @@ def drop_page_cache() -> bool:
 
     On these virtual machines a run that follows the ``FileSystemStore`` anchor, whose
     100,000 files stay cached, spent up to three times the system time on the same page
-    faults as one that did not (docs/performance.md, seventh session).
+    faults as one that did not (CHANGELOG.md, 2026-11-30, seventh session).
     """
     try:
         Path("/proc/sys/vm/drop_caches").write_text("1")

@@ -38,7 +38,7 @@ class DatabaseError(DiapasonError, RuntimeError):
 
 # The page size of a new SQLite file (an existing file keeps its own). 16 KiB instead of the
 # default 4 KiB: a bulk write touches a quarter as many pages, and each commit writes each
-# touched page to the WAL once (docs/performance.md).
+# touched page to the WAL once (CHANGELOG.md, 2026-11-29, second session).
 SQLITE_PAGE_SIZE = 16_384
 
 

@@ -43,7 +43,7 @@ WriteHook = Callable[[sa.Connection, list[str]], None]
 # Objects per write transaction. A version lands in a few B-trees keyed by random values
 # (its id, its ``modified``, the ids it references); a transaction dirties about one page
 # per row and tree until the batch covers the tree, so larger batches write far fewer
-# pages per object (see docs/performance.md).
+# pages per object (CHANGELOG.md, 2026-11-29, second session).
 DEFAULT_BATCH_SIZE = 50_000
 # A batch also ends once it holds this many characters of JSON: it is kept in memory
 # until it commits, and objects may be up to ``max_object_bytes`` each.
@@ -590,7 +590,7 @@ class SqlStore:
 
         Gets by id are the most frequent read (every page of an object, every consultation
         audited). Raw SQL skips building and compiling a Core statement for each: on
-        PostgreSQL that was half of a get's time (docs/performance.md, ninth session).
+        PostgreSQL that was half of a get's time (CHANGELOG.md, 2026-11-30, ninth session).
         """
         with read_connection(self.engine) as connection:
             mark = placeholder(connection)

@@ -2,7 +2,7 @@
 
 Only current versions have rows in these tables, so each old ``(object id, …)`` row maps to
 one ``seq``. A seq grows with every write: new rows append at the end of each B-tree rather
-than at a random place, and an integer key is a third of an id's size (docs/store.md).
+than at a random place, and an integer key is a third of an id's size (CHANGELOG.md).
 
 Revision ID: 0007
 Revises: 0006

@@ -3,7 +3,7 @@
 The hash served one purpose: telling a repeat of a stored version (unchanged) from a
 different content under the same ``(id, modified)`` (refused). The write now reads the
 stored content of just those versions and compares it exactly, so every import stops
-hashing every object, and every version row is 64 bytes shorter (docs/store.md).
+hashing every object, and every version row is 64 bytes shorter (CHANGELOG.md, 2026-11-30).
 
 Revision ID: 0010
 Revises: 0009
