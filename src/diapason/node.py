@@ -28,6 +28,7 @@ from diapason.domain.grading import grade
 from diapason.domain.protection import ProtectionError, protection_of, review_overdue
 from diapason.domain.stix import new_id, now_timestamp
 from diapason.exchange.collections import Collections
+from diapason.exchange.inbound import Inbound
 from diapason.exchange.ledger import Ledger
 from diapason.exchange.partners import Partners
 from diapason.exchange.receipts import Deliveries, OutgoingReceipts
@@ -305,6 +306,10 @@ class Node:
             self.ledger,
         )
         return Coordination(holdings, actor=actor, editor=editor, clock=clock)
+
+    def inbound(self) -> Inbound:
+        """What the TAXII server's POSTs go through."""
+        return Inbound(self.store, self.partners, self.deliveries, self.audit, self.own_identities)
 
     def close(self) -> None:
         self.store.close()

@@ -22,15 +22,15 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from diapason.accounts import User
+from diapason.audit import AuditLog
+from diapason.authentication import Authenticator
 from diapason.domain.cursor import CursorError, filter_digest, sign, verify
 from diapason.domain.roles import has_permission
 from diapason.domain.stix import ID_RE
-from diapason.domain.trust import Sender
-from diapason.exchange.collections import ALIAS_RE, Collection, EntryPage
-from diapason.exchange.partners import report_untrusted
+from diapason.exchange.collections import ALIAS_RE, Collection, Collections, EntryPage
+from diapason.exchange.inbound import Inbound
 from diapason.exchange.protocol import STIX_MEDIA, TAXII
 from diapason.exchange.taxii_params import Listing, ParameterError, parse
-from diapason.node import Node
 from diapason.store.sql import utc_now
 
 CURSOR_LIFETIME = 24 * 3600.0
@@ -112,13 +112,28 @@ BodyCheck = Callable[[Request, User], int]
 
 
 class TaxiiServer:
-    """The endpoints, bound to one node."""
+    """The endpoints: given the collections they serve, the audit trail, who is calling
+    (the authenticator) and what a POST goes through (``Inbound``), nothing else."""
 
-    def __init__(self, node: Node) -> None:
-        self.node = node
+    def __init__(
+        self,
+        collections: Collections,
+        audit: AuditLog,
+        authenticator: Authenticator,
+        inbound: Inbound,
+        *,
+        name: str,
+        key: bytes,
+    ) -> None:
+        self.collections = collections
+        self.audit = audit
+        self.authenticator = authenticator
+        self.inbound = inbound
+        # This node's name (the discovery's title) and the key that signs paging cursors.
+        self.name = name
         # Without a configured key, a random one: cursors then only work within this process,
         # but a key everybody knows would let any client forge them.
-        self.key = node.settings.secret_key.reveal().encode() or secrets.token_bytes(32)
+        self.key = key or secrets.token_bytes(32)
         self._routes: list[Route] = []
 
     # -- plumbing -------------------------------------------------------------------------
@@ -179,7 +194,7 @@ class TaxiiServer:
 
     def _audit(self, request: Request, action: str, error: TaxiiError, user: User | None) -> None:
         client = request.client.host if request.client else "unknown"
-        self.node.audit.append(
+        self.audit.append(
             user.username if user else f"anonymous@{client}",
             action,
             details={
@@ -192,7 +207,7 @@ class TaxiiServer:
 
     def _authenticate(self, header: str | None) -> User | None:
         try:
-            return self.node.authenticator.authenticate(header)
+            return self.authenticator.authenticate(header)
         except (ValueError, sa.exc.DataError):
             # Credentials that cannot even be looked up (non-ASCII Basic value, NUL in a
             # user name on PostgreSQL) are wrong credentials, not a server error.
@@ -201,7 +216,7 @@ class TaxiiServer:
     def _audit_denied(self, request: Request, why: str, user: User | None = None) -> None:
         request.state.audited = True
         client = request.client.host if request.client else "unknown"
-        self.node.audit.append(
+        self.audit.append(
             user.username if user else f"anonymous@{client}",
             "access_denied",
             details={"taxii": request.url.path[:300], "method": request.method, "why": why},
@@ -209,7 +224,7 @@ class TaxiiServer:
 
     def _root(self, request: Request) -> str:
         name: str = request.path_params["api_root"]
-        if self.node.collections.api_root(name) is None:
+        if self.collections.api_root(name) is None:
             raise TaxiiError(404, "Not Found", "no such API root")
         return name
 
@@ -219,7 +234,7 @@ class TaxiiServer:
         key: str = request.path_params["collection_id"]
         collection = None
         if UUID_RE.match(key) or ALIAS_RE.match(key):
-            collection = self.node.collections.get(root, key)
+            collection = self.collections.get(root, key)
         if collection is None:
             raise TaxiiError(404, "Not Found", "no such collection")
         if not any(self._rights(collection, user)):
@@ -248,7 +263,7 @@ class TaxiiServer:
     def _rights(self, collection: Collection, user: User) -> tuple[bool, bool]:
         if user.role == "admin":
             return True, True
-        grant = self.node.collections.grant_for(collection.id, user.username)
+        grant = self.collections.grant_for(collection.id, user.username)
         return (
             grant.can_read and has_permission(user.role, "taxii:read"),
             grant.can_write and has_permission(user.role, "taxii:write"),
@@ -328,7 +343,7 @@ class TaxiiServer:
         listing = self._listing(request, endpoint)
         binding = self._binding(collection, endpoint, user, listing, object_id)
         after = self._position(listing, binding)
-        page = self.node.collections.page(
+        page = self.collections.page(
             collection.id,
             listing.filter,
             after=after,
@@ -354,7 +369,7 @@ class TaxiiServer:
     ) -> None:
         # Reading by a partner node's account is a disclosure to that partner.
         action = "disclose" if user.role == "partner" else "consult"
-        self.node.audit.append(
+        self.audit.append(
             user.username,
             action,
             list(dict.fromkeys(ids)),
@@ -365,9 +380,9 @@ class TaxiiServer:
 
     # -- endpoints ------------------------------------------------------------------------
     def discovery(self, request: Request, user: User) -> Response:
-        roots = self.node.collections.api_roots()
+        roots = self.collections.api_roots()
         resource: dict[str, Any] = {
-            "title": f"Diapason node {self.node.settings.node_name}",
+            "title": f"Diapason node {self.name}",
             "description": "TAXII 2.1 server of a Diapason security-cooperation node",
             "api_roots": [f"/taxii2/{root.name}/" for root in roots],
         }
@@ -375,12 +390,12 @@ class TaxiiServer:
             resource["default"] = "/taxii2/main/"
         if not resource["api_roots"]:
             del resource["api_roots"]
-        self.node.audit.append(user.username, "consult", details={"taxii": "discovery"})
+        self.audit.append(user.username, "consult", details={"taxii": "discovery"})
         return taxii_response(resource)
 
     def api_root(self, request: Request, user: User) -> Response:
         name = self._root(request)
-        root = self.node.collections.api_root(name)
+        root = self.collections.api_root(name)
         assert root is not None
         resource: dict[str, Any] = {
             "title": root.title,
@@ -389,34 +404,34 @@ class TaxiiServer:
         }
         if root.description:
             resource["description"] = root.description
-        self.node.audit.append(user.username, "consult", details={"taxii": f"api-root {name}"})
+        self.audit.append(user.username, "consult", details={"taxii": f"api-root {name}"})
         return taxii_response(resource)
 
     def status(self, request: Request, user: User) -> Response:
         name = self._root(request)
         status_id: str = request.path_params["status_id"]
-        found = self.node.collections.status(name, status_id) if UUID_RE.match(status_id) else None
+        found = self.collections.status(name, status_id) if UUID_RE.match(status_id) else None
         if found is None:
             raise TaxiiError(404, "Not Found", "no such status")
         if user.role != "admin" and found[2] != user.username:
             self._audit_denied(request, "status of another account", user)
             raise TaxiiError(404, "Not Found", "no such status")
-        self.node.audit.append(user.username, "consult", details={"taxii": "status"})
+        self.audit.append(user.username, "consult", details={"taxii": "status"})
         return taxii_response(found[0])
 
-    def collections(self, request: Request, user: User) -> Response:
+    def list_collections(self, request: Request, user: User) -> Response:
         name = self._root(request)
         shown = []
-        for collection in self.node.collections.all(name):
+        for collection in self.collections.all(name):
             can_read, can_write = self._rights(collection, user)
             if can_read or can_write:
                 shown.append(self._collection_resource(collection, user))
-        self.node.audit.append(user.username, "consult", details={"taxii": "collections"})
+        self.audit.append(user.username, "consult", details={"taxii": "collections"})
         return taxii_response({"collections": shown} if shown else {})
 
     def collection(self, request: Request, user: User) -> Response:
         collection = self._find_collection(request, user)
-        self.node.audit.append(
+        self.audit.append(
             user.username, "consult", details={"taxii": "collection", "collection": collection.id}
         )
         return taxii_response(self._collection_resource(collection, user))
@@ -454,7 +469,7 @@ class TaxiiServer:
         collection, page, extra = self._page(
             request, user, "object", object_id=object_id, with_content=True
         )
-        if not page.entries and not self.node.collections.holds(collection.id, object_id):
+        if not page.entries and not self.collections.holds(collection.id, object_id):
             raise TaxiiError(404, "Not Found", "no such object in this collection")
         self._audit_read(user, collection, [object_id], "object")
         return taxii_response(
@@ -472,7 +487,7 @@ class TaxiiServer:
             with_content=False,
             default_versions=("all",),
         )
-        if not page.entries and not self.node.collections.holds(collection.id, object_id):
+        if not page.entries and not self.collections.holds(collection.id, object_id):
             raise TaxiiError(404, "Not Found", "no such object in this collection")
         body = extra["envelope"]
         if page.entries:
@@ -488,14 +503,14 @@ class TaxiiServer:
             raise TaxiiError(403, "Forbidden", "deleting needs read and write access")
         listing = self._listing(request, "delete")
         object_id = self._object_id(request)
-        if not self.node.collections.holds(collection.id, object_id):
+        if not self.collections.holds(collection.id, object_id):
             raise TaxiiError(404, "Not Found", "no such object in this collection")
         versions = listing.filter.versions
         if listing.filter.spec_versions and "2.1" not in listing.filter.spec_versions:
             removed = 0
         else:
-            removed = self.node.collections.remove_entries(collection.id, object_id, versions)
-        self.node.audit.append(
+            removed = self.collections.remove_entries(collection.id, object_id, versions)
+        self.audit.append(
             user.username,
             "delete",
             [object_id],
@@ -508,7 +523,7 @@ class TaxiiServer:
         body is TAXII; returns the API root's size limit."""
         collection = self._collection(request, user, write=True)
         check_content_type(request.headers.get("content-type"))
-        root = self.node.collections.api_root(collection.api_root)
+        root = self.collections.api_root(collection.api_root)
         assert root is not None
         request.state.collection = collection
         return root.max_content_length
@@ -525,28 +540,15 @@ class TaxiiServer:
                 422, "Unprocessable Entity", "the body must be a TAXII envelope with 'objects'"
             )
         received: list[Any] = envelope.get("objects", [])
-        # What a partner node sends is the partner's: provenance partner:NAME, so the
-        # ledger never echoes it back and the third-party rule knows where it came from.
-        sender = (
-            next((p for p in self.node.partners.all() if p.account == user.username), None)
-            if user.role == "partner"
-            else None
-        )
-        source = f"partner:{sender.name}" if sender is not None else f"taxii:{user.username}"
-        speaker = (
-            self.node.partners.sender(sender, self.node.own_identities())
-            if sender is not None
-            else Sender()
-        )
         try:
-            requested = self.node.store.put_many(received, source=source, sender=speaker)
+            requested = self.inbound.receive(received, user)
         except sa.exc.DataError:
             # Content the database cannot hold although validation let it through (e.g. a
             # NUL character in a *_ref property name on PostgreSQL): refused, not a 500.
             raise TaxiiError(
                 422, "Unprocessable Entity", "the database cannot store this content"
             ) from None
-        self.node.collections.add_entries(
+        self.collections.add_entries(
             collection.id, [(object_id, modified) for _i, object_id, modified in requested.versions]
         )
         successes = [
@@ -581,22 +583,8 @@ class TaxiiServer:
             status["successes"] = successes
         if failures:
             status["failures"] = failures
-        if sender is not None:
-            # A partner acknowledging what it stored: record the deliveries of the receipts
-            # accepted here (a refused one acknowledges nothing).
-            accepted = {index for index, _id, _modified in requested.versions}
-            self.node.deliveries.record(
-                sender.name, [received[index] for index in sorted(accepted)]
-            )
-            report_untrusted(
-                self.node.partners,
-                self.node.audit,
-                sender.name,
-                user.username,
-                requested.refused,
-            )
-        self.node.collections.save_status(status, collection.api_root, collection.id, user.username)
-        self.node.audit.append(
+        self.collections.save_status(status, collection.api_root, collection.id, user.username)
+        self.audit.append(
             user.username,
             "receive" if user.role == "partner" else "import",
             [s["id"] for s in successes],
@@ -665,7 +653,7 @@ class TaxiiServer:
             Route("/taxii2/", self.endpoint(self.discovery)),
             Route(root + "/", self.endpoint(self.api_root)),
             Route(root + "/status/{status_id}/", self.endpoint(self.status)),
-            Route(root + "/collections/", self.endpoint(self.collections)),
+            Route(root + "/collections/", self.endpoint(self.list_collections)),
             Route(collection + "/", self.endpoint(self.collection)),
             Route(collection + "/manifest/", self.endpoint(self.manifest)),
             Route(collection + "/objects/", self.endpoint(self.get_objects), methods=["GET"]),

@@ -117,7 +117,14 @@ def create_app(
     """Build the application for one node (opened here unless given). ``clock`` is the
     time the joint mechanism sees, in its pages and its API (default: now; tests fix it)."""
     node = node or Node.open(settings)
-    taxii = TaxiiServer(node)
+    taxii = TaxiiServer(
+        node.collections,
+        node.audit,
+        node.authenticator,
+        node.inbound(),
+        name=settings.node_name,
+        key=settings.secret_key.reveal().encode(),
+    )
     # The interface signs CSRF tokens with the node's key (shared by every worker); without
     # one, a random key: forms then only work within this process.
     _ui, ui_routes = build_ui(

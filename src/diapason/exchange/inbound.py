@@ -1,0 +1,61 @@
+"""What arrives through this node's TAXII server (a POST to a collection), and where it goes.
+
+An account of role ``partner`` speaks for its partner node: what it sends is written with
+the provenance ``partner:NAME`` under the trust rules with that partner as the sender (so
+the ledger never echoes it back, and the third-party rule knows where it came from), its
+receipts are recorded as deliveries, and what the trust rules refused is reported against
+the partner. Any other account writes as this node (provenance ``taxii:USERNAME``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from diapason.accounts import User
+from diapason.audit import AuditLog
+from diapason.domain.trust import Sender
+from diapason.exchange.partners import Partner, Partners, report_untrusted
+from diapason.exchange.receipts import Deliveries
+from diapason.store.interface import PutReport
+from diapason.store.sql import SqlStore
+
+
+class Inbound:
+    def __init__(
+        self,
+        store: SqlStore,
+        partners: Partners,
+        deliveries: Deliveries,
+        audit: AuditLog,
+        identities: Callable[[], frozenset[str]],
+    ) -> None:
+        self.store = store
+        self.partners = partners
+        self.deliveries = deliveries
+        self.audit = audit
+        self.identities = identities
+
+    def partner_of(self, user: User) -> Partner | None:
+        """The partner node an account speaks for, if it is a partner's account."""
+        if user.role != "partner":
+            return None
+        return next((p for p in self.partners.all() if p.account == user.username), None)
+
+    def receive(self, received: list[Any], user: User) -> PutReport:
+        """Write what ``user`` posted; returns the store's report (what was written,
+        unchanged, refused and why)."""
+        partner = self.partner_of(user)
+        if partner is None:
+            return self.store.put_many(received, source=f"taxii:{user.username}", sender=Sender())
+        report = self.store.put_many(
+            received,
+            source=f"partner:{partner.name}",
+            sender=self.partners.sender(partner, self.identities()),
+        )
+        # A partner acknowledging what it stored: the receipts accepted here (a refused one
+        # acknowledges nothing) are recorded as deliveries.
+        accepted = sorted({index for index, _id, _modified in report.versions})
+        self.deliveries.record(partner.name, [received[index] for index in accepted])
+        report_untrusted(self.partners, self.audit, partner.name, user.username, report.refused)
+        return report
