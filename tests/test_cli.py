@@ -18,6 +18,7 @@ import pytest
 from stix2validator import ValidationOptions, validate_instance
 
 from diapason.cli import cli
+from diapason.cli.common import Styled, show
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 EXAMPLES = SHARED / "data" / "stix" / "oasis_examples" / "examples"
@@ -337,6 +338,29 @@ def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[st
         if isinstance(command, click.Group):
             found.extend(_commands(command, (*prefix, name)))
     return found
+
+
+def test_a_listing_is_json_or_a_table_of_escaped_cells(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What every list command prints: the value as JSON with --json (the rows never read);
+    else a table whose cells are text (data that looks like markup shown as it is, None as
+    nothing) but for Styled ones, or the empty message when there is no row."""
+
+    def never() -> Any:
+        raise AssertionError("rows read for --json")
+        yield
+
+    show({"a": [1]}, ["x"], never(), as_json=True)
+    assert orjson.loads(capsys.readouterr().out) == {"a": [1]}
+    monkeypatch.setenv("COLUMNS", "200")
+    rows = [["[bold]x[/bold]", None, 3, Styled("[red]LATE[/red] open")]]
+    show([], ["name", "note", "count", "state"], rows, as_json=False, title="things")
+    printed = capsys.readouterr().out
+    assert "things" in printed and "[bold]x[/bold]" in printed
+    assert "LATE open" in printed and "[red]" not in printed
+    show([], ["name"], [], as_json=False, empty="nothing to list")
+    assert capsys.readouterr().out == "nothing to list\n"
 
 
 def test_every_command_has_help_and_is_documented() -> None:

@@ -9,10 +9,9 @@ import click
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn
-from rich.table import Table
 
 from diapason.accounts import TokenInfo, User
-from diapason.cli.common import actor, data_option, json_option, opened, print_json, stderr
+from diapason.cli.common import actor, data_option, json_option, opened, print_json, show, stderr
 from diapason.domain.roles import ROLES
 from diapason.domain.stix import StixError, normalise_timestamp
 
@@ -85,21 +84,22 @@ def audit_list(
         entries = node.audit.entries(
             after=after, limit=limit, actor=who, action=action, object_id=object_id, since=since
         )
-    if as_json:
-        print_json([entry.as_dict() for entry in entries])
-        return
-    table = Table("seq", "at", "actor", "action", "objects", "reason")
-    for entry in entries:
-        shown = ", ".join(entry.object_ids[:3]) + (" …" if len(entry.object_ids) > 3 else "")
-        table.add_row(
-            str(entry.seq),
-            entry.at,
-            escape(entry.actor),
-            entry.action,
-            escape(shown),
-            escape(entry.reason or ""),
-        )
-    Console().print(table)
+    show(
+        [entry.as_dict() for entry in entries],
+        ["seq", "at", "actor", "action", "objects", "reason"],
+        (
+            [
+                entry.seq,
+                entry.at,
+                entry.actor,
+                entry.action,
+                ", ".join(entry.object_ids[:3]) + (" …" if len(entry.object_ids) > 3 else ""),
+                entry.reason,
+            ]
+            for entry in entries
+        ),
+        as_json=as_json,
+    )
 
 
 def _user_row(user: User) -> dict[str, object]:
@@ -158,19 +158,21 @@ def user_list(data_dir: Path | None, as_json: bool) -> None:
     """List users."""
     with opened(data_dir) as node:
         users = node.accounts.list_users()
-    if as_json:
-        print_json([_user_row(user) for user in users])
-        return
-    table = Table("id", "username", "role", "state", "created")
-    for user in users:
-        table.add_row(
-            str(user.id),
-            escape(user.username),
-            user.role,
-            "disabled" if user.disabled else "active",
-            user.created_at,
-        )
-    Console().print(table)
+    show(
+        [_user_row(user) for user in users],
+        ["id", "username", "role", "state", "created"],
+        (
+            [
+                user.id,
+                user.username,
+                user.role,
+                "disabled" if user.disabled else "active",
+                user.created_at,
+            ]
+            for user in users
+        ),
+        as_json=as_json,
+    )
 
 
 @user_group.command("password")
@@ -251,18 +253,20 @@ def token_list(data_dir: Path | None, username: str | None, as_json: bool) -> No
     """List tokens (never their secrets: only a prefix that identifies them)."""
     with opened(data_dir) as node:
         tokens = node.accounts.list_tokens(username)
-    if as_json:
-        print_json([_token_row(token) for token in tokens])
-        return
-    table = Table("id", "user", "name", "prefix", "created", "last used", "state")
-    for token in tokens:
-        table.add_row(
-            str(token.id),
-            escape(token.username),
-            escape(token.name),
-            token.prefix,
-            token.created_at,
-            token.last_used_at or "",
-            "revoked" if token.revoked_at else "active",
-        )
-    Console().print(table)
+    show(
+        [_token_row(token) for token in tokens],
+        ["id", "user", "name", "prefix", "created", "last used", "state"],
+        (
+            [
+                token.id,
+                token.username,
+                token.name,
+                token.prefix,
+                token.created_at,
+                token.last_used_at,
+                "revoked" if token.revoked_at else "active",
+            ]
+            for token in tokens
+        ),
+        as_json=as_json,
+    )

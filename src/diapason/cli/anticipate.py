@@ -12,7 +12,6 @@ from typing import Any
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from diapason.anticipate.alerts import LEVEL, WINDOW, Alert, detect_alerts
 from diapason.anticipate.backtest import BASELINES, backtest
@@ -30,7 +29,9 @@ from diapason.cli.common import (
     opened,
     print_json,
     progress_bar,
+    show,
     stderr,
+    table,
 )
 from diapason.domain.extensions import TLP_2_0_IDS
 from diapason.domain.grading import Lang
@@ -211,26 +212,26 @@ def series_command(
     _say(loaded.notes)
     if output is not None:
         write_csv(loaded.series, output)
-    if as_json:
-        print_json(
-            {
-                "series": [
-                    {"name": s.name, "periods": s.labels(), "counts": [int(c) for c in s.counts]}
-                    for s in loaded.series
-                ]
-            }
-        )
-        return
-    table = Table("series", "from", "to", "total", "last 6")
-    for s in loaded.series:
-        table.add_row(
-            escape(s.name),
-            s.label(0),
-            s.label(len(s.counts) - 1),
-            str(int(s.counts.sum())),
-            " ".join(str(int(c)) for c in s.counts[-6:]),
-        )
-    Console().print(table)
+    show(
+        {
+            "series": [
+                {"name": s.name, "periods": s.labels(), "counts": [int(c) for c in s.counts]}
+                for s in loaded.series
+            ]
+        },
+        ["series", "from", "to", "total", "last 6"],
+        (
+            [
+                s.name,
+                s.label(0),
+                s.label(len(s.counts) - 1),
+                int(s.counts.sum()),
+                " ".join(str(int(c)) for c in s.counts[-6:]),
+            ]
+            for s in loaded.series
+        ),
+        as_json=as_json,
+    )
 
 
 def _write_chart(
@@ -263,20 +264,21 @@ def forecast_command(
     _say(loaded.notes + result.notes)
     if chart is not None:
         _write_chart(chart, loaded, result.forecasts, [])
-    if as_json:
-        print_json(result.as_dict())
-        return
-    table = Table("series", "period", "mean", "5%", "25%", "median", "75%", "95%", "method")
-    for f in result.forecasts:
-        q = f.quantiles
-        table.add_row(
-            escape(f.series),
-            f.period,
-            f"{f.mean:.1f}",
-            *(f"{q[level]:.0f}" for level in (0.05, 0.25, 0.5, 0.75, 0.95)),
-            f.method,
-        )
-    Console().print(table)
+    show(
+        result.as_dict(),
+        ["series", "period", "mean", "5%", "25%", "median", "75%", "95%", "method"],
+        (
+            [
+                f.series,
+                f.period,
+                f"{f.mean:.1f}",
+                *(f"{f.quantiles[level]:.0f}" for level in (0.05, 0.25, 0.5, 0.75, 0.95)),
+                f.method,
+            ]
+            for f in result.forecasts
+        ),
+        as_json=as_json,
+    )
 
 
 @anticipate_group.command("backtest")
@@ -325,34 +327,28 @@ def backtest_command(
     if as_json:
         print_json(result.as_dict())
         return
-    table = Table(
-        "series",
-        "method",
-        "CRPS",
-        "Brier",
-        "AP",
-        "forecasts",
-        title=f"backtest: {result.series} series, {result.origins} origins, "
-        f"horizons 1-{result.horizons}, {result.escalations} escalations",
-    )
-    for row in result.rows:
-        if row.series != "overall" and not per_series:
-            continue
-        ap = (
-            "-"
-            if row.average_precision != row.average_precision
-            else f"{row.average_precision:.3f}"
-        )
-        table.add_row(
-            escape(row.series),
-            row.method,
-            f"{row.crps:.3f}",
-            f"{row.brier:.4f}",
-            ap,
-            str(row.forecasts),
-        )
     console = Console()
-    console.print(table)
+    console.print(
+        table(
+            ["series", "method", "CRPS", "Brier", "AP", "forecasts"],
+            (
+                [
+                    row.series,
+                    row.method,
+                    f"{row.crps:.3f}",
+                    f"{row.brier:.4f}",
+                    "-"
+                    if row.average_precision != row.average_precision
+                    else f"{row.average_precision:.3f}",
+                    row.forecasts,
+                ]
+                for row in result.rows
+                if row.series == "overall" or per_series
+            ),
+            title=f"backtest: {result.series} series, {result.origins} origins, "
+            f"horizons 1-{result.horizons}, {result.escalations} escalations",
+        )
+    )
     for baseline in BASELINES:
         console.print(
             f"model CRPS vs {baseline}: {100 * result.crps_improvement(baseline):.1f}% lower "

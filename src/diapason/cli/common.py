@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import getpass
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -12,7 +12,9 @@ from typing import Any, TypeVar
 import click
 import orjson
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 from diapason.node import Node
 from diapason.settings import Settings, load_settings
@@ -73,3 +75,47 @@ def progress_bar(disabled: bool) -> Progress:
 
 def print_json(value: Any) -> None:
     sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+class Styled(str):
+    """A table cell written in rich markup, its data escaped already (``[red]LATE[/red]``):
+    ``table`` shows it as it is."""
+
+
+def table(
+    columns: Sequence[str], rows: Iterable[Iterable[Any]], *, title: str | None = None
+) -> Table:
+    """``rows`` under ``columns``, each cell shown as its text (None as nothing), escaped
+    so that data never reads as rich markup; ``Styled`` cells as they are."""
+    shown = Table(*columns, title=title)
+    for row in rows:
+        shown.add_row(*map(_cell, row))
+    return shown
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, Styled):
+        return value
+    return "" if value is None else escape(str(value))
+
+
+def show(
+    value: Any,
+    columns: Sequence[str],
+    rows: Iterable[Iterable[Any]],
+    *,
+    as_json: bool,
+    title: str | None = None,
+    empty: str | None = None,
+) -> None:
+    """What a command lists: ``value`` as JSON with ``--json``, else ``rows`` as a
+    ``table`` under ``columns`` (or ``empty``, when given, instead of a table without
+    rows). ``rows`` is read for the table only: a generator costs nothing with ``--json``."""
+    if as_json:
+        print_json(value)
+        return
+    listed = list(rows)
+    if not listed and empty is not None:
+        Console().print(empty)
+        return
+    Console().print(table(columns, listed, title=title))

@@ -17,9 +17,17 @@ import click
 import orjson
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-from diapason.cli.common import actor, data_option, json_option, opened, print_json, stderr
+from diapason.cli.common import (
+    Styled,
+    actor,
+    data_option,
+    json_option,
+    opened,
+    print_json,
+    show,
+    stderr,
+)
 from diapason.coordinate import Coordination
 from diapason.coordinate.documents import to_markdown, to_pdf
 from diapason.coordinate.editing import Edit
@@ -102,13 +110,6 @@ def show_written(revision: Revision | Edit, as_json: bool, what: str) -> None:
         )
 
 
-def table(title: str, columns: list[str], rows: list[list[Any]]) -> None:
-    shown = Table(*columns, title=title)
-    for row in rows:
-        shown.add_row(*(escape(str(cell)) if cell is not None else "" for cell in row))
-    Console().print(shown)
-
-
 @click.group("coordinate")
 def coordinate_group() -> None:
     """The joint mechanism (GMMP): groups, meetings, actions, requests for information,
@@ -176,13 +177,10 @@ def history_command(data_dir: Path | None, item_id: str, as_json: bool) -> None:
     """Every revision of an item, oldest first: who, on which side, what changed."""
     with coordination(data_dir) as joint:
         revisions = joint.history(item_id)
-    if as_json:
-        print_json(revisions)
-        return
-    table(
-        "history",
+    show(
+        revisions,
         ["revision", "created", "side", "by", "changed", "note", "head"],
-        [
+        (
             [
                 r["id"],
                 r["created"],
@@ -193,7 +191,9 @@ def history_command(data_dir: Path | None, item_id: str, as_json: bool) -> None:
                 "yes" if r["head"] else "",
             ]
             for r in revisions
-        ],
+        ),
+        as_json=as_json,
+        title="history",
     )
 
 
@@ -204,24 +204,30 @@ def conflicts_command(data_dir: Path | None, as_json: bool) -> None:
     """Items edited concurrently on both sides (or by two users): what each changed."""
     with coordination(data_dir) as joint:
         found = joint.conflicts()
+    show(
+        found,
+        ["item", "revision", "side", "by", "changed"],
+        (
+            [
+                conflict["item"],
+                head["id"],
+                head["side"],
+                head["edited_by"],
+                ", ".join(f"{k}={v}" for k, v in head["changed"].items())[:120],
+            ]
+            for conflict in found
+            for head in conflict["heads"]
+        ),
+        as_json=as_json,
+        title="conflicts",
+        empty="no conflicts",
+    )
     if as_json:
-        print_json(found)
         return
-    if not found:
-        Console().print("no conflicts")
-        return
-    rows = []
     for conflict in found:
-        for head in conflict["heads"]:
-            changed = ", ".join(f"{k}={v}" for k, v in head["changed"].items())
-            rows.append(
-                [conflict["item"], head["id"], head["side"], head["edited_by"], changed[:120]]
-            )
-    table("conflicts", ["item", "revision", "side", "by", "changed"], rows)
-    clashing = [c for c in found if c["clashes"]]
-    for conflict in clashing:
-        fields = ", ".join(conflict["clashes"])
-        stderr.print(f"{escape(conflict['item'])}: both sides changed {escape(fields)}")
+        if conflict["clashes"]:
+            fields = ", ".join(conflict["clashes"])
+            stderr.print(f"{escape(conflict['item'])}: both sides changed {escape(fields)}")
 
 
 @coordinate_group.command("resolve")
@@ -291,13 +297,10 @@ def group_list(data_dir: Path | None, as_json: bool) -> None:
     """Joint groups, with their partners and chairs."""
     with coordination(data_dir) as joint:
         groups = joint.groups()
-    if as_json:
-        print_json(groups)
-        return
-    table(
-        "groups",
+    show(
+        groups,
         ["id", "name", "kind", "partners", "chairs", "members"],
-        [
+        (
             [
                 g["id"],
                 g["name"],
@@ -307,7 +310,9 @@ def group_list(data_dir: Path | None, as_json: bool) -> None:
                 len(g.get("members", [])),
             ]
             for g in groups
-        ],
+        ),
+        as_json=as_json,
+        title="groups",
     )
 
 
@@ -366,13 +371,10 @@ def meeting_list(data_dir: Path | None, group: str | None, as_json: bool) -> Non
     """Meetings, oldest first."""
     with coordination(data_dir) as joint:
         meetings = joint.meetings(group)
-    if as_json:
-        print_json(meetings)
-        return
-    table(
-        "meetings",
+    show(
+        meetings,
         ["id", "start", "title", "kind", "place", "status", "conflict"],
-        [
+        (
             [
                 m["id"],
                 m["start"][:16],
@@ -383,7 +385,9 @@ def meeting_list(data_dir: Path | None, group: str | None, as_json: bool) -> Non
                 "CONFLICT" if m["conflict"] else "",
             ]
             for m in meetings
-        ],
+        ),
+        as_json=as_json,
+        title="meetings",
     )
 
 
@@ -496,24 +500,27 @@ def action_list(
     """Action items, soonest due first; overdue ones flagged."""
     with coordination(data_dir) as joint:
         actions = joint.actions(meeting=meeting, owner=owner, overdue=overdue)
-    if as_json:
-        print_json(actions)
-        return
-    shown = Table("id", "due", "title", "owner", "assignee", "status", "flag", title="actions")
-    for a in actions:
-        flag = f"[red]OVERDUE {a['days_overdue']} d[/red]" if a["overdue"] else ""
-        if a["conflict"]:
-            flag += " [yellow]CONFLICT[/yellow]"
-        shown.add_row(
-            escape(a["id"]),
-            escape(a["due"]),
-            escape(a["title"]),
-            escape(a["owner"]),
-            escape(str(a.get("assignee") or "")),
-            escape(a["status"]),
-            flag,
-        )
-    Console().print(shown)
+    show(
+        actions,
+        ["id", "due", "title", "owner", "assignee", "status", "flag"],
+        (
+            [
+                a["id"],
+                a["due"],
+                a["title"],
+                a["owner"],
+                a.get("assignee") or "",
+                a["status"],
+                Styled(
+                    (f"[red]OVERDUE {a['days_overdue']} d[/red]" if a["overdue"] else "")
+                    + (" [yellow]CONFLICT[/yellow]" if a["conflict"] else "")
+                ),
+            ]
+            for a in actions
+        ),
+        as_json=as_json,
+        title="actions",
+    )
 
 
 def register(group: click.Group) -> None:

@@ -8,10 +8,9 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-from diapason.cli.common import data_option, json_option, print_json, stderr
-from diapason.cli.coordinate import coordination, show_written, table, tlp_option
+from diapason.cli.common import Styled, data_option, json_option, print_json, show, stderr
+from diapason.cli.coordinate import coordination, show_written, tlp_option
 from diapason.coordinate.opinions import PERIODS, SCORES
 from diapason.domain.coordination import RFI_PRIORITIES
 
@@ -77,26 +76,28 @@ def rfi_list(
     """Requests made and received, soonest deadline first; late ones flagged."""
     with coordination(data_dir) as joint:
         found = joint.requests(addressed_to=addressed_to, state=state)
-    if as_json:
-        print_json(found)
-        return
-    shown = Table("id", "deadline", "priority", "from", "to", "title", "state", title="requests")
-    for r in found:
-        state_text = escape(r["state"])
-        if r["late"]:
-            state_text = f"[red]LATE[/red] {state_text}"
-        if r["days_to_answer"] is not None:
-            state_text += f" in {r['days_to_answer']} d"
-        shown.add_row(
-            escape(r["id"]),
-            escape(r["deadline"][:16]),
-            escape(r["priority"]),
-            escape(r["requester"]),
-            escape(r["addressed_to"]),
-            escape(r["title"]),
-            state_text,
-        )
-    Console().print(shown)
+    show(
+        found,
+        ["id", "deadline", "priority", "from", "to", "title", "state"],
+        (
+            [
+                r["id"],
+                r["deadline"][:16],
+                r["priority"],
+                r["requester"],
+                r["addressed_to"],
+                r["title"],
+                Styled(
+                    ("[red]LATE[/red] " if r["late"] else "")
+                    + escape(r["state"])
+                    + (f" in {r['days_to_answer']} d" if r["days_to_answer"] is not None else "")
+                ),
+            ]
+            for r in found
+        ),
+        as_json=as_json,
+        title="requests",
+    )
 
 
 @rfi_group.command("answer")
@@ -140,13 +141,10 @@ def rfi_stats(data_dir: Path | None, as_json: bool) -> None:
     within 5 days (Europol reports about 80%), mean days to answer, late."""
     with coordination(data_dir) as joint:
         rows = joint.request_statistics()
-    if as_json:
-        print_json(rows)
-        return
-    table(
-        "requests answered in time",
+    show(
+        rows,
         ["partner", "requests", "answered", "in time", "≤ 5 days", "mean days", "late"],
-        [
+        (
             [
                 r["partner"],
                 r["requests"],
@@ -157,7 +155,9 @@ def rfi_stats(data_dir: Path | None, as_json: bool) -> None:
                 r["late"],
             ]
             for r in rows
-        ],
+        ),
+        as_json=as_json,
+        title="requests answered in time",
     )
 
 
@@ -175,13 +175,12 @@ def figure_definitions(data_dir: Path | None, lang: str, as_json: bool) -> None:
     """The shared indicator definitions (the same file on every node)."""
     with coordination(data_dir) as joint:
         rows = joint.indicator_definitions()
-    if as_json:
-        print_json(rows)
-        return
-    table(
-        "indicators",
+    show(
+        rows,
         ["code", "unit", "name", "definition"],
-        [[d["code"], d["unit"], d["name"][lang], d["definition"][lang]] for d in rows],
+        ([d["code"], d["unit"], d["name"][lang], d["definition"][lang]] for d in rows),
+        as_json=as_json,
+        title="indicators",
     )
 
 
@@ -254,13 +253,10 @@ def figure_list(data_dir: Path | None, indicator: str | None, as_json: bool) -> 
     """Figures of both sides, with their corrections."""
     with coordination(data_dir) as joint:
         rows = joint.figures(indicator)
-    if as_json:
-        print_json(rows)
-        return
-    table(
-        "figures",
+    show(
+        rows,
         ["indicator", "month", "side", "value", "corrected"],
-        [
+        (
             [
                 r["indicator"],
                 r["month"],
@@ -269,7 +265,9 @@ def figure_list(data_dir: Path | None, indicator: str | None, as_json: bool) -> 
                 f"from {r['first_value']} ({len(r['corrections'])}x)" if r["corrections"] else "",
             ]
             for r in rows
-        ],
+        ),
+        as_json=as_json,
+        title="figures",
     )
 
 
@@ -326,16 +324,15 @@ def opinion_list(data_dir: Path | None, topic: str | None, as_json: bool) -> Non
     """Opinions held, both sides, oldest first."""
     with coordination(data_dir) as joint:
         rows = joint.opinions(topic)
-    if as_json:
-        print_json(rows)
-        return
-    table(
-        "opinions",
+    show(
+        rows,
         ["created", "side", "topic", "opinion", "about"],
-        [
+        (
             [o["created"][:10], o["side"], o["topic"], o["opinion"], ", ".join(o["object_refs"])]
             for o in rows
-        ],
+        ),
+        as_json=as_json,
+        title="opinions",
     )
 
 
@@ -351,13 +348,10 @@ def opinion_convergence(
     (formula in docs/coordinate.md)."""
     with coordination(data_dir) as joint:
         rows = joint.convergence(period, topic)
-    if as_json:
-        print_json(rows)
-        return
-    table(
-        "convergence",
+    show(
+        rows,
         ["topic", "period", "index", "views", "per side", "gap", "opinions"],
-        [
+        (
             [
                 r["topic"],
                 r["period"],
@@ -368,5 +362,7 @@ def opinion_convergence(
                 r["opinions"],
             ]
             for r in rows
-        ],
+        ),
+        as_json=as_json,
+        title="convergence",
     )

@@ -9,9 +9,8 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-from diapason.cli.common import json_option, print_json
+from diapason.cli.common import Styled, json_option, print_json, table
 
 MARKER = ".diapason-demo"
 
@@ -76,15 +75,14 @@ def demo_command(data_root: Path, ports: str, once: bool, as_json: bool) -> None
             )
         else:
             for flow, rows in results.items():
-                table = Table("object", "seen there", "decision", "why", title=flow)
-                for row in rows:
-                    table.add_row(
-                        escape(row["label"]),
-                        "[green]yes[/green]" if row["seen"] else "[red]no[/red]",
-                        row["code"],
-                        escape(row["reason"]),
+                seen = {True: Styled("[green]yes[/green]"), False: Styled("[red]no[/red]")}
+                console.print(
+                    table(
+                        ["object", "seen there", "decision", "why"],
+                        ([r["label"], seen[r["seen"]], r["code"], r["reason"]] for r in rows),
+                        title=flow,
                     )
-                console.print(table)
+                )
         if once:
             return
         console.print(

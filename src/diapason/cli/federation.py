@@ -8,9 +8,8 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
-from diapason.cli.common import actor, data_option, json_option, opened, print_json
+from diapason.cli.common import actor, data_option, json_option, opened, print_json, show, table
 
 
 @click.group("partner")
@@ -85,41 +84,40 @@ def partner_list(data_dir: Path | None, as_json: bool) -> None:
             )
             for partner in node.partners.all()
         ]
-    if as_json:
-        print_json(
+    show(
+        [
+            {**partner.describe(), "unacknowledged": unacked, "receipts_owed": owed}
+            for partner, unacked, owed in found
+        ],
+        [
+            "name",
+            "url",
+            "identity",
+            "last sync",
+            "failures",
+            "last error",
+            "unacknowledged",
+            "receipts owed",
+            "refused",
+        ],
+        (
             [
-                {**partner.describe(), "unacknowledged": unacked, "receipts_owed": owed}
-                for partner, unacked, owed in found
+                partner.name,
+                partner.url,
+                partner.identity_id or "unknown",
+                partner.last_sync_at or "never",
+                partner.failures,
+                partner.last_error,
+                unacked,
+                owed,
+                f"{partner.refused} (last {partner.last_refusal_at}: {partner.last_refusal[:200]})"
+                if partner.last_refusal
+                else partner.refused,
             ]
-        )
-        return
-    table = Table(
-        "name",
-        "url",
-        "identity",
-        "last sync",
-        "failures",
-        "last error",
-        "unacknowledged",
-        "receipts owed",
-        "refused",
+            for partner, unacked, owed in found
+        ),
+        as_json=as_json,
     )
-    for partner, unacked, owed in found:
-        refused = str(partner.refused)
-        if partner.last_refusal:
-            refused += f" (last {partner.last_refusal_at}: {partner.last_refusal[:200]})"
-        table.add_row(
-            escape(partner.name),
-            escape(partner.url),
-            escape(partner.identity_id or "unknown"),
-            partner.last_sync_at or "never",
-            str(partner.failures),
-            escape(partner.last_error or ""),
-            str(unacked),
-            str(owed),
-            escape(refused),
-        )
-    Console().print(table)
 
 
 @partner_group.command("remove")
@@ -144,33 +142,31 @@ def sync_command(data_dir: Path | None, only: str | None, force: bool, as_json: 
         released = node.ledger.run(actor())
         results = node.sync_agent().round(only=only, force=force)
         after = node.ledger.run(actor())
-    if as_json:
-        print_json(
-            {
-                "released": {
-                    k: released.released[k] + after.released.get(k, 0) for k in released.released
-                },
-                "withheld": {
-                    k: released.withheld[k] + after.withheld.get(k, 0) for k in released.withheld
-                },
-                "partners": [result.as_dict() for result in results],
-            }
-        )
-    else:
-        table = Table(
-            "partner", "status", "received", "unchanged", "refused", "corrections", "error"
-        )
-        for result in results:
-            table.add_row(
-                escape(result.partner),
+    show(
+        {
+            "released": {
+                k: released.released[k] + after.released.get(k, 0) for k in released.released
+            },
+            "withheld": {
+                k: released.withheld[k] + after.withheld.get(k, 0) for k in released.withheld
+            },
+            "partners": [result.as_dict() for result in results],
+        },
+        ["partner", "status", "received", "unchanged", "refused", "corrections", "error"],
+        (
+            [
+                result.partner,
                 result.status,
-                str(result.received),
-                str(result.unchanged),
-                str(result.refused),
-                str(result.corrections),
-                escape(result.error or ""),
-            )
-        Console().print(table)
+                result.received,
+                result.unchanged,
+                result.refused,
+                result.corrections,
+                result.error,
+            ]
+            for result in results
+        ),
+        as_json=as_json,
+    )
     if any(result.status == "failed" for result in results):
         sys.exit(1)
 
@@ -215,27 +211,35 @@ def release_show(data_dir: Path | None, object_id: str, as_json: bool) -> None:
             }
         )
         return
-    table = Table("partner", "version", "decided", "released", "code", "reason")
-    for decision in decisions:
-        table.add_row(
-            escape(decision.partner),
-            decision.modified,
-            decision.decided_at,
-            "yes" if decision.released else "no",
-            decision.code,
-            escape(decision.reason),
-        )
     console = Console()
-    console.print(table)
-    shipped = Table("partner", "version", "stored there", "acknowledged", title="deliveries")
-    for delivery in delivered:
-        shipped.add_row(
-            escape(delivery.partner),
-            delivery.modified,
-            delivery.stored_at,
-            delivery.acknowledged_at,
+    console.print(
+        table(
+            ["partner", "version", "decided", "released", "code", "reason"],
+            (
+                [
+                    decision.partner,
+                    decision.modified,
+                    decision.decided_at,
+                    "yes" if decision.released else "no",
+                    decision.code,
+                    decision.reason,
+                ]
+                for decision in decisions
+            ),
         )
-    console.print(shipped if delivered else "no delivery acknowledged yet")
+    )
+    console.print(
+        table(
+            ["partner", "version", "stored there", "acknowledged"],
+            (
+                [delivery.partner, delivery.modified, delivery.stored_at, delivery.acknowledged_at]
+                for delivery in delivered
+            ),
+            title="deliveries",
+        )
+        if delivered
+        else "no delivery acknowledged yet"
+    )
 
 
 @release_group.command("consent")
@@ -313,13 +317,11 @@ def review_command(data_dir: Path | None, as_json: bool) -> None:
         node.audit.append(
             actor(), "review", [object_id for object_id, _, _ in overdue], details={"overdue": True}
         )
-    if as_json:
-        print_json([{"id": i, "name": n, "review_by": d} for i, n, d in overdue])
-        return
-    if not overdue:
-        Console().print("no record is past its review date")
-        return
-    table = Table("id", "name", "review by", title="past their review date")
-    for object_id, name, due in overdue:
-        table.add_row(escape(object_id), escape(name), due)
-    Console().print(table)
+    show(
+        [{"id": i, "name": n, "review_by": d} for i, n, d in overdue],
+        ["id", "name", "review by"],
+        overdue,
+        as_json=as_json,
+        title="past their review date",
+        empty="no record is past its review date",
+    )

@@ -15,7 +15,6 @@ import orjson
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
-from rich.table import Table
 
 from diapason.bundles import BundleError, bundle_files, make_bundle, read_bundle
 from diapason.cli.common import (
@@ -26,6 +25,7 @@ from diapason.cli.common import (
     print_json,
     progress_bar,
     stderr,
+    table,
 )
 from diapason.domain.labels import labels
 from diapason.domain.protection import is_about_person
@@ -350,16 +350,16 @@ def search_command(
             }
         )
         return
-    table = Table("id", "type", "title", "modified")
-    for stored in page.objects:
-        table.add_row(
-            escape(stored.id),
-            escape(stored.type),
-            escape(_title(stored.object)),
-            stored.modified,
-        )
     console = Console()
-    console.print(table)
+    console.print(
+        table(
+            ["id", "type", "title", "modified"],
+            (
+                [stored.id, stored.type, _title(stored.object), stored.modified]
+                for stored in page.objects
+            ),
+        )
+    )
     if page.next_after is not None:
         console.print(f"more: --after {page.next_after}")
 
@@ -437,7 +437,10 @@ def show_command(
             console.print(f"  {kind.replace('_', ' ')}: {escape(text)}")
         console.print_json(orjson.dumps(stored.object).decode())
     if neighbours:
-        table = Table("source", "property", "target", title="references")
-        for edge in neighbours:
-            table.add_row(escape(edge.source_id), escape(edge.property), escape(edge.target_id))
-        console.print(table)
+        console.print(
+            table(
+                ["source", "property", "target"],
+                ([edge.source_id, edge.property, edge.target_id] for edge in neighbours),
+                title="references",
+            )
+        )

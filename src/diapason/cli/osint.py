@@ -9,7 +9,6 @@ from pathlib import Path
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from diapason.cli.common import (
     actor,
@@ -19,7 +18,9 @@ from diapason.cli.common import (
     print_json,
     progress_bar,
     settings_for,
+    show,
     stderr,
+    table,
 )
 from diapason.osint.article import MAX_ARTICLE_BYTES
 from diapason.osint.evaluation import GoldError, evaluate
@@ -104,6 +105,10 @@ def ingest_command(
         sys.exit(1)
 
 
+def _shortened(title: str) -> str:
+    return title if len(title) <= 40 else title[:39] + "…"
+
+
 def _totals(results: list[IngestResult]) -> dict[str, int]:
     totals: dict[str, int] = {"articles": len(results), "objects_written": 0}
     for result in results:
@@ -113,21 +118,25 @@ def _totals(results: list[IngestResult]) -> dict[str, int]:
 
 
 def _print_table(results: list[IngestResult]) -> None:
-    table = Table("article", "status", "lang", "published", "ent.", "ev.", "topics", "new")
-    for result in results:
-        title = result.title or result.origin
-        table.add_row(
-            escape(title if len(title) <= 40 else title[:39] + "…"),
-            result.status,
-            result.language,
-            result.published or "",
-            str(result.entities),
-            str(result.events),
-            escape(", ".join(result.topics)),
-            str(len(result.written)),
-        )
     console = Console()
-    console.print(table)
+    console.print(
+        table(
+            ["article", "status", "lang", "published", "ent.", "ev.", "topics", "new"],
+            (
+                [
+                    _shortened(result.title or result.origin),
+                    result.status,
+                    result.language,
+                    result.published,
+                    result.entities,
+                    result.events,
+                    ", ".join(result.topics),
+                    len(result.written),
+                ]
+                for result in results
+            ),
+        )
+    )
     totals = _totals(results)
     console.print(", ".join(f"{value} {key.replace('_', ' ')}" for key, value in totals.items()))
 
@@ -156,13 +165,13 @@ def eval_osint_command(
         scores = evaluate(gold_dir, load_gazetteer(folder), baseline=not no_baseline)
     except GoldError as error:
         raise click.ClickException(str(error)) from None
-    if as_json:
-        print_json(scores.as_dict())
-        return
-    table = Table("metric", "diapason", "plain spaCy", title=f"{scores.articles} articles")
-    for row in scores.rows():
-        table.add_row(*row)
-    Console().print(table)
+    show(
+        scores.as_dict(),
+        ["metric", "diapason", "plain spaCy"],
+        scores.rows(),
+        as_json=as_json,
+        title=f"{scores.articles} articles",
+    )
 
 
 @click.group("gazetteer")
