@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import httpx
 import orjson
@@ -33,12 +34,14 @@ from diapason.exchange.ledger import Ledger
 from diapason.exchange.partners import Partners
 from diapason.exchange.receipts import Deliveries, OutgoingReceipts
 from diapason.exchange.sync import Local, SyncAgent
-from diapason.osint.ingest import Ingestor
 from diapason.settings import CONFIG_FILE, Secret, Settings, SettingsError
 from diapason.store.db import write_transaction
 from diapason.store.schema import node_meta
 from diapason.store.schema import objects as objects_table
 from diapason.store.sql import SqlStore, open_store
+
+if TYPE_CHECKING:
+    from diapason.osint.ingest import Ingestor
 
 
 class DataFolderError(SettingsError):
@@ -289,6 +292,10 @@ class Node:
 
     def ingestor(self, actor: str) -> Ingestor:
         """The OSINT pipeline writing into this node as ``actor``."""
+        # Imported here: the pipeline brings numpy and spaCy, a second of start-up that
+        # the commands not ingesting anything should not pay.
+        from diapason.osint.ingest import Ingestor
+
         return Ingestor(
             self.store, self.audit, self.settings.data_dir, lambda: self.identity_id, actor
         )
