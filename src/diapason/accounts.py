@@ -24,8 +24,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from diapason.domain.roles import ROLES
 from diapason.errors import DiapasonError
 from diapason.store.db import write_transaction
+from diapason.store.rows import utc_now
 from diapason.store.schema import api_tokens, users
-from diapason.store.sql import utc_now
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
 MIN_PASSWORD_LENGTH = 12

@@ -17,7 +17,8 @@ import pytest
 
 from diapason.domain.stix import EPOCH, Problem, normalise_timestamp
 from diapason.store.interface import Edge, ObjectStore, Page, Query, StoredObject
-from diapason.store.sql import AnalysisSchedule, SqlStore, open_store
+from diapason.store.rows import AnalysisSchedule
+from diapason.store.sql import SqlStore, open_store
 from tests.store.builders import (
     TLP_AMBER,
     TLP_CLEAR,

@@ -16,7 +16,8 @@ from diapason.store.db import (
     open_engine,
     write_transaction,
 )
-from diapason.store.sql import BULK_ROWS, SQLiteStore, open_store
+from diapason.store.rows import BULK_ROWS
+from diapason.store.sql import SQLiteStore, open_store
 from tests.store.builders import sdo
 
 

@@ -22,8 +22,8 @@ import sqlalchemy as sa
 
 from diapason.errors import DiapasonError
 from diapason.store.db import write_transaction
+from diapason.store.rows import allocate, utc_now
 from diapason.store.schema import audit_log, counters
-from diapason.store.sql import allocate, utc_now
 
 GENESIS_HASH = "0" * 64
 

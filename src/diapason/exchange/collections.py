@@ -20,22 +20,22 @@ import sqlalchemy as sa
 
 from diapason.errors import DiapasonError
 from diapason.store.db import write_transaction
+from diapason.store.rows import (
+    AnalysisSchedule,
+    allocate,
+    among,
+    insert_tuples,
+    lock_counter,
+    placeholder,
+    utc_now,
+)
 from diapason.store.schema import (
     api_roots,
     collection_access,
     collection_entries,
     collections,
-    counters,
     objects,
     taxii_statuses,
-)
-from diapason.store.sql import (
-    AnalysisSchedule,
-    allocate,
-    among,
-    insert_tuples,
-    placeholder,
-    utc_now,
 )
 
 DEFAULT_API_ROOT = "main"
@@ -98,11 +98,6 @@ class EntryPage:
     entries: list[Entry]
     contents: list[str] | None  # the objects' JSON text, when asked for
     more: bool
-
-
-def lock_counter(connection: sa.Connection, name: str) -> None:
-    """Serialise writers that read-then-write under the same counter (PostgreSQL)."""
-    connection.execute(sa.select(counters.c.value).where(counters.c.name == name).with_for_update())
 
 
 def _distinct_stamps(connection: sa.Connection, count: int) -> list[str]:

@@ -24,11 +24,17 @@ import sqlalchemy as sa
 
 from diapason.audit import AuditLog
 from diapason.domain.policy import PartnerContext, ReleaseContext, decide
-from diapason.exchange.collections import Collections, lock_counter
+from diapason.exchange.collections import Collections
 from diapason.exchange.partners import Partner, Partners
 from diapason.store.db import write_transaction
+from diapason.store.rows import (
+    BULK_ROWS,
+    insert_tuples,
+    lock_counter,
+    partner_versions,
+    utc_now,
+)
 from diapason.store.schema import consents, counters, objects, red_recipients, release_decisions
-from diapason.store.sql import BULK_ROWS, insert_tuples, partner_versions, utc_now
 
 # Versions decided per step. Each step commits its decisions, outbox entries, audit entries
 # and new position in one transaction; as with the store's batches, larger steps write

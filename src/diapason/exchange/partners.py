@@ -24,8 +24,8 @@ from diapason.errors import DiapasonError
 from diapason.exchange.collections import DEFAULT_API_ROOT, Collection, Collections
 from diapason.settings import Secret
 from diapason.store.db import write_transaction
+from diapason.store.rows import utc_now
 from diapason.store.schema import partners
-from diapason.store.sql import utc_now
 
 log = logging.getLogger("diapason.partners")
 

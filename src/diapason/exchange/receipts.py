@@ -27,8 +27,8 @@ from diapason.domain.extensions import RECEIPT_EXTENSION_ID, TLP_2_0_IDS
 from diapason.domain.grading import grade
 from diapason.domain.stix import normalise_timestamp, now_timestamp
 from diapason.store.db import write_transaction
+from diapason.store.rows import insert_dicts, partner_versions, utc_now
 from diapason.store.schema import collection_entries, deliveries, outgoing_receipts, partners
-from diapason.store.sql import insert_dicts, partner_versions, utc_now
 
 RECEIPT_TYPE = "x-diapason-receipt"
 # Entries one receipt may hold: what the receiving side reads of one receipt.

@@ -31,7 +31,7 @@ from diapason.exchange.collections import ALIAS_RE, Collection, Collections, Ent
 from diapason.exchange.inbound import Inbound
 from diapason.exchange.protocol import STIX_MEDIA, TAXII
 from diapason.exchange.taxii_params import Listing, ParameterError, parse
-from diapason.store.sql import utc_now
+from diapason.store.rows import utc_now
 
 CURSOR_LIFETIME = 24 * 3600.0
 REALM = 'Basic realm="diapason", Bearer realm="diapason"'

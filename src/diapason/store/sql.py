@@ -9,9 +9,9 @@ from __future__ import annotations
 import gc
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any
 
@@ -35,7 +35,18 @@ from diapason.store.interface import (
     StoredObject,
     Tombstone,
 )
-from diapason.store.schema import counters, edges, object_markings, objects, tombstones
+from diapason.store.rows import (
+    BULK_ROWS,
+    AnalysisSchedule,
+    allocate,
+    among,
+    copy_rows,
+    insert_tuples,
+    lock_counter,
+    placeholder,
+    utc_now,
+)
+from diapason.store.schema import edges, object_markings, objects, tombstones
 
 # Called inside a batch's write transaction with the ids written (e.g. to audit them).
 WriteHook = Callable[[sa.Connection, list[str]], None]
@@ -48,9 +59,6 @@ DEFAULT_BATCH_SIZE = 50_000
 # A batch also ends once it holds this many characters of JSON: it is kept in memory
 # until it commits, and objects may be up to ``max_object_bytes`` each.
 DEFAULT_BATCH_CHARS = 64 * 1_048_576
-
-# From this many objects, a write is a bulk write (``write_transaction(bulk=True)``).
-BULK_ROWS = 1_000
 
 # The width of the ``source`` and tombstone ``actor`` columns.
 MAX_NAME = 200
@@ -85,106 +93,6 @@ def collection_paused() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
-
-
-def utc_now() -> str:
-    """Now, in the store's fixed-width timestamp format."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def allocate(connection: sa.Connection, counter: str, count: int) -> int:
-    """Reserve ``count`` values of a counter; returns the first. Call inside a write."""
-    row = connection.execute(
-        counters.update()
-        .where(counters.c.name == counter)
-        .values(value=counters.c.value + count)
-        .returning(counters.c.value)
-    ).one()
-    return int(row[0]) - count + 1
-
-
-def lock_writers(connection: sa.Connection) -> None:
-    """Make this write transaction the only writer of objects until it ends.
-
-    A write reads what is held (versions, current, tombstones) and then decides; two
-    PostgreSQL transactions deciding at once would both mark their version current, or
-    both insert the same ``(id, modified)``. SQLite's ``BEGIN IMMEDIATE`` already
-    serialises writers; there the row lock is a no-op.
-    """
-    connection.execute(
-        sa.select(counters.c.value).where(counters.c.name == "objects").with_for_update()
-    )
-
-
-def insert_tuples(
-    connection: sa.Connection, table: sa.Table, rows: Sequence[tuple[Any, ...]]
-) -> None:
-    """Insert ``rows`` (tuples in the table's column order) with one DB-API executemany.
-
-    The bulk path: several times faster than a Core insert, which processes every value of
-    every row in Python first.
-    """
-    names = ", ".join(column.name for column in table.columns)
-    if connection.dialect.name == "postgresql":
-        copy_rows(connection, f"{table.name} ({names})", rows)
-        return
-    marks = ", ".join([placeholder(connection)] * len(table.columns))
-    connection.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
-
-
-def copy_rows(connection: sa.Connection, target: str, rows: Iterable[Sequence[Any]]) -> None:
-    """PostgreSQL: ``COPY target FROM STDIN`` with these rows, in the connection's
-    transaction. One stream of rows, faster than an INSERT per row even in a pipeline."""
-    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    with cursor.copy(f"COPY {target} FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
-
-
-def insert_dicts(
-    connection: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]
-) -> None:
-    """Insert ``rows`` (one mapping per row, a value for every column) in bulk."""
-    names = [column.name for column in table.columns]
-    insert_tuples(connection, table, [tuple(row[name] for name in names) for row in rows])
-
-
-def placeholder(connection: sa.Connection) -> str:
-    """The driver's mark for a bound parameter in raw SQL (``?`` or ``%s``)."""
-    return "?" if connection.dialect.paramstyle == "qmark" else "%s"
-
-
-def among(dialect: str, values: Sequence[str] | Sequence[int]) -> tuple[str, Any]:
-    """``column {fragment}`` is true for these values (ids or seqs), bound as one
-    parameter: one statement for any number of them, where ``IN (?, ?, …)`` needs one per
-    few hundred (and each is planned anew). Returns the fragment and the parameter's value."""
-    if dialect == "sqlite":
-        return "IN (SELECT value FROM json_each(?))", orjson.dumps(list(values)).decode()
-    return "= ANY(%s)", list(values)
-
-
-def partner_versions(
-    connection: sa.Connection,
-    table: sa.Table,
-    partner: str,
-    ids: Sequence[str],
-    *,
-    released_only: bool = False,
-) -> set[tuple[str, str]]:
-    """The ``(object_id, modified)`` pairs ``table`` (a per-partner record of versions, such
-    as release decisions or deliveries) holds for ``partner`` among these object ids
-    (``released_only``: the rows whose ``released`` is true)."""
-    in_ids, ids_value = among(connection.dialect.name, sorted(set(ids)))
-    mark = placeholder(connection)
-    released = " AND released" if released_only else ""
-    return {
-        (object_id, modified)
-        for object_id, modified in connection.exec_driver_sql(
-            f"SELECT object_id, modified FROM {table.name} "
-            f"WHERE partner = {mark}{released} AND object_id {in_ids}",
-            (partner, ids_value),
-        )
-    }
 
 
 def add_link_rows(
@@ -246,6 +154,180 @@ def _stored(row: sa.Row[*tuple[Any, ...]]) -> StoredObject:
         source=row.source,
         object=orjson.loads(row.content),
     )
+
+
+@dataclass(slots=True)
+class _Holding:
+    """What the store holds of a batch's ids, read in the batch's write transaction.
+
+    Deciding adds each fresh version of the batch to it (``add``), so that a later version
+    of the same id in the batch sees the earlier ones as held.
+    """
+
+    # (id, modified) -> seq, for every version held.
+    stored: dict[tuple[str, str], int] = field(default_factory=dict)
+    # id -> (modified, seq) of its current version; seq is None for a version of the batch.
+    current: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    # id -> where each version came from and who each says created it: the trust rules
+    # (domain/trust.py) read them.
+    provenance: dict[str, tuple[set[str | None], set[str | None]]] = field(default_factory=dict)
+    # The seqs of the marking-definitions held, and their contents by id (never versioned:
+    # any other content under their id is refused).
+    definitions: list[int] = field(default_factory=list)
+    definition_contents: dict[str, set[str]] = field(default_factory=dict)
+    # (id, modified) -> content of each version sent again (held, or earlier in the batch),
+    # to tell a repeat (unchanged) from a different content under the same version.
+    known: dict[tuple[str, str], str] = field(default_factory=dict)
+    # id -> when it was last deleted, for the ids with a tombstone.
+    deleted: dict[str, str] = field(default_factory=dict)
+
+    def held(self, object_id: str) -> Held | None:
+        """What the trust rules read of an id; None when no version of it is held."""
+        found = self.provenance.get(object_id)
+        if found is None:
+            return None
+        return Held(
+            frozenset(found[0]),
+            frozenset(found[1]),
+            frozenset(self.definition_contents.get(object_id, ())),
+        )
+
+    def add(self, prepared: Prepared, source: str | None) -> None:
+        """Count a fresh version of the batch as held, for the versions after it."""
+        self.known[(prepared.id, prepared.modified)] = prepared.content
+        sources, authors = self.provenance.setdefault(prepared.id, (set(), set()))
+        sources.add(source)
+        authors.add(prepared.created_by_ref)
+        if prepared.type == "marking-definition":
+            self.definition_contents.setdefault(prepared.id, set()).add(prepared.content)
+
+
+@dataclass(slots=True)
+class _Fresh:
+    """The versions a batch writes, and which of them become current."""
+
+    versions: list[Prepared] = field(default_factory=list)
+    # id -> the version of the batch that is current (the newest held or written).
+    winners: dict[str, Prepared] = field(default_factory=dict)
+    # The seqs of held versions that a version of the batch replaces as current.
+    demoted_seqs: list[int] = field(default_factory=list)
+
+    def add(self, prepared: Prepared, current: dict[str, tuple[str, int | None]]) -> None:
+        """Write ``prepared``, current if newer than its id's current version (in
+        ``current``, updated); that version, if held, is demoted."""
+        self.versions.append(prepared)
+        holder = current.get(prepared.id)
+        if holder is None or prepared.modified > holder[0]:
+            if holder is not None and holder[1] is not None:
+                self.demoted_seqs.append(holder[1])
+            current[prepared.id] = (prepared.modified, None)
+            self.winners[prepared.id] = prepared
+
+
+@dataclass(slots=True)
+class _Rows:
+    """The rows a batch inserts, each in its table's column order."""
+
+    versions: list[tuple[Any, ...]] = field(default_factory=list)  # objects
+    fts: list[tuple[int, str]] = field(default_factory=list)
+    markings: list[tuple[str, int]] = field(default_factory=list)
+    edges: list[tuple[str, int, str]] = field(default_factory=list)
+
+
+def _decide(
+    batch: list[Prepared],
+    holding: _Holding,
+    source: str | None,
+    sender: Sender,
+    report: PutReport,
+) -> _Fresh:
+    """Decide each version of the batch, in order, and report it: unchanged (held with
+    this very content), refused (``_refusal``) or fresh, to be written."""
+    fresh = _Fresh()
+    known, current = holding.known, holding.current
+    for prepared in batch:
+        held = known.get((prepared.id, prepared.modified))
+        if held is not None and held == prepared.content:
+            report.unchanged.append(prepared.id)
+            report.versions.append((prepared.index, prepared.id, prepared.modified))
+            continue
+        problem = _refusal(prepared, held is not None, holding, sender)
+        if problem is not None:
+            report.refused.append(problem)
+            continue
+        holding.add(prepared, source)
+        fresh.add(prepared, current)
+        report.written.append(prepared.id)
+        report.versions.append((prepared.index, prepared.id, prepared.modified))
+    return fresh
+
+
+def _refusal(
+    prepared: Prepared, conflict: bool, holding: _Holding, sender: Sender
+) -> Problem | None:
+    """Why a version not held as it is may not be written, if it may not, in this order:
+    the trust rules refuse it; another content is held under its ``(id, modified)``
+    (``conflict``); its object was deleted at or after its ``modified``."""
+    refusal = screen(
+        Candidate(prepared.id, prepared.type, prepared.created_by_ref, prepared.content),
+        holding.held(prepared.id),
+        sender,
+    )
+    if refusal is not None:
+        return Problem(
+            prepared.index, prepared.id, refusal.field, refusal.message, str(refusal.rule)
+        )
+    if conflict:
+        return Problem(
+            prepared.index,
+            prepared.id,
+            "modified",
+            "a different content is already stored for version "
+            f"{prepared.modified}; a change needs a new 'modified'",
+            "conflict",
+        )
+    erased = holding.deleted.get(prepared.id)
+    if erased is not None and prepared.modified <= erased:
+        return Problem(
+            prepared.index,
+            prepared.id,
+            "modified",
+            f"the object was deleted at {erased}; only a newer version can bring it back",
+            "conflict",
+        )
+    return None
+
+
+def _version_rows(fresh: _Fresh, first: int, added: str, source: str | None) -> _Rows:
+    """The rows of the fresh versions, numbered from ``first`` in the batch's order: an
+    ``objects`` row each, and for those now current their marking and reference rows and,
+    unless revoked, their full text."""
+    rows = _Rows()
+    for offset, prepared in enumerate(fresh.versions):
+        seq = first + offset
+        is_current = fresh.winners.get(prepared.id) is prepared
+        rows.versions.append(
+            (
+                seq,
+                prepared.id,
+                prepared.modified,
+                prepared.type,
+                prepared.spec_version,
+                prepared.created,
+                prepared.created_by_ref,
+                prepared.revoked,
+                is_current,
+                added,
+                source,
+                prepared.content,
+            )
+        )
+        if not is_current:
+            continue
+        if prepared.text and not prepared.revoked:
+            rows.fts.append((seq, prepared.text))
+        add_link_rows(seq, prepared.markings, prepared.edges, rows.markings, rows.edges)
+    return rows
 
 
 class SqlStore:
@@ -332,196 +414,135 @@ class SqlStore:
         report: PutReport,
         on_write: WriteHook | None,
     ) -> None:
+        """Write one batch in one transaction, alone among the writers of objects: read
+        what is held of its ids, decide each version, write the fresh ones and call
+        ``on_write`` with their ids. A batch with nothing fresh writes nothing more."""
         written_before = len(report.written)
-        ids = list(dict.fromkeys(p.id for p in batch))
         with write_transaction(self.engine, bulk=len(batch) >= BULK_ROWS) as connection:
-            lock_writers(connection)
-            stored: dict[tuple[str, str], int] = {}  # (id, modified) -> seq
-            current: dict[str, tuple[str, int | None]] = {}  # id -> (modified, seq or None)
-            # One statement for the whole batch, the ids bound as a single parameter.
-            in_ids, ids_value = among(self.dialect, ids)
-            # Where each held version came from and who it says created it: the trust
-            # rules (domain/trust.py) read them, in this transaction.
-            provenance: dict[str, tuple[set[str | None], set[str | None]]] = {}
-            definitions: list[int] = []
-            for (
-                object_id,
-                modified,
-                is_current,
-                seq,
-                kind,
-                held_source,
-                author,
-            ) in connection.exec_driver_sql(
-                "SELECT id, modified, is_current, seq, type, source, created_by_ref "
-                f"FROM objects WHERE id {in_ids}",
-                (ids_value,),
-            ):
-                stored[(object_id, modified)] = seq
-                if is_current:
-                    current[object_id] = (modified, seq)
-                sources, authors = provenance.setdefault(object_id, (set(), set()))
-                sources.add(held_source)
-                authors.add(author)
-                if kind == "marking-definition":
-                    definitions.append(seq)
-            # The contents of held marking-definitions (never versioned: any other content
-            # under their id is refused).
-            definition_contents: dict[str, set[str]] = {}
-            if definitions:
-                in_seqs, seqs_value = among(self.dialect, definitions)
-                for object_id, content in connection.exec_driver_sql(
-                    f"SELECT id, content FROM objects WHERE seq {in_seqs}", (seqs_value,)
-                ):
-                    definition_contents.setdefault(object_id, set()).add(content)
-            # The content of each version sent again (stored, or earlier in the batch), to
-            # tell a repeat (unchanged) from a different content under the same version.
-            known: dict[tuple[str, str], str] = {}
-            again: set[int] = set()
-            if stored:
-                again = {stored[k] for p in batch if (k := (p.id, p.modified)) in stored}
-            if again:
-                in_seqs, seqs_value = among(self.dialect, list(again))
-                for object_id, modified, content in connection.exec_driver_sql(
-                    f"SELECT id, modified, content FROM objects WHERE seq {in_seqs}",
-                    (seqs_value,),
-                ):
-                    known[(object_id, modified)] = content
-            deleted: dict[str, str] = {}
-            # Most stores never delete: one row read then spares a lookup for every id.
-            if connection.exec_driver_sql("SELECT 1 FROM tombstones LIMIT 1").first():
-                deleted = {
-                    object_id: deleted_at
-                    for object_id, deleted_at in connection.exec_driver_sql(
-                        "SELECT object_id, max(deleted_at) FROM tombstones "
-                        f"WHERE object_id {in_ids} GROUP BY object_id",
-                        (ids_value,),
-                    )
-                }
-
-            fresh: list[Prepared] = []
-            demoted_seqs: list[int] = []
-            winners: dict[str, Prepared] = {}
-            for prepared in batch:
-                key = (prepared.id, prepared.modified)
-                held = known.get(key)
-                if held is not None and held == prepared.content:
-                    report.unchanged.append(prepared.id)
-                    report.versions.append((prepared.index, prepared.id, prepared.modified))
-                    continue
-                refusal = screen(
-                    Candidate(
-                        prepared.id, prepared.type, prepared.created_by_ref, prepared.content
-                    ),
-                    _held(prepared.id, provenance, definition_contents),
-                    sender,
-                )
-                if refusal is not None:
-                    report.refused.append(
-                        Problem(
-                            prepared.index,
-                            prepared.id,
-                            refusal.field,
-                            refusal.message,
-                            str(refusal.rule),
-                        )
-                    )
-                    continue
-                if held is not None:
-                    report.refused.append(
-                        Problem(
-                            prepared.index,
-                            prepared.id,
-                            "modified",
-                            "a different content is already stored for version "
-                            f"{prepared.modified}; a change needs a new 'modified'",
-                            "conflict",
-                        )
-                    )
-                    continue
-                erased = deleted.get(prepared.id)
-                if erased is not None and prepared.modified <= erased:
-                    report.refused.append(
-                        Problem(
-                            prepared.index,
-                            prepared.id,
-                            "modified",
-                            f"the object was deleted at {erased}; only a newer version "
-                            "can bring it back",
-                            "conflict",
-                        )
-                    )
-                    continue
-                known[key] = prepared.content
-                # Later versions of the same id in this batch see this one as held.
-                sources, authors = provenance.setdefault(prepared.id, (set(), set()))
-                sources.add(source)
-                authors.add(prepared.created_by_ref)
-                if prepared.type == "marking-definition":
-                    definition_contents.setdefault(prepared.id, set()).add(prepared.content)
-                fresh.append(prepared)
-                report.written.append(prepared.id)
-                report.versions.append((prepared.index, prepared.id, prepared.modified))
-                holder = current.get(prepared.id)
-                if holder is None or prepared.modified > holder[0]:
-                    if holder is not None and holder[1] is not None:
-                        demoted_seqs.append(holder[1])
-                    current[prepared.id] = (prepared.modified, None)
-                    winners[prepared.id] = prepared
-            if not fresh:
+            lock_counter(connection, "objects")
+            holding = self._read_holding(connection, batch)
+            fresh = _decide(batch, holding, source, sender, report)
+            if not fresh.versions:
                 return
-
-            first = allocate(connection, "objects", len(fresh))
-            added = utc_now()
-            rows: list[tuple[Any, ...]] = []
-            fts_rows: list[tuple[int, str]] = []
-            marking_rows: list[tuple[str, int]] = []
-            edge_rows: list[tuple[str, int, str]] = []
-            for offset, prepared in enumerate(fresh):
-                seq = first + offset
-                is_current = winners.get(prepared.id) is prepared
-                rows.append(
-                    (
-                        seq,
-                        prepared.id,
-                        prepared.modified,
-                        prepared.type,
-                        prepared.spec_version,
-                        prepared.created,
-                        prepared.created_by_ref,
-                        prepared.revoked,
-                        is_current,
-                        added,
-                        source,
-                        prepared.content,
-                    )
-                )
-                if not is_current:
-                    continue
-                if prepared.text and not prepared.revoked:
-                    fts_rows.append((seq, prepared.text))
-                add_link_rows(seq, prepared.markings, prepared.edges, marking_rows, edge_rows)
-
-            if demoted_seqs:
-                in_seqs, seqs_value = among(self.dialect, demoted_seqs)
-                connection.exec_driver_sql(
-                    f"UPDATE objects SET is_current = FALSE WHERE seq {in_seqs}", (seqs_value,)
-                )
-                # A demoted version keeps its full-text, marking and reference rows: every
-                # read of them keeps current versions only (is_current), and deleting them
-                # here cost more than it saved (docs/store.md). delete() erases them all.
-            # Plain DB-API executemany with tuples: the bulk path, several times faster than
-            # compiling a Core insert for every row.
-            insert_tuples(connection, objects, rows)
-            if marking_rows:
-                insert_tuples(connection, object_markings, marking_rows)
-            if edge_rows:
-                insert_tuples(connection, edges, edge_rows)
-            if fts_rows:
-                self._fts_insert(connection, fts_rows)
+            self._write_fresh(connection, fresh, source)
             if on_write is not None:
                 # In the same transaction: the batch and its audit entry commit together.
                 on_write(connection, report.written[written_before:])
+
+    def _read_holding(self, connection: sa.Connection, batch: list[Prepared]) -> _Holding:
+        """What the store holds of the batch's ids: their versions, the contents of the
+        marking-definitions among them and of the versions sent again, their tombstones."""
+        holding = _Holding()
+        # One statement for the whole batch, the ids bound as a single parameter.
+        in_ids, ids_value = among(self.dialect, list(dict.fromkeys(p.id for p in batch)))
+        self._read_versions(connection, in_ids, ids_value, holding)
+        if holding.definitions:
+            self._read_definition_contents(connection, holding)
+        self._read_sent_again(connection, batch, holding)
+        holding.deleted = self._read_deleted(connection, in_ids, ids_value)
+        return holding
+
+    def _read_versions(
+        self, connection: sa.Connection, in_ids: str, ids_value: Any, holding: _Holding
+    ) -> None:
+        """Every version held of these ids (``among``): its seq, whether it is current,
+        where it came from and who it says created it, whether it is a marking-definition."""
+        stored, current, provenance = holding.stored, holding.current, holding.provenance
+        for (
+            object_id,
+            modified,
+            is_current,
+            seq,
+            kind,
+            held_source,
+            author,
+        ) in connection.exec_driver_sql(
+            "SELECT id, modified, is_current, seq, type, source, created_by_ref "
+            f"FROM objects WHERE id {in_ids}",
+            (ids_value,),
+        ):
+            stored[(object_id, modified)] = seq
+            if is_current:
+                current[object_id] = (modified, seq)
+            sources, authors = provenance.setdefault(object_id, (set(), set()))
+            sources.add(held_source)
+            authors.add(author)
+            if kind == "marking-definition":
+                holding.definitions.append(seq)
+
+    def _read_definition_contents(self, connection: sa.Connection, holding: _Holding) -> None:
+        """The contents of the marking-definitions held (``holding.definitions``)."""
+        in_seqs, seqs_value = among(self.dialect, holding.definitions)
+        for object_id, content in connection.exec_driver_sql(
+            f"SELECT id, content FROM objects WHERE seq {in_seqs}", (seqs_value,)
+        ):
+            holding.definition_contents.setdefault(object_id, set()).add(content)
+
+    def _read_sent_again(
+        self, connection: sa.Connection, batch: list[Prepared], holding: _Holding
+    ) -> None:
+        """The stored content of each version the batch sends again (nothing is read for
+        the versions it sends for the first time)."""
+        stored = holding.stored
+        again: set[int] = set()
+        if stored:
+            again = {stored[k] for p in batch if (k := (p.id, p.modified)) in stored}
+        if again:
+            in_seqs, seqs_value = among(self.dialect, list(again))
+            for object_id, modified, content in connection.exec_driver_sql(
+                f"SELECT id, modified, content FROM objects WHERE seq {in_seqs}",
+                (seqs_value,),
+            ):
+                holding.known[(object_id, modified)] = content
+
+    def _read_deleted(
+        self, connection: sa.Connection, in_ids: str, ids_value: Any
+    ) -> dict[str, str]:
+        """When each of these ids (``among``) was last deleted, for those deleted."""
+        # Most stores never delete: one row read then spares a lookup for every id.
+        if not connection.exec_driver_sql("SELECT 1 FROM tombstones LIMIT 1").first():
+            return {}
+        return {
+            object_id: deleted_at
+            for object_id, deleted_at in connection.exec_driver_sql(
+                "SELECT object_id, max(deleted_at) FROM tombstones "
+                f"WHERE object_id {in_ids} GROUP BY object_id",
+                (ids_value,),
+            )
+        }
+
+    def _write_fresh(self, connection: sa.Connection, fresh: _Fresh, source: str | None) -> None:
+        """Number the fresh versions, demote the held versions they replace as current,
+        then insert their rows."""
+        first = allocate(connection, "objects", len(fresh.versions))
+        rows = _version_rows(fresh, first, utc_now(), source)
+        if fresh.demoted_seqs:
+            self._demote(connection, fresh.demoted_seqs)
+        self._insert_rows(connection, rows)
+
+    def _demote(self, connection: sa.Connection, seqs: list[int]) -> None:
+        """Mark these versions current no more.
+
+        A demoted version keeps its full-text, marking and reference rows: every read of
+        them keeps current versions only (is_current), and deleting them here cost more
+        than it saved (docs/store.md). delete() erases them all.
+        """
+        in_seqs, seqs_value = among(self.dialect, seqs)
+        connection.exec_driver_sql(
+            f"UPDATE objects SET is_current = FALSE WHERE seq {in_seqs}", (seqs_value,)
+        )
+
+    def _insert_rows(self, connection: sa.Connection, rows: _Rows) -> None:
+        """Insert a batch's rows: the versions, then markings, references and full text."""
+        # Plain DB-API executemany with tuples: the bulk path, several times faster than
+        # compiling a Core insert for every row.
+        insert_tuples(connection, objects, rows.versions)
+        if rows.markings:
+            insert_tuples(connection, object_markings, rows.markings)
+        if rows.edges:
+            insert_tuples(connection, edges, rows.edges)
+        if rows.fts:
+            self._fts_insert(connection, rows.fts)
 
     def _after_write(self, written: int) -> None:
         """Dialect hook after a ``put_many``; nothing by default."""
@@ -560,7 +581,7 @@ class SqlStore:
         if not 0 < len(actor) <= MAX_NAME:
             raise ValueError(f"actor: must be 1 to {MAX_NAME} characters")
         with write_transaction(self.engine) as connection:
-            lock_writers(connection)
+            lock_counter(connection, "objects")
             rows = connection.execute(
                 sa.select(objects.c.seq, objects.c.type).where(objects.c.id == object_id)
             ).all()
@@ -707,21 +728,6 @@ class SqlStore:
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-def _held(
-    object_id: str,
-    provenance: Mapping[str, tuple[set[str | None], set[str | None]]],
-    definition_contents: Mapping[str, set[str]],
-) -> Held | None:
-    found = provenance.get(object_id)
-    if found is None:
-        return None
-    return Held(
-        frozenset(found[0]),
-        frozenset(found[1]),
-        frozenset(definition_contents.get(object_id, ())),
-    )
-
-
 def search_words(text: str) -> list[str]:
     """The words of a search query; every other character is ignored, never interpreted."""
     return _WORD.findall(text.lower())
@@ -786,26 +792,6 @@ class PostgresStore(SqlStore):
                 sa.text("tsv @@ plainto_tsquery('simple', :fts)").bindparams(fts=" ".join(words))
             )
         )
-
-
-class AnalysisSchedule:
-    """When a PostgreSQL writer should ANALYZE the tables it fills: once 20,000 rows are
-    written, then each time it has written as many again as it had at the last analysis
-    (20,000, 40,000, 80,000…). The first gives the planner the table's shape (index lookups,
-    not scans); later ones matter less and less, and each costs a sample of the table."""
-
-    FIRST = 20_000
-
-    def __init__(self) -> None:
-        self.written = 0
-        self.next_at = self.FIRST
-
-    def due(self, written: int) -> bool:
-        self.written += written
-        if not written or self.written < self.next_at:
-            return False
-        self.next_at = 2 * self.written
-        return True
 
 
 # Estimated tsvector bytes per lexeme besides its own: entry header, one position, padding.
