@@ -14,7 +14,7 @@ A partner never gets back the versions it sent us itself.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -389,10 +389,3 @@ class Ledger:
                         object_id=object_id, partner=partner, recorded_at=utc_now()
                     )
                 )
-
-
-def summary_lines(run: LedgerRun) -> Mapping[str, str]:
-    return {
-        name: f"{run.released.get(name, 0)} released, {run.withheld.get(name, 0)} withheld"
-        for name in sorted(set(run.released) | set(run.withheld))
-    }
