@@ -1,4 +1,4 @@
-"""Federation sync benchmark (issue 4): replicate object versions from node A to node B.
+"""Exchange sync benchmark (issue 4): replicate object versions from node A to node B.
 
 Run from the project root, with PostgreSQL running::
 
@@ -1338,7 +1338,7 @@ def orchestrate(args: argparse.Namespace) -> int:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.sync",
-        description="Federation sync between two real Diapason nodes on loopback: "
+        description="Exchange sync between two real Diapason nodes on loopback: "
         "end-to-end objects/s and the delay from a write on A to its arrival on B.",
     )
     parser.add_argument("--count", type=int, default=100_000, help="object versions to replicate")

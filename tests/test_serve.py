@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 
 from diapason.settings import load_settings
 from diapason.web.app import create_app
-from tests.exchange.servers import free_port
+from tests.taxii.servers import free_port
 
 
 def start(data: Path, port: int) -> subprocess.Popen[str]:

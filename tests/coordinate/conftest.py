@@ -20,7 +20,7 @@ from diapason.domain.stix import format_timestamp, new_id
 from diapason.node import Node, init_node
 from diapason.settings import load_settings
 from tests.clock import Clock
-from tests.federation.conftest import make_node  # noqa: F401  (a fixture, used here too)
+from tests.exchange.conftest import make_node  # noqa: F401  (a fixture, used here too)
 
 PARIS_IDENTITY = "identity--0b6cf3f5-8a2e-4f43-9a5b-1f6f0f9c2d11"
 

@@ -12,8 +12,8 @@ import pytest
 
 from diapason.web.coordinate_api import MAX_BODY
 from tests.clock import day, instant, month
-from tests.federation.conftest import MakeNode
-from tests.federation.nodes import FedNode
+from tests.exchange.conftest import MakeNode
+from tests.exchange.nodes import FedNode
 from tests.web.site import serve
 
 API = "/api/v1/coordinate"

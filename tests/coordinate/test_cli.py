@@ -18,7 +18,7 @@ import pytest
 from diapason.cli import main
 from tests.clock import RunningClock, day, month
 from tests.coordinate.conftest import PARIS_IDENTITY
-from tests.federation.conftest import MakeNode
+from tests.exchange.conftest import MakeNode
 
 
 @dataclass

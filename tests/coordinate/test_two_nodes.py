@@ -14,8 +14,8 @@ import pytest
 from diapason.domain.coordination import ITEM_TYPES
 from tests.clock import RunningClock, day, instant
 from tests.coordinate.conftest import assert_valid_stix
-from tests.federation.conftest import MakeNode
-from tests.federation.nodes import FedNode, federate
+from tests.exchange.conftest import MakeNode
+from tests.exchange.nodes import FedNode, federate
 from tests.web.site import serve
 
 API = "/api/v1/coordinate"

@@ -458,7 +458,7 @@ def test_add_markings_copies() -> None:
 
 
 def test_shipped_ids_never_change() -> None:
-    # Other nodes recognise our markings by these ids: changing one breaks the federation.
+    # Other nodes recognise our markings by these ids: changing one breaks the exchange.
     assert uuid.UUID("b9729abd-e870-43de-bd53-76fdd55da06a") == NAMESPACE
     derived = "identity--" + str(uuid.uuid5(NAMESPACE, "identity:diapason"))
     assert derived == DIAPASON_IDENTITY_ID
@@ -479,7 +479,7 @@ def test_shipped_ids_never_change() -> None:
         assert marking_id == "marking-definition--" + str(
             uuid.uuid5(NAMESPACE, f"marking-definition:pap:{level}")
         )
-    # Pinned literally too, as they are written in docs/sharing.md.
+    # Pinned literally too, as they are written in docs/release.md.
     assert DIAPASON_IDENTITY_ID == "identity--a97c7dac-44f3-5ae1-9ef0-bab872fca57e"
     assert MARKING_EXTENSION_ID == "extension-definition--b0b89590-c1b8-5904-8b48-44491957b9bf"
     assert GRADING_EXTENSION_ID == "extension-definition--a1c8a9a7-886c-587b-a7bf-82b906c2bbc6"

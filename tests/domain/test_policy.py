@@ -45,7 +45,7 @@ from diapason.domain.policy import (
 )
 from diapason.domain.protection import protect
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "sharing.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "release.md"
 
 TODAY = date(2025, 6, 15)
 OWN = "identity--6f4b3a38-4f0e-4c3e-9d0a-0d6f1e8a1a01"

@@ -1,0 +1,1 @@
+"""The exchange: release policy, disclosure ledger and sync between real nodes."""

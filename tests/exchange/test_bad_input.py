@@ -1,250 +1,219 @@
-"""Bad requests get the right 4xx, as a TAXII error message, and never a 500."""
+"""Partners that send what they may not, or answer garbage, or nothing: each is refused with
+a clear log line and an audit entry, nothing already stored is damaged, and sync with the
+other partners goes on."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from urllib.parse import quote
+import logging
+import time
+from typing import Any
 
-import click.testing
+import httpx
 import orjson
 import pytest
+import sqlalchemy as sa
 
-from diapason.cli import cli
-from diapason.exchange.collections import Collection
-from tests.exchange.conftest import TAXII, Taxii, body, is_error
-from tests.exchange.stix import sdo
+from diapason.store.schema import objects
+from tests.exchange.build import Clock, graded, identity, new_version, sdo
+from tests.exchange.conftest import MakeFake, MakeNode
+from tests.exchange.nodes import FedNode, federate, version_key
 
-OBJECT = "indicator--6b7a2f0e-1d1c-4c1e-9d5a-3c9f0b1f6a10"
-
-
-@pytest.mark.parametrize(
-    "path",
-    [
-        "/taxii2/nowhere/",
-        "/taxii2/nowhere/collections/",
-        "/taxii2/nowhere/status/0f4d6f5c-1c0e-4c5e-8f51-0b0f2c5d2f0a/",
-        "/taxii2/main/collections/0f4d6f5c-1c0e-4c5e-8f51-0b0f2c5d2f0a/",
-        "/taxii2/main/collections/nope/objects/",
-        "/taxii2/main/collections/nope/manifest/",
-        f"/taxii2/main/collections/nope/objects/{OBJECT}/",
-        f"/taxii2/main/collections/nope/objects/{OBJECT}/versions/",
-        "/taxii2/main/collections/a%00b/",
-        "/taxii2/main/collections/a%00b/objects/",
-        "/taxii2/main/status/a%00b/",
-        "/taxii2/" + "x" * 2000 + "/",
-    ],
-)
-def test_unknown_api_roots_and_collections_are_not_found(taxii: Taxii, path: str) -> None:
-    is_error(taxii.get(path), 404)
+Row = tuple[int, str, str, str, bool]
 
 
-@pytest.mark.parametrize("object_id", [OBJECT, "nonsense", "a%00b", "indicator--" + "1" * 300])
-def test_unknown_objects_are_not_found(taxii: Taxii, object_id: str) -> None:
-    path = taxii.objects_path() + object_id + "/"
-    is_error(taxii.get(path), 404)
-    is_error(taxii.get(path + "versions/"), 404)
-    is_error(taxii.delete(path), 404)
-
-
-@pytest.mark.parametrize(
-    ("name", "value"),
-    [
-        ("added_after", "yesterday"),
-        ("added_after", "2024-01-01"),
-        ("added_after", "2024-13-01T00:00:00Z"),
-        ("added_after", "2024-01-01T00:00:00+01:00"),
-        ("added_after", ""),
-        ("limit", "0"),
-        ("limit", "-1"),
-        ("limit", "1.5"),
-        ("limit", "ten"),
-        ("limit", ""),
-        ("limit", "٣"),
-        ("match[id]", "nonsense"),
-        ("match[id]", "indicator--1234"),
-        ("match[id]", f"{OBJECT},"),
-        ("match[id]", f"{OBJECT},{OBJECT}"),
-        ("match[type]", "Indicator"),
-        ("match[type]", "in dicator"),
-        ("match[type]", ""),
-        ("match[version]", "newest"),
-        ("match[version]", "all,first"),
-        ("match[version]", "last,last"),
-        ("match[version]", "2024-01-01"),
-        ("match[version]", "first,,last"),
-        ("match[spec_version]", "two"),
-        ("match[spec_version]", "2.1,"),
-        ("next", ""),
-    ],
-)
-def test_bad_filter_values_are_refused_naming_the_parameter(
-    taxii: Taxii, name: str, value: str
-) -> None:
-    taxii.add([sdo("indicator")])
-    message = is_error(taxii.get(taxii.objects_path(), {name: value}), 400)
-    assert message["description"].startswith(name), message
-    message = is_error(taxii.get(taxii.manifest_path(), {name: value}), 400)
-    assert message["description"].startswith(name), message
-
-
-@pytest.mark.parametrize(
-    "query",
-    [
-        [("added_after", "2024-01-01T00:00:00Z"), ("added_after", "2024-01-02T00:00:00Z")],
-        [("limit", "1"), ("limit", "2")],
-        [("match[type]", "indicator"), ("match[type]", "malware")],
-        [("match[version]", "all"), ("match[version]", "all")],
-    ],
-)
-def test_a_parameter_given_twice_is_refused(taxii: Taxii, query: list[tuple[str, str]]) -> None:
-    message = is_error(taxii.get(taxii.objects_path(), query), 400)
-    assert message["description"].startswith(query[0][0])
-
-
-def test_parameters_an_endpoint_does_not_take(taxii: Taxii) -> None:
-    obj = sdo("indicator")
-    taxii.add([obj])
-    path = taxii.object_path(obj["id"])
-    for name, value in (("limit", "1"), ("added_after", "2024-01-01T00:00:00Z"), ("next", "x")):
-        message = is_error(taxii.delete(path, {name: value}), 400)
-        assert message["description"].startswith(name)
-    # Unknown match fields, and unknown parameters, are ignored (TAXII 2.1, 3.4).
-    assert taxii.get(path, {"match[type]": "malware"}).status_code == 200
-    assert taxii.get(path, {"colour": "blue"}).status_code == 200
-
-
-def test_a_huge_limit_is_capped_not_an_error(taxii: Taxii) -> None:
-    taxii.add([sdo("indicator")])
-    for limit in ("99999999999999999999", "9" * 5000, "0" * 30 + "1"):
-        response = taxii.get(taxii.objects_path(), {"limit": limit})
-        assert response.status_code == 200
-        assert len(body(response)["objects"]) == 1
-
-
-@pytest.fixture
-def tiny(taxii: Taxii) -> Iterator[Collection]:
-    """A collection in an API root that takes request bodies of at most 600 bytes."""
-    result = click.testing.CliRunner().invoke(
-        cli,
-        [
-            *("api-root", "add", "tiny", "--title", "Tiny", "--max-content-length", "600"),
-            *("--data", str(taxii.data)),
-        ],
-        env={"DIAPASON_DATABASE_URL": taxii.database_url},
-        catch_exceptions=False,
+def snapshot(node: FedNode) -> set[Row]:
+    """Every stored version with its content and currency."""
+    statement = sa.select(
+        objects.c.seq,
+        objects.c.id,
+        objects.c.modified,
+        objects.c.content,
+        objects.c.is_current,
     )
-    assert result.exit_code == 0, result.output
-    yield taxii.node.collections.add("tiny", "In the tiny root")
+    with node.node.store.engine.connect() as connection:
+        return {(r[0], r[1], r[2], r[3], bool(r[4])) for r in connection.execute(statement)}
 
 
-def tiny_path(collection: Collection) -> str:
-    return f"/taxii2/tiny/collections/{collection.id}/objects/"
+def results_by_partner(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {result["partner"]: result for result in payload["partners"]}
 
 
-def test_an_envelope_over_the_api_roots_size_is_refused(taxii: Taxii, tiny: Collection) -> None:
-    assert body(taxii.get("/taxii2/tiny/"))["max_content_length"] == 600
-    headers = taxii.headers(Content_Type=TAXII)
-    small = orjson.dumps({"objects": [sdo("indicator")]})
-    assert len(small) < 600
-    exact = small[:-1] + b" " * (600 - len(small)) + b"}"
-    assert len(exact) == 600
-    assert taxii.client.post(tiny_path(tiny), content=exact, headers=headers).status_code == 202
-    big = orjson.dumps({"objects": [sdo("indicator") for _ in range(3)]})
-    assert len(big) > 600
-    is_error(taxii.client.post(tiny_path(tiny), content=big, headers=headers), 413)
-    is_error(taxii.client.post(tiny_path(tiny), content=exact + b" ", headers=headers), 413)
-
-    # Sent in chunks, without a Content-Length: counted as it arrives.
-    def chunks() -> Iterator[bytes]:
-        for start in range(0, len(big), 100):
-            yield big[start : start + 100]
-
-    is_error(taxii.client.post(tiny_path(tiny), content=chunks(), headers=headers), 413)
-    # A declared length over the limit is refused before reading, however large.
-    for declared in ("601", "9" * 5000):
-        response = taxii.client.post(
-            tiny_path(tiny), content=small, headers={**headers, "Content-Length": declared}
-        )
-        is_error(response, 413)
-    # b"\xb2" is "²" in Latin-1, which str.isdigit() takes for a digit.
-    for raw in (b"-1", b"ten", b"1e3", b"\xb2", b"\xb2\xb2\xb2\xb2"):
-        odd = {name.encode(): value.encode() for name, value in headers.items()}
-        odd[b"Content-Length"] = raw
-        is_error(taxii.client.post(tiny_path(tiny), content=small, headers=odd), 400)
-    # Nothing of the refused envelopes was stored.
-    assert len(body(taxii.get(tiny_path(tiny)))["objects"]) == 1
-
-
-@pytest.mark.parametrize(
-    ("content", "status"),
-    [
-        (b"", 400),
-        (b"{", 400),
-        (b"not json", 400),
-        (b"\xff\xfe", 400),
-        (b'{"objects": [1e999]}', 400),
-        (b"[" * 5000 + b"]" * 5000, 400),
-        (b"[]", 422),
-        (b'"objects"', 422),
-        (b"null", 422),
-        (b'{"objects": {}}', 422),
-        (b'{"objects": "x"}', 422),
-        (b'{"objects": null}', 422),
-    ],
-)
-def test_bodies_that_are_no_envelope(taxii: Taxii, content: bytes, status: int) -> None:
-    response = taxii.client.post(
-        taxii.objects_path(), content=content, headers=taxii.headers(Content_Type=TAXII)
-    )
-    is_error(response, status)
-
-
-def test_odd_objects_are_refused_one_by_one(taxii: Taxii) -> None:
-    good = sdo("indicator")
-    deep: object = "bottom"
-    for _ in range(600):
-        deep = {"x": deep}
-    odd: list[object] = [
-        None,
-        [],
-        "indicator",
-        {"type": 7},
-        {**sdo("indicator"), "created": 20240101},
-        {**sdo("indicator"), "x_deep": deep},
-        {**sdo("indicator"), "object_marking_refs": ["identity--nope"]},
-        {**sdo("indicator"), "x_big": 10**30},
-        {**sdo("indicator"), "name": "a\u0000b"},
+def failed_syncs(node: FedNode, partner: str) -> list[str]:
+    return [
+        d["error"] for _ids, d in node.audit("sync") if d.get("partner") == partner and not d["ok"]
     ]
-    # The standard library writes what orjson would not: deep nesting and big integers.
-    content = json.dumps({"objects": [good, *odd]}).encode()
-    response = taxii.client.post(
-        taxii.objects_path(), content=content, headers=taxii.headers(Content_Type=TAXII)
+
+
+def malformed_page(held: dict[str, Any], third: str, clock: Clock) -> list[Any]:
+    """A page of a partner that sends broken objects, and one good one (by a third party)."""
+    broken = sdo("threat-actor", third, "green", clock, name="x")
+    return [
+        42,
+        {"type": "threat-actor", "spec_version": "2.1", "name": "no id"},
+        {**broken, "id": "threat-actor--not-a-uuid"},
+        {**sdo("threat-actor", third, "green", clock, name="y"), "modified": "yesterday"},
+        {**sdo("threat-actor", third, "green", clock, name="z"), "created_by_ref": [third]},
+        {**sdo("threat-actor", third, "green", clock, name="w"), "id": ["threat-actor--x"]},
+        {**sdo("threat-actor", third, "green", clock, name="v"), "type": "intrusion-set"},
+        # The same version as one bravo holds, with other content: the stored one stays.
+        {**held, "name": "Altered by the partner"},
+        graded(sdo("threat-actor", third, "green", clock, name="Rapport valable")),
+    ]
+
+
+def test_bad_partners_are_refused_and_the_others_go_on(
+    make_node: MakeNode, make_fake: MakeFake
+) -> None:
+    a, b, evil = make_node("alpha"), make_node("bravo"), make_node("evil")
+    federate(a, b)
+    federate(evil, b)
+    clock = Clock()
+    # bravo's own objects, and what it already received from alpha.
+    mine = graded(sdo("threat-actor", b.identity, "green", clock, name="Notre dossier"))
+    b.put([mine])
+    from_alpha = [
+        graded(sdo("threat-actor", a.identity, "green", clock, name=f"A{n}")) for n in range(5)
+    ]
+    a.put(from_alpha)
+    a.node.ledger.run("tests")
+    a.start(sync_interval=0)
+    first = results_by_partner(b.cli_json("sync", "--partner", "alpha"))
+    assert first["alpha"]["status"] == "ok" and first["alpha"]["received"] == 6
+    before = snapshot(b)
+
+    # evil is a real node that releases to bravo objects claiming to be bravo's own (its
+    # ledger gives an organisation back what it created), a new version of an object bravo
+    # created, and one object of its own that it may well send.
+    spoofed = [
+        graded(sdo("threat-actor", b.identity, "green", clock, name=f"Faux {n}")) for n in range(3)
+    ]
+    takeover = new_version(mine, clock, created_by_ref=evil.identity, name="Notre dossier (bis)")
+    honest = graded(sdo("threat-actor", evil.identity, "green", clock, name="Signalement"))
+    evil.put([*spoofed, takeover, honest])
+    evil.node.ledger.run("tests")
+    evil.start(sync_interval=0)
+
+    # Misbehaving partners on loopback.
+    third = identity("Agence tierce", clock)
+    held = from_alpha[0]
+    fakes = {
+        "bad-garbage": make_fake("garbage", "bravo"),
+        "bad-json": make_fake("json-not-taxii", "bravo"),
+        "bad-listing": make_fake("collections-not-list", "bravo"),
+        "bad-objects": make_fake("objects", "bravo", malformed_page(held, third["id"], clock)),
+        "bad-taxii-json": make_fake("taxii-not-json", "bravo"),
+    }
+    for name, fake in fakes.items():
+        b.node.partners.add(name, fake.url, "dia_a-token-they-gave-us")
+    # alpha has something new for bravo too.
+    fresh = graded(sdo("campaign", a.identity, "green", clock, name="Nouveau"))
+    a.put([fresh])
+    a.node.ledger.run("tests")
+
+    result = b.cli("sync", "--json")
+    assert result.returncode == 1, result.stderr  # some partners failed
+    round_1 = results_by_partner(orjson.loads(result.stdout))
+    assert {name: r["status"] for name, r in round_1.items()} == {
+        "alpha": "ok",
+        "bad-garbage": "failed",
+        "bad-json": "failed",
+        "bad-listing": "failed",
+        "bad-objects": "ok",
+        "bad-taxii-json": "failed",
+        "evil": "ok",
+    }
+    assert round_1["alpha"]["received"] == 1
+    assert "not a TAXII 2.1 answer" in round_1["bad-garbage"]["error"]
+    assert "not a TAXII 2.1 answer" in round_1["bad-json"]["error"]
+    assert "'collections' is not a list" in round_1["bad-listing"]["error"]
+    assert "the answer is not JSON" in round_1["bad-taxii-json"]["error"]
+    assert (round_1["bad-objects"]["received"], round_1["bad-objects"]["refused"]) == (1, 8)
+    assert (round_1["evil"]["received"], round_1["evil"]["refused"]) == (2, 4)  # + identity
+
+    # A clear line for each, on the log...
+    for name in ("bad-garbage", "bad-json", "bad-listing", "bad-taxii-json"):
+        assert f"sync with {name} failed (" in result.stderr
+    assert "bad-objects sent an invalid object: object #0: expected a JSON object" in (
+        result.stderr
     )
-    assert response.status_code == 202
-    status = body(response)
-    assert status["success_count"] + status["failure_count"] == status["total_count"] == 10
-    assert good["id"] in [s["id"] for s in status["successes"]]
-    assert status["failure_count"] >= 6
+    assert "evil sent 4 object version(s) it may not send; refused (own-object x4)" in (
+        result.stderr
+    )
+    assert "Traceback" not in result.stderr
+    # ... and in the audit trail.
+    for name in ("bad-garbage", "bad-json", "bad-listing", "bad-taxii-json"):
+        assert len(failed_syncs(b, name)) == 1
+    refused = [(ids, d) for ids, d in b.audit("request_refused") if d.get("partner") == "evil"]
+    assert len(refused) == 1
+    assert set(refused[0][0]) == {obj["id"] for obj in spoofed} | {mine["id"]}
+    receipts = [d for _ids, d in b.audit("receive") if d.get("partner") == "bad-objects"]
+    assert len(receipts) == 1 and len(receipts[0]["refused"]) == 7
+    # The altered version of what alpha created is not bad-objects' to send: a trust refusal.
+    [(altered, why)] = [e for e in b.audit("request_refused") if e[1]["partner"] == "bad-objects"]
+    assert altered == [held["id"]] and why["rules"] == {"other-partner": 1}
+
+    # Nothing already stored was changed; what was refused is not there; the rest is.
+    after = snapshot(b)
+    assert before <= after
+    assert b.node.store.get(mine["id"]).object == mine  # type: ignore[union-attr]
+    assert b.node.store.get(held["id"]).object == held  # type: ignore[union-attr]
+    assert b.node.store.known_ids([obj["id"] for obj in spoofed]) == set()
+    assert version_key(fresh) in {(i, m) for i, m, _ in b.versions("partner:alpha")}
+    assert version_key(honest) in {(i, m) for i, m, _ in b.versions("partner:evil")}
+    assert b.cli_json("audit", "verify")["ok"] is True
+
+    # evil revokes bravo's token: 401, a clear error, back-off, audit entries on both sides.
+    for issued in evil.node.accounts.list_tokens("bravo"):
+        evil.node.accounts.revoke_token(issued.id)
+    for attempt, wait in ((1, 2), (2, 4)):
+        result = b.cli("sync", "--partner", "evil", "--force", "--json")
+        assert result.returncode == 1
+        (outcome,) = orjson.loads(result.stdout)["partners"]
+        assert outcome["status"] == "failed"
+        assert "the partner refused our credentials (401)" in outcome["error"]
+        assert "sync with evil failed (" in result.stderr
+        assert f"next try in {wait} s" in result.stderr
+        assert b.partner_row("evil")["failures"] == attempt
+    assert [r.status for r in b.node.sync_agent().round(only="evil")] == ["skipped"]
+    assert len(failed_syncs(b, "evil")) == 2
+    denied = [
+        d for _ids, d in evil.audit("access_denied") if d.get("why") == "no valid credentials"
+    ]
+    assert len(denied) == 2
+    assert snapshot(b) == after
+
+    # A new token from evil's administrator; the next sync goes through at once.
+    token = evil.node.accounts.create_token("bravo", "bravo reads evil, again").secret
+    assert b.cli("partner", "update", "evil", "--token", token).returncode == 0
+    outcome = results_by_partner(b.cli_json("sync", "--partner", "evil"))["evil"]
+    assert (outcome["status"], outcome["received"]) == ("ok", 0)
+    assert b.partner_row("evil")["failures"] == 0
 
 
-def test_a_nul_in_a_reference_property_name_is_no_server_error(taxii: Taxii) -> None:
-    """The store keeps reference paths in a text column: PostgreSQL refuses NUL there."""
-    odd = {**sdo("indicator"), "x\u0000_ref": sdo("identity")["id"]}
-    response = taxii.post([sdo("malware"), odd])
-    assert response.status_code in (202, 422)
-    body(response)
+def test_a_partner_that_hangs_times_out(
+    make_node: MakeNode, make_fake: MakeFake, caplog: pytest.LogCaptureFixture
+) -> None:
+    a, b = make_node("alpha"), make_node("bravo")
+    federate(a, b)
+    clock = Clock()
+    a.put([graded(sdo("threat-actor", a.identity, "green", clock, name="A"))])
+    a.node.ledger.run("tests")
+    a.start(sync_interval=0)
+    b.node.partners.add("bad-hang", make_fake("hang", "bravo").url, "dia_x")
+    b.node.partners.add("bad-trickle", make_fake("trickle", "bravo").url, "dia_x")
 
-
-@pytest.mark.parametrize("segment", ["%00", "%ff", "%2e%2e", "%2F", quote("é"), "\u2603", "~"])
-def test_odd_path_segments(taxii: Taxii, segment: str) -> None:
-    for path in (
-        f"/taxii2/{segment}/",
-        f"/taxii2/main/collections/{segment}/",
-        f"{taxii.objects_path()}{segment}/",
-        f"{taxii.objects_path()}{segment}/versions/",
-        f"/taxii2/main/status/{segment}/",
-    ):
-        response = taxii.client.get(path, headers=taxii.headers())
-        assert 400 <= response.status_code < 500, (path, response.status_code)
-        body(response)
+    agent = b.node.sync_agent()
+    agent.timeout, agent.deadline = httpx.Timeout(1.0), 3.0
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="diapason.sync"):
+        results = {result.partner: result for result in agent.round()}
+    assert time.monotonic() - started < 15
+    assert results["alpha"].status == "ok" and results["alpha"].received == 2
+    assert results["bad-hang"].status == "failed"
+    assert "no answer in time (ReadTimeout)" in (results["bad-hang"].error or "")
+    assert results["bad-trickle"].status == "failed"
+    assert "no complete answer within 3 s" in (results["bad-trickle"].error or "")
+    for name in ("bad-hang", "bad-trickle"):
+        assert f"sync with {name} failed (" in caplog.text
+        assert len(failed_syncs(b, name)) == 1
+        assert b.partner_row(name)["failures"] == 1

@@ -18,7 +18,7 @@ from diapason.domain.trust import Sender
 from diapason.store.db import write_transaction
 from diapason.store.schema import objects
 from diapason.store.sql import SqlStore
-from tests.federation.hostile import forged_version, h3_as_statement, widened_rel_to
+from tests.exchange.hostile import forged_version, h3_as_statement, widened_rel_to
 
 OWN = f"identity--{uuid.uuid4()}"
 PARIS = f"identity--{uuid.uuid4()}"

@@ -22,7 +22,7 @@ from diapason.node import Node, init_node
 from diapason.settings import load_settings
 from diapason.web.app import create_app
 from tests.clock import RunningClock
-from tests.exchange.servers import free_port
+from tests.taxii.servers import free_port
 
 PASSWORD = "correct horse battery staple"
 CSRF_RE = re.compile(r'name="csrf" value="([0-9a-f]{64})"')

@@ -17,7 +17,7 @@ from diapason.domain.extensions import COORDINATION_EXTENSION_IDS, TLP_2_0_IDS
 from diapason.domain.stix import format_timestamp, new_id
 from diapason.node import Node
 from tests.clock import NOW, day
-from tests.exchange.stix import sdo
+from tests.taxii.stix import sdo
 from tests.web.conftest import Site
 from tests.web.objects import SCRIPT
 from tests.web.site import PASSWORD, WebClient, put, text_of

@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.clock import RunningClock, day
-from tests.federation.nodes import FedNode, federate, wait_for
+from tests.exchange.nodes import FedNode, federate, wait_for
 from tests.web.browser import VIEWPORT, screenshot_path
 from tests.web.objects import actor
 from tests.web.site import PASSWORD, serve

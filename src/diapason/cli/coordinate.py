@@ -1,7 +1,7 @@
 """The joint mechanism from the command line: ``diapason coordinate …``.
 
 Groups, meetings and actions here; requests, figures and opinions in
-``coordinate_exchange.py``. Every command is a thin layer over ``Coordination``.
+``coordinate_contributions.py``. Every command is a thin layer over ``Coordination``.
 """
 
 from __future__ import annotations
@@ -524,8 +524,8 @@ def action_list(
 
 
 def register(group: click.Group) -> None:
-    """Add the commands of ``coordinate_exchange`` (requests, figures, opinions)."""
-    from diapason.cli.coordinate_exchange import figure_group, opinion_group, rfi_group
+    """Add the commands of ``coordinate_contributions`` (requests, figures, opinions)."""
+    from diapason.cli.coordinate_contributions import figure_group, opinion_group, rfi_group
 
     for command in (rfi_group, figure_group, opinion_group):
         group.add_command(command)

@@ -1,212 +1,327 @@
-"""TAXII API roots and collections: ``diapason api-root …`` and ``diapason collection …``."""
+"""Partners and sharing: ``diapason partner …``, ``sync``, ``release …``."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from diapason.cli.common import actor, data_option, json_option, opened, print_json, stderr
-from diapason.exchange.collections import DEFAULT_API_ROOT, DEFAULT_MAX_CONTENT_LENGTH
-from diapason.store.interface import Query
+from diapason.cli.common import actor, data_option, json_option, opened, print_json, show, table
 
 
-@click.group("api-root")
-def api_root_group() -> None:
-    """TAXII API roots (served under /taxii2/NAME/)."""
+@click.group("partner")
+def partner_group() -> None:
+    """The partner nodes this node exchanges with."""
 
 
-@api_root_group.command("add")
+@partner_group.command("add")
 @data_option
 @click.argument("name")
-@click.option("--title", required=True, help="Shown to TAXII clients.")
-@click.option("--description", default=None)
+@click.option("--url", required=True, help="The partner node's base URL (http(s)://host:port).")
 @click.option(
-    "--max-content-length",
-    type=click.IntRange(1),
-    default=DEFAULT_MAX_CONTENT_LENGTH,
-    show_default=True,
-    help="Largest request body accepted, in bytes.",
+    "--token",
+    envvar="DIAPASON_PARTNER_TOKEN",
+    required=True,
+    help="The token the partner issued to this node (or env DIAPASON_PARTNER_TOKEN).",
 )
-def api_root_add(
+@click.option("--identity", "identity_id", default=None, help="The partner's STIX identity id.")
+@click.option("--account", default=None, help="Local account it uses (default: NAME).")
+@json_option
+def partner_add(
     data_dir: Path | None,
     name: str,
-    title: str,
-    description: str | None,
-    max_content_length: int,
-) -> None:
-    """Add an API root."""
-    with opened(data_dir) as node:
-        root = node.collections.add_api_root(name, title, description, max_content_length)
-        node.audit.append(actor(), "config", details={"api_root_add": root.name})
-    Console().print(f"API root {escape(root.name)} added: /taxii2/{escape(root.name)}/")
-
-
-@api_root_group.command("list")
-@data_option
-@json_option
-def api_root_list(data_dir: Path | None, as_json: bool) -> None:
-    """List API roots."""
-    with opened(data_dir) as node:
-        roots = node.collections.api_roots()
-    if as_json:
-        print_json([root.__dict__ for root in roots])
-        return
-    for root in roots:
-        Console().print(
-            f"/taxii2/{escape(root.name)}/  {escape(root.title)}  "
-            f"(max {root.max_content_length:,} bytes)"
-        )
-
-
-@click.group("collection")
-def collection_group() -> None:
-    """TAXII collections and who may read or write them."""
-
-
-@collection_group.command("add")
-@data_option
-@click.argument("title")
-@click.option("--alias", default=None, help="A short name, unique in its API root.")
-@click.option("--description", default=None)
-@click.option("--api-root", default=DEFAULT_API_ROOT, show_default=True)
-@click.option("--id", "collection_id", default=None, help="A UUID (default: a new one).")
-@json_option
-def collection_add(
-    data_dir: Path | None,
-    title: str,
-    alias: str | None,
-    description: str | None,
-    api_root: str,
-    collection_id: str | None,
+    url: str,
+    token: str,
+    identity_id: str | None,
+    account: str | None,
     as_json: bool,
 ) -> None:
-    """Add a collection. Nobody but admins may use it until granted (collection grant)."""
-    with opened(data_dir) as node:
-        collection = node.collections.add(
-            api_root, title, alias=alias, description=description, collection_id=collection_id
-        )
-        node.audit.append(
-            actor(), "collection_create", details={"collection": collection.id, "title": title}
-        )
-    if as_json:
-        print_json(collection.__dict__)
-    else:
-        Console().print(
-            f"collection {collection.id} added: /taxii2/{api_root}/collections/{collection.id}/"
-        )
+    """Add a partner: its account here, its outbox collection (its ledger), how to reach it.
 
-
-@collection_group.command("list")
-@data_option
-@json_option
-def collection_list(data_dir: Path | None, as_json: bool) -> None:
-    """List collections and their grants."""
+    When the account is new, its token is printed once: give it to the partner, which
+    uses it to read what this node releases to it.
+    """
     with opened(data_dir) as node:
-        found = node.collections.all()
-        grants = node.collections.grants()
-    if as_json:
-        print_json(
-            [
-                {
-                    **collection.__dict__,
-                    "grants": [
-                        {"username": g.username, "read": g.can_read, "write": g.can_write}
-                        for g in grants
-                        if g.collection_id == collection.id
-                    ],
-                }
-                for collection in found
-            ]
+        partner, issued = node.partners.add(
+            name, url, token, identity_id=identity_id, account=account
         )
+        node.audit.append(actor(), "partner_add", details=partner.describe())
+        run = node.ledger.run(actor())
+    payload = {
+        **partner.describe(),
+        "released": run.released.get(name, 0),
+        "withheld": run.withheld.get(name, 0),
+    }
+    if issued is not None:
+        payload["token_for_partner"] = issued.secret
+    if as_json:
+        print_json(payload)
         return
     console = Console()
-    for collection in found:
-        rights = ", ".join(
-            f"{g.username}:{'r' if g.can_read else ''}{'w' if g.can_write else ''}"
-            for g in grants
-            if g.collection_id == collection.id
-        )
-        console.print(
-            f"{collection.id}  {escape(collection.alias or '-')}  {escape(collection.title)}  "
-            f"[{escape(collection.api_root)}]  {escape(rights or 'admins only')}"
-        )
+    console.print(
+        f"partner {escape(name)} added; its ledger is collection {partner.outbox} "
+        f"({payload['released']} released, {payload['withheld']} withheld so far)"
+    )
+    if issued is not None:
+        console.print(f"token for {escape(name)} to read from this node (shown once):")
+        click.echo(issued.secret)
 
 
-@collection_group.command("grant")
+@partner_group.command("list")
 @data_option
-@click.argument("collection")
-@click.argument("username")
-@click.option("--read/--no-read", default=True, show_default=True)
-@click.option("--write/--no-write", default=False, show_default=True)
-def collection_grant(
-    data_dir: Path | None, collection: str, username: str, read: bool, write: bool
-) -> None:
-    """Let a user (or a partner node's account) read and/or write a collection."""
+@json_option
+def partner_list(data_dir: Path | None, as_json: bool) -> None:
+    """List partners and their sync state (never their tokens)."""
     with opened(data_dir) as node:
-        if node.accounts.get_user(username) is None:
-            raise click.ClickException(f"no user {username!r}")
-        found = node.collections.find(collection)
-        node.collections.grant(found.id, username, read=read, write=write)
-        node.audit.append(
-            actor(),
-            "collection_update",
-            details={"collection": found.id, "username": username, "read": read, "write": write},
-        )
-    Console().print(
-        f"{escape(username)} on {found.id}: read={'yes' if read else 'no'}, "
-        f"write={'yes' if write else 'no'}"
+        found = [
+            (
+                partner,
+                node.deliveries.unacknowledged(partner.name),
+                node.outgoing_receipts.count(partner.name),
+            )
+            for partner in node.partners.all()
+        ]
+    show(
+        [
+            {**partner.describe(), "unacknowledged": unacked, "receipts_owed": owed}
+            for partner, unacked, owed in found
+        ],
+        [
+            "name",
+            "url",
+            "identity",
+            "last sync",
+            "failures",
+            "last error",
+            "unacknowledged",
+            "receipts owed",
+            "refused",
+        ],
+        (
+            [
+                partner.name,
+                partner.url,
+                partner.identity_id or "unknown",
+                partner.last_sync_at or "never",
+                partner.failures,
+                partner.last_error,
+                unacked,
+                owed,
+                f"{partner.refused} (last {partner.last_refusal_at}: {partner.last_refusal[:200]})"
+                if partner.last_refusal
+                else partner.refused,
+            ]
+            for partner, unacked, owed in found
+        ),
+        as_json=as_json,
     )
 
 
-@collection_group.command("revoke")
+@partner_group.command("remove")
 @data_option
-@click.argument("collection")
-@click.argument("username")
-def collection_revoke(data_dir: Path | None, collection: str, username: str) -> None:
-    """Take away a user's access to a collection."""
+@click.argument("name")
+def partner_remove(data_dir: Path | None, name: str) -> None:
+    """Stop exchanging with a partner: its account is disabled; its ledger is kept."""
     with opened(data_dir) as node:
-        found = node.collections.find(collection)
-        node.collections.grant(found.id, username, read=False, write=False)
-        node.audit.append(
-            actor(), "collection_update", details={"collection": found.id, "username": username}
+        node.partners.remove(name)
+        node.audit.append(actor(), "partner_remove", details={"partner": name})
+    Console().print(f"partner {escape(name)} removed")
+
+
+@click.command("sync")
+@data_option
+@click.option("--partner", "only", default=None, help="Only this partner.")
+@click.option("--force", is_flag=True, help="Also partners that are backing off.")
+@json_option
+def sync_command(data_dir: Path | None, only: str | None, force: bool, as_json: bool) -> None:
+    """One round: release what is new to every partner, then pull from each partner."""
+    with opened(data_dir) as node:
+        released = node.ledger.run(actor())
+        results = node.sync_agent().round(only=only, force=force)
+        after = node.ledger.run(actor())
+    show(
+        {
+            "released": {
+                k: released.released[k] + after.released.get(k, 0) for k in released.released
+            },
+            "withheld": {
+                k: released.withheld[k] + after.withheld.get(k, 0) for k in released.withheld
+            },
+            "partners": [result.as_dict() for result in results],
+        },
+        ["partner", "status", "received", "unchanged", "refused", "corrections", "error"],
+        (
+            [
+                result.partner,
+                result.status,
+                result.received,
+                result.unchanged,
+                result.refused,
+                result.corrections,
+                result.error,
+            ]
+            for result in results
+        ),
+        as_json=as_json,
+    )
+    if any(result.status == "failed" for result in results):
+        sys.exit(1)
+
+
+@click.group("release")
+def release_group() -> None:
+    """The release policy: decisions, consents, named recipients, deliveries."""
+
+
+@release_group.command("run")
+@data_option
+@json_option
+def release_run(data_dir: Path | None, as_json: bool) -> None:
+    """Decide every new object version for every partner (the sync loop does this too)."""
+    with opened(data_dir) as node:
+        run = node.ledger.run(actor())
+    if as_json:
+        print_json({"released": run.released, "withheld": run.withheld})
+        return
+    for name in sorted(run.released):
+        Console().print(
+            f"{escape(name)}: {run.released[name]} released, {run.withheld[name]} withheld"
         )
-    Console().print(f"{escape(username)} has no more access to {found.id}")
 
 
-@collection_group.command("fill")
+@release_group.command("show")
 @data_option
-@click.argument("collection")
-@click.option("--type", "types", multiple=True, help="Only this STIX type (repeatable).")
-@click.option("--all-versions", is_flag=True, help="Every stored version, not only the current.")
-def collection_fill(
-    data_dir: Path | None, collection: str, types: tuple[str, ...], all_versions: bool
-) -> None:
-    """Put stored objects (current versions, or all) in a collection, with a progress bar."""
+@click.argument("object_id")
+@json_option
+def release_show(data_dir: Path | None, object_id: str, as_json: bool) -> None:
+    """What was decided for an object, for each partner and version, and why; and which
+    partners acknowledged storing it, and when."""
     with opened(data_dir) as node:
-        found = node.collections.find(collection)
-        total = node.store.count()
-        added = 0
-        with Progress(
-            TextColumn("fill"), BarColumn(), MofNCompleteColumn(), console=stderr
-        ) as progress:
-            task = progress.add_task("fill", total=total)
-            query = Query(types=types, limit=2000)
-            while True:
-                page = node.store.query(query)
-                versions: list[tuple[str, str]] = []
-                for stored in page.objects:
-                    if all_versions:
-                        versions.extend((v.id, v.modified) for v in node.store.versions(stored.id))
-                    else:
-                        versions.append((stored.id, stored.modified))
-                added += node.collections.add_entries(found.id, versions)
-                progress.advance(task, len(page.objects))
-                if page.next_after is None:
-                    break
-                query = Query(types=types, limit=2000, after=page.next_after)
-        node.audit.append(actor(), "config", details={"collection_fill": found.id, "added": added})
-    Console().print(f"{added} object version(s) added to {found.id}")
+        decisions = node.ledger.decisions(object_id)
+        delivered = node.deliveries.of_object(object_id)
+        node.audit.append(actor(), "consult", [object_id], details={"release_show": True})
+    if as_json:
+        print_json(
+            {
+                "decisions": [decision.__dict__ for decision in decisions],
+                "deliveries": [delivery.__dict__ for delivery in delivered],
+            }
+        )
+        return
+    console = Console()
+    console.print(
+        table(
+            ["partner", "version", "decided", "released", "code", "reason"],
+            (
+                [
+                    decision.partner,
+                    decision.modified,
+                    decision.decided_at,
+                    "yes" if decision.released else "no",
+                    decision.code,
+                    decision.reason,
+                ]
+                for decision in decisions
+            ),
+        )
+    )
+    console.print(
+        table(
+            ["partner", "version", "stored there", "acknowledged"],
+            (
+                [delivery.partner, delivery.modified, delivery.stored_at, delivery.acknowledged_at]
+                for delivery in delivered
+            ),
+            title="deliveries",
+        )
+        if delivered
+        else "no delivery acknowledged yet"
+    )
+
+
+@release_group.command("consent")
+@data_option
+@click.argument("object_id")
+@click.option("--originator", required=True, help="The originator's identity id.")
+@click.option("--partner", required=True, help="The partner it may now go to.")
+def release_consent(data_dir: Path | None, object_id: str, originator: str, partner: str) -> None:
+    """Record an originator's consent to pass an object on to a partner (third-party rule)."""
+    with opened(data_dir) as node:
+        node.ledger.record_consent(object_id, originator, partner, actor())
+        node.audit.append(
+            actor(),
+            "config",
+            [object_id],
+            details={"consent": {"originator": originator, "partner": partner}},
+        )
+        run = node.ledger.reconsider(object_id, actor())
+    Console().print(f"consent recorded; {run.released.get(partner, 0)} version(s) released")
+
+
+@release_group.command("name")
+@data_option
+@click.argument("object_id")
+@click.argument("partner")
+def release_name(data_dir: Path | None, object_id: str, partner: str) -> None:
+    """Name a partner as a recipient of a TLP:RED object."""
+    with opened(data_dir) as node:
+        node.ledger.name_recipient(object_id, partner)
+        node.audit.append(actor(), "config", [object_id], details={"red_recipient": partner})
+        run = node.ledger.reconsider(object_id, actor())
+    Console().print(f"{escape(partner)} named; {run.released.get(partner, 0)} version(s) released")
+
+
+@partner_group.command("update")
+@data_option
+@click.argument("name")
+@click.option("--url", default=None, help="A new base URL.")
+@click.option("--token", envvar="DIAPASON_PARTNER_TOKEN", default=None, help="A new token.")
+@click.option("--identity", "identity_id", default=None, help="The partner's identity id.")
+def partner_update(
+    data_dir: Path | None,
+    name: str,
+    url: str | None,
+    token: str | None,
+    identity_id: str | None,
+) -> None:
+    """Change how to reach a partner; the next sync tries again at once."""
+    values: dict[str, object] = {"failures": 0, "next_attempt_at": None, "last_error": None}
+    if url is not None:
+        values.update(url=url, remote_collection=None)
+    if token is not None:
+        values["token"] = token
+    if identity_id is not None:
+        values["identity_id"] = identity_id
+    with opened(data_dir) as node:
+        if node.partners.get(name) is None:
+            raise click.ClickException(f"no partner {name!r}")
+        node.partners.update(name, **values)
+        shown = sorted(key for key in values if key in ("url", "token", "identity_id"))
+        node.audit.append(actor(), "partner_update", details={"partner": name, "changed": shown})
+    Console().print(f"partner {escape(name)} updated ({', '.join(shown) or 'retry reset'})")
+
+
+@click.command("review")
+@data_option
+@json_option
+def review_command(data_dir: Path | None, as_json: bool) -> None:
+    """Records about persons past their review-by date (withheld from release until
+    reviewed: a new version with a new review-by date)."""
+    from datetime import UTC, datetime
+
+    with opened(data_dir) as node:
+        overdue = node.overdue_reviews(datetime.now(UTC).date())
+        node.audit.append(
+            actor(), "review", [object_id for object_id, _, _ in overdue], details={"overdue": True}
+        )
+    show(
+        [{"id": i, "name": n, "review_by": d} for i, n, d in overdue],
+        ["id", "name", "review by"],
+        overdue,
+        as_json=as_json,
+        title="past their review date",
+        empty="no record is past its review date",
+    )

@@ -235,7 +235,7 @@ def decide(
     version: Mapping[str, Any], partner: PartnerContext, context: ReleaseContext
 ) -> Decision:
     """Whether ``version`` (one STIX object version) may go to ``partner``; see the table
-    in this module's docstring and ``docs/sharing.md``."""
+    in this module's docstring and ``docs/release.md``."""
     if (
         not isinstance(version, Mapping)
         or not isinstance(version.get("type"), str)

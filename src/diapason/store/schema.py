@@ -203,7 +203,7 @@ sa.Index(
     collection_entries.c.date_added,
 )
 
-# -- Federation: this node's facts, partners, release decisions, consents ---------------
+# -- Exchange: this node's facts, partners, release decisions, consents ---------------
 
 node_meta = sa.Table(
     "node_meta",

@@ -10,9 +10,9 @@ import pytest
 
 from diapason.domain.extensions import SHIPPED_IDS
 from diapason.exchange.receipts import RECEIPT_TYPE
-from tests.federation.build import Generator
-from tests.federation.conftest import MakeNode
-from tests.federation.nodes import federate, version_key, wait_for
+from tests.exchange.build import Generator
+from tests.exchange.conftest import MakeNode
+from tests.exchange.nodes import federate, version_key, wait_for
 
 COUNT = 5000
 

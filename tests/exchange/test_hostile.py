@@ -1,5 +1,5 @@
 """A partner can only speak for itself: a node syncing from a hostile partner (a small TAXII
-server, tests/federation/hostile.py) stores nothing that partner may not say, releases
+server, tests/exchange/hostile.py) stores nothing that partner may not say, releases
 nothing more because of it, tells the operator what was tried, and keeps syncing its honest
 partners meanwhile. On SQLite and PostgreSQL."""
 
@@ -19,16 +19,16 @@ from diapason.domain.markings import h3_marking, releasability_marking
 from diapason.exchange.collections import DEFAULT_API_ROOT
 from diapason.exchange.receipts import make_receipts
 from diapason.exchange.sync import MAX_CURSOR, Listing, SyncError, SyncResult
-from tests.federation.build import Clock, graded, identity, sdo
-from tests.federation.conftest import MakeNode
-from tests.federation.hostile import (
+from tests.exchange.build import Clock, graded, identity, sdo
+from tests.exchange.conftest import MakeNode
+from tests.exchange.hostile import (
     HostilePartner,
     forged_version,
     h3_as_statement,
     spoofed,
     widened_rel_to,
 )
-from tests.federation.nodes import FedNode, federate, version_key, wait_for
+from tests.exchange.nodes import FedNode, federate, version_key, wait_for
 
 BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 

@@ -11,8 +11,8 @@ import pytest
 
 from diapason.cli import cli
 from diapason.exchange.collections import Collection
-from tests.exchange.conftest import PASSWORD, Taxii, basic, bearer, body, is_error
-from tests.exchange.stix import sdo
+from tests.taxii.conftest import PASSWORD, Taxii, basic, bearer, body, is_error
+from tests.taxii.stix import sdo
 
 CHALLENGES = ("Basic", "Bearer")
 

@@ -15,9 +15,9 @@ import requests.auth
 from taxii2client.exceptions import AccessError
 from taxii2client.v21 import ApiRoot, Collection, Server, as_pages
 
-from tests.exchange.conftest import PASSWORD, open_taxii
-from tests.exchange.servers import Server as Process
-from tests.exchange.stix import ipv4, key, normalised, sdo, stamp, version
+from tests.taxii.conftest import PASSWORD, open_taxii
+from tests.taxii.servers import Server as Process
+from tests.taxii.stix import ipv4, key, normalised, sdo, stamp, version
 
 pytestmark = pytest.mark.slow
 

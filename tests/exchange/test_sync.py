@@ -12,9 +12,9 @@ import pytest
 
 from diapason.domain.extensions import SHIPPED_IDS
 from diapason.domain.markings import releasability_marking
-from tests.federation.build import Clock, graded, sdo
-from tests.federation.conftest import MakeNode
-from tests.federation.nodes import FedNode, federate, version_key, wait_for
+from tests.exchange.build import Clock, graded, sdo
+from tests.exchange.conftest import MakeNode
+from tests.exchange.nodes import FedNode, federate, version_key, wait_for
 
 
 def samples(node: FedNode, partner: str) -> tuple[list[dict[str, Any]], set[tuple[str, str]]]:

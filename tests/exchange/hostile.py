@@ -36,7 +36,7 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 
 from diapason.domain.extensions import MARKING_EXTENSION_ID
-from tests.federation.fakes import LoopbackServer
+from tests.exchange.fakes import LoopbackServer
 
 TAXII = "application/taxii+json;version=2.1"
 OUTBOX = "6a4f1f8e-1b43-4d7b-9a55-0c0f4e6f7a11"

@@ -1,4 +1,4 @@
-"""Real nodes for the federation tests: a data folder, a database, and ``diapason serve``
+"""Real nodes for the exchange tests: a data folder, a database, and ``diapason serve``
 or ``diapason sync`` run as separate processes on loopback, as an operator runs them."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from diapason.domain.stix import normalise_timestamp
 from diapason.node import Node, init_node
 from diapason.settings import load_settings
 from diapason.store.schema import audit_log, objects, partners
-from tests.exchange.servers import free_port
+from tests.taxii.servers import free_port
 
 TAXII = "application/taxii+json;version=2.1"
 

@@ -22,9 +22,9 @@ from diapason.domain.cursor import sign
 from diapason.node import Node
 from diapason.settings import Secret, load_settings
 from diapason.web.app import create_app
-from tests.exchange.conftest import TAXII, Taxii, bearer, body, is_error, open_taxii
-from tests.exchange.servers import Server
-from tests.exchange.stix import sdo
+from tests.taxii.conftest import TAXII, Taxii, bearer, body, is_error, open_taxii
+from tests.taxii.servers import Server
+from tests.taxii.stix import sdo
 
 
 def first_cursor(taxii: Taxii, path: str, query: dict[str, str] | None = None) -> str:

@@ -13,8 +13,8 @@ import pytest
 from diapason import demo
 from diapason.node import Node
 from diapason.settings import load_settings
-from tests.exchange.servers import free_port
-from tests.federation.nodes import base_env
+from tests.exchange.nodes import base_env
+from tests.taxii.servers import free_port
 
 
 def test_demo_once_reports_ok(tmp_path: Path) -> None:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from diapason.domain.extensions import TLP_2_0_IDS
 from diapason.domain.markings import releasability_marking
-from tests.federation.build import Clock, graded, new_version, sdo
-from tests.federation.conftest import MakeNode
-from tests.federation.nodes import FedNode, federate, version_key, wait_for
+from tests.exchange.build import Clock, graded, new_version, sdo
+from tests.exchange.conftest import MakeNode
+from tests.exchange.nodes import FedNode, federate, version_key, wait_for
 
 
 def held(node: FedNode, object_id: str) -> list[str]:

@@ -7,9 +7,9 @@ import orjson
 import pytest
 
 from diapason.exchange.receipts import MAX_PER_RECEIPT, MAX_RECEIPT_BYTES, make_receipts
-from tests.federation.build import Clock, graded, sdo
-from tests.federation.conftest import MakeNode
-from tests.federation.nodes import federate
+from tests.exchange.build import Clock, graded, sdo
+from tests.exchange.conftest import MakeNode
+from tests.exchange.nodes import federate
 
 
 def test_receipts_fit_the_receivers_limits() -> None:

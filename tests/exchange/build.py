@@ -125,7 +125,7 @@ class Spec:
 
 def entitled(spec: Spec, partner: str) -> bool:
     """Whether ``partner`` may receive a version with these markings: the sharing rules of
-    docs/sharing.md, written out here from the markings the test generated."""
+    docs/release.md, written out here from the markings the test generated."""
     if spec.author != "own":
         return False  # third-party rule (no consent recorded in these tests)
     if spec.tlp == "red" or spec.granular_red:

@@ -13,9 +13,9 @@ from diapason.domain.extensions import SHIPPED_IDS, TLP_2_0_IDS
 from diapason.domain.markings import releasability_marking
 from diapason.exchange.ledger import Ledger
 from diapason.store.schema import collection_entries
-from tests.federation.build import Clock, graded, new_version, sdo
-from tests.federation.conftest import MakeNode
-from tests.federation.nodes import (
+from tests.exchange.build import Clock, graded, new_version, sdo
+from tests.exchange.conftest import MakeNode
+from tests.exchange.nodes import (
     FedNode,
     federate,
     read_collection,

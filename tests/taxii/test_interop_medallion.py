@@ -24,10 +24,10 @@ import pytest
 import requests.auth
 from taxii2client.v21 import Collection, Server, as_pages
 
-from tests.exchange.conftest import PASSWORD, open_taxii
-from tests.exchange.servers import Server as Process
-from tests.exchange.servers import free_port
-from tests.exchange.stix import ipv4, normalised, sdo, stamp, version
+from tests.taxii.conftest import PASSWORD, open_taxii
+from tests.taxii.servers import Server as Process
+from tests.taxii.servers import free_port
+from tests.taxii.stix import ipv4, normalised, sdo, stamp, version
 
 pytestmark = pytest.mark.slow
 

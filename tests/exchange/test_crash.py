@@ -10,9 +10,9 @@ import time
 
 import pytest
 
-from tests.federation.build import Clock, graded, sdo
-from tests.federation.conftest import MakeNode
-from tests.federation.nodes import FedNode, federate, version_key
+from tests.exchange.build import Clock, graded, sdo
+from tests.exchange.conftest import MakeNode
+from tests.exchange.nodes import FedNode, federate, version_key
 
 COUNT = 8000
 

@@ -1,1 +1,0 @@
-"""Federation: release policy, disclosure ledger and sync between real nodes."""
