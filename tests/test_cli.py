@@ -123,7 +123,8 @@ def test_import_is_idempotent_and_export_passes_the_oasis_validator(
     assert again["written"] == 0 and again["unchanged"] == counts["written"] + counts["unchanged"]
 
     out = tmp_path / "export.json"
-    exported = run(node, "export", "--output", str(out))
+    # The reports name persons (identity_class individual): exported for a stated reason.
+    exported = run(node, "export", "--output", str(out), "--reason", "interoperability test")
     assert exported.returncode == 0, exported.stderr
     bundle = orjson.loads(out.read_bytes())
     assert len(bundle["objects"]) == before + counts["written"]
@@ -410,18 +411,21 @@ def test_a_command_imports_only_what_it_needs() -> None:
         assert f"  {name} " in listed.stdout, name
 
 
+PERSON = {
+    "type": "identity",
+    "spec_version": "2.1",
+    "id": "identity--5d3a4c3e-0a4b-4c52-9d43-2f4e8f0a6b11",
+    "created": "2024-04-22T10:00:00.000Z",
+    "modified": "2024-04-22T10:00:00.000Z",
+    "name": "Karim B.",
+    "identity_class": "individual",
+}
+
+
 def test_showing_a_person_needs_a_reason_and_is_audited_as_personal_data(
     node: Path, tmp_path: Path
 ) -> None:
-    person = {
-        "type": "identity",
-        "spec_version": "2.1",
-        "id": "identity--5d3a4c3e-0a4b-4c52-9d43-2f4e8f0a6b11",
-        "created": "2024-04-22T10:00:00.000Z",
-        "modified": "2024-04-22T10:00:00.000Z",
-        "name": "Karim B.",
-        "identity_class": "individual",
-    }
+    person = PERSON
     assert run(node, "import", str(write_bundle(tmp_path / "p.json", [person]))).returncode == 0
     refused = run(node, "show", person["id"])
     assert refused.returncode == 1 and "needs a reason" in refused.stderr
@@ -459,3 +463,25 @@ def test_user_password_is_read_from_stdin_and_audited(node: Path) -> None:
     assert missing.returncode == 1 and "nobody" in missing.stderr
     without_stdin = run(node, "user", "password", "admin")
     assert without_stdin.returncode != 0 and "--password-stdin" in without_stdin.stderr
+
+
+def test_exporting_persons_needs_a_reason_and_is_audited_as_personal_data(
+    node: Path, tmp_path: Path
+) -> None:
+    bundle = write_bundle(tmp_path / "p.json", [PERSON, actor()])
+    assert run(node, "import", str(bundle)).returncode == 0
+    without = run(node, "export", "--type", "identity", "--type", "threat-actor")
+    assert without.returncode == 0, without.stderr
+    ids = {obj["id"] for obj in orjson.loads(without.stdout)["objects"]}
+    assert ACTOR in ids and PERSON["id"] not in ids
+    assert "1 record(s) about persons left out: give --reason" in without.stderr
+    with_reason = run(node, "export", "--type", "identity", "--reason", "case 7")
+    assert with_reason.returncode == 0, with_reason.stderr
+    ids = {obj["id"] for obj in orjson.loads(with_reason.stdout)["objects"]}
+    assert PERSON["id"] in ids
+    entries = orjson.loads(run(node, "audit", "list", "--json", "--action", "export").stdout)
+    first, second = entries[-2:]
+    assert PERSON["id"] not in first["object_ids"] and first["reason"] is None
+    assert first["details"]["persons_left_out"] == 1 and "personal_data" not in first["details"]
+    assert PERSON["id"] in second["object_ids"] and second["reason"] == "case 7"
+    assert second["details"]["personal_data"] is True and second["details"]["persons"] == 1

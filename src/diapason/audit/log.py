@@ -198,10 +198,10 @@ def _check_entry(
     cleaned = reason.strip() if reason is not None else None
     if not cleaned:
         cleaned = None
-    if action == "consult" and details.get("personal_data") and cleaned is None:
+    if action in ("consult", "export") and details.get("personal_data") and cleaned is None:
         raise AuditError(
-            "consulting personal data needs a reason: say why it is consulted "
-            "(purpose or case reference)"
+            f"{'consulting' if action == 'consult' else 'exporting'} personal data needs a "
+            "reason: say why (purpose or case reference)"
         )
     return ids, cleaned
 

@@ -245,7 +245,12 @@ def _iterate(node: Node, query: Query) -> Iterator[StoredObject]:
     default=None,
     help="Write the bundle to this file (default: standard output).",
 )
-@click.option("--reason", default=None, help="Why this export is made (recorded in the audit).")
+@click.option(
+    "--reason",
+    default=None,
+    help="Why this export is made (recorded in the audit); records about persons are "
+    "exported only with a reason.",
+)
 def export_command(
     data_dir: Path | None,
     types: tuple[str, ...],
@@ -267,22 +272,40 @@ def export_command(
         include_revoked=include_revoked,
         limit=1000,
     )
+    has_reason = bool(reason and reason.strip())
     with opened(data_dir) as node:
         total = node.store.count(include_revoked=include_revoked)
         with progress_bar(output is None) as progress:
             task = progress.add_task("export", total=total)
             exported: list[dict[str, Any]] = []
+            persons = left_out = 0
             for stored in _iterate(node, query):
-                exported.append(stored.object)
                 progress.advance(task)
+                if is_about_person(stored.object):
+                    # Records about persons are personal data: they leave the node only
+                    # for a stated reason, recorded with the export.
+                    if not has_reason:
+                        left_out += 1
+                        continue
+                    persons += 1
+                exported.append(stored.object)
             progress.update(task, total=len(exported), completed=len(exported))
         data = orjson.dumps(make_bundle(exported), option=orjson.OPT_INDENT_2) + b"\n"
+        details: dict[str, Any] = {
+            "output": str(output) if output else "stdout",
+            "count": len(exported),
+        }
+        if persons:
+            details.update(personal_data=True, persons=persons)
+        if left_out:
+            details["persons_left_out"] = left_out
         node.audit.append(
-            actor(),
-            "export",
-            [obj["id"] for obj in exported],
-            reason=reason,
-            details={"output": str(output) if output else "stdout", "count": len(exported)},
+            actor(), "export", [obj["id"] for obj in exported], reason=reason, details=details
+        )
+    if left_out:
+        stderr.print(
+            f"{left_out} record(s) about persons left out: give --reason (why they are "
+            "exported: purpose or case reference) to include them"
         )
     if output is None:
         sys.stdout.buffer.write(data)
