@@ -146,7 +146,7 @@ _POSITIVE = {
     "sync_max_pages",
     "sync_round_budget",
 }
-# The largest page a Diapason TAXII server gives (exchange.taxii_params.MAX_LIMIT).
+# The largest page a Diapason TAXII server gives (exchange.taxii.params.MAX_LIMIT).
 MAX_SYNC_PAGE_SIZE = 10_000
 _NODE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}\Z")
 _LOG_LEVELS = {"critical", "error", "warning", "info", "debug"}

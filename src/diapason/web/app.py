@@ -22,7 +22,8 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from diapason import __version__
-from diapason.exchange.taxii import TaxiiError, TaxiiServer, error_response
+from diapason.exchange.taxii import TaxiiServer, taxii_error
+from diapason.http.pipeline import Refused
 from diapason.node import Node
 from diapason.settings import Settings, load_settings
 from diapason.web.coordinate_api import CoordinateApi
@@ -88,7 +89,7 @@ async def not_found(request: Request, exc: Exception) -> Response:
     status = getattr(exc, "status_code", 404)
     title = "Not Found" if status == 404 else "Method Not Allowed"
     if request.url.path.startswith("/taxii2/"):
-        return error_response(TaxiiError(status, title, f"{title.lower()}: {request.url.path}"))
+        return taxii_error(Refused(status, f"{title.lower()}: {request.url.path}"))
     if "text/html" in request.headers.get("accept", ""):
         return HTMLResponse(
             f"<!doctype html><title>{status}</title><h1>{status} {title}</h1>"

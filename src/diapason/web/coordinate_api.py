@@ -9,14 +9,12 @@ never a 500. The routes are listed in docs/coordinate.md.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from functools import partial
 from typing import Any
 
-import anyio
 import orjson
-import sqlalchemy as sa
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -27,10 +25,18 @@ from diapason.coordinate.documents import to_markdown, to_pdf
 from diapason.coordinate.editing import Edit
 from diapason.coordinate.revisions import Revision
 from diapason.domain.roles import has_permission
+from diapason.http.pipeline import (
+    Body,
+    Credentials,
+    Endpoint,
+    Pipeline,
+    Refused,
+    Trail,
+    read_bytes,
+)
 from diapason.node import Node
 
 PREFIX = "/api/v1/coordinate"
-REALM = 'Basic realm="diapason", Bearer realm="diapason"'
 # Joint records are short texts: a body this large is a mistake or an attack, whatever the
 # (much larger) limit TAXII bundles need.
 MAX_BODY = 1_048_576
@@ -38,18 +44,32 @@ MAX_BODY = 1_048_576
 Handler = Callable[[Coordination, Request, dict[str, Any]], Any]
 
 
-class ApiError(Exception):
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.headers = headers or {}
-
-
 def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(
         orjson.dumps(value), status_code=status, media_type="application/json", headers=headers
     )
+
+
+def json_error(request: Request, user: User | None, refused: Refused) -> Response:
+    """A refusal as the API answers it: ``{"error": "<one precise line>"}``."""
+    return json_response({"error": refused.message}, refused.status, refused.headers)
+
+
+_read_bytes = read_bytes(lambda limit: f"the body is over {limit} bytes")
+
+
+async def read_object(request: Request, limit: int) -> dict[str, Any]:
+    """The body: a JSON object, or nothing (an empty object)."""
+    data = await _read_bytes(request, limit)
+    if not data:
+        return {}
+    try:
+        value = orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        raise Refused(400, f"the body is not JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise Refused(400, "the body must be a JSON object")
+    return value
 
 
 def fields(
@@ -80,99 +100,46 @@ class CoordinateApi:
     def __init__(self, node: Node, *, clock: Callable[[], datetime] | None = None) -> None:
         self.node = node
         self.clock = clock
-
-    # -- plumbing ---------------------------------------------------------------------------
-    def endpoint(
-        self, handler: Handler, *, write: bool
-    ) -> Callable[[Request], Awaitable[Response]]:
-        permission = "coordination:write" if write else "coordination:read"
-
-        async def run(request: Request) -> Response:
-            user: User | None = None
-            try:
-                user = await anyio.to_thread.run_sync(self._authenticate, request)
-                if user is None:
-                    await anyio.to_thread.run_sync(
-                        self._audit, request, "access_denied", None, 401, "no valid credentials"
-                    )
-                    raise ApiError(
-                        401,
-                        "valid credentials are required (HTTP Basic or a Bearer token)",
-                        {"WWW-Authenticate": REALM},
-                    )
-                if not has_permission(user.role, permission):
-                    await anyio.to_thread.run_sync(
-                        self._audit,
-                        request,
-                        "access_denied",
-                        user,
-                        403,
-                        f"role {user.role} lacks {permission}",
-                    )
-                    raise ApiError(403, f"this account may not do this ({permission} is needed)")
-                body = await self._body(request) if write else {}
-                joint = self.node.coordination(
-                    actor=user.username, editor=user.username, clock=self.clock
-                )
-                result = await anyio.to_thread.run_sync(partial(handler, joint, request, body))
-            except CoordinationError as error:
-                await anyio.to_thread.run_sync(
-                    self._audit, request, "request_refused", user, error.status, str(error)
-                )
-                return json_response({"error": str(error)}, error.status)
-            except ApiError as error:
-                if error.status not in (401, 403):
-                    await anyio.to_thread.run_sync(
-                        self._audit, request, "request_refused", user, error.status, error.message
-                    )
-                return json_response({"error": error.message}, error.status, error.headers)
-            if isinstance(result, Response):
-                return result
-            return json_response(result, 201 if request.method == "POST" else 200)
-
-        return run
-
-    def _authenticate(self, request: Request) -> User | None:
-        try:
-            return self.node.authenticator.authenticate(request.headers.get("authorization"))
-        except (ValueError, sa.exc.DataError):
-            return None
-
-    def _audit(
-        self, request: Request, action: str, user: User | None, status: int, why: str
-    ) -> None:
-        client = request.client.host if request.client else "unknown"
-        self.node.audit.append(
-            user.username if user else f"anonymous@{client}",
-            action,
-            details={
-                "api": request.url.path[:300],
-                "method": request.method,
-                "status": status,
-                "why": why[:300],
-            },
+        self.trail = Trail(node.audit, "api", denial_status=True)
+        self.credentials = Credentials(node.authenticator, self.trail)
+        self.reading = Pipeline(
+            partial(self._admit, "coordination:read"), json_error, self.trail.refused
+        )
+        self.writing = Pipeline(
+            partial(self._admit, "coordination:write"), json_error, self.trail.refused
+        )
+        self.body = Body[User](
+            read_object, limit=min(MAX_BODY, self.node.settings.max_request_bytes)
         )
 
-    async def _body(self, request: Request) -> dict[str, Any]:
-        limit = min(MAX_BODY, self.node.settings.max_request_bytes)
-        declared = request.headers.get("content-length", "")
-        too_long = declared.isascii() and declared.isdigit() and len(declared) > 11
-        if too_long or (declared.isascii() and declared.isdigit() and int(declared) > limit):
-            raise ApiError(413, f"the body is over {limit} bytes")
-        data = bytearray()
-        async for chunk in request.stream():
-            data += chunk
-            if len(data) > limit:
-                raise ApiError(413, f"the body is over {limit} bytes")
-        if not data:
-            return {}
+    # -- plumbing ---------------------------------------------------------------------------
+    def endpoint(self, handler: Handler, *, write: bool) -> Endpoint:
+        if write:
+            return self.writing.endpoint(partial(self._run, handler, True), body=self.body)
+        return self.reading.endpoint(partial(self._run, handler, False))
+
+    def _admit(self, permission: str, request: Request) -> User:
+        user = self.credentials.user(request)
+        if not has_permission(user.role, permission):
+            raise self.trail.denied(
+                request,
+                user,
+                f"role {user.role} lacks {permission}",
+                Refused(403, f"this account may not do this ({permission} is needed)"),
+            )
+        return user
+
+    def _run(self, handler: Handler, write: bool, request: Request, user: User) -> Response:
+        """The handler's work, as this user; a refusal of the joint mechanism is a 4xx."""
+        body: dict[str, Any] = request.state.body if write else {}
+        joint = self.node.coordination(actor=user.username, editor=user.username, clock=self.clock)
         try:
-            value = orjson.loads(data)
-        except orjson.JSONDecodeError as error:
-            raise ApiError(400, f"the body is not JSON: {error}") from None
-        if not isinstance(value, dict):
-            raise ApiError(400, "the body must be a JSON object")
-        return value
+            result = handler(joint, request, body)
+        except CoordinationError as error:
+            raise Refused(error.status, str(error)) from None
+        if isinstance(result, Response):
+            return result
+        return json_response(result, 201 if request.method == "POST" else 200)
 
     # -- handlers ---------------------------------------------------------------------------
     @staticmethod

@@ -4,8 +4,11 @@ A page is a plain function ``handler(view) -> Response``, declared with ``Ui.pag
 methods, the permission of ``domain/roles.py`` it needs). ``Ui.page`` does, for every page
 alike and before the handler runs: the reader's language, the session and its user, the
 CSRF check of every POST, the sign-in redirect, the permission check (an ``access_denied``
-audit entry when refused). Handlers are synchronous (the store is) and run in a worker
-thread; they render templates with ``view.render`` and audit with ``view.audit``.
+audit entry when refused). It serves the page through the request pipeline
+(``diapason.http.pipeline``), which the TAXII server and the JSON API use too: the session
+admits the reader, the form is read within a limit, a ``Refused`` becomes the error page.
+Handlers are synchronous (the store is) and run in a worker thread; they render templates
+with ``view.render`` and audit with ``view.audit``.
 """
 
 from __future__ import annotations
@@ -14,10 +17,10 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 from urllib.parse import quote, urlsplit
 
-import anyio
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from starlette.datastructures import FormData
 from starlette.formparsers import MultiPartException
@@ -27,6 +30,11 @@ from starlette.routing import Route
 
 from diapason.accounts import User
 from diapason.domain.roles import has_permission
+from diapason.http.pipeline import Body, Pipeline, over
+
+# Raised by a handler to answer with the error page (status, a one-line reason); the pages
+# import it from here.
+from diapason.http.pipeline import Refused as Refused
 from diapason.node import Node
 from diapason.web.ui.i18n import (
     LANG_COOKIE,
@@ -53,13 +61,34 @@ MAX_FORM_FIELDS = 200
 MAX_UPLOAD_BYTES = 3 * 1_048_576
 
 
-class Refused(Exception):
-    """Raised by a handler to answer with an error page (status and a one-line reason)."""
+class Unreadable(Refused):
+    """A form the server cannot read (too large, malformed): answered with a line of
+    text, not a page."""
 
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+
+async def read_form(uploads: int, request: Request, limit: int) -> Form:
+    """A POST's form fields (the first of each name) and up to ``uploads`` files."""
+    form: dict[str, str] = {}
+    files: dict[str, tuple[str, bytes]] = {}
+    if request.method != "POST":
+        return form, files
+    length = request.headers.get("content-length")
+    if length is None or not (length.isascii() and length.isdigit()) or over(length, limit):
+        raise Unreadable(413, "form too large or without a length")
+    try:
+        parsed: FormData = await request.form(
+            max_files=uploads, max_fields=MAX_FORM_FIELDS, max_part_size=limit
+        )
+    except MultiPartException as error:
+        raise Unreadable(400, f"unreadable form: {error.message}") from None
+    for name, value in parsed.multi_items():
+        if isinstance(value, str):
+            form.setdefault(name, value)
+        elif name not in files:
+            files[name] = (value.filename or "", await value.read())
+    # Uploaded files are spooled to temporary files: release them now.
+    await parsed.close()
+    return form, files
 
 
 @dataclass(frozen=True)
@@ -77,6 +106,8 @@ class NavItem:
 
 
 Handler = Callable[["View"], Response]
+# A form's fields, and its files by field name: (file name, content).
+Form = tuple[dict[str, str], dict[str, tuple[str, bytes]]]
 
 
 class Typed(dict[str, Any]):
@@ -102,6 +133,8 @@ class View:
     csrf: str
     files: Mapping[str, tuple[str, bytes]] = field(default_factory=dict)
     cookies: list[tuple[str, str | None, int | None]] = field(default_factory=list)
+    # What the CSRF token is bound to: the session id, or the anonymous cookie's value.
+    binding: str = ""
 
     @property
     def query(self) -> Mapping[str, str]:
@@ -202,6 +235,9 @@ class Ui:
         name = node.settings.node_name
         self.session_cookie = f"{SESSION_COOKIE}_{name}"
         self.anonymous_cookie = f"{ANONYMOUS_COOKIE}_{name}"
+        # Every page is served through the request pipeline: the session admits the reader,
+        # a refusal is answered with the error page (audited where it was decided).
+        self.pipeline = Pipeline(self._visit, self._refused)
 
     def base_context(self, view: View) -> dict[str, Any]:
         """What the base layout needs on every page."""
@@ -242,49 +278,17 @@ class Ui:
     ) -> Route:
         """A route serving ``handler`` with sessions, CSRF, sign-in and permission checks.
         ``uploads``: how many files its form may carry (``view.files``: name, bytes)."""
-        limit = MAX_UPLOAD_BYTES if uploads else MAX_FORM_BYTES
-
-        async def endpoint(request: Request) -> Response:
-            started = time.perf_counter()
-            form: dict[str, str] = {}
-            files: dict[str, tuple[str, bytes]] = {}
-            if request.method == "POST":
-                length = request.headers.get("content-length")
-                if length is None or not length.isdigit() or int(length) > limit:
-                    return HTMLResponse("form too large or without a length", status_code=413)
-                try:
-                    parsed: FormData = await request.form(
-                        max_files=uploads, max_fields=MAX_FORM_FIELDS, max_part_size=limit
-                    )
-                except MultiPartException as error:
-                    return HTMLResponse(f"unreadable form: {error.message}", status_code=400)
-                for name, value in parsed.multi_items():
-                    if isinstance(value, str):
-                        form.setdefault(name, value)
-                    elif name not in files:
-                        files[name] = (value.filename or "", await value.read())
-                # Uploaded files are spooled to temporary files: release them now.
-                await parsed.close()
-            response = await anyio.to_thread.run_sync(
-                self._serve, request, form, handler, permission, public, files
-            )
-            # The page's server time (session, checks, queries, audit, rendering), which
-            # the benchmark reads; it tells nothing a signed-in reader could not time.
-            elapsed = (time.perf_counter() - started) * 1000
-            response.headers["Server-Timing"] = f"app;dur={elapsed:.1f}"
-            return response
-
+        form = Body[View](
+            partial(read_form, uploads), limit=MAX_UPLOAD_BYTES if uploads else MAX_FORM_BYTES
+        )
+        endpoint = self.pipeline.endpoint(
+            partial(self._serve, handler, permission, public), body=form
+        )
         return Route(path, endpoint, methods=list(methods))
 
-    def _serve(
-        self,
-        request: Request,
-        form: dict[str, str],
-        handler: Handler,
-        permission: str | None,
-        public: bool,
-        files: dict[str, tuple[str, bytes]],
-    ) -> Response:
+    def _visit(self, request: Request) -> View:
+        """Who is reading (the pipeline's admission): language, session and its user, the
+        anonymous cookie that binds the CSRF token of a reader not signed in."""
         lang = choose_language(
             request.cookies.get(LANG_COOKIE), request.headers.get("accept-language")
         )
@@ -308,13 +312,59 @@ class Ui:
             session,
             lang,
             gettext,
-            form,
+            {},
             self.sessions.csrf_token(binding),
-            files,
+            binding=binding,
         )
         if fresh_anonymous:
             view.set_cookie(self.anonymous_cookie, anonymous)
-        response = self._answer(view, handler, permission, public, binding)
+        return view
+
+    def _serve(
+        self,
+        handler: Handler,
+        permission: str | None,
+        public: bool,
+        request: Request,
+        view: View,
+    ) -> Response:
+        """The page: CSRF check of a POST, sign-in redirect, permission check, handler."""
+        view.form, view.files = request.state.body
+        if request.method == "POST" and not (
+            self._same_origin(request)
+            and self.sessions.csrf_valid(view.binding, view.form.get("csrf"))
+        ):
+            view.audit(
+                "request_refused",
+                details={"path": request.url.path, "why": "missing or wrong CSRF token"},
+            )
+            raise Refused(
+                403,
+                str(
+                    view.gettext(
+                        "This form has expired or did not come from this site. "
+                        "Reload the page and try again."
+                    )
+                ),
+            )
+        if not public and view.user is None:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            return self._finish(view, view.redirect("/login?next=" + quote(target, safe="")))
+        if permission is not None:
+            view.require(permission)
+        return self._finish(view, handler(view))
+
+    def _refused(self, request: Request, view: View | None, refused: Refused) -> Response:
+        """A refusal (audited where it was decided) as the error page, with a one-line
+        reason; a form that cannot be read as that line alone."""
+        if view is None or isinstance(refused, Unreadable):
+            return HTMLResponse(refused.message, status_code=refused.status)
+        return self._finish(view, view.error(refused.status, refused.message))
+
+    @staticmethod
+    def _finish(view: View, response: Response) -> Response:
+        """The cookies the page set, and its server time."""
+        request = view.request
         secure = request.url.scheme == "https"
         for name, value, max_age in view.cookies:
             if value is None:
@@ -329,42 +379,11 @@ class Ui:
                     httponly=True,
                     samesite="lax",
                 )
+        # The page's server time (session, checks, queries, audit, rendering), which the
+        # benchmark reads; it tells nothing a signed-in reader could not time.
+        elapsed = (time.perf_counter() - request.state.started) * 1000
+        response.headers["Server-Timing"] = f"app;dur={elapsed:.1f}"
         return response
-
-    def _answer(
-        self,
-        view: View,
-        handler: Handler,
-        permission: str | None,
-        public: bool,
-        binding: str,
-    ) -> Response:
-        request = view.request
-        if request.method == "POST" and not (
-            self._same_origin(request) and self.sessions.csrf_valid(binding, view.form.get("csrf"))
-        ):
-            view.audit(
-                "request_refused",
-                details={"path": request.url.path, "why": "missing or wrong CSRF token"},
-            )
-            return view.error(
-                403,
-                str(
-                    view.gettext(
-                        "This form has expired or did not come from this site. "
-                        "Reload the page and try again."
-                    )
-                ),
-            )
-        if not public and view.user is None:
-            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            return view.redirect("/login?next=" + quote(target, safe=""))
-        try:
-            if permission is not None:
-                view.require(permission)
-            return handler(view)
-        except Refused as refused:
-            return view.error(refused.status, refused.message)
 
     @staticmethod
     def _same_origin(request: Request) -> bool:

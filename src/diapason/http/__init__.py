@@ -1,0 +1,1 @@
+"""What the node's HTTP faces share: the request pipeline (``http/pipeline.py``)."""
