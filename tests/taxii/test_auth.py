@@ -246,3 +246,45 @@ def test_every_kind_of_request_is_audited(taxii: Taxii, private: Collection) -> 
         ("anonymous@testclient", "no valid credentials"),
     ]
     assert taxii.node.audit.verify().ok
+
+
+PERSON = {
+    "type": "identity",
+    "spec_version": "2.1",
+    "id": "identity--5d3a4c3e-0a4b-4c52-9d43-2f4e8f0a6b11",
+    "created": "2024-04-22T10:00:00.000Z",
+    "modified": "2024-04-22T10:00:00.000Z",
+    "name": "Karim B.",
+    "identity_class": "individual",
+}
+
+
+def test_reading_a_person_over_taxii_is_a_personal_data_consultation(taxii: Taxii) -> None:
+    """An analyst's read of a person record is audited as personal data, with the reason
+    header where given; a viewer, whose role reads no personal data, does not get it."""
+    other = sdo("indicator")
+    taxii.add([PERSON, other])
+    grants = {taxii.collection.id: (True, False)}
+    ana = taxii.user("ana", "analyst", grants=grants)
+    vera = taxii.user("vera", "viewer", grants=grants)
+
+    response = taxii.client.get(
+        taxii.objects_path(),
+        headers=taxii.headers(bearer(ana), X_Diapason_Reason="case 7"),
+    )
+    assert PERSON["id"] in {obj["id"] for obj in body(response)["objects"]}
+    one = taxii.get(taxii.object_path(PERSON["id"]), auth=bearer(ana))
+    assert [obj["id"] for obj in body(one)["objects"]] == [PERSON["id"]]
+    listed, single = taxii.node.audit.entries(actor="ana", action="consult")[-2:]
+    assert listed.details["personal_data"] is True and listed.reason == "case 7"
+    assert listed.details["persons"] == [PERSON["id"]]
+    assert single.details["personal_data"] is True and single.reason is None
+
+    seen = {
+        obj["id"] for obj in body(taxii.get(taxii.objects_path(), auth=bearer(vera)))["objects"]
+    }
+    assert other["id"] in seen and PERSON["id"] not in seen
+    refused = is_error(taxii.get(taxii.object_path(PERSON["id"]), auth=bearer(vera)), 403)
+    assert "person" in refused["description"]
+    entry = taxii.node.audit.entries(actor="vera", action="consult")[-1]
+    assert entry.details["persons_withheld"] == 1 and "personal_data" not in entry.details

@@ -198,7 +198,15 @@ def _check_entry(
     cleaned = reason.strip() if reason is not None else None
     if not cleaned:
         cleaned = None
-    if action in ("consult", "export") and details.get("personal_data") and cleaned is None:
+    # A TAXII client is a program: it gives a reason in a header where it can, and its
+    # reads of personal data are recorded as such either way (exchange/taxii/context.py).
+    interactive = not details.get("taxii")
+    if (
+        action in ("consult", "export")
+        and details.get("personal_data")
+        and cleaned is None
+        and interactive
+    ):
         raise AuditError(
             f"{'consulting' if action == 'consult' else 'exporting'} personal data needs a "
             "reason: say why (purpose or case reference)"

@@ -22,6 +22,11 @@ from diapason.http.pipeline import Refused, Trail
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 
 
+# The header a TAXII client of this node's own may send to say why it reads personal data
+# (purpose or case reference); recorded in the audit entry of the read.
+REASON_HEADER = "X-Diapason-Reason"
+
+
 class Context:
     """The collections served, the audit trail (and how TAXII writes in it), what a POST
     goes through (``Inbound``), this node's name (the discovery's title) and the key that
@@ -128,14 +133,40 @@ class Context:
         except ParameterError as error:
             raise Refused(400, str(error)) from None
 
-    def audit_read(self, user: User, collection: Collection, ids: list[str], endpoint: str) -> None:
-        """Audit what was read; reading by a partner node's account is a disclosure to it."""
-        action = "disclose" if user.role == "partner" else "consult"
+    def audit_read(
+        self,
+        user: User,
+        collection: Collection,
+        ids: list[str],
+        endpoint: str,
+        *,
+        persons: list[str] | None = None,
+        withheld: int = 0,
+        reason: str | None = None,
+    ) -> None:
+        """Audit what was read; reading by a partner node's account is a disclosure to it.
+
+        A read of records about persons (``persons``) by this node's own account is a
+        consultation of personal data: flagged, with the persons' ids and the reason the
+        client gave in the ``X-Diapason-Reason`` header, if any. ``withheld`` counts the
+        records about persons left out of the answer (the role may not read them)."""
+        if user.role == "partner":
+            self.audit.append(
+                user.username,
+                "disclose",
+                list(dict.fromkeys(ids)),
+                details={
+                    "taxii": endpoint,
+                    "collection": collection.id,
+                    "recipient": user.username,
+                },
+            )
+            return
+        details: dict[str, Any] = {"taxii": endpoint, "collection": collection.id}
+        if persons:
+            details.update(personal_data=True, persons=list(dict.fromkeys(persons)))
+        if withheld:
+            details["persons_withheld"] = withheld
         self.audit.append(
-            user.username,
-            action,
-            list(dict.fromkeys(ids)),
-            details={"taxii": endpoint, "collection": collection.id, "recipient": user.username}
-            if action == "disclose"
-            else {"taxii": endpoint, "collection": collection.id},
+            user.username, "consult", list(dict.fromkeys(ids)), reason=reason, details=details
         )

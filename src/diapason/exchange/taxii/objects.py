@@ -6,6 +6,7 @@ Listings are built from the stored JSON text without parsing it again.
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -14,8 +15,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from diapason.accounts import User
+from diapason.domain.extensions import PROTECTION_EXTENSION_ID
+from diapason.domain.protection import is_about_person
+from diapason.domain.roles import has_permission
 from diapason.exchange.collections import Collection
-from diapason.exchange.taxii.context import Context
+from diapason.exchange.taxii.context import REASON_HEADER, Context
 from diapason.exchange.taxii.media import check_content_type, taxii_response
 from diapason.exchange.taxii.paging import Listed, page
 from diapason.http.pipeline import Refused
@@ -33,10 +37,64 @@ def _envelope(listed: Listed) -> bytes:
     return prefix + joined + b"]}"
 
 
+def _persons(contents: list[str]) -> list[int]:
+    """Positions of the records about persons among stored JSON texts. Only the texts that
+    can be one (they name an individual or carry the protection extension) are parsed."""
+    found = []
+    for position, text in enumerate(contents):
+        if ('"individual"' in text or PROTECTION_EXTENSION_ID in text) and is_about_person(
+            orjson.loads(text)
+        ):
+            found.append(position)
+    return found
+
+
+def _screen_persons(listed: Listed, user: User) -> tuple[Listed, list[str], int]:
+    """Records about persons in a page read by one of this node's own accounts: kept, and
+    named for the audit, when the role may read personal data; left out otherwise (a
+    viewer reads objects that hold no personal data, over TAXII as on the pages).
+    Partner accounts read what the release policy put in their collections: disclosures.
+    Returns the page, the ids of the persons it returns and how many were left out."""
+    contents = listed.page.contents or []
+    if user.role == "partner" or not contents:
+        return listed, [], 0
+    positions = _persons(contents)
+    if not positions:
+        return listed, [], 0
+    entries = listed.page.entries
+    if has_permission(user.role, "personal_data:read"):
+        return listed, [entries[i][1] for i in positions], 0
+    dropped = set(positions)
+    kept = [i for i in range(len(entries)) if i not in dropped]
+    screened = replace(
+        listed.page,
+        entries=[entries[i] for i in kept],
+        contents=[contents[i] for i in kept],
+    )
+    return replace(listed, page=screened), [], len(dropped)
+
+
+def _read(
+    taxii: Context, request: Request, user: User, listed: Listed, endpoint: str, ids: list[str]
+) -> Response:
+    listed, persons, withheld = _screen_persons(listed, user)
+    if withheld and endpoint == "object" and not listed.page.entries:
+        raise Refused(403, "this record is about a person: your role may not read personal data")
+    taxii.audit_read(
+        user,
+        listed.collection,
+        [e[1] for e in listed.page.entries] if endpoint == "objects" else ids,
+        endpoint,
+        persons=persons,
+        withheld=withheld,
+        reason=request.headers.get(REASON_HEADER),
+    )
+    return taxii_response(_envelope(listed), headers=listed.headers)
+
+
 def get_objects(taxii: Context, request: Request, user: User) -> Response:
     listed = page(taxii, request, user, "objects", with_content=True)
-    taxii.audit_read(user, listed.collection, [e[1] for e in listed.page.entries], "objects")
-    return taxii_response(_envelope(listed), headers=listed.headers)
+    return _read(taxii, request, user, listed, "objects", [])
 
 
 def get_object(taxii: Context, request: Request, user: User) -> Response:
@@ -44,8 +102,7 @@ def get_object(taxii: Context, request: Request, user: User) -> Response:
     listed = page(taxii, request, user, "object", object_id=object_id, with_content=True)
     if not listed.page.entries and not taxii.collections.holds(listed.collection.id, object_id):
         raise Refused(404, "no such object in this collection")
-    taxii.audit_read(user, listed.collection, [object_id], "object")
-    return taxii_response(_envelope(listed), headers=listed.headers)
+    return _read(taxii, request, user, listed, "object", [object_id])
 
 
 def delete_object(taxii: Context, request: Request, user: User) -> Response:
