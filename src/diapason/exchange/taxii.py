@@ -27,11 +27,11 @@ from diapason.authentication import Authenticator
 from diapason.domain.cursor import CursorError, filter_digest, sign, verify
 from diapason.domain.roles import has_permission
 from diapason.domain.stix import ID_RE
+from diapason.domain.timestamps import store_now as utc_now
 from diapason.exchange.collections import ALIAS_RE, Collection, Collections, EntryPage
 from diapason.exchange.inbound import Inbound
 from diapason.exchange.protocol import STIX_MEDIA, TAXII
 from diapason.exchange.taxii_params import Listing, ParameterError, parse
-from diapason.store.rows import utc_now
 
 CURSOR_LIFETIME = 24 * 3600.0
 REALM = 'Basic realm="diapason", Bearer realm="diapason"'
