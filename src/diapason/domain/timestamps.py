@@ -40,8 +40,6 @@ _PLAIN_TIMESTAMP_RE = re.compile(
 # ``modified`` nor ``created``.
 STORE_EPOCH = "1970-01-01T00:00:00.000000Z"
 
-_MICROSECOND = timedelta(microseconds=1)
-
 
 def _utc(moment: datetime) -> datetime:
     """``moment`` in UTC; a naive datetime is read as UTC already."""
