@@ -93,7 +93,7 @@ from benchmarks.generate import TLP_GREEN, generate_objects, type_counts
 from diapason import demo
 from diapason.domain.grading import grade
 from diapason.domain.protection import protect
-from diapason.domain.stix import normalise_timestamp, now_timestamp
+from diapason.domain.timestamps import as_store_timestamp, stix_now
 from diapason.exchange import ledger as ledger_module
 from diapason.exchange.sync import SyncResult
 from diapason.node import Node, init_node
@@ -294,7 +294,7 @@ def releasable(
 
 
 def delay_object(author: str, index: int) -> dict[str, Any]:
-    now = now_timestamp()
+    now = stix_now()
     obj = {
         "type": "threat-actor",
         "spec_version": "2.1",
@@ -961,7 +961,7 @@ def live_phase(
     engine_a = open_engine(pair.urls[A_NAME] or f"sqlite:///{pair.a.data / 'diapason.sqlite3'}")
     engine_b = open_engine(pair.urls[B_NAME] or f"sqlite:///{pair.b.data / 'diapason.sqlite3'}")
     marker = sa.select(objects.c.seq).where(
-        (objects.c.id == last["id"]) & (objects.c.modified == normalise_timestamp(last["modified"]))
+        (objects.c.id == last["id"]) & (objects.c.modified == as_store_timestamp(last["modified"]))
     )
     entries = collection_entries
     try:

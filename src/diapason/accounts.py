@@ -22,9 +22,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from diapason.domain.roles import ROLES
+from diapason.domain.timestamps import store_now, store_timestamp
 from diapason.errors import DiapasonError
 from diapason.store.db import write_transaction
-from diapason.store.rows import utc_now
 from diapason.store.schema import api_tokens, users
 
 USERNAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{1,62}$")
@@ -93,10 +93,6 @@ def _token_hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _stamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 def _user(row: _Row) -> User:
     return User(
         id=int(row.id),
@@ -163,7 +159,7 @@ class Accounts:
             _check_password(password)
             # Hashed before the transaction: Argon2 is slow on purpose, the write lock is not.
             password_hash = self._hasher.hash(password)
-        created_at = utc_now()
+        created_at = store_now()
         try:
             with write_transaction(self.engine) as connection:
                 taken = connection.execute(
@@ -207,7 +203,7 @@ class Accounts:
 
     def disable_user(self, username: str) -> User:
         """Disable a user and revoke all its tokens (idempotent)."""
-        now = utc_now()
+        now = store_now()
         with write_transaction(self.engine) as connection:
             row = self._existing(connection, username)
             connection.execute(users.update().where(users.c.id == row.id).values(disabled=True))
@@ -269,7 +265,7 @@ class Accounts:
             raise AccountError(f"a token name can have at most {MAX_TOKEN_NAME} characters")
         secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
         prefix = secret[:TOKEN_PREFIX_LENGTH]
-        created_at = utc_now()
+        created_at = store_now()
         with write_transaction(self.engine) as connection:
             row = self._existing(connection, username)
             if row.disabled:
@@ -296,7 +292,7 @@ class Accounts:
             connection.execute(
                 api_tokens.update()
                 .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
-                .values(revoked_at=utc_now())
+                .values(revoked_at=store_now())
             )
             row = connection.execute(
                 sa.select(*_TOKEN_COLUMNS)
@@ -340,7 +336,7 @@ class Accounts:
         if row is None or row.revoked_at is not None or row.disabled:
             return None
         now = datetime.now(UTC)
-        threshold = _stamp(now - LAST_USED_RESOLUTION)
+        threshold = store_timestamp(now - LAST_USED_RESOLUTION)
         if row.last_used_at is None or row.last_used_at < threshold:
             with write_transaction(self.engine) as connection:
                 # The condition is repeated in SQL so that concurrent requests write once.
@@ -353,6 +349,6 @@ class Accounts:
                             api_tokens.c.last_used_at < threshold,
                         ),
                     )
-                    .values(last_used_at=_stamp(now))
+                    .values(last_used_at=store_timestamp(now))
                 )
         return _user(row)

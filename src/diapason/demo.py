@@ -13,7 +13,6 @@ import secrets
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -26,7 +25,8 @@ from diapason.domain.extensions import FIXED_HANDLING_IDS, TLP_2_0_IDS
 from diapason.domain.grading import grade, mark_osint
 from diapason.domain.markings import h3_marking, releasability_marking
 from diapason.domain.protection import protect
-from diapason.domain.stix import now_timestamp
+from diapason.domain.stix import new_object, new_organisation
+from diapason.domain.timestamps import stix_now
 from diapason.node import Node, init_node
 from diapason.settings import load_settings
 
@@ -42,25 +42,9 @@ class Sample:
     expected: bool
 
 
-def _stamp(offset_seconds: int = 0) -> str:
-    moment = datetime.now(UTC) + timedelta(seconds=offset_seconds)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
-
-
 def _sdo(stix_type: str, author: str, tlp: str | None, **properties: Any) -> dict[str, Any]:
-    now = now_timestamp()
-    obj: dict[str, Any] = {
-        "type": stix_type,
-        "spec_version": "2.1",
-        "id": f"{stix_type}--{uuid.uuid4()}",
-        "created": now,
-        "modified": now,
-        "created_by_ref": author,
-        **properties,
-    }
-    if tlp is not None:
-        obj["object_marking_refs"] = [TLP_2_0_IDS[tlp]]
-    return obj
+    markings = [TLP_2_0_IDS[tlp]] if tlp is not None else []
+    return new_object(stix_type, created_by_ref=author, markings=markings, **properties)
 
 
 def samples_for(
@@ -87,7 +71,7 @@ def samples_for(
                     own,
                     "clear",
                     name="Coopération sécuritaire et migration: communiqué public",
-                    published=now_timestamp(),
+                    published=stix_now(),
                     object_refs=[own],
                 )
             ),
@@ -199,19 +183,7 @@ def samples_for(
 
 
 def _third_party() -> dict[str, Any]:
-    now = now_timestamp()
-    identity_id = f"identity--{uuid.uuid4()}"
-    identity = {
-        "type": "identity",
-        "spec_version": "2.1",
-        "id": identity_id,
-        "created": now,
-        "modified": now,
-        "created_by_ref": identity_id,
-        "name": "Agence tierce",
-        "identity_class": "organization",
-        "object_marking_refs": [TLP_2_0_IDS["green"]],
-    }
+    identity = new_organisation("Agence tierce", [TLP_2_0_IDS["green"]])
     return grade(identity, "admiralty", "C", "3")
 
 

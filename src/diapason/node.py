@@ -27,7 +27,7 @@ from diapason.coordinate.service import Coordination
 from diapason.domain.extensions import PROTECTION_EXTENSION_ID, TLP_2_0_IDS, shipped_objects
 from diapason.domain.grading import grade
 from diapason.domain.protection import ProtectionError, protection_of, review_overdue
-from diapason.domain.stix import new_id, now_timestamp
+from diapason.domain.stix import new_organisation
 from diapason.exchange.collections import Collections
 from diapason.exchange.inbound import Inbound
 from diapason.exchange.ledger import Ledger
@@ -229,19 +229,8 @@ class Node:
         found = self.identity_id
         if found is not None:
             return found
-        identity_id = new_id("identity")
-        now = now_timestamp()
-        identity = {
-            "type": "identity",
-            "spec_version": "2.1",
-            "id": identity_id,
-            "created": now,
-            "modified": now,
-            "created_by_ref": identity_id,
-            "name": self.settings.node_name,
-            "identity_class": "organization",
-            "object_marking_refs": [TLP_2_0_IDS["clear"]],
-        }
+        identity = new_organisation(self.settings.node_name, [TLP_2_0_IDS["clear"]])
+        identity_id: str = identity["id"]
         # Graded A1: a node is the best source on its own name.
         report = self.store.put_many([grade(identity, "admiralty", "A", "1")], source="local")
         if report.refused:

@@ -16,7 +16,8 @@ from diapason.coordinate import Coordination
 from diapason.coordinate.meetings import moment
 from diapason.domain.coordination import RFI_TYPE
 from diapason.domain.extensions import COORDINATION_EXTENSION_IDS, TLP_2_0_IDS
-from diapason.domain.stix import format_timestamp, new_id
+from diapason.domain.stix import new_id
+from diapason.domain.timestamps import stix_timestamp
 from diapason.node import Node, init_node
 from diapason.settings import load_settings
 from tests.clock import Clock
@@ -50,7 +51,7 @@ def partner_request(
 ) -> dict[str, Any]:
     """A request from ``paris`` to ``rabat`` (or a revision of one), stored as the sync
     agent stores what a partner sends (provenance ``partner:paris``)."""
-    stamp = format_timestamp(joint.clock.now)
+    stamp = stix_timestamp(joint.clock.now)
     obj: dict[str, Any] = {
         "type": RFI_TYPE,
         "spec_version": "2.1",

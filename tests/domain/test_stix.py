@@ -1,11 +1,9 @@
-"""STIX helpers: timestamps, identifiers, the checks of ``prepare``, refs and search text."""
+"""STIX helpers: identifiers, new objects, the checks of ``prepare``, refs and search text."""
 
 from __future__ import annotations
 
-import calendar
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import orjson
@@ -15,7 +13,6 @@ from hypothesis import strategies as st
 
 from diapason.domain.extensions import canonical
 from diapason.domain.stix import (
-    EPOCH,
     ID_RE,
     Memo,
     Prepared,
@@ -24,13 +21,13 @@ from diapason.domain.stix import (
     _check_links,
     _links,
     _walk_refs,
-    format_timestamp,
     new_id,
-    normalise_timestamp,
-    now_timestamp,
-    parse_timestamp,
+    new_object,
+    new_organisation,
     prepare,
 )
+from diapason.domain.timestamps import STORE_EPOCH, stix_timestamp
+from tests.clock import NOW
 
 MAX_BYTES = 1_048_576
 TLP_GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
@@ -64,163 +61,6 @@ def refused(obj: Any, index: int = 0, max_bytes: int = MAX_BYTES) -> Problem:
     result = prepare(obj, index, max_bytes)
     assert isinstance(result, Problem), f"accepted: {obj!r}"
     return result
-
-
-# -- timestamps -------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("text", "normalised"),
-    [
-        ("2024-04-22T10:00:00Z", "2024-04-22T10:00:00.000000Z"),
-        ("2024-04-22T10:00:00.1Z", "2024-04-22T10:00:00.100000Z"),
-        ("2024-04-22T10:00:00.123Z", "2024-04-22T10:00:00.123000Z"),
-        ("2024-04-22T10:00:00.123456Z", "2024-04-22T10:00:00.123456Z"),
-        ("2024-04-22T10:00:00.123456789Z", "2024-04-22T10:00:00.123456Z"),
-        ("2024-02-29T23:59:59.999Z", "2024-02-29T23:59:59.999000Z"),
-        ("2000-02-29T00:00:00Z", "2000-02-29T00:00:00.000000Z"),
-        ("0001-01-01T00:00:00Z", "0001-01-01T00:00:00.000000Z"),
-        ("9999-12-31T23:59:59.999999999Z", "9999-12-31T23:59:59.999999Z"),
-    ],
-)
-def test_normalise_timestamp(text: str, normalised: str) -> None:
-    assert normalise_timestamp(text) == normalised
-    assert normalise_timestamp(normalised) == normalised
-    assert len(normalised) == len(EPOCH)
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        "2024-02-30T00:00:00Z",  # no such day
-        "2023-02-29T00:00:00Z",  # not a leap year
-        "1900-02-29T00:00:00Z",  # not a leap year either
-        "2024-04-31T00:00:00Z",
-        "2024-13-01T00:00:00Z",
-        "2024-00-10T00:00:00Z",
-        "2024-01-00T00:00:00Z",
-        "0000-01-01T00:00:00Z",
-        "2024-01-01T24:00:00Z",
-        "2024-01-01T23:60:00Z",
-        "2016-12-31T23:59:60Z",  # leap seconds cannot be ordered as text; refused
-        "2024-01-01t00:00:00z",
-        "2024-01-01 00:00:00Z",
-        "2024-01-01T00:00:00",
-        "2024-01-01T00:00:00+00:00",
-        "2024-01-01T00:00:00.Z",
-        "2024-01-01T00:00:00.1234567890Z",
-        "24-01-01T00:00:00Z",
-        "+2024-01-01T00:00:00Z",
-        " 2024-01-01T00:00:00Z",
-        "2024-01-01T00:00:00Z ",
-        "2024-01-01T00:00:00Z\n",
-        "\u0662\u0660\u0662\u0664-01-01T00:00:00Z",  # Arabic-Indic digits
-        "2024-01-01T00:00:00.\u0661Z",
-        "2024-1-1T0:0:0Z",
-        "",
-    ],
-)
-def test_normalise_timestamp_refuses(text: str) -> None:
-    with pytest.raises(StixError) as refused:
-        normalise_timestamp(text, "valid_from")
-    assert refused.value.field == "valid_from"
-    assert str(refused.value) == f"valid_from: {refused.value.message}"
-
-
-@pytest.mark.parametrize("value", [None, 20240422, 1.5, True, [], {}, b"2024-01-01T00:00:00Z"])
-def test_normalise_timestamp_refuses_non_strings(value: Any) -> None:
-    with pytest.raises(StixError) as refused:
-        normalise_timestamp(value, "created")
-    assert refused.value.field == "created"
-    assert refused.value.message.startswith("expected an RFC 3339 timestamp string")
-
-
-DATETIMES = st.datetimes(min_value=datetime.min, max_value=datetime.max)
-
-
-def stix_text(moment: datetime, digits: int) -> str:
-    """``moment`` written with ``digits`` fraction digits (truncating, or padding with 0s)."""
-    text = (
-        f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}"
-        f"T{moment.hour:02d}:{moment.minute:02d}:{moment.second:02d}"
-    )
-    fraction = f"{moment.microsecond:06d}".ljust(digits, "0")[:digits]
-    return f"{text}.{fraction}Z" if digits else f"{text}Z"
-
-
-def truncated(moment: datetime, digits: int) -> datetime:
-    step = 10 ** (6 - min(digits, 6))
-    return moment.replace(microsecond=moment.microsecond // step * step)
-
-
-@given(moment=DATETIMES, digits=st.integers(min_value=0, max_value=9))
-def test_normalised_timestamps_parse_back_to_the_instant(moment: datetime, digits: int) -> None:
-    text = stix_text(moment, digits)
-    normalised = normalise_timestamp(text)
-    assert len(normalised) == 27
-    assert normalise_timestamp(normalised) == normalised
-    assert parse_timestamp(text) == truncated(moment, digits).replace(tzinfo=UTC)
-    assert parse_timestamp(normalised) == parse_timestamp(text)
-
-
-@given(
-    first=DATETIMES,
-    second=DATETIMES,
-    digits=st.integers(min_value=6, max_value=9),
-    other_digits=st.integers(min_value=6, max_value=9),
-)
-def test_normalised_timestamps_sort_as_the_instants_do(
-    first: datetime, second: datetime, digits: int, other_digits: int
-) -> None:
-    one, two = (
-        normalise_timestamp(stix_text(first, digits)),
-        normalise_timestamp(stix_text(second, other_digits)),
-    )
-    assert (one < two) == (first < second)
-    assert (one == two) == (first == second)
-
-
-@given(first=DATETIMES, second=DATETIMES, digits=st.integers(min_value=0, max_value=9))
-def test_normalising_at_one_precision_never_inverts_order(
-    first: datetime, second: datetime, digits: int
-) -> None:
-    low, high = sorted((first, second))
-    assert normalise_timestamp(stix_text(low, digits)) <= normalise_timestamp(
-        stix_text(high, digits)
-    )
-
-
-@given(
-    year=st.integers(min_value=1, max_value=9999),
-    month=st.integers(min_value=1, max_value=12),
-    data=st.data(),
-)
-def test_days_beyond_the_end_of_the_month_are_refused(
-    year: int, month: int, data: st.DataObject
-) -> None:
-    last = calendar.monthrange(year, month)[1]
-    day = data.draw(st.integers(min_value=last + 1, max_value=99), label="day")
-    with pytest.raises(StixError, match="not a real calendar date"):
-        normalise_timestamp(f"{year:04d}-{month:02d}-{day:02d}T00:00:00Z")
-
-
-@given(moment=st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)))
-def test_format_timestamp_writes_what_normalise_reads(moment: datetime) -> None:
-    aware = moment.replace(tzinfo=UTC)
-    text = format_timestamp(aware)
-    assert text.endswith("Z") and len(text) == 24
-    assert parse_timestamp(text) == aware.replace(microsecond=aware.microsecond // 1000 * 1000)
-
-
-def test_format_timestamp_converts_to_utc() -> None:
-    rabat = datetime(2024, 4, 22, 13, 30, 0, 999_999, tzinfo=timezone(timedelta(hours=1)))
-    assert format_timestamp(rabat) == "2024-04-22T12:30:00.999Z"
-
-
-def test_now_timestamp_is_now() -> None:
-    before = datetime.now(UTC) - timedelta(seconds=1)
-    moment = parse_timestamp(now_timestamp())
-    assert before <= moment <= datetime.now(UTC)
 
 
 # -- identifiers ------------------------------------------------------------------------------
@@ -412,6 +252,73 @@ def test_list_reference_paths_at_any_length() -> None:
         )
 
 
+# -- new objects ------------------------------------------------------------------------------
+
+
+def test_a_new_object_has_the_common_properties_then_its_own() -> None:
+    stamp = stix_timestamp(NOW)
+    obj = new_object(
+        "threat-actor",
+        created_by_ref="identity--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+        markings=[TLP_GREEN],
+        now=stamp,
+        name="Réseau",
+        threat_actor_types=["crime-syndicate"],
+    )
+    assert obj == {
+        "type": "threat-actor",
+        "spec_version": "2.1",
+        "id": obj["id"],
+        "created": "2026-06-15T10:00:00.000Z",
+        "modified": "2026-06-15T10:00:00.000Z",
+        "created_by_ref": "identity--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f",
+        "name": "Réseau",
+        "threat_actor_types": ["crime-syndicate"],
+        "object_marking_refs": [TLP_GREEN],
+    }
+    prefix, _, rest = obj["id"].partition("--")
+    assert prefix == "threat-actor" and uuid.UUID(rest).version == 4
+    assert new_object("threat-actor", now=stamp)["id"] != obj["id"]
+    accepted(obj)
+
+
+def test_a_new_object_without_author_nor_markings_has_neither_property() -> None:
+    obj = new_object("identity", created_by_ref=None, markings=[], name="Agence")
+    assert "created_by_ref" not in obj and "object_marking_refs" not in obj
+    assert obj["created"] == obj["modified"] and len(obj["created"]) == 24
+    accepted(obj)
+
+
+def test_a_new_version_keeps_its_id_and_creation() -> None:
+    fixed = "x-diapason-alert--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"
+    obj = new_object(
+        "x-diapason-alert",
+        object_id=fixed,
+        created="2026-06-01T00:00:00.000Z",
+        now=stix_timestamp(NOW),
+    )
+    assert obj["id"] == fixed
+    assert (obj["created"], obj["modified"]) == (
+        "2026-06-01T00:00:00.000Z",
+        "2026-06-15T10:00:00.000Z",
+    )
+
+
+def test_a_new_organisation_authors_itself() -> None:
+    identity = new_organisation("Agence", [TLP_GREEN])
+    assert identity["created_by_ref"] == identity["id"]
+    assert identity["id"].startswith("identity--")
+    assert (identity["name"], identity["identity_class"]) == ("Agence", "organization")
+    assert identity["object_marking_refs"] == [TLP_GREEN]
+    accepted(identity)
+
+
+def test_a_new_object_of_a_bad_type_is_refused() -> None:
+    with pytest.raises(StixError) as refused:
+        new_object("Threat_Actor")
+    assert refused.value.field == "type"
+
+
 # -- prepare: what a valid object yields ------------------------------------------------------
 
 
@@ -459,7 +366,7 @@ def test_revoked_objects_are_prepared_as_revoked() -> None:
 def test_cyber_observables_need_no_spec_version_nor_dates() -> None:
     observable = {"type": "ipv4-addr", "id": new_id("ipv4-addr"), "value": "203.0.113.9"}
     prepared = accepted(observable)
-    assert prepared.modified == EPOCH
+    assert prepared.modified == STORE_EPOCH
     assert prepared.created is None
     assert prepared.spec_version is None
     assert prepared.text == "203.0.113.9"

@@ -15,14 +15,8 @@ from hypothesis import strategies as st
 from stix2validator import ValidationOptions, validate_instance
 
 from diapason.domain.property_rules import is_uri
-from diapason.domain.stix import (
-    Prepared,
-    Problem,
-    StixError,
-    check_timestamp,
-    normalise_timestamp,
-    prepare,
-)
+from diapason.domain.stix import Prepared, Problem, StixError, prepare
+from diapason.domain.timestamps import as_store_timestamp, check_timestamp
 from diapason.domain.validation import TYPES
 from tests.domain.stix_examples import (
     EXAMPLES,
@@ -704,11 +698,11 @@ TIMESTAMP_LIKE = st.from_regex(
 
 @settings(max_examples=500)
 @given(text=TIMESTAMP_LIKE | st.from_regex(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", fullmatch=True))
-def test_check_timestamp_is_normalise_timestamp_without_the_text(text: str) -> None:
-    """The quick check of timestamps that are only checked refuses what normalise_timestamp
+def test_check_timestamp_is_as_store_timestamp_without_the_text(text: str) -> None:
+    """The quick check of timestamps that are only checked refuses what as_store_timestamp
     refuses, and nothing else."""
     try:
-        normalise_timestamp(text)
+        as_store_timestamp(text)
         valid = True
     except StixError:
         valid = False

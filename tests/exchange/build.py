@@ -13,7 +13,7 @@ from diapason.domain.extensions import FIXED_HANDLING_IDS, PAP_IDS, TLP_2_0_IDS
 from diapason.domain.grading import grade, mark_osint
 from diapason.domain.markings import add_granular_marking, h3_marking, releasability_marking
 from diapason.domain.protection import protect
-from diapason.domain.stix import normalise_timestamp
+from diapason.domain.timestamps import as_store_timestamp
 
 TLPS = (None, "clear", "green", "amber", "amber+strict", "red")
 
@@ -275,6 +275,6 @@ class Generator:
                 obj = self.build(spec, base)
                 base = obj
                 written.append(obj)
-                key = (obj["id"], normalise_timestamp(obj["modified"]))
+                key = (obj["id"], as_store_timestamp(obj["modified"]))
                 (allowed if entitled(spec, self.partner) else refused).add(key)
         return written, allowed, refused

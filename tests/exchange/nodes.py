@@ -17,7 +17,7 @@ import httpx
 import orjson
 import sqlalchemy as sa
 
-from diapason.domain.stix import normalise_timestamp
+from diapason.domain.timestamps import as_store_timestamp
 from diapason.node import Node, init_node
 from diapason.settings import load_settings
 from diapason.store.schema import audit_log, objects, partners
@@ -29,7 +29,7 @@ TAXII = "application/taxii+json;version=2.1"
 def version_key(obj: dict[str, Any]) -> tuple[str, str]:
     """``(id, modified)`` of an object version as the store and TAXII write it
     (microsecond precision; an unversioned object's version is its creation time)."""
-    return str(obj["id"]), normalise_timestamp(obj.get("modified") or obj["created"])
+    return str(obj["id"]), as_store_timestamp(obj.get("modified") or obj["created"])
 
 
 def wait_for(

@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from diapason.domain.stix import normalise_timestamp
+from diapason.domain.timestamps import as_store_timestamp
 from diapason.store.schema import objects
 from diapason.store.sql import SqlStore, open_store
 from tests.store.builders import stamp
@@ -63,7 +63,7 @@ def test_concurrent_writers_keep_one_current_version_per_object(database_url: st
     try:
         assert failures == []
         store = stores[0]
-        newest = normalise_timestamp(stamp(DAYS))
+        newest = as_store_timestamp(stamp(DAYS))
         for object_id in ids:
             versions = store.versions(object_id)
             assert len(versions) == DAYS

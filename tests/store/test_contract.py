@@ -15,7 +15,8 @@ from typing import Any
 
 import pytest
 
-from diapason.domain.stix import EPOCH, Problem, normalise_timestamp
+from diapason.domain.stix import Problem
+from diapason.domain.timestamps import STORE_EPOCH, as_store_timestamp
 from diapason.store.interface import Edge, ObjectStore, Page, Query, StoredObject
 from diapason.store.rows import AnalysisSchedule
 from diapason.store.sql import SqlStore, open_store
@@ -100,7 +101,7 @@ def test_put_then_get_keeps_the_json_exactly(store: SqlStore) -> None:
 def test_unknown_ids_read_as_nothing(store: SqlStore) -> None:
     unknown = new_id("threat-actor")
     assert store.get(unknown) is None
-    assert store.get_version(unknown, normalise_timestamp(stamp(1))) is None
+    assert store.get_version(unknown, as_store_timestamp(stamp(1))) is None
     assert store.versions(unknown) == []
     assert store.neighbours(unknown) == []
     assert store.count() == 0
@@ -111,11 +112,11 @@ def test_get_version_takes_the_normalised_timestamp(store: SqlStore) -> None:
     second = version(first, "2024-01-02T03:04:05.5000Z", name="second")
     store.put_many([first, second])
 
-    one = store.get_version(first["id"], normalise_timestamp("2024-01-02T03:04:05Z"))
+    one = store.get_version(first["id"], as_store_timestamp("2024-01-02T03:04:05Z"))
     assert one is not None and one.object == first and one.current is False
     two = store.get_version(first["id"], "2024-01-02T03:04:05.500000Z")
     assert two is not None and two.object == second and two.current is True
-    assert store.get_version(first["id"], normalise_timestamp(stamp(9))) is None
+    assert store.get_version(first["id"], as_store_timestamp(stamp(9))) is None
 
 
 def test_versions_are_listed_oldest_first_whatever_the_order_of_arrival(store: SqlStore) -> None:
@@ -126,7 +127,7 @@ def test_versions_are_listed_oldest_first_whatever_the_order_of_arrival(store: S
 
     listed = store.versions(base["id"])
     assert [stored.modified for stored in listed] == [
-        normalise_timestamp(stamp(day)) for day in sorted(days)
+        as_store_timestamp(stamp(day)) for day in sorted(days)
     ]
     assert [stored.current for stored in listed] == [False, False, False, False, True]
     assert [stored.object["name"] for stored in listed] == [f"day {d}" for d in sorted(days)]
@@ -150,7 +151,7 @@ def test_objects_without_modified_are_versioned_by_created_or_epoch(store: SqlSt
     stored_marking = store.get(marking["id"])
     assert stored_marking is not None and stored_marking.modified == "2022-10-01T00:00:00.000000Z"
     stored_observable = store.get(observable["id"])
-    assert stored_observable is not None and stored_observable.modified == EPOCH
+    assert stored_observable is not None and stored_observable.modified == STORE_EPOCH
     assert store.put_many([observable]).unchanged == [observable["id"]]
     assert found(store, text="198.51.100.7") == {observable["id"]}
 
@@ -260,7 +261,7 @@ def test_a_newer_version_replaces_the_current_one_and_its_index(store: SqlStore)
     assert report.written == [old["id"]]
     current = store.get(old["id"])
     assert current is not None and current.object == new and current.current
-    history = store.get_version(old["id"], normalise_timestamp(stamp(1)))
+    history = store.get_version(old["id"], as_store_timestamp(stamp(1)))
     assert history is not None and history.object == old and not history.current
 
     assert found(store, text="bravo") == {old["id"]}
@@ -529,14 +530,14 @@ def test_query_by_marking(store: SqlStore, corpus: dict[str, dict[str, Any]]) ->
 
 
 def test_query_by_modified_range(store: SqlStore, corpus: dict[str, dict[str, Any]]) -> None:
-    since, until = normalise_timestamp(stamp(10)), normalise_timestamp(stamp(20))
+    since, until = as_store_timestamp(stamp(10)), as_store_timestamp(stamp(20))
     # since is inclusive, until exclusive.
     assert found(store, since=since, until=until) == {corpus["aqim"]["id"], corpus["actor"]["id"]}
-    assert found(store, since=normalise_timestamp(stamp(20))) == {
+    assert found(store, since=as_store_timestamp(stamp(20))) == {
         corpus["jnim"]["id"],
         corpus["note"]["id"],
     }
-    assert found(store, until=normalise_timestamp(stamp(5))) == {
+    assert found(store, until=as_store_timestamp(stamp(5))) == {
         corpus["ministry"]["id"],
         corpus["partner"]["id"],
     }
@@ -545,9 +546,7 @@ def test_query_by_modified_range(store: SqlStore, corpus: dict[str, dict[str, An
 def test_query_by_created_range(store: SqlStore) -> None:
     early, late = sdo(created=stamp(1, 6)), sdo(created=stamp(1, 8))
     store.put_many([early, late])
-    assert found(store, time_field="created", since=normalise_timestamp(stamp(1, 7))) == {
-        late["id"]
-    }
+    assert found(store, time_field="created", since=as_store_timestamp(stamp(1, 7))) == {late["id"]}
 
 
 def test_query_by_date_added(store: SqlStore) -> None:
@@ -688,13 +687,13 @@ def test_filters_combine(store: SqlStore, corpus: dict[str, dict[str, Any]]) -> 
         store,
         types=("intrusion-set", "threat-actor"),
         created_by=ministry,
-        since=normalise_timestamp(stamp(12)),
+        since=as_store_timestamp(stamp(12)),
     ) == {corpus["actor"]["id"]}
     assert found(
         store,
         types=("intrusion-set", "location"),
         text="mali",
-        until=normalise_timestamp(stamp(15)),
+        until=as_store_timestamp(stamp(15)),
     ) == {corpus["mali"]["id"]}
 
 
@@ -818,7 +817,7 @@ def test_delete_erases_every_version_and_leaves_a_tombstone(store: SqlStore) -> 
 
     assert store.get(old["id"]) is None
     assert store.versions(old["id"]) == []
-    assert store.get_version(old["id"], normalise_timestamp(stamp(1))) is None
+    assert store.get_version(old["id"], as_store_timestamp(stamp(1))) is None
     assert store.count() == 2
     assert found(store, text="oscar") == set()
     assert found(store, marking=TLP_GREEN) == set()
@@ -878,7 +877,7 @@ def test_a_deleted_object_comes_back_only_with_a_newer_version(store: SqlStore) 
     assert store.get(old["id"]) is None
 
     revived = version(old, "2099-01-01T00:00:00.000Z", name="Sierra")
-    assert tombstone.deleted_at < normalise_timestamp(revived["modified"])
+    assert tombstone.deleted_at < as_store_timestamp(revived["modified"])
     report = store.put_many([revived])
     assert report.written == [old["id"]]
     current = store.get(old["id"])

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from alembic import command
 
-from diapason.domain.stix import normalise_timestamp
+from diapason.domain.timestamps import as_store_timestamp
 from diapason.store.db import (
     _alembic_config,
     current_revision,
@@ -299,7 +299,7 @@ def test_versions_lose_their_hash_and_get_it_back_on_the_way_down(empty_url: str
         # As a store writes them: the version key normalised, the content as received; more
         # versions than the downgrade hashes in one chunk (1,000).
         rows = [
-            {**row, "modified": normalise_timestamp(row["modified"])}
+            {**row, "modified": as_store_timestamp(row["modified"])}
             for row in _linked_versions()
             + [
                 _object_row(seq, f"location--{uuid.uuid4()}", stamp(1), True)
@@ -319,7 +319,7 @@ def test_versions_lose_their_hash_and_get_it_back_on_the_way_down(empty_url: str
 
     store = open_store(empty_url)
     try:
-        stored = store.get_version(REPORT, normalise_timestamp(stamp(2)))
+        stored = store.get_version(REPORT, as_store_timestamp(stamp(2)))
         assert stored is not None
         again = stored.object
         newer = sdo(object_id=ACTOR, modified=stamp(3))

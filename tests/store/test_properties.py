@@ -13,7 +13,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from diapason.domain.stix import normalise_timestamp
+from diapason.domain.timestamps import as_store_timestamp
 from diapason.store.interface import Edge, Query
 from diapason.store.sql import SqlStore
 from tests.store.builders import row_counts
@@ -88,7 +88,7 @@ def test_the_newest_version_is_current_whatever_the_arrival(
     distinct = {(obj["id"], obj["modified"]): obj for obj in sent}
     for object_id in {obj["id"] for obj in sent}:
         held = sorted(
-            (normalise_timestamp(modified), obj)
+            (as_store_timestamp(modified), obj)
             for (other, modified), obj in distinct.items()
             if other == object_id
         )

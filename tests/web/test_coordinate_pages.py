@@ -14,7 +14,8 @@ import pytest
 from diapason.coordinate.meetings import moment
 from diapason.domain.coordination import RFI_TYPE
 from diapason.domain.extensions import COORDINATION_EXTENSION_IDS, TLP_2_0_IDS
-from diapason.domain.stix import format_timestamp, new_id
+from diapason.domain.stix import new_id
+from diapason.domain.timestamps import stix_timestamp
 from diapason.node import Node
 from tests.clock import NOW, day
 from tests.taxii.stix import sdo
@@ -65,7 +66,7 @@ def make_meeting(client: WebClient, group: str) -> str:
 
 def partner_request(node: Node, deadline: str) -> dict[str, Any]:
     """A request from paris to rabat, stored as the sync agent stores a partner's object."""
-    stamp = format_timestamp(NOW)  # the sites' clocks start there
+    stamp = stix_timestamp(NOW)  # the sites' clocks start there
     obj: dict[str, Any] = {
         "type": RFI_TYPE,
         "spec_version": "2.1",

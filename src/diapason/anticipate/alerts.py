@@ -33,6 +33,7 @@ from diapason.anticipate.rolling import REFIT_EVERY, rolling_forecasts
 from diapason.anticipate.series import Series, align
 from diapason.domain.extensions import ALERT_EXTENSION_ID, NAMESPACE
 from diapason.domain.grading import Lang
+from diapason.domain.stix import new_object
 
 ALERT_TYPE = "x-diapason-alert"
 UPPER_TAIL = "upper-tail"
@@ -253,17 +254,13 @@ def alert_object(
 ) -> dict[str, Any]:
     """The ``x-diapason-alert`` STIX object of an alert (a new SDO declared by Diapason's
     alert extension-definition)."""
-    obj: dict[str, Any] = {
-        "type": ALERT_TYPE,
-        "spec_version": "2.1",
-        "id": alert.stix_id,
-        "created": created,
-        "modified": modified,
+    return new_object(
+        ALERT_TYPE,
+        object_id=alert.stix_id,
+        created=created,
+        now=modified,
+        created_by_ref=created_by,
+        markings=sorted(set(marking_refs)),
         **alert.properties(),
-        "extensions": {ALERT_EXTENSION_ID: {"extension_type": "new-sdo"}},
-    }
-    if created_by:
-        obj["created_by_ref"] = created_by
-    if marking_refs:
-        obj["object_marking_refs"] = sorted(set(marking_refs))
-    return obj
+        extensions={ALERT_EXTENSION_ID: {"extension_type": "new-sdo"}},
+    )

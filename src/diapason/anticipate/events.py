@@ -20,6 +20,7 @@ from diapason.anticipate.places import ALL, Place, country_codes, resolve_place
 from diapason.anticipate.series import Series, SeriesError, assemble
 from diapason.domain.events import EVENT_TYPE, NO_TOPIC
 from diapason.domain.events import TOPICS as EVENT_TOPICS
+from diapason.domain.timestamps import timestamp_day
 from diapason.store.interface import ObjectStore, Query
 
 UNKNOWN = "unknown"
@@ -40,15 +41,6 @@ class EventFacts:
     markings: tuple[str, ...]
 
 
-def _day(value: Any) -> date | None:
-    if not isinstance(value, str) or len(value) < 10:
-        return None
-    try:
-        return date.fromisoformat(value[:10])
-    except ValueError:
-        return None
-
-
 def location_refs(obj: Mapping[str, Any]) -> list[str]:
     """The location ids an event names: ``location_ref`` (as the OSINT pipeline writes it),
     then ``location_refs``."""
@@ -67,7 +59,7 @@ def event_facts(
     its ``location_ref`` (or the first of its ``location_refs``) found in ``locations``, the
     PLOVER type (``plover_type``, or ``event_type``) and ``topics``.
     """
-    day = _day(obj.get("event_date") or obj.get("occurred"))
+    day = timestamp_day(obj.get("event_date") or obj.get("occurred"))
     if day is None:
         return "no usable 'event_date' or 'occurred' date"
     known = country_codes()

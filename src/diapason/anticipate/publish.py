@@ -15,7 +15,8 @@ from typing import Any
 
 from diapason.anticipate.alerts import Alert, alert_object
 from diapason.audit import AuditLog
-from diapason.domain.stix import StixError, now_timestamp
+from diapason.domain.stix import StixError
+from diapason.domain.timestamps import stix_now
 from diapason.store.interface import ObjectStore, PutReport
 
 
@@ -40,7 +41,7 @@ def publish_alerts(
     ``default_markings`` for series without any."""
     result = Published()
     pending: list[dict[str, Any]] = []
-    now = now_timestamp()
+    now = stix_now()
     for alert in alerts:
         existing = store.get(alert.stix_id)
         refs = sorted(markings.get(alert.series) or default_markings)

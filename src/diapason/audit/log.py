@@ -20,9 +20,10 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from diapason.domain.timestamps import store_now
 from diapason.errors import DiapasonError
 from diapason.store.db import write_transaction
-from diapason.store.rows import allocate, utc_now
+from diapason.store.rows import allocate
 from diapason.store.schema import audit_log, counters
 
 GENESIS_HASH = "0" * 64
@@ -271,7 +272,7 @@ class AuditLog:
             ).scalar_one_or_none()
             if prev_hash is None:
                 prev_hash = GENESIS_HASH
-            at = utc_now()
+            at = store_now()
             digest = entry_hash(
                 seq=seq,
                 at=at,

@@ -13,7 +13,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 from diapason.accounts import TokenInfo, User
 from diapason.cli.common import actor, data_option, json_option, opened, print_json, show, stderr
 from diapason.domain.roles import ROLES
-from diapason.domain.stix import StixError, normalise_timestamp
+from diapason.domain.stix import StixError
+from diapason.domain.timestamps import as_store_timestamp
 
 
 @click.group("audit")
@@ -77,7 +78,7 @@ def audit_list(
     """List audit entries, oldest first."""
     if since is not None:
         try:
-            since = normalise_timestamp(since, "since")
+            since = as_store_timestamp(since, "since")
         except StixError as error:
             raise click.BadParameter(str(error), param_hint="--since") from None
     with opened(data_dir) as node:

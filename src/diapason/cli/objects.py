@@ -29,7 +29,8 @@ from diapason.cli.common import (
 )
 from diapason.domain.labels import labels
 from diapason.domain.protection import is_about_person
-from diapason.domain.stix import StixError, normalise_timestamp
+from diapason.domain.stix import StixError
+from diapason.domain.timestamps import as_store_timestamp
 from diapason.node import Node
 from diapason.store.interface import PutReport, Query, StoredObject
 
@@ -206,7 +207,7 @@ def _timestamp_option(value: str | None, name: str) -> str | None:
     if value is None:
         return None
     try:
-        return normalise_timestamp(value, name)
+        return as_store_timestamp(value, name)
     except StixError as error:
         raise click.BadParameter(str(error), param_hint=f"--{name}") from None
 

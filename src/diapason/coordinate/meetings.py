@@ -9,20 +9,21 @@ from typing import Any
 from diapason.coordinate.editing import Kind
 from diapason.coordinate.records import CoordinationError, NotFound, Records
 from diapason.domain.coordination import GROUP_TYPE, MEETING_TYPE
-from diapason.domain.stix import StixError, format_timestamp, parse_timestamp
+from diapason.domain.stix import StixError
+from diapason.domain.timestamps import parse_timestamp, stix_midnight, stix_timestamp
 
 
 def moment(value: Any, where: str) -> str:
-    """A date (``YYYY-MM-DD``, read as midnight UTC) or an RFC 3339 timestamp, as STIX
-    writes timestamps; ``CoordinationError`` naming ``where`` otherwise."""
+    """A date (``YYYY-MM-DD``, read as midnight UTC) or an RFC 3339 timestamp, in the STIX
+    form (``YYYY-MM-DDTHH:MM:SS.mmmZ``); ``CoordinationError`` naming ``where`` otherwise."""
     if isinstance(value, str) and len(value) == 10:
         try:
-            value = date.fromisoformat(value).isoformat() + "T00:00:00Z"
+            return stix_midnight(date.fromisoformat(value))
         except ValueError:
             raise CoordinationError(f"{where}: {value!r} is not a real date") from None
     try:
-        return format_timestamp(parse_timestamp(value))
-    except (StixError, TypeError):
+        return stix_timestamp(parse_timestamp(value))
+    except StixError:
         raise CoordinationError(
             f"{where}: {str(value)[:40]!r} is not a date (YYYY-MM-DD) or an RFC 3339 timestamp"
         ) from None

@@ -27,7 +27,8 @@ from diapason.domain.coordination import FIGURE_TYPE, RFI_TYPE, SCHEMAS
 from diapason.domain.extensions import COORDINATION_EXTENSION_IDS, TLP_2_0_IDS
 from diapason.domain.grading import grade
 from diapason.domain.markings import effective_markings, partner_key, releasability_marking
-from diapason.domain.stix import format_timestamp, new_id
+from diapason.domain.stix import new_object
+from diapason.domain.timestamps import stix_timestamp
 from diapason.errors import DiapasonError
 from diapason.exchange.ledger import Ledger
 from diapason.exchange.partners import Partners
@@ -241,15 +242,7 @@ class Records:
     # -- writing --------------------------------------------------------------------------
     def new_object(self, stix_type: str) -> dict[str, Any]:
         """The common properties of a new object this node authors, created now."""
-        stamp = format_timestamp(self.now())
-        return {
-            "type": stix_type,
-            "spec_version": "2.1",
-            "id": new_id(stix_type),
-            "created": stamp,
-            "modified": stamp,
-            "created_by_ref": self.identity,
-        }
+        return new_object(stix_type, created_by_ref=self.identity, now=stix_timestamp(self.now()))
 
     def tlp_of(self, revision: Revision) -> str:
         markings = effective_markings(revision.object, self.holdings.ledger.context().definitions)

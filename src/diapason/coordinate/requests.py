@@ -30,7 +30,7 @@ from diapason.coordinate.records import (
 from diapason.coordinate.revisions import Item
 from diapason.domain.coordination import RFI_TYPE
 from diapason.domain.grading import grade
-from diapason.domain.stix import parse_timestamp
+from diapason.domain.timestamps import parse_timestamp
 
 ANSWER_LABEL = "rfi-answer"
 # Europol's yardstick: about 80% of SIENA requests answered within 5 days.

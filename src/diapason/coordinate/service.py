@@ -439,11 +439,12 @@ class Coordination:
         markings, rel_to = self.records.markings_for(
             group.fields.get("partners") or [], self.records.tlp_of(meeting.current)
         )
+        skeleton = self.records.new_object("report")
         report: dict[str, Any] = {
-            **self.records.new_object("report"),
+            **skeleton,
             "name": document.title,
             "description": to_markdown(document),
-            "published": self.records.new_object("report")["created"],
+            "published": skeleton["created"],
             "report_types": [COMMUNIQUE_REPORT_TYPE],
             "object_refs": [meeting.id, group.id],
             "lang": document.lang,

@@ -18,7 +18,8 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from diapason.domain.stix import StixError, check_timestamp
+from diapason.domain.stix import StixError
+from diapason.domain.timestamps import check_timestamp
 
 # A rule checks one property's value (at ``path``) and raises StixError when it is wrong.
 Rule = Callable[[Any, str], None]

@@ -1,30 +1,30 @@
-"""STIX 2.1 helpers: identifiers, timestamps, and the checks every object passes on the way in.
+"""STIX 2.1 helpers: identifiers, new objects, and the checks every object passes on the way in.
 
 ``prepare`` turns one parsed JSON value into a ``Prepared`` record (what the store writes)
 or a ``Problem`` (what the caller reports). It is the hot path of every import, so it is
 written as straight-line checks rather than through a schema library: the checks of the
 type, id, versions and references here, the rules of the other properties in
-:mod:`diapason.domain.validation`.
+:mod:`diapason.domain.validation`. Timestamps, their forms and their checks, are in
+:mod:`diapason.domain.timestamps`.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 
+from diapason.domain.timestamps import STORE_EPOCH, as_store_timestamp, stix_now
 from diapason.errors import DiapasonError
 
 SPEC_VERSION = "2.1"
 
 # ``\Z``, not ``$``: ``$`` also matches before a trailing newline, which would let
-# "indicator--…\n" in as a second, different id. ``re.ASCII``: ``\d`` would otherwise accept
-# other scripts' digits (e.g. Arabic-Indic), which ``strptime`` reads but which do not sort.
+# "indicator--…\n" in as a second, different id.
 # A type name (STIX 2.1, as the OASIS validator and stix2 library read it): 3 to
 # 250 characters, lowercase ASCII letters, digits and single hyphens, beginning with a letter
 # and ending with a letter or digit. An id is a type name, "--" and an RFC 4122 UUID: the
@@ -37,7 +37,6 @@ ID_RE = re.compile(
 # Where a reference sits (``object_refs[3]``, ``extensions.x.y_ref``): it becomes a column of
 # the edges table, so it is bounded and plain (no NUL, which PostgreSQL text refuses).
 REF_PATH_RE = re.compile(r"^[A-Za-z0-9_.\[\]-]{1,300}\Z")
-TIMESTAMP_RE = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?Z\Z", re.ASCII)
 
 # STIX Cyber-observable object types (STIX 2.1 section 6): they carry no created/modified.
 SCO_TYPES = frozenset(
@@ -64,9 +63,6 @@ SCO_TYPES = frozenset(
 )
 # Objects without a ``modified`` property: they never change once created.
 UNVERSIONED_TYPES = SCO_TYPES | {"marking-definition"}
-
-# The version key of objects that have neither ``modified`` nor ``created``.
-EPOCH = "1970-01-01T00:00:00.000000Z"
 
 # Properties whose text feeds full-text search.
 TEXT_PROPERTIES = (
@@ -150,7 +146,7 @@ class Prepared:
     type: str
     spec_version: str | None
     created: str | None
-    modified: str  # normalised version key: YYYY-MM-DDTHH:MM:SS.ffffffZ
+    modified: str  # the version key, in the store form: YYYY-MM-DDTHH:MM:SS.ffffffZ
     created_by_ref: str | None
     revoked: bool
     content: str  # canonical JSON (sorted keys)
@@ -166,62 +162,51 @@ def new_id(stix_type: str) -> str:
     return f"{stix_type}--{uuid.uuid4()}"
 
 
-def format_timestamp(moment: datetime) -> str:
-    """RFC 3339 UTC with millisecond precision, as STIX producers usually write it."""
-    moment = moment.astimezone(UTC)
-    # strftime's %Y does not pad years before 1000 to four digits on every platform.
-    return (
-        f"{moment.year:04d}"
-        + moment.strftime("-%m-%dT%H:%M:%S.")
-        + f"{moment.microsecond // 1000:03d}Z"
-    )
+def new_object(
+    stix_type: str,
+    *,
+    object_id: str | None = None,
+    created_by_ref: str | None = None,
+    markings: Sequence[str] = (),
+    now: str | None = None,
+    created: str | None = None,
+    **properties: Any,
+) -> dict[str, Any]:
+    """A STIX 2.1 object of ``stix_type``: ``type``, ``spec_version``, ``id``, ``created``,
+    ``modified``, ``created_by_ref``, then ``properties``, then ``object_marking_refs``.
+
+    ``id``: ``object_id``, else a fresh UUIDv4 one (``new_id``). ``modified``: ``now``
+    (a STIX timestamp), else now in the STIX form (``stix_now``); ``created`` the same,
+    unless given (a later version of an object created before). ``created_by_ref`` and
+    ``object_marking_refs`` (``markings``, as given) are left out when empty.
+    """
+    stamp = now or stix_now()
+    obj: dict[str, Any] = {
+        "type": stix_type,
+        "spec_version": SPEC_VERSION,
+        "id": object_id or new_id(stix_type),
+        "created": created or stamp,
+        "modified": stamp,
+    }
+    if created_by_ref:
+        obj["created_by_ref"] = created_by_ref
+    obj.update(properties)
+    if markings:
+        obj["object_marking_refs"] = list(markings)
+    return obj
 
 
-def now_timestamp() -> str:
-    return format_timestamp(datetime.now(UTC))
-
-
-def normalise_timestamp(value: Any, field: str = "timestamp") -> str:
-    """Check a STIX timestamp and return it at fixed microsecond precision (sortable as text)."""
-    if not isinstance(value, str):
-        raise StixError(field, f"expected an RFC 3339 timestamp string, got {_kind(value)}")
-    match = TIMESTAMP_RE.match(value)
-    if match is None:
-        raise StixError(
-            field, f"{_clip(value)!r} is not an RFC 3339 UTC timestamp (YYYY-MM-DDTHH:MM:SS[.s]Z)"
-        )
-    seconds, fraction = match.groups()
-    try:
-        # Calendar check only; the regex already fixed the layout. fromisoformat is C code,
-        # many times faster than strptime on this hot path.
-        datetime.fromisoformat(seconds)
-    except ValueError:
-        raise StixError(field, f"{value!r} is not a real calendar date and time") from None
-    fraction = (fraction or "")[:6].ljust(6, "0")
-    return f"{seconds}.{fraction}Z"
-
-
-# The timestamps every calendar has: year 0001 to 9999, any month, days 1 to 28, hours,
-# minutes and seconds in range. Anything else goes through normalise_timestamp's checks.
-_PLAIN_TIMESTAMP_RE = re.compile(
-    r"^(?!0000)\d{4}-(?:0[1-9]|1[0-2])-(?:0[1-9]|1\d|2[0-8])T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d"
-    r"(?:\.\d{1,9})?Z\Z",
-    re.ASCII,
-)
-
-
-def check_timestamp(value: Any, field: str = "timestamp") -> None:
-    """What ``normalise_timestamp`` checks, without making the normalised text: for the
-    timestamps an object only has to get right (first_seen, published, valid_from, …)."""
-    if isinstance(value, str) and _PLAIN_TIMESTAMP_RE.match(value) is not None:
-        return
-    normalise_timestamp(value, field)  # the last days of months, or raises saying why
-
-
-def parse_timestamp(value: str) -> datetime:
-    """A validated STIX timestamp as an aware datetime (microsecond precision)."""
-    return datetime.strptime(normalise_timestamp(value), "%Y-%m-%dT%H:%M:%S.%fZ").replace(
-        tzinfo=UTC
+def new_organisation(name: str, markings: Sequence[str]) -> dict[str, Any]:
+    """A new ``identity`` of an organisation that authors itself (``created_by_ref`` is its
+    own id), as a node's own identity is."""
+    identity_id = new_id("identity")
+    return new_object(
+        "identity",
+        object_id=identity_id,
+        created_by_ref=identity_id,
+        markings=markings,
+        name=name,
+        identity_class="organization",
     )
 
 
@@ -614,7 +599,7 @@ def _prepare(obj: dict[str, Any], index: int, max_bytes: int, memo: Memo) -> Pre
 
     created: str | None = None
     if "created" in obj:
-        created = normalise_timestamp(obj["created"], "created")
+        created = as_store_timestamp(obj["created"], "created")
         if len(obj["created"]) < _MILLISECOND_STAMP:
             raise _not_to_the_millisecond("created", obj["created"])
     elif stix_type not in SCO_TYPES:
@@ -623,7 +608,7 @@ def _prepare(obj: dict[str, Any], index: int, max_bytes: int, memo: Memo) -> Pre
         if created is not None and obj["modified"] == obj["created"]:
             modified = created  # the first version: the same text normalises the same
         else:
-            modified = normalise_timestamp(obj["modified"], "modified")
+            modified = as_store_timestamp(obj["modified"], "modified")
             if len(obj["modified"]) < _MILLISECOND_STAMP:
                 raise _not_to_the_millisecond("modified", obj["modified"])
         if created is not None and modified < created:
@@ -633,7 +618,7 @@ def _prepare(obj: dict[str, Any], index: int, max_bytes: int, memo: Memo) -> Pre
     elif stix_type not in UNVERSIONED_TYPES:
         raise StixError("modified", "required property missing")
     else:
-        modified = created or EPOCH
+        modified = created or STORE_EPOCH
 
     revoked = obj.get("revoked", False)
     if not isinstance(revoked, bool):
@@ -675,5 +660,5 @@ def _prepare(obj: dict[str, Any], index: int, max_bytes: int, memo: Memo) -> Pre
     )
 
 
-# At the end: validation uses StixError and normalise_timestamp, defined above.
+# At the end: validation uses StixError, defined above.
 from diapason.domain import validation  # noqa: E402

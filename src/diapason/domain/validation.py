@@ -54,7 +54,8 @@ from diapason.domain.property_rules import (
     timestamp,
     wrong,
 )
-from diapason.domain.stix import SCO_TYPES, StixError, normalise_timestamp
+from diapason.domain.stix import SCO_TYPES, StixError
+from diapason.domain.timestamps import as_store_timestamp
 
 # Type names STIX 2.1 reserves: no object may have them.
 RESERVED_TYPES = frozenset({"action"})
@@ -459,8 +460,8 @@ def check_object(obj: dict[str, Any], stix_type: str, plans: Plans) -> None:
                         f"{selector!r} selects nothing: {why}",
                     )
     for later, earlier, strictly in orders:
-        end = normalise_timestamp(obj[later], later)
-        start = normalise_timestamp(obj[earlier], earlier)
+        end = as_store_timestamp(obj[later], later)
+        start = as_store_timestamp(obj[earlier], earlier)
         if end < start or (strictly and end == start):
             relation = "later than" if strictly else "at or later than"
             raise StixError(later, f"{obj[later]} must be {relation} {earlier} {obj[earlier]}")

@@ -12,12 +12,13 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 
+from diapason.domain.timestamps import consecutive_store_timestamps, parse_timestamp, store_now
 from diapason.errors import DiapasonError
 from diapason.store.db import write_transaction
 from diapason.store.rows import (
@@ -27,7 +28,6 @@ from diapason.store.rows import (
     insert_tuples,
     lock_counter,
     placeholder,
-    utc_now,
 )
 from diapason.store.schema import (
     api_roots,
@@ -42,7 +42,6 @@ DEFAULT_API_ROOT = "main"
 DEFAULT_MAX_CONTENT_LENGTH = 104_857_600
 API_ROOT_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}\Z")
 ALIAS_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}\Z")
-STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 Entry = tuple[int, str, str, str]  # (seq, object id, modified, date added)
 
@@ -109,18 +108,10 @@ def _distinct_stamps(connection: sa.Connection, count: int) -> list[str]:
         .order_by(collection_entries.c.seq.desc())
         .limit(1)
     ).scalar()
-    moment = datetime.strptime(utc_now(), STAMP_FORMAT)
+    moment = datetime.now(UTC)
     if last is not None:
-        moment = max(moment, datetime.strptime(last, STAMP_FORMAT) + timedelta(microseconds=1))
-    stamps: list[str] = []
-    while len(stamps) < count:
-        # The rest of this second, one microsecond apart: one strftime per second.
-        prefix = moment.strftime("%Y-%m-%dT%H:%M:%S.")
-        first = moment.microsecond
-        last_micro = min(1_000_000, first + count - len(stamps))
-        stamps.extend(f"{prefix}{micro:06d}Z" for micro in range(first, last_micro))
-        moment = moment.replace(microsecond=0) + timedelta(seconds=1)
-    return stamps
+        moment = max(moment, parse_timestamp(last) + timedelta(microseconds=1))
+    return consecutive_store_timestamps(moment, count)
 
 
 def _collection(row: sa.Row[Any]) -> Collection:
@@ -161,7 +152,7 @@ class Collections:
                     title=title,
                     description=description,
                     max_content_length=max_content_length,
-                    created_at=utc_now(),
+                    created_at=store_now(),
                 )
             )
         return ApiRoot(name, title, description, max_content_length)
@@ -229,7 +220,7 @@ class Collections:
                     alias=alias,
                     title=title,
                     description=description,
-                    created_at=utc_now(),
+                    created_at=store_now(),
                 )
             )
         return Collection(collection_id, api_root, alias, title, description)

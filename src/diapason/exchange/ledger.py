@@ -24,16 +24,11 @@ import sqlalchemy as sa
 
 from diapason.audit import AuditLog
 from diapason.domain.policy import PartnerContext, ReleaseContext, decide
+from diapason.domain.timestamps import store_now
 from diapason.exchange.collections import Collections
 from diapason.exchange.partners import Partner, Partners
 from diapason.store.db import write_transaction
-from diapason.store.rows import (
-    BULK_ROWS,
-    insert_tuples,
-    lock_counter,
-    partner_versions,
-    utc_now,
-)
+from diapason.store.rows import BULK_ROWS, insert_tuples, lock_counter, partner_versions
 from diapason.store.schema import consents, counters, objects, red_recipients, release_decisions
 
 # Versions decided per step. Each step commits its decisions, outbox entries, audit entries
@@ -182,7 +177,7 @@ class Ledger:
             decided: list[tuple[Any, ...]] = []
             releases: list[tuple[str, str]] = []
             withheld_ids: list[str] = []
-            now = utc_now()
+            now = store_now()
             for row in rows:
                 if row.source == received_from:
                     continue  # never echo a partner's own objects back to it
@@ -298,7 +293,7 @@ class Ledger:
             ).all()
         releases: list[tuple[str, str]] = []
         decided: list[tuple[Any, ...]] = []
-        now = utc_now()
+        now = store_now()
         for row in rows:
             if row.source == f"partner:{partner.name}":
                 continue
@@ -370,7 +365,7 @@ class Ledger:
                         object_id=object_id,
                         originator=originator,
                         partner=partner,
-                        recorded_at=utc_now(),
+                        recorded_at=store_now(),
                         actor=actor,
                     )
                 )
@@ -386,6 +381,6 @@ class Ledger:
             if exists is None:
                 connection.execute(
                     red_recipients.insert().values(
-                        object_id=object_id, partner=partner, recorded_at=utc_now()
+                        object_id=object_id, partner=partner, recorded_at=store_now()
                     )
                 )

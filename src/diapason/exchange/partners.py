@@ -19,12 +19,12 @@ import sqlalchemy as sa
 from diapason.accounts import Accounts, IssuedToken
 from diapason.audit import AuditLog
 from diapason.domain.stix import Problem
+from diapason.domain.timestamps import store_now
 from diapason.domain.trust import TRUST_RULES, Sender
 from diapason.errors import DiapasonError
 from diapason.exchange.collections import DEFAULT_API_ROOT, Collection, Collections
 from diapason.settings import Secret
 from diapason.store.db import write_transaction
-from diapason.store.rows import utc_now
 from diapason.store.schema import partners
 
 log = logging.getLogger("diapason.partners")
@@ -161,7 +161,7 @@ class Partners:
                     identity_id=identity_id,
                     outbox=outbox.id,
                     failures=0,
-                    created_at=utc_now(),
+                    created_at=store_now(),
                 )
             )
         found = self.get(name)
@@ -230,7 +230,7 @@ class Partners:
                 .values(
                     refused=partners.c.refused + count,
                     last_refusal=last[:2000],
-                    last_refusal_at=utc_now(),
+                    last_refusal_at=store_now(),
                 )
             )
 

@@ -15,7 +15,6 @@ each version as delivered: ``diapason release show ID`` then says to whom and wh
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,9 +24,10 @@ import sqlalchemy as sa
 
 from diapason.domain.extensions import RECEIPT_EXTENSION_ID, TLP_2_0_IDS
 from diapason.domain.grading import grade
-from diapason.domain.stix import normalise_timestamp, now_timestamp
+from diapason.domain.stix import new_object
+from diapason.domain.timestamps import as_store_timestamp, store_now
 from diapason.store.db import write_transaction
-from diapason.store.rows import insert_dicts, partner_versions, utc_now
+from diapason.store.rows import insert_dicts, partner_versions
 from diapason.store.schema import collection_entries, deliveries, outgoing_receipts, partners
 
 RECEIPT_TYPE = "x-diapason-receipt"
@@ -64,24 +64,18 @@ def make_receipt(
     """One receipt for these ``(id, modified)`` versions, stored now by ``receiver``.
 
     It holds them all: :func:`make_receipts` splits a larger set to fit the limits."""
-    now = now_timestamp()
-    stored = utc_now()
-    receipt: dict[str, Any] = {
-        "type": RECEIPT_TYPE,
-        "spec_version": "2.1",
-        "id": f"{RECEIPT_TYPE}--{uuid.uuid4()}",
-        "created": now,
-        "modified": now,
-        "receiver": receiver,
-        "received": [
+    stored = store_now()
+    receipt = new_object(
+        RECEIPT_TYPE,
+        created_by_ref=identity_id,
+        markings=[TLP_2_0_IDS["green"]],
+        receiver=receiver,
+        received=[
             {"id": object_id, "version": modified, "stored": stored}
             for object_id, modified in versions
         ],
-        "object_marking_refs": [TLP_2_0_IDS["green"]],
-        "extensions": {RECEIPT_EXTENSION_ID: {"extension_type": "new-sdo"}},
-    }
-    if identity_id:
-        receipt["created_by_ref"] = identity_id
+        extensions={RECEIPT_EXTENSION_ID: {"extension_type": "new-sdo"}},
+    )
     # Graded A1: a node is the best source on what it stored itself.
     return grade(receipt, "admiralty", "A", "1")
 
@@ -119,7 +113,7 @@ class OutgoingReceipts:
     def keep(self, partner: str, receipts: Sequence[dict[str, Any]]) -> None:
         if not receipts:
             return
-        now = utc_now()
+        now = store_now()
         with write_transaction(self.engine) as connection:
             insert_dicts(
                 connection,
@@ -182,7 +176,7 @@ class Deliveries:
         """Record the versions acknowledged by the receipts among ``objects`` (sent by the
         partner's own account); returns how many were new. Malformed entries are skipped."""
         rows: dict[tuple[str, str], dict[str, str]] = {}
-        now = utc_now()
+        now = store_now()
         for obj in objects:
             if not isinstance(obj, dict) or obj.get("type") != RECEIPT_TYPE:
                 continue
@@ -200,8 +194,8 @@ class Deliveries:
                 if not isinstance(object_id, str) or len(object_id) > 300:
                     continue
                 try:
-                    modified = normalise_timestamp(version, "version")
-                    stored_at = normalise_timestamp(stored, "stored")
+                    modified = as_store_timestamp(version, "version")
+                    stored_at = as_store_timestamp(stored, "stored")
                 except ValueError:
                     continue
                 rows[(object_id, modified)] = {

@@ -39,13 +39,17 @@ import httpx
 import orjson
 
 from diapason.audit import AuditLog
-from diapason.domain.stix import normalise_timestamp
+from diapason.domain.timestamps import (
+    as_store_timestamp,
+    parse_timestamp,
+    store_now,
+    store_timestamp,
+)
 from diapason.domain.trust import TRUST_RULES
 from diapason.exchange.collections import PAGE_BYTES
 from diapason.exchange.partners import Partner, Partners, report_untrusted
 from diapason.exchange.protocol import TAXII
 from diapason.exchange.receipts import OutgoingReceipts, make_receipts
-from diapason.store.rows import utc_now
 from diapason.store.sql import SqlStore
 
 log = logging.getLogger("diapason.sync")
@@ -106,14 +110,17 @@ class SyncResult:
 
 
 def _before(stamp: str) -> str:
-    """One microsecond before a store timestamp (to re-read the boundary entries)."""
-    moment = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ") - timedelta(microseconds=1)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """One microsecond before a store timestamp, in the store form (to re-read the boundary
+    entries). The earliest timestamp there is stays as it is."""
+    moment = parse_timestamp(stamp)
+    if moment == datetime.min.replace(tzinfo=UTC):
+        return stamp
+    return store_timestamp(moment - timedelta(microseconds=1))
 
 
 def _later(seconds: float) -> str:
-    moment = datetime.now(UTC) + timedelta(seconds=seconds)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    """``seconds`` from now, in the store form."""
+    return store_timestamp(datetime.now(UTC) + timedelta(seconds=seconds))
 
 
 def default_answer_cap(max_object_bytes: int) -> int:
@@ -205,7 +212,7 @@ class SyncAgent:
             return list(pool.map(lambda partner: self.sync_partner(partner, force=force), due))
 
     def sync_partner(self, partner: Partner, *, force: bool = False) -> SyncResult:
-        if not force and partner.next_attempt_at and partner.next_attempt_at > utc_now():
+        if not force and partner.next_attempt_at and partner.next_attempt_at > store_now():
             return SyncResult(partner.name, "skipped", error=partner.last_error)
         result = SyncResult(partner.name, "ok")
         try:
@@ -240,7 +247,7 @@ class SyncAgent:
             failures=0,
             last_error=None,
             next_attempt_at=None,
-            last_sync_at=utc_now(),
+            last_sync_at=store_now(),
         )
         return result
 
@@ -465,7 +472,7 @@ class SyncAgent:
         if not stamp:
             return
         try:
-            watermark = normalise_timestamp(stamp, "X-TAXII-Date-Added-Last")
+            watermark = as_store_timestamp(stamp, "X-TAXII-Date-Added-Last")
         except ValueError:
             raise SyncError(f"{collection_url}: bad X-TAXII-Date-Added-Last") from None
         # Mid-listing, entries added at that same instant may be on the next page: a crash
@@ -598,7 +605,7 @@ class Listing:
         stamp = response.headers.get("x-taxii-date-added-last")
         if stamp:
             try:
-                added = normalise_timestamp(stamp, "X-TAXII-Date-Added-Last")
+                added = as_store_timestamp(stamp, "X-TAXII-Date-Added-Last")
             except ValueError:
                 raise SyncError(f"{url}: bad X-TAXII-Date-Added-Last") from None
             if self.last_added is not None and added < self.last_added:

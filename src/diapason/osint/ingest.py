@@ -27,7 +27,8 @@ from diapason.domain.extensions import (
     diapason_id,
     extension_definitions,
 )
-from diapason.domain.stix import Memo, Problem, now_timestamp, prepare
+from diapason.domain.stix import Memo, Problem, prepare
+from diapason.domain.timestamps import stix_now
 from diapason.osint.article import Article, ArticleError, parse_bytes
 from diapason.osint.dedup import DuplicateIndex, signature
 from diapason.osint.entities import Entity
@@ -233,7 +234,7 @@ class Ingestor:
         result: IngestResult,
         duplicate_of: str | None,
     ) -> list[dict[str, Any]]:
-        timestamp = now_timestamp()
+        timestamp = stix_now()
         author = self.identity()
         ids = self._spans(analysis, kb, result)
         objects: dict[str, dict[str, Any]] = {}

@@ -28,6 +28,8 @@ from urllib.parse import urlsplit
 from diapason.domain.events import EVENT_TYPE
 from diapason.domain.extensions import EVENT_EXTENSION_ID, TLP_2_0_IDS, diapason_id
 from diapason.domain.grading import mark_osint
+from diapason.domain.stix import new_object
+from diapason.domain.timestamps import stix_midnight
 from diapason.osint.entities import Entity
 from diapason.osint.events import Event
 from diapason.osint.gazetteer import Gazetteer
@@ -100,17 +102,9 @@ def entity_id(entity: Entity) -> str:
 
 
 def _common(stix_type: str, object_id: str, timestamp: str, author: str | None) -> dict[str, Any]:
-    obj: dict[str, Any] = {
-        "type": stix_type,
-        "spec_version": "2.1",
-        "id": object_id,
-        "created": timestamp,
-        "modified": timestamp,
-        "object_marking_refs": [_CLEAR],
-    }
-    if author:
-        obj["created_by_ref"] = author
-    return obj
+    return new_object(
+        stix_type, object_id=object_id, created_by_ref=author, markings=[_CLEAR], now=timestamp
+    )
 
 
 def entity_object(
@@ -208,7 +202,7 @@ def report_object(
     author: str | None,
 ) -> dict[str, Any]:
     article = analysis.article
-    published = f"{article.published.isoformat()}T00:00:00.000Z" if article.published else timestamp
+    published = stix_midnight(article.published) if article.published else timestamp
     obj = _common("report", report_id_for(analysis), timestamp, author)
     reference: dict[str, Any] = {"source_name": source_name(article.source_url)}
     if article.source_url:

@@ -2,13 +2,13 @@
 
 The object store (``store.sql``), the collections, receipts and release ledger
 (``exchange``), the audit trail and the accounts share these: bulk inserts, ids bound as
-one parameter, the counters (values reserved, writers serialised) and the timestamp format.
+one parameter, and the counters (values reserved, writers serialised). The timestamps they
+write are in the store form of :mod:`diapason.domain.timestamps`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -18,11 +18,6 @@ from diapason.store.schema import counters
 
 # From this many rows, a write is a bulk write (``write_transaction(bulk=True)``).
 BULK_ROWS = 1_000
-
-
-def utc_now() -> str:
-    """Now, in the store's fixed-width timestamp format."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def allocate(connection: sa.Connection, counter: str, count: int) -> int:

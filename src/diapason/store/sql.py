@@ -19,6 +19,7 @@ import orjson
 import sqlalchemy as sa
 
 from diapason.domain.stix import Memo, Prepared, Problem, prepare, stored_links
+from diapason.domain.timestamps import store_now
 from diapason.domain.trust import Candidate, Held, Sender, screen
 from diapason.store.db import (
     close_engine,
@@ -44,7 +45,6 @@ from diapason.store.rows import (
     insert_tuples,
     lock_counter,
     placeholder,
-    utc_now,
 )
 from diapason.store.schema import edges, object_markings, objects, tombstones
 
@@ -515,7 +515,7 @@ class SqlStore:
         """Number the fresh versions, demote the held versions they replace as current,
         then insert their rows."""
         first = allocate(connection, "objects", len(fresh.versions))
-        rows = _version_rows(fresh, first, utc_now(), source)
+        rows = _version_rows(fresh, first, store_now(), source)
         if fresh.demoted_seqs:
             self._demote(connection, fresh.demoted_seqs)
         self._insert_rows(connection, rows)
@@ -591,7 +591,7 @@ class SqlStore:
             self._fts_delete(connection, seqs)
             self._clear_links(connection, seqs)
             connection.execute(objects.delete().where(objects.c.id == object_id))
-            deleted_at = utc_now()
+            deleted_at = store_now()
             seq = connection.execute(
                 tombstones.insert()
                 .values(

@@ -18,12 +18,12 @@ from diapason.accounts import User
 from diapason.domain.extensions import PROTECTION_EXTENSION_ID
 from diapason.domain.protection import is_about_person
 from diapason.domain.roles import has_permission
+from diapason.domain.timestamps import store_now
 from diapason.exchange.collections import Collection
 from diapason.exchange.taxii.context import REASON_HEADER, Context
 from diapason.exchange.taxii.media import check_content_type, taxii_response
 from diapason.exchange.taxii.paging import Listed, page
 from diapason.http.pipeline import Refused
-from diapason.store.rows import utc_now
 
 
 def _envelope(listed: Listed) -> bytes:
@@ -186,7 +186,7 @@ def add_objects(taxii: Context, request: Request, user: User) -> Response:
     status: dict[str, Any] = {
         "id": str(uuid.uuid4()),
         "status": "complete",
-        "request_timestamp": utc_now(),
+        "request_timestamp": store_now(),
         "total_count": len(received),
         "success_count": len(successes),
         "failure_count": len(failures),

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from diapason.domain.stix import ID_RE, TYPE_RE, StixError, normalise_timestamp
+from diapason.domain.stix import ID_RE, TYPE_RE, StixError
+from diapason.domain.timestamps import as_store_timestamp
 from diapason.exchange.collections import EntryFilter
 
 DEFAULT_LIMIT = 1000
@@ -64,7 +65,7 @@ def parse(endpoint: str, items: Iterable[tuple[str, str]]) -> Listing:
     added_after = None
     if "added_after" in seen:
         try:
-            added_after = normalise_timestamp(seen["added_after"], "added_after")
+            added_after = as_store_timestamp(seen["added_after"], "added_after")
         except StixError as error:
             raise ParameterError(str(error)) from None
     limit = DEFAULT_LIMIT
@@ -94,7 +95,7 @@ def parse(endpoint: str, items: Iterable[tuple[str, str]]) -> Listing:
                 versions.append(value)
                 continue
             try:
-                versions.append(normalise_timestamp(value, "match[version]"))
+                versions.append(as_store_timestamp(value, "match[version]"))
             except StixError:
                 raise ParameterError(
                     f"match[version]: {value[:80]!r} is not first, last, all or a timestamp"

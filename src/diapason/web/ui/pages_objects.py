@@ -18,7 +18,8 @@ from diapason.domain.extensions import TLP_2_0_IDS
 from diapason.domain.labels import labels
 from diapason.domain.markings import effective_markings, marking_refs
 from diapason.domain.protection import is_about_person
-from diapason.domain.stix import ID_RE, TYPE_RE, StixError, normalise_timestamp
+from diapason.domain.stix import ID_RE, TYPE_RE, StixError
+from diapason.domain.timestamps import as_store_timestamp
 from diapason.store.interface import Query, StoredObject
 from diapason.store.sql import neighbour_edges
 from diapason.web.ui.core import NavItem, Refused, Ui, View
@@ -241,7 +242,7 @@ def object_page(view: View) -> Response:
     wanted = view.query.get("version")
     if wanted:
         try:
-            modified = normalise_timestamp(wanted, "version")
+            modified = as_store_timestamp(wanted, "version")
         except (StixError, ValueError):
             raise Refused(404, str(view.gettext("No such version."))) from None
         chosen = next((v for v in versions if v.modified == modified), None)

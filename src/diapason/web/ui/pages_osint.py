@@ -9,13 +9,13 @@ to. Everything of the article is escaped (``web/ui/highlight.py``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 from starlette.responses import Response
 from starlette.routing import Route
 
 from diapason.domain.extensions import diapason_id
+from diapason.domain.timestamps import timestamp_day
 from diapason.osint.article import Article
 from diapason.osint.entities import Entity
 from diapason.osint.gazetteer import ENTITY_TYPES, GazetteerError, load_gazetteer, record_correction
@@ -104,13 +104,7 @@ def ingest(view: View) -> Response:
 
 
 def _article_of(report: dict[str, Any]) -> Article:
-    published: date | None = None
-    value = report.get("published")
-    if isinstance(value, str):
-        try:
-            published = date.fromisoformat(value[:10])
-        except ValueError:
-            published = None
+    published = timestamp_day(report.get("published"))
     url = next(
         (
             ref.get("url")
