@@ -45,8 +45,8 @@ from diapason.exchange.collections import PAGE_BYTES
 from diapason.exchange.partners import Partner, Partners, report_untrusted
 from diapason.exchange.protocol import TAXII
 from diapason.exchange.receipts import OutgoingReceipts, make_receipts
+from diapason.store.interface import ObjectStore
 from diapason.store.rows import utc_now
-from diapason.store.sql import SqlStore
 
 log = logging.getLogger("diapason.sync")
 
@@ -143,7 +143,7 @@ class SyncAgent:
     def __init__(
         self,
         local: Local,
-        store: SqlStore,
+        store: ObjectStore,
         partners: Partners,
         audit: AuditLog,
         receipts: OutgoingReceipts,
