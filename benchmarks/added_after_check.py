@@ -42,7 +42,7 @@ def main() -> None:
     for start in range(0, len(objects), 10_000):
         report = node.store.put_many(objects[start : start + 10_000])
         node.collections.add_entries(collection.id, [(i, m) for _, i, m in report.versions])
-    with node.store.engine.connect() as connection:
+    with node.database.engine.connect() as connection:
         stamps = list(
             connection.execute(
                 sa.select(collection_entries.c.date_added).order_by(collection_entries.c.seq)

@@ -320,7 +320,7 @@ def child_ledger(args: argparse.Namespace) -> dict[str, Any]:
     """A's ledger run: decide every new version for B, append the released ones."""
     node = open_node(A_NAME, Path(args.data))
     timings = Timings()
-    sql = SqlTimings(node.store.engine)
+    sql = SqlTimings(node.database.engine)
     timings.patch(ledger_module, "decide")
     shim = types.SimpleNamespace(loads=timings.wrap("orjson.loads", orjson.loads))
     setattr(ledger_module, "orjson", shim)  # noqa: B010 (the ledger only calls loads)
@@ -351,7 +351,7 @@ def child_pull(args: argparse.Namespace) -> dict[str, Any]:
     one more round with nothing new."""
     node = open_node(B_NAME, Path(args.data))
     timings = Timings()
-    sql = SqlTimings(node.store.engine)
+    sql = SqlTimings(node.database.engine)
     received_bytes = [0]
     agent = node.sync_agent()
     if args.page:  # an experiment: another page size than the node's setting
@@ -477,7 +477,7 @@ def child_delay(args: argparse.Namespace) -> dict[str, Any]:
     assert outbox is not None
     released_at: dict[str, float] = {}
     stored_b: dict[str, float] = {}
-    with a.store.engine.connect() as connection:
+    with a.database.engine.connect() as connection:
         for row in connection.execute(
             sa.select(collection_entries.c.object_id, collection_entries.c.date_added).where(
                 (collection_entries.c.collection_id == outbox.outbox)
@@ -485,7 +485,7 @@ def child_delay(args: argparse.Namespace) -> dict[str, Any]:
             )
         ):
             released_at[row.object_id] = epoch(row.date_added)
-    with b.store.engine.connect() as connection:
+    with b.database.engine.connect() as connection:
         for row in connection.execute(
             sa.select(objects.c.id, objects.c.date_added).where(objects.c.id.in_(ids))
         ):
@@ -753,7 +753,7 @@ def verify(pair: Pair, author: str, expected: int) -> dict[str, Any]:
     a = open_node_parent(pair, A_NAME)
     b = open_node_parent(pair, B_NAME)
     try:
-        with a.store.engine.connect() as connection:
+        with a.database.engine.connect() as connection:
             codes = {
                 str(code): int(count)
                 for code, count in connection.execute(
@@ -762,7 +762,7 @@ def verify(pair: Pair, author: str, expected: int) -> dict[str, Any]:
                     .group_by(release_decisions.c.code)
                 )
             }
-        with b.store.engine.connect() as connection:
+        with b.database.engine.connect() as connection:
             held = int(
                 connection.execute(
                     sa.select(sa.func.count())

@@ -454,12 +454,12 @@ def run_loader(args: argparse.Namespace) -> int:
             entries_s += time.perf_counter() - begun
             unanalysed += len(versions)
             if postgres and unanalysed >= ANALYZE_EVERY:
-                analyse_s += analyse(node.store.engine)
+                analyse_s += analyse(node.database.engine)
                 unanalysed = 0
             progress.advance(task, len(objects))
             begun = time.perf_counter()
     if postgres:
-        analyse_s += analyse(node.store.engine)
+        analyse_s += analyse(node.database.engine)
     total = time.perf_counter() - started
     count = args.load_to - args.load_from
     result = {

@@ -116,7 +116,7 @@ def prepare(folder: Path, database_url: str | None, count: int, console: Console
     report_id = next(obj["id"] for obj in objects if obj["type"] == "report")
     partner = node.partners.get("paris")
     assert partner is not None
-    with node.store.engine.connect() as connection:
+    with node.database.engine.connect() as connection:
         released = connection.execute(
             sa.text(
                 "SELECT object_id FROM collection_entries WHERE collection_id = :c "
@@ -126,10 +126,10 @@ def prepare(folder: Path, database_url: str | None, count: int, console: Console
         ).scalar_one()
     token = initialised.token.secret
     url = node.settings.database_url.reveal()
-    if node.store.engine.dialect.name == "postgresql":
+    if node.database.engine.dialect.name == "postgresql":
         # What autovacuum does on its own within minutes of a load: the visibility map
         # lets counts read the date_added index alone.
-        with node.store.engine.connect().execution_options(
+        with node.database.engine.connect().execution_options(
             isolation_level="AUTOCOMMIT"
         ) as connection:
             connection.exec_driver_sql("VACUUM ANALYZE")

@@ -11,22 +11,19 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import httpx
-import orjson
-import sqlalchemy as sa
 
 from diapason.accounts import Accounts, IssuedToken, User
 from diapason.audit import AuditLog
 from diapason.authentication import Authenticator
 from diapason.coordinate.records import Holdings
 from diapason.coordinate.service import Coordination
-from diapason.domain.extensions import PROTECTION_EXTENSION_ID, TLP_2_0_IDS, shipped_objects
+from diapason.domain.extensions import TLP_2_0_IDS, shipped_objects
 from diapason.domain.grading import grade
-from diapason.domain.protection import ProtectionError, protection_of, review_overdue
 from diapason.domain.stix import new_organisation
 from diapason.exchange.collections import Collections
 from diapason.exchange.inbound import Inbound
@@ -35,10 +32,14 @@ from diapason.exchange.partners import Partners
 from diapason.exchange.receipts import Deliveries, OutgoingReceipts
 from diapason.exchange.sync import Local, SyncAgent
 from diapason.settings import CONFIG_FILE, Secret, Settings, SettingsError
-from diapason.store.db import write_transaction
-from diapason.store.schema import node_meta
-from diapason.store.schema import objects as objects_table
-from diapason.store.sql import SqlStore, open_store
+from diapason.store import (
+    Database,
+    NodeMeta,
+    ObjectStore,
+    ReadModel,
+    open_database,
+    store_on,
+)
 
 if TYPE_CHECKING:
     from diapason.osint.ingest import Ingestor
@@ -110,8 +111,18 @@ class Initialised:
 
 @dataclass
 class Node:
+    """A node's services over one database.
+
+    ``database`` is handed to the state layer (accounts, audit, collections, partners,
+    ledger, receipts) when the node opens; everything above reads through ``store`` (the
+    objects), ``read`` (the pages' queries) and ``facts`` (node_meta), never the engine.
+    """
+
     settings: Settings
-    store: SqlStore
+    database: Database
+    store: ObjectStore
+    read: ReadModel
+    facts: NodeMeta
     audit: AuditLog
     accounts: Accounts
     collections: Collections
@@ -126,99 +137,40 @@ class Node:
         """Open an existing or new node: the schema is migrated to the newest revision."""
         if settings.database_dialect == "sqlite":
             prepare_data_folder(settings.data_dir)
-        store = open_store(
-            settings.database_url.reveal(),
+        database = open_database(settings.database_url.reveal())
+        store = store_on(
+            database,
             max_object_bytes=settings.max_object_bytes,
             batch_size=settings.batch_size,
         )
-        accounts = Accounts(store.engine)
-        audit = AuditLog(store.engine)
-        collections = Collections(store.engine)
-        partners = Partners(store.engine, accounts, collections)
+        engine = database.engine
+        accounts = Accounts(engine)
+        audit = AuditLog(engine)
+        collections = Collections(engine)
+        partners = Partners(engine, accounts, collections)
         node = cls(
             settings,
+            database,
             store,
+            ReadModel(database),
+            NodeMeta(database),
             audit,
             accounts,
             collections,
             Authenticator(accounts),
             partners,
-            Ledger(store.engine, partners, collections, audit, lambda: frozenset()),
-            Deliveries(store.engine),
-            OutgoingReceipts(store.engine),
+            Ledger(engine, partners, collections, audit, lambda: frozenset()),
+            Deliveries(engine),
+            OutgoingReceipts(engine),
         )
         node.ledger.own_identities = node.own_identities
         return node
 
     # -- this node's own facts ----------------------------------------------------------
-    def meta(self, key: str) -> str | None:
-        with self.store.engine.connect() as connection:
-            value = connection.execute(
-                sa.select(node_meta.c.value).where(node_meta.c.key == key)
-            ).scalar()
-        return str(value) if value is not None else None
-
-    def set_meta(self, key: str, value: str) -> None:
-        with write_transaction(self.store.engine) as connection:
-            connection.execute(node_meta.delete().where(node_meta.c.key == key))
-            connection.execute(node_meta.insert().values(key=key, value=value))
-
-    def take_lease(self, name: str, holder: str, seconds: float) -> bool:
-        """Hold a named lease (one background loop among several workers); True if held."""
-        now = datetime.now(UTC).timestamp()
-        key = f"lease:{name}"
-        with write_transaction(self.store.engine) as connection:
-            if self.store.engine.dialect.name == "postgresql":
-                connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7246003)")
-            current = connection.execute(
-                sa.select(node_meta.c.value).where(node_meta.c.key == key)
-            ).scalar()
-            if current is not None:
-                owner, _, until = str(current).rpartition("@")
-                if owner != holder and float(until) > now:
-                    return False
-                connection.execute(node_meta.delete().where(node_meta.c.key == key))
-            connection.execute(
-                node_meta.insert().values(key=key, value=f"{holder}@{now + seconds}")
-            )
-        return True
-
-    def release_lease(self, name: str, holder: str) -> None:
-        """Give a lease up (clean shutdown), if ``holder`` still holds it."""
-        key = f"lease:{name}"
-        with write_transaction(self.store.engine) as connection:
-            current = connection.execute(
-                sa.select(node_meta.c.value).where(node_meta.c.key == key)
-            ).scalar()
-            if current is not None and str(current).rpartition("@")[0] == holder:
-                connection.execute(node_meta.delete().where(node_meta.c.key == key))
-
-    def overdue_reviews(self, today: date) -> list[tuple[str, str, str]]:
-        """Records about persons past their review-by date: (id, name, review-by date).
-
-        They are withheld from release until reviewed (a new version with a new date)."""
-        found: list[tuple[str, str, str]] = []
-        pattern = f"%{PROTECTION_EXTENSION_ID}%"
-        statement = sa.select(objects_table.c.content).where(
-            objects_table.c.is_current & objects_table.c.content.like(pattern)
-        )
-        with self.store.engine.connect() as connection:
-            for (content,) in connection.execute(statement):
-                obj = orjson.loads(content)
-                try:
-                    protection = protection_of(obj)
-                except ProtectionError:
-                    continue
-                if protection is not None and review_overdue(protection, today):
-                    found.append(
-                        (obj["id"], str(obj.get("name", "")), protection.review_by.isoformat())
-                    )
-        return found
-
     @property
     def identity_id(self) -> str | None:
         """The STIX identity of this node's organisation (author of what it creates)."""
-        return self.meta("identity_id")
+        return self.facts.get("identity_id")
 
     def own_identities(self) -> frozenset[str]:
         found = self.identity_id
@@ -235,7 +187,7 @@ class Node:
         report = self.store.put_many([grade(identity, "admiralty", "A", "1")], source="local")
         if report.refused:
             raise SettingsError(f"the node identity was refused: {report.refused[0]}")
-        self.set_meta("identity_id", identity_id)
+        self.facts.set("identity_id", identity_id)
         self.audit.append(actor, "create", [identity_id], details={"node_identity": True})
         return identity_id
 
@@ -297,6 +249,7 @@ class Node:
             self.settings.node_name,
             lambda: self.identity_id,
             self.store,
+            self.read,
             self.audit,
             self.partners,
             self.ledger,

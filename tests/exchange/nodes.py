@@ -179,7 +179,7 @@ class FedNode:
         statement = sa.select(objects.c.id, objects.c.modified, objects.c.content)
         if source is not None:
             statement = statement.where(objects.c.source == source)
-        with self.node.store.engine.connect() as connection:
+        with self.node.database.engine.connect() as connection:
             return [(row[0], row[1], row[2]) for row in connection.execute(statement)]
 
     def audit(self, action: str) -> list[tuple[list[str], dict[str, Any]]]:
@@ -189,14 +189,14 @@ class FedNode:
             .where(audit_log.c.action == action)
             .order_by(audit_log.c.seq)
         )
-        with self.node.store.engine.connect() as connection:
+        with self.node.database.engine.connect() as connection:
             return [
                 (orjson.loads(row[0]), orjson.loads(row[1]))
                 for row in connection.execute(statement)
             ]
 
     def partner_row(self, name: str) -> dict[str, Any]:
-        with self.node.store.engine.connect() as connection:
+        with self.node.database.engine.connect() as connection:
             row = connection.execute(sa.select(partners).where(partners.c.name == name)).first()
         assert row is not None, f"{self.name} has no partner {name}"
         return dict(row._mapping)

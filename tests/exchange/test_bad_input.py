@@ -30,7 +30,7 @@ def snapshot(node: FedNode) -> set[Row]:
         objects.c.content,
         objects.c.is_current,
     )
-    with node.node.store.engine.connect() as connection:
+    with node.node.database.engine.connect() as connection:
         return {(r[0], r[1], r[2], r[3], bool(r[4])) for r in connection.execute(statement)}
 
 

@@ -30,7 +30,7 @@ Entry = tuple[int, str, str, str]  # seq, object id, modified, date added
 def outbox_entries(node: FedNode, partner: str) -> list[Entry]:
     outbox = node.node.partners.get(partner)
     assert outbox is not None
-    with node.node.store.engine.connect() as connection:
+    with node.node.database.engine.connect() as connection:
         rows = connection.execute(
             sa.select(
                 collection_entries.c.seq,
@@ -211,7 +211,7 @@ def test_a_marking_written_while_the_ledger_runs_is_understood(make_node: MakeNo
         return a.node.own_identities()
 
     ledger = Ledger(
-        a.node.store.engine, a.node.partners, a.node.collections, a.node.audit, identities
+        a.node.database.engine, a.node.partners, a.node.collections, a.node.audit, identities
     )
     ledger.run("tests")
     assert not pending
@@ -236,7 +236,9 @@ def test_two_runs_at_once_release_each_version_once(make_node: MakeNode) -> None
         return a.node.own_identities()
 
     runs = [
-        Ledger(a.node.store.engine, a.node.partners, a.node.collections, a.node.audit, identities)
+        Ledger(
+            a.node.database.engine, a.node.partners, a.node.collections, a.node.audit, identities
+        )
         for _ in range(2)
     ]
     summaries: list[int] = []
@@ -265,7 +267,7 @@ def test_two_runs_at_once_release_each_version_once(make_node: MakeNode) -> None
         for object_id in entry.object_ids
     ]
     assert len(released) == len(set(released)) == max(summaries)
-    with a.node.store.engine.connect() as connection:
+    with a.node.database.engine.connect() as connection:
         decided = connection.exec_driver_sql(
             "SELECT count(*) FROM release_decisions WHERE partner = 'bravo'"
         ).scalar_one()

@@ -14,7 +14,7 @@ COOKIE = "diapason_session_rabat"
 
 
 def actions(site: Site, action: str) -> list[tuple[str, dict[str, object]]]:
-    with site.node.store.engine.connect() as connection:
+    with site.node.database.engine.connect() as connection:
         rows = connection.execute(
             sa.select(audit_log.c.actor, audit_log.c.details)
             .where(audit_log.c.action == action)
@@ -89,7 +89,7 @@ def test_a_login_goes_back_where_the_reader_was_going_but_only_on_this_site(site
 
 
 def _age_session(site: Site, **shift: float) -> None:
-    with site.node.store.engine.begin() as connection:
+    with site.node.database.engine.begin() as connection:
         for key, raw in connection.execute(
             sa.select(node_meta.c.key, node_meta.c.value).where(
                 node_meta.c.key.startswith(KEY_PREFIX)

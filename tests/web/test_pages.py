@@ -19,7 +19,7 @@ from tests.web.site import PASSWORD, WebClient, put, text_of
 def audit_rows(
     site: Site, action: str
 ) -> list[tuple[str, list[str], str | None, dict[str, object]]]:
-    with site.node.store.engine.connect() as connection:
+    with site.node.database.engine.connect() as connection:
         rows = connection.execute(
             sa.select(
                 audit_log.c.actor, audit_log.c.object_ids, audit_log.c.reason, audit_log.c.details

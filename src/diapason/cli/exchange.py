@@ -313,7 +313,7 @@ def review_command(data_dir: Path | None, as_json: bool) -> None:
     from datetime import UTC, datetime
 
     with opened(data_dir) as node:
-        overdue = node.overdue_reviews(datetime.now(UTC).date())
+        overdue = node.read.overdue_reviews(datetime.now(UTC).date())
         node.audit.append(
             actor(), "review", [object_id for object_id, _, _ in overdue], details={"overdue": True}
         )

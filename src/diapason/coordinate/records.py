@@ -19,8 +19,6 @@ from datetime import UTC, date, datetime
 from functools import cache, cached_property
 from typing import Any
 
-import sqlalchemy as sa
-
 from diapason.audit import AuditLog
 from diapason.coordinate.revisions import Item, Revision, assemble
 from diapason.domain.coordination import FIGURE_TYPE, RFI_TYPE, SCHEMAS
@@ -32,9 +30,8 @@ from diapason.domain.timestamps import stix_timestamp
 from diapason.errors import DiapasonError
 from diapason.exchange.ledger import Ledger
 from diapason.exchange.partners import Partners
-from diapason.store.interface import Query, StoredObject
-from diapason.store.schema import edges, objects
-from diapason.store.sql import SqlStore
+from diapason.store.interface import ObjectStore, Query, StoredObject
+from diapason.store.read_model import ReadModel
 
 # TLP levels a joint record may carry. TLP:RED would never leave the node without naming
 # recipients one object at a time, which defeats a joint record.
@@ -73,12 +70,13 @@ def _now() -> datetime:
 @dataclass(frozen=True)
 class Holdings:
     """What the joint records go through: this node's name (the side it speaks for) and
-    its organisation's identity, the store, the audit trail, the partners (the other
-    sides) and the ledger (the markings it knows)."""
+    its organisation's identity, the store and its read model, the audit trail, the
+    partners (the other sides) and the ledger (the markings it knows)."""
 
     name: str
     identity: Callable[[], str | None]
-    store: SqlStore
+    store: ObjectStore
+    read: ReadModel
     audit: AuditLog
     partners: Partners
     ledger: Ledger
@@ -165,19 +163,7 @@ class Records:
         such as ``object_refs[0]``) names an object of ``target_type``: one range query on
         the store's reference index, instead of reading every object of the source type (a
         node holds far more notes than answers)."""
-        statement = (
-            sa.select(objects.c.id)
-            .join_from(edges, objects, objects.c.seq == edges.c.source_seq)
-            .where(
-                edges.c.property == prop,
-                edges.c.target_id >= f"{target_type}--",
-                edges.c.target_id < f"{target_type}-.",  # "." follows "-": every id of the type
-                objects.c.type == source_type,
-                objects.c.is_current,
-            )
-        )
-        with self.holdings.store.engine.connect() as connection:
-            ids = sorted({row[0] for row in connection.execute(statement)})
+        ids = self.holdings.read.referring(source_type, prop, target_type)
         found = (self.holdings.store.get(object_id) for object_id in ids)
         return [stored for stored in found if stored is not None]
 

@@ -17,14 +17,13 @@ from diapason.audit import AuditLog
 from diapason.domain.trust import Sender
 from diapason.exchange.partners import Partner, Partners, report_untrusted
 from diapason.exchange.receipts import Deliveries
-from diapason.store.interface import PutReport
-from diapason.store.sql import SqlStore
+from diapason.store.interface import ObjectStore, PutReport
 
 
 class Inbound:
     def __init__(
         self,
-        store: SqlStore,
+        store: ObjectStore,
         partners: Partners,
         deliveries: Deliveries,
         audit: AuditLog,

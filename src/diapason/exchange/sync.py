@@ -50,7 +50,7 @@ from diapason.exchange.collections import PAGE_BYTES
 from diapason.exchange.partners import Partner, Partners, report_untrusted
 from diapason.exchange.protocol import TAXII
 from diapason.exchange.receipts import OutgoingReceipts, make_receipts
-from diapason.store.sql import SqlStore
+from diapason.store.interface import ObjectStore
 
 log = logging.getLogger("diapason.sync")
 
@@ -150,7 +150,7 @@ class SyncAgent:
     def __init__(
         self,
         local: Local,
-        store: SqlStore,
+        store: ObjectStore,
         partners: Partners,
         audit: AuditLog,
         receipts: OutgoingReceipts,

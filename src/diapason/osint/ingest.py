@@ -44,7 +44,7 @@ from diapason.osint.stix_objects import (
     report_id_for,
     report_object,
 )
-from diapason.store.sql import SqlStore
+from diapason.store.interface import ObjectStore
 
 SOURCE = "osint"
 DUPLICATE_LABEL = "duplicate"
@@ -126,7 +126,7 @@ class Ingestor:
 
     def __init__(
         self,
-        store: SqlStore,
+        store: ObjectStore,
         audit: AuditLog,
         data_dir: Path,
         identity: Callable[[], str | None],

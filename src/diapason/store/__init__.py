@@ -1,6 +1,12 @@
-"""Persistence: one interface (``ObjectStore``), SQLite and PostgreSQL implementations."""
+"""Persistence: one interface (``ObjectStore``), SQLite and PostgreSQL implementations,
+the node's own facts (``NodeMeta``) and the read-only queries (``ReadModel``).
 
-from diapason.store.db import DatabaseError, open_engine
+Above the state layer, modules import from here or from ``store.interface`` only; the
+tables, engines and SQL helpers (``schema``, ``db``, ``rows``, ``sql``) are the store's
+and the state layer's (docs/architecture.md).
+"""
+
+from diapason.store.db import Database, DatabaseError, open_database, open_engine
 from diapason.store.interface import (
     Edge,
     ObjectStore,
@@ -10,17 +16,26 @@ from diapason.store.interface import (
     StoredObject,
     Tombstone,
 )
-from diapason.store.sql import open_store
+from diapason.store.node_meta import NodeMeta
+from diapason.store.read_model import Brief, ReadModel, title_of
+from diapason.store.sql import open_store, store_on
 
 __all__ = [
+    "Brief",
+    "Database",
     "DatabaseError",
     "Edge",
+    "NodeMeta",
     "ObjectStore",
     "Page",
     "PutReport",
     "Query",
+    "ReadModel",
     "StoredObject",
     "Tombstone",
+    "open_database",
     "open_engine",
     "open_store",
+    "store_on",
+    "title_of",
 ]

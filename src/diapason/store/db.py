@@ -14,6 +14,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -263,6 +264,33 @@ def write_transaction(
     else:
         with engine.begin() as connection:
             yield connection
+
+
+@dataclass(frozen=True)
+class Database:
+    """An open database, migrated: the engine the object store and the state layer
+    (accounts, audit trail, collections, partners, ledger, receipts) share.
+
+    ``Node.open`` gets it from ``open_database`` and hands it to each of them; nothing
+    above the state layer holds an engine (docs/architecture.md)."""
+
+    engine: sa.Engine
+
+    @property
+    def dialect(self) -> str:
+        """``sqlite`` or ``postgresql``."""
+        return self.engine.dialect.name
+
+    def close(self) -> None:
+        close_engine(self.engine)
+
+
+def open_database(url: str, *, upgrade: bool = True) -> Database:
+    """The database behind a URL, checked to answer and (by default) migrated."""
+    engine = open_engine(url)
+    if upgrade:
+        migrate(engine)
+    return Database(engine)
 
 
 def _alembic_config(connection: sa.Connection) -> Config:

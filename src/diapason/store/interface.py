@@ -103,6 +103,8 @@ class ObjectStore(Protocol):
     """Every version of every STIX object, its markings, its references, and text search."""
 
     dialect: str
+    max_object_bytes: int  # the largest object ``put_many`` accepts, in bytes of JSON
+    batch_chars: int  # a write transaction ends once it holds this many characters of JSON
 
     def put_many(
         self,
@@ -138,6 +140,10 @@ class ObjectStore(Protocol):
         ...
 
     def query(self, query: Query) -> Page: ...
+
+    def provenance(self, ids: Sequence[str]) -> list[tuple[str, str, str | None, str | None]]:
+        """``(id, modified, source, created_by_ref)`` of every version held of these ids."""
+        ...
 
     def known_ids(self, ids: Sequence[str]) -> set[str]:
         """Which of these ids the store holds a version of."""

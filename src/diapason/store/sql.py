@@ -22,9 +22,8 @@ from diapason.domain.stix import Memo, Prepared, Problem, prepare, stored_links
 from diapason.domain.timestamps import store_now
 from diapason.domain.trust import Candidate, Held, Sender, screen
 from diapason.store.db import (
-    close_engine,
-    migrate,
-    open_engine,
+    Database,
+    open_database,
     read_connection,
     write_transaction,
 )
@@ -337,13 +336,14 @@ class SqlStore:
 
     def __init__(
         self,
-        engine: sa.Engine,
+        database: Database,
         *,
         max_object_bytes: int = 1_048_576,
         batch_size: int = DEFAULT_BATCH_SIZE,
         batch_chars: int = DEFAULT_BATCH_CHARS,
     ) -> None:
-        self.engine = engine
+        self.database = database
+        self.engine = database.engine
         self.max_object_bytes = max_object_bytes
         self.batch_size = batch_size
         self.batch_chars = batch_chars
@@ -722,7 +722,7 @@ class SqlStore:
             return [Tombstone(*row) for row in connection.execute(statement)]
 
     def close(self) -> None:
-        close_engine(self.engine)
+        self.database.close()
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -759,8 +759,8 @@ class SQLiteStore(SqlStore):
 class PostgresStore(SqlStore):
     dialect = "postgresql"
 
-    def __init__(self, engine: sa.Engine, **options: Any) -> None:
-        super().__init__(engine, **options)
+    def __init__(self, database: Database, **options: Any) -> None:
+        super().__init__(database, **options)
         self._analysis = AnalysisSchedule()
 
     def _after_write(self, written: int) -> None:
@@ -833,8 +833,20 @@ def open_store(
     upgrade: bool = True,
 ) -> SqlStore:
     """Open (and by default migrate) the store behind a database URL."""
-    engine = open_engine(url)
-    if upgrade:
-        migrate(engine)
-    kind = SQLiteStore if engine.dialect.name == "sqlite" else PostgresStore
-    return kind(engine, max_object_bytes=max_object_bytes, batch_size=batch_size)
+    return store_on(
+        open_database(url, upgrade=upgrade),
+        max_object_bytes=max_object_bytes,
+        batch_size=batch_size,
+    )
+
+
+def store_on(
+    database: Database,
+    *,
+    max_object_bytes: int = 1_048_576,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> SqlStore:
+    """The store of an open database (``Node.open`` shares the database with the state
+    layer); closing the store closes the database."""
+    kind = SQLiteStore if database.dialect == "sqlite" else PostgresStore
+    return kind(database, max_object_bytes=max_object_bytes, batch_size=batch_size)

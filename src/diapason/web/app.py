@@ -76,10 +76,7 @@ class SecurityHeaders:
 async def health(request: Request) -> JSONResponse:
     """Liveness and database reachability; tells nothing about the node's content."""
     node: Node = request.app.state.node
-    try:
-        with node.store.engine.connect() as connection:
-            connection.exec_driver_sql("SELECT 1")
-    except sa.exc.DBAPIError:
+    if not node.read.answers():
         return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
     return JSONResponse({"status": "ok", "node": node.settings.node_name, "version": __version__})
 

@@ -37,7 +37,7 @@ class ExchangeLoop:
         if not partners or self.stopping.is_set():
             return
         # One worker at a time: the lease outlives a stalled turn, then another takes over.
-        if not self.node.take_lease("exchange", self.holder, max(30.0, self.interval * 10.0)):
+        if not self.node.facts.take_lease("exchange", self.holder, max(30.0, self.interval * 10.0)):
             return
         self.node.ledger.run("ledger")
         for partner in partners:
@@ -61,4 +61,4 @@ class ExchangeLoop:
         self.stopping.set()
         wait(list(self.pulls.values()), timeout=STOP_GRACE)
         self.pool.shutdown(wait=False, cancel_futures=True)
-        self.node.release_lease("exchange", self.holder)
+        self.node.facts.release_lease("exchange", self.holder)

@@ -220,7 +220,7 @@ class Ui:
         self.node = node
         # The time the joint mechanism's pages see (None: now); tests pass a fixed one.
         self.clock = clock
-        self.sessions = sessions or Sessions(node.store.engine, key)
+        self.sessions = sessions or Sessions(node.facts, key)
         self.catalogues = load_catalogues()
         self.templates = Environment(
             loader=PackageLoader("diapason.web", "templates"),

@@ -40,15 +40,9 @@ from diapason.anticipate.publish import publish_alerts
 from diapason.anticipate.series import Series, SeriesError
 from diapason.domain.events import EVENT_TYPE
 from diapason.domain.extensions import TLP_2_0_IDS
+from diapason.store.read_model import ReadModel
 from diapason.web.ui.core import NavItem, Ui, View
 from diapason.web.ui.i18n import N_
-from diapason.web.ui.queries import (
-    current_objects,
-    current_of_type,
-    newest_of_type,
-    type_state,
-    versions_since,
-)
 from diapason.web.ui.svg import Country, region_map
 
 NAV = (NavItem(N_("Anticipation"), "/anticipation", "objects:read", 40),)
@@ -140,23 +134,23 @@ class _Held:
         )
 
 
-# Per store engine (weakly: a closed node's entry goes with its engine), with a token that
-# names the engine in the outlook cache's keys (an ``id`` could be reused by another).
-_held: weakref.WeakKeyDictionary[Any, _Held] = weakref.WeakKeyDictionary()
-_tokens: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+# Per node read model (weakly: a closed node's entry goes with it), with a token that names
+# the read model in the outlook cache's keys (an ``id`` could be reused by another).
+_held: weakref.WeakKeyDictionary[ReadModel, _Held] = weakref.WeakKeyDictionary()
+_tokens: weakref.WeakKeyDictionary[ReadModel, str] = weakref.WeakKeyDictionary()
 
 
 def _read_events(
-    engine: Any, held: _Held | None, events: tuple[int, int], locations: tuple[int, int]
+    read: ReadModel, held: _Held | None, events: tuple[int, int], locations: tuple[int, int]
 ) -> _Held:
     """The events' facts at this state: what was held plus the versions added since, when
     nothing else changed (no event deleted, no location changed); else read again."""
     if held is not None and held.locations == locations:
-        added = versions_since(engine, EVENT_TYPE, held.events[0])
+        added = read.versions_since(EVENT_TYPE, held.events[0])
         if held.events[1] + len(added) == events[1]:
             facts, skipped = dict(held.facts), dict(held.skipped)
             fresh = [obj for _id, obj, _current in added if obj is not None]
-            places = current_objects(engine, location_ids(fresh))
+            places = read.current_objects(location_ids(fresh))
             for object_id, obj, current in added:
                 if not current:
                     continue  # replaced by a later version, read below
@@ -170,8 +164,8 @@ def _read_events(
                 else:
                     facts[object_id] = found
             return _Held(events, locations, facts, skipped)
-    objects = current_of_type(engine, EVENT_TYPE)
-    places = current_objects(engine, location_ids(objects))
+    objects = read.current_of_type(EVENT_TYPE)
+    places = read.current_objects(location_ids(objects))
     facts, skipped = {}, {}
     for obj in objects:
         found = event_facts(obj, places)
@@ -185,15 +179,15 @@ def _read_events(
 def event_data(view: View) -> tuple[tuple[Any, ...], EventData]:
     """Every event's facts, and the state they were read at (the key of what is computed
     from them). Kept between requests: a new event is read alone."""
-    engine = view.node.store.engine
-    events, locations = type_state(engine, EVENT_TYPE), type_state(engine, "location")
+    read = view.node.read
+    events, locations = read.type_state(EVENT_TYPE), read.type_state("location")
     with _cache_lock:
-        held = _held.get(engine)
-        token = _tokens.setdefault(engine, uuid.uuid4().hex)
+        held = _held.get(read)
+        token = _tokens.setdefault(read, uuid.uuid4().hex)
     if held is None or (held.events, held.locations) != (events, locations):
-        held = _read_events(engine, held, events, locations)
+        held = _read_events(read, held, events, locations)
         with _cache_lock:
-            _held[engine] = held
+            _held[read] = held
     return (token, events, locations), held.data()
 
 
@@ -329,7 +323,7 @@ def anticipation_page(
         chart = Markup(chart_svg(shown.series, shown.forecasts, shown.alerts))  # noqa: S704
     elif status == 200 and any(key in view.query for key in typed):
         status = 400
-    stored_alerts = newest_of_type(view.node.store.engine, ALERT_TYPE, STORED_ALERTS)
+    stored_alerts = view.node.read.newest_of_type(ALERT_TYPE, STORED_ALERTS)
     # Counts are shown, not events: the consultation names the series and how many events
     # it counted, and the alerts listed.
     view.audit(

@@ -14,7 +14,6 @@ from diapason.web.ui.coordination import loose, service
 from diapason.web.ui.core import NavItem, Ui, View
 from diapason.web.ui.i18n import N_
 from diapason.web.ui.pages_anticipate import alert_row
-from diapason.web.ui.queries import added_per_day, newest_of_type, received_from, released_to
 from diapason.web.ui.svg import trend_chart
 
 NAV = (NavItem(N_("Dashboard"), "/", None, 10),)
@@ -25,7 +24,7 @@ ROWS = 10
 
 def dashboard(view: View) -> Response:
     """The home page; each section shows what the reader's role may see."""
-    engine = view.node.store.engine
+    read = view.node.read
     partners = (
         view.node.partners.all() if view.can("objects:read") or view.can("partners:manage") else []
     )
@@ -34,8 +33,8 @@ def dashboard(view: View) -> Response:
     for partner in partners:
         received = released = []
         if view.can("objects:read"):
-            received = received_from(engine, partner.name, LATEST)
-            released = released_to(engine, partner.outbox, LATEST)
+            received = read.received_from(partner.name, LATEST)
+            released = read.released_to(partner.outbox, LATEST)
             shown.extend(item.id for item in (*received, *released))
         # What the partner has not acknowledged storing, and receipts we still owe it.
         tally = (
@@ -46,7 +45,7 @@ def dashboard(view: View) -> Response:
     trend = None
     if view.can("objects:read"):
         today = datetime.now(UTC).date()
-        counts = added_per_day(engine, today, TREND_DAYS)
+        counts = read.added_per_day(today, TREND_DAYS)
         trend = trend_chart(
             counts,
             title=str(view.gettext("Objects added per day")),
@@ -60,7 +59,7 @@ def dashboard(view: View) -> Response:
         )
     alerts = []
     if view.can("objects:read"):
-        alerts = newest_of_type(engine, ALERT_TYPE, LATEST)
+        alerts = read.newest_of_type(ALERT_TYPE, LATEST)
         shown.extend(str(alert.get("id")) for alert in alerts)
     overdue: list[dict[str, object]] = []
     open_requests: list[dict[str, object]] = []

@@ -21,15 +21,9 @@ from diapason.domain.protection import is_about_person
 from diapason.domain.stix import ID_RE, TYPE_RE, StixError
 from diapason.domain.timestamps import as_store_timestamp
 from diapason.store.interface import Query, StoredObject
-from diapason.store.sql import neighbour_edges
+from diapason.store.read_model import Brief, title_of
 from diapason.web.ui.core import NavItem, Refused, Ui, View
 from diapason.web.ui.i18n import N_
-from diapason.web.ui.queries import (
-    Brief,
-    briefs_of,
-    current_objects,
-    title_of,
-)
 from diapason.web.ui.svg import GraphNode, neighbour_graph
 
 NAV = (NavItem(N_("Knowledge base"), "/objects", "objects:read", 20),)
@@ -142,20 +136,17 @@ def _provenance(view: View, source: str | None) -> str:
 def _definitions(view: View, obj: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The marking-definitions ``obj`` refers to, as held by this node."""
     refs, _ = marking_refs(obj)
-    return current_objects(view.node.store.engine, [ref for _path, ref in refs])
+    return view.node.read.current_objects([ref for _path, ref in refs])
 
 
 def _links(view: View, stored: StoredObject) -> list[tuple[str, str, bool]]:
     """``(other id, relation, outgoing)`` for each neighbour. A relationship object is
     drawn as what it is for a reader: an edge to its other end, labelled with its type."""
-    engine = view.node.store.engine
+    read = view.node.read
     found = [
-        edge
-        for edge in neighbour_edges(engine, stored.id, GRAPH_LIMIT)
-        if edge.source_id != edge.target_id
+        edge for edge in read.neighbours(stored.id, GRAPH_LIMIT) if edge.source_id != edge.target_id
     ]
-    relationships = current_objects(
-        engine,
+    relationships = read.current_objects(
         [
             e.source_id
             for e in found
@@ -179,7 +170,7 @@ def _links(view: View, stored: StoredObject) -> list[tuple[str, str, bool]]:
 
 def _graph(view: View, stored: StoredObject, allowed_personal: bool) -> Any:
     links = _links(view, stored)
-    known = briefs_of(view.node.store.engine, {other for other, _, _ in links})
+    known = view.node.read.briefs_of({other for other, _, _ in links})
     nodes: list[GraphNode] = []
     seen: set[tuple[str, str]] = set()
     for other, relation, outgoing in links:
@@ -256,7 +247,7 @@ def object_page(view: View) -> Response:
     author = None
     author_ref = shown.object.get("created_by_ref")
     if isinstance(author_ref, str):
-        found = briefs_of(view.node.store.engine, [author_ref]).get(author_ref)
+        found = view.node.read.briefs_of([author_ref]).get(author_ref)
         author = (author_ref, found.title if found else None)
     view.audit(
         "consult",

@@ -24,7 +24,6 @@ from diapason.osint.stix_objects import entity_id
 from diapason.web.ui.core import NavItem, Refused, Ui, View
 from diapason.web.ui.highlight import Mark, highlight
 from diapason.web.ui.i18n import N_
-from diapason.web.ui.queries import current_objects, newest_of_type
 
 NAV = (NavItem(N_("OSINT"), "/osint", "objects:read", 30),)
 LATEST = 20
@@ -67,7 +66,7 @@ def osint_home(
     view: View, typed: dict[str, str] | None = None, problem: str | None = None, status: int = 200
 ) -> Response:
     """The ingest form and the latest articles ingested on this node."""
-    reports = newest_of_type(view.node.store.engine, "report", LATEST, source="osint")
+    reports = view.node.read.newest_of_type("report", LATEST, source="osint")
     if reports:
         view.audit("consult", [r["id"] for r in reports], details={"page": "osint"})
     return view.render(
@@ -200,8 +199,8 @@ def article_page(
     if stored is None:
         raise Refused(404, str(view.gettext("No such article.")))
     report = stored.object
-    refs = current_objects(
-        view.node.store.engine, [r for r in report.get("object_refs") or () if isinstance(r, str)]
+    refs = view.node.read.current_objects(
+        [r for r in report.get("object_refs") or () if isinstance(r, str)]
     )
     article = _article_of(report)
     language = report.get("lang") if isinstance(report.get("lang"), str) else None

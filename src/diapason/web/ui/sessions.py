@@ -1,7 +1,8 @@
 """Browser sessions of the web interface: kept on the server, ended by logout or expiry.
 
 The browser holds only a random session id (an HttpOnly cookie); the node keeps the
-SHA-256 of that id with who signed in and when, in its ``node_meta`` table, so that every
+SHA-256 of that id with who signed in and when, in its ``node_meta`` table (``NodeMeta``,
+``node.facts``), so that every
 worker of a node sees the same sessions and logging out really ends a session (a signed
 cookie alone would stay valid until it expires). A session ends after ``idle`` seconds
 without a request, and in any case ``lifetime`` seconds after sign-in.
@@ -20,10 +21,8 @@ import time
 from dataclasses import dataclass
 
 import orjson
-import sqlalchemy as sa
 
-from diapason.store.db import write_transaction
-from diapason.store.schema import node_meta
+from diapason.store.node_meta import NodeMeta
 
 SESSION_COOKIE = "diapason_session"
 ANONYMOUS_COOKIE = "diapason_anon"
@@ -48,6 +47,12 @@ def _key(sid: str) -> str:
     return KEY_PREFIX + hashlib.sha256(sid.encode()).hexdigest()
 
 
+def _stored(sid: str, raw: str) -> Session:
+    """A session as its ``node_meta`` entry holds it."""
+    stored = orjson.loads(raw)
+    return Session(sid, str(stored["user"]), float(stored["created"]), float(stored["seen"]))
+
+
 def well_formed(value: str | None) -> bool:
     """Whether a cookie value can be one of our random ids (checked before any lookup)."""
     return (
@@ -63,13 +68,13 @@ class Sessions:
 
     def __init__(
         self,
-        engine: sa.Engine,
+        facts: NodeMeta,
         key: bytes,
         *,
         idle: float = IDLE_SECONDS,
         lifetime: float = LIFETIME_SECONDS,
     ) -> None:
-        self.engine = engine
+        self.facts = facts
         self.key = key
         self.idle = idle
         self.lifetime = lifetime
@@ -79,9 +84,12 @@ class Sessions:
         sid = secrets.token_urlsafe(32)
         now = time.time()
         value = orjson.dumps({"user": username, "created": now, "seen": now}).decode()
-        with write_transaction(self.engine) as connection:
-            self._purge(connection, now)
-            connection.execute(node_meta.insert().values(key=_key(sid), value=value))
+        self.facts.add(
+            _key(sid),
+            value,
+            prefix=KEY_PREFIX,
+            stale=lambda raw: self.expired(_stored("", raw), now),
+        )
         return Session(sid, username, now, now)
 
     def resolve(self, sid: str | None) -> Session | None:
@@ -90,14 +98,10 @@ class Sessions:
             return None
         assert sid is not None
         key = _key(sid)
-        with self.engine.connect() as connection:
-            raw = connection.execute(
-                sa.select(node_meta.c.value).where(node_meta.c.key == key)
-            ).scalar()
+        raw = self.facts.get(key)
         if raw is None:
             return None
-        stored = orjson.loads(raw)
-        session = Session(sid, str(stored["user"]), float(stored["created"]), float(stored["seen"]))
+        session = _stored(sid, raw)
         now = time.time()
         if self.expired(session, now):
             self.end(sid)
@@ -106,10 +110,7 @@ class Sessions:
             value = orjson.dumps(
                 {"user": session.username, "created": session.created, "seen": now}
             ).decode()
-            with write_transaction(self.engine) as connection:
-                connection.execute(
-                    node_meta.update().where(node_meta.c.key == key).values(value=value)
-                )
+            self.facts.update(key, value)
             session = Session(sid, session.username, session.created, now)
         return session
 
@@ -118,35 +119,13 @@ class Sessions:
 
     def end(self, sid: str) -> None:
         """Forget a session (logout): its cookie is worthless from now on."""
-        with write_transaction(self.engine) as connection:
-            connection.execute(node_meta.delete().where(node_meta.c.key == _key(sid)))
+        self.facts.delete(_key(sid))
 
     def end_all(self, username: str) -> int:
         """End every session of a user (disabled, or password changed); how many ended."""
-        ended = 0
-        with write_transaction(self.engine) as connection:
-            for key, raw in connection.execute(
-                sa.select(node_meta.c.key, node_meta.c.value).where(
-                    node_meta.c.key.startswith(KEY_PREFIX)
-                )
-            ).all():
-                if orjson.loads(raw).get("user") == username:
-                    connection.execute(node_meta.delete().where(node_meta.c.key == key))
-                    ended += 1
-        return ended
-
-    def _purge(self, connection: sa.Connection, now: float) -> None:
-        for key, raw in connection.execute(
-            sa.select(node_meta.c.key, node_meta.c.value).where(
-                node_meta.c.key.startswith(KEY_PREFIX)
-            )
-        ).all():
-            stored = orjson.loads(raw)
-            if (
-                now - float(stored["seen"]) > self.idle
-                or now - float(stored["created"]) > self.lifetime
-            ):
-                connection.execute(node_meta.delete().where(node_meta.c.key == key))
+        return self.facts.delete_under(
+            KEY_PREFIX, lambda raw: orjson.loads(raw).get("user") == username
+        )
 
     # -- CSRF -----------------------------------------------------------------------------
     def csrf_token(self, binding: str) -> str:
