@@ -73,8 +73,11 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-async def health(request: Request) -> JSONResponse:
-    """Liveness and database reachability; tells nothing about the node's content."""
+def health(request: Request) -> JSONResponse:
+    """Liveness and database reachability; tells nothing about the node's content.
+
+    A plain function: Starlette runs it in a worker thread, so a database slow to answer
+    never holds the event loop."""
     node: Node = request.app.state.node
     if not node.read.answers():
         return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
