@@ -11,9 +11,9 @@ import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -24,6 +24,7 @@ from diapason.coordinate.records import Holdings
 from diapason.coordinate.service import Coordination
 from diapason.domain.extensions import TLP_2_0_IDS, shipped_objects
 from diapason.domain.grading import grade
+from diapason.domain.protection import Protection, SubjectCategory, propose_protection
 from diapason.domain.stix import new_organisation
 from diapason.exchange.collections import Collections
 from diapason.exchange.inbound import Inbound
@@ -31,6 +32,7 @@ from diapason.exchange.ledger import Ledger
 from diapason.exchange.partners import Partners
 from diapason.exchange.receipts import Deliveries, OutgoingReceipts
 from diapason.exchange.sync import Local, SyncAgent
+from diapason.persons import Persons
 from diapason.settings import CONFIG_FILE, Secret, Settings, SettingsError
 from diapason.store import (
     Database,
@@ -238,8 +240,35 @@ class Node:
         from diapason.osint.ingest import Ingestor
 
         return Ingestor(
-            self.store, self.audit, self.settings.data_dir, lambda: self.identity_id, actor
+            self.store,
+            self.audit,
+            self.settings.data_dir,
+            lambda: self.identity_id,
+            actor,
+            propose=self.propose_protection,
         )
+
+    def propose_protection(self, obj: dict[str, Any]) -> dict[str, Any]:
+        """``obj`` with the data-protection metadata this node's settings propose for a
+        person found in open sources (``osint_person_category``, ``osint_review_days``)."""
+        return propose_protection(
+            obj,
+            self.settings.osint_person_category,
+            self.settings.osint_review_days,
+            datetime.now(UTC).date(),
+        )
+
+    def proposed_metadata(self, today: date | None = None) -> Protection:
+        """What the settings propose for a person record that carries no proposal."""
+        day = today or datetime.now(UTC).date()
+        return Protection(
+            SubjectCategory(self.settings.osint_person_category),
+            day + timedelta(days=self.settings.osint_review_days),
+        )
+
+    def persons(self, actor: str) -> Persons:
+        """Records about persons, protected as ``actor`` (``diapason protect``, the pages)."""
+        return Persons(self.store, self.audit, self.own_identities, actor)
 
     def coordination(
         self, *, actor: str, editor: str, clock: Callable[[], datetime] | None = None

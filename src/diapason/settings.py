@@ -96,6 +96,10 @@ class Settings:
     # a full page of Diapason's TAXII server (it ends a page at 64 MiB of objects) plus two
     # objects at the size limit.
     sync_max_answer_bytes: int = 0
+    # What ingest proposes for a person found in an article, until an analyst confirms it:
+    # the category of data subject and the review-by date, so many days after ingest.
+    osint_person_category: str = "other"
+    osint_review_days: int = 365
     secret_key: Secret = field(default_factory=lambda: Secret(""))
 
     @property
@@ -132,6 +136,8 @@ SETTINGS_TABLE: dict[str, tuple[str, type]] = {
     "sync_max_pages": ("DIAPASON_SYNC_MAX_PAGES", int),
     "sync_round_budget": ("DIAPASON_SYNC_ROUND_BUDGET", int),
     "sync_max_answer_bytes": ("DIAPASON_SYNC_MAX_ANSWER_BYTES", int),
+    "osint_person_category": ("DIAPASON_OSINT_PERSON_CATEGORY", str),
+    "osint_review_days": ("DIAPASON_OSINT_REVIEW_DAYS", int),
     "secret_key": ("DIAPASON_SECRET_KEY", Secret),
 }
 
@@ -145,11 +151,15 @@ _POSITIVE = {
     "sync_page_size",
     "sync_max_pages",
     "sync_round_budget",
+    "osint_review_days",
 }
 # The largest page a Diapason TAXII server gives (exchange.taxii.params.MAX_LIMIT).
 MAX_SYNC_PAGE_SIZE = 10_000
 _NODE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}\Z")
 _LOG_LEVELS = {"critical", "error", "warning", "info", "debug"}
+# The categories of data subject (domain.protection.SubjectCategory, a layer this module
+# does not import; a test keeps the two equal).
+PERSON_CATEGORIES = ("suspect", "convicted", "victim", "witness", "contact", "other")
 
 
 def _convert(name: str, kind: type, raw: Any, origin: str) -> Any:
@@ -185,7 +195,13 @@ def _convert(name: str, kind: type, raw: Any, origin: str) -> Any:
         )
     if name == "log_level" and raw.lower() not in _LOG_LEVELS:
         raise SettingsError(f"{name} ({origin}): one of {sorted(_LOG_LEVELS)}, got {raw!r}")
-    return raw.lower() if name == "log_level" else raw
+    if name == "osint_person_category" and raw.strip().lower() not in PERSON_CATEGORIES:
+        raise SettingsError(
+            f"{name} ({origin}): one of {', '.join(PERSON_CATEGORIES)}, got {raw!r}"
+        )
+    if name in ("log_level", "osint_person_category"):
+        return raw.strip().lower()
+    return raw
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -42,6 +42,7 @@ from diapason.domain.policy import (
     Withhold,
     WithholdCode,
     decide,
+    ends_of,
 )
 from diapason.domain.protection import protect
 
@@ -396,7 +397,75 @@ def test_row_11_ungraded() -> None:
     assert "not valid" in decision.reason
 
 
-def test_row_12_cleared() -> None:
+def relationship(source: str, target: str) -> dict[str, Any]:
+    return mark_osint(
+        {
+            "type": "relationship",
+            "spec_version": "2.1",
+            "id": f"relationship--{uuid.uuid4()}",
+            "created": "2025-06-01T08:00:00.000Z",
+            "modified": "2025-06-01T08:00:00.000Z",
+            "created_by_ref": OWN,
+            "relationship_type": "x-diapason-acts-in",
+            "source_ref": source,
+            "target_ref": target,
+            "object_marking_refs": [GREEN],
+        }
+    )
+
+
+def test_row_12_a_relationship_goes_only_with_both_ends() -> None:
+    person = f"identity--{uuid.uuid4()}"
+    event = f"x-diapason-event--{uuid.uuid4()}"
+    obj = relationship(person, event)
+    assert ends_of(obj) == (person, event)
+    withheld = PartnerContext("France", PARTNER_IDS["France"], withheld_ends=frozenset({person}))
+    decision = decide(obj, withheld, context())
+    assert code_of(decision) == "end-withheld"
+    assert person in decision.reason and event not in decision.reason
+    assert "France" in decision.reason
+    # Both ends held: released; ends of other objects do not matter.
+    assert code_of(decide(obj, FRANCE, context())) == "cleared"
+    other = PartnerContext("France", withheld_ends=frozenset({f"identity--{uuid.uuid4()}"}))
+    assert code_of(decide(obj, other, context())) == "cleared"
+
+
+def test_row_12_a_sighting_goes_only_with_every_end() -> None:
+    place = f"identity--{uuid.uuid4()}"
+    sighting = mark_osint(
+        {
+            "type": "sighting",
+            "spec_version": "2.1",
+            "id": f"sighting--{uuid.uuid4()}",
+            "created": "2025-06-01T08:00:00.000Z",
+            "modified": "2025-06-01T08:00:00.000Z",
+            "created_by_ref": OWN,
+            "sighting_of_ref": f"indicator--{uuid.uuid4()}",
+            "where_sighted_refs": [place],
+            "object_marking_refs": [GREEN],
+        }
+    )
+    assert ends_of(sighting) == (sighting["sighting_of_ref"], place)
+    partner = PartnerContext("France", withheld_ends=frozenset({place}))
+    assert code_of(decide(sighting, partner, context())) == "end-withheld"
+
+
+def test_row_12_containers_go_with_references_to_withheld_objects() -> None:
+    obj = graded(report(object_marking_refs=[GREEN]))
+    assert ends_of(obj) == ()
+    partner = PartnerContext("France", withheld_ends=frozenset(obj["object_refs"]))
+    assert code_of(decide(obj, partner, context())) == "cleared"
+
+
+def test_row_12_comes_after_every_other_rule() -> None:
+    person = f"identity--{uuid.uuid4()}"
+    obj = relationship(person, f"location--{uuid.uuid4()}")
+    del obj["extensions"]
+    partner = PartnerContext("France", withheld_ends=frozenset({person}))
+    assert code_of(decide(obj, partner, context())) == "ungraded"
+
+
+def test_row_13_cleared() -> None:
     decision = decide(graded(report(object_marking_refs=[GREEN])), FRANCE, context())
     assert decision == Release(
         ReleaseCode.CLEARED, "TLP:GREEN, B2: every release rule is met", correction=False

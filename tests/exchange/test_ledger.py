@@ -5,12 +5,14 @@ reads its own TAXII collection, served from its ledger, and no other."""
 from __future__ import annotations
 
 import threading
+from datetime import date, timedelta
 
 import orjson
 import sqlalchemy as sa
 
 from diapason.domain.extensions import SHIPPED_IDS, TLP_2_0_IDS
 from diapason.domain.markings import releasability_marking
+from diapason.domain.protection import protect
 from diapason.exchange.ledger import Ledger
 from diapason.store.schema import collection_entries
 from tests.exchange.build import Clock, graded, new_version, sdo
@@ -272,3 +274,100 @@ def test_two_runs_at_once_release_each_version_once(make_node: MakeNode) -> None
             "SELECT count(*) FROM release_decisions WHERE partner = 'bravo'"
         ).scalar_one()
     assert decided == max(summaries)
+
+
+def decided(node: FedNode, object_id: str, partner: str = "bravo") -> list[tuple[bool, str]]:
+    return [
+        (d.released, d.code) for d in node.node.ledger.decisions(object_id) if d.partner == partner
+    ]
+
+
+def test_a_relationship_goes_as_soon_as_both_ends_are_released(make_node: MakeNode) -> None:
+    """A relationship whose end is withheld is withheld too (``end-withheld``); once a new
+    version of that end is released, the ledger decides the relationship again and it goes,
+    in the same run. A report referring to the withheld end goes at once."""
+    a, b = make_node("alpha"), make_node("bravo")
+    federate(a, b)
+    clock = Clock()
+    own = a.identity
+    person = graded(
+        sdo("identity", own, "green", clock, name="Karim B.", identity_class="individual")
+    )
+    group = graded(sdo("intrusion-set", own, "green", clock, name="Réseau"))
+    link = graded(
+        sdo(
+            "relationship",
+            own,
+            "green",
+            clock,
+            relationship_type="related-to",
+            source_ref=person["id"],
+            target_ref=group["id"],
+        )
+    )
+    # Written before its end: decided first in the run, and again once the end goes.
+    early = graded(
+        sdo(
+            "relationship",
+            own,
+            "green",
+            clock,
+            relationship_type="related-to",
+            source_ref=group["id"],
+            target_ref=f"intrusion-set--{'0' * 8}-0000-4000-8000-{'0' * 12}",
+        )
+    )
+    report = graded(
+        sdo("report", own, "green", clock, published=clock.tick(), object_refs=[person["id"]])
+    )
+    a.put([early, person, group, link, report])
+    a.node.ledger.run("tests")
+    assert decided(a, person["id"]) == [(False, "protection-incomplete")]
+    assert decided(a, group["id"]) == [(True, "cleared")]
+    assert decided(a, link["id"]) == [(False, "end-withheld")]
+    reason = next(d.reason for d in a.node.ledger.decisions(link["id"]))
+    assert person["id"] in reason and "bravo" in reason
+    assert decided(a, report["id"]) == [(True, "cleared")]
+    # The end it lacks is not held anywhere: withheld until it is.
+    assert decided(a, early["id"]) == [(False, "end-withheld")]
+
+    protected = new_version(person, clock)
+    protected = protect(protected, "victim", date.today() + timedelta(days=30))
+    a.put([protected])
+    run = a.node.ledger.run("tests")
+    assert run.released["bravo"] == 2  # the person's new version and the relationship
+    assert decided(a, link["id"]) == [(True, "cleared")]
+    entries = {e[1:3] for e in outbox_entries(a, "bravo")}
+    assert version_key(link) in entries and version_key(protected) in entries
+    assert version_key(person) not in entries
+    released_with_ends = [
+        ids for ids, details in a.audit("release") if details.get("ends_released")
+    ]
+    assert released_with_ends == [[link["id"]]]
+    # Deciding again changes nothing.
+    again = a.node.ledger.run("tests")
+    assert again.released["bravo"] == 0
+    assert decided(a, link["id"]) == [(True, "cleared")]
+
+
+def test_a_relationship_to_the_partners_own_object_goes(make_node: MakeNode) -> None:
+    a, b = make_node("alpha"), make_node("bravo")
+    federate(a, b)
+    clock = Clock()
+    theirs = graded(sdo("intrusion-set", b.identity, "green", clock, name="Leur groupe"))
+    a.node.store.put_many([theirs], source="partner:bravo")
+    ours = graded(sdo("intrusion-set", a.identity, "green", clock, name="Notre groupe"))
+    link = graded(
+        sdo(
+            "relationship",
+            a.identity,
+            "green",
+            clock,
+            relationship_type="related-to",
+            source_ref=ours["id"],
+            target_ref=theirs["id"],
+        )
+    )
+    a.put([ours, link])
+    a.node.ledger.run("tests")
+    assert decided(a, link["id"]) == [(True, "cleared")]

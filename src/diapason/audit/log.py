@@ -37,6 +37,7 @@ ACTIONS: frozenset[str] = frozenset(
         "erase",
         "correct",
         "review",
+        "protect",
         "consult",
         "search",
         # exchange with partners

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "ingest": "diapason.cli.osint:ingest_command",
     "init": "diapason.cli.server:init_command",
     "partner": "diapason.cli.exchange:partner_group",
+    "protect": "diapason.cli.persons:protect_command",
     "release": "diapason.cli.exchange:release_group",
     "review": "diapason.cli.exchange:review_command",
     "search": "diapason.cli.objects:search_command",

@@ -36,7 +36,9 @@ row   condition                                                 decision, code
       (at least a category of data subject, a review-by date)   ``protection-incomplete``
 10    review-by date passed                                     withhold ``review-overdue``
 11    no valid grade and not flagged OSINT                      withhold ``ungraded``
-12    otherwise                                                 release ``cleared``
+12    a relationship or sighting one of whose ends the partner  withhold ``end-withheld``
+      does not hold (``PartnerContext.withheld_ends``)
+13    otherwise                                                 release ``cleared``
 ====  ========================================================  ==========================
 
 **Revoked versions** follow the same rules: a revocation must reach the partners who
@@ -84,6 +86,7 @@ class WithholdCode(StrEnum):
     PROTECTION_INCOMPLETE = "protection-incomplete"
     REVIEW_OVERDUE = "review-overdue"
     UNGRADED = "ungraded"
+    END_WITHHELD = "end-withheld"
 
 
 class ReleaseCode(StrEnum):
@@ -107,6 +110,7 @@ RULE_ORDER: tuple[str, ...] = (
     WithholdCode.PROTECTION_INCOMPLETE,
     WithholdCode.REVIEW_OVERDUE,
     WithholdCode.UNGRADED,
+    WithholdCode.END_WITHHELD,
     ReleaseCode.CLEARED,
 )
 
@@ -128,12 +132,15 @@ class PartnerContext:
 
     ``identity_id`` is the partner organisation's STIX identity, if known: an object that
     partner created may go back to it without a consent. ``named_recipient`` says the
-    partner is a named recipient of this object (for TLP:RED).
+    partner is a named recipient of this object (for TLP:RED). ``withheld_ends``: the ends
+    of this version (``ends_of``) the partner does not hold, neither released to it nor
+    received from it; the ledger, which knows what went where, fills it in.
     """
 
     name: str
     identity_id: str | None = None
     named_recipient: bool = False
+    withheld_ends: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.strip():
@@ -221,6 +228,24 @@ class Withhold:
 
 
 Decision = Release | Withhold
+
+
+# The references that make an end of a relationship or a sighting: without them the object
+# says something about objects the partner does not have.
+END_PROPERTIES: dict[str, tuple[str, ...]] = {
+    "relationship": ("source_ref", "target_ref"),
+    "sighting": ("sighting_of_ref", "observed_data_refs", "where_sighted_refs"),
+}
+
+
+def ends_of(version: Mapping[str, Any]) -> tuple[str, ...]:
+    """The ids a relationship or a sighting joins (its ends); empty for any other object."""
+    found: list[str] = []
+    for prop in END_PROPERTIES.get(str(version.get("type")), ()):
+        value = version.get(prop)
+        values = value if isinstance(value, list) else [value]
+        found += [ref for ref in values if isinstance(ref, str) and ref not in found]
+    return tuple(found)
 
 
 def _declares_rel_to(definition: Mapping[str, Any]) -> bool:
@@ -347,6 +372,15 @@ def decide(
         return withhold(
             WithholdCode.UNGRADED,
             "not graded (source reliability, information credibility) and not open-source",
+        )
+
+    # 12. A relationship or a sighting goes with its ends, or not at all.
+    withheld_ends = [end for end in ends_of(version) if end in partner.withheld_ends]
+    if withheld_ends:
+        return withhold(
+            WithholdCode.END_WITHHELD,
+            f"joins {', '.join(withheld_ends)}, not released to {partner.name}: it goes as "
+            "soon as both ends are released",
         )
 
     basis = grading.code if grading is not None else "OSINT"

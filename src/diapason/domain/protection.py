@@ -16,6 +16,12 @@ the Directive makes the category mandatory, and Art. 5 gives every record a time
 
 The review-by date is a calendar date (``YYYY-MM-DD``), not a timestamp: a review is due on
 a day. The record is overdue from the day after.
+
+A **proposal** is what the OSINT pipeline suggests for a person it found in an article: a
+category and a review-by date from the node's settings, kept in the custom property
+``x_diapason_protection_proposal`` (the same two keys as the extension). It protects
+nothing: the record stays incomplete, and withheld, until an analyst confirms it, which
+writes the extension and drops the proposal.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -49,6 +55,8 @@ class Nature(StrEnum):
 class ProtectionError(ValueError):
     """Malformed or incomplete data-protection metadata."""
 
+
+PROPOSAL_PROPERTY = "x_diapason_protection_proposal"
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z", re.ASCII)
 _KEYS = frozenset(
@@ -115,7 +123,9 @@ def protect(
     current = obj.get("extensions")
     extensions = dict(current) if isinstance(current, Mapping) else {}
     extensions[PROTECTION_EXTENSION_ID] = payload
-    return {**obj, "extensions": extensions}
+    protected = {**obj, "extensions": extensions}
+    protected.pop(PROPOSAL_PROPERTY, None)  # confirmed, or replaced by what was chosen
+    return protected
 
 
 def protection_of(obj: Mapping[str, Any]) -> Protection | None:
@@ -201,3 +211,32 @@ def protection_problems(obj: Mapping[str, Any]) -> tuple[str, ...]:
 def review_overdue(protection: Protection | None, today: date) -> bool:
     """Whether the review-by date has passed (the day itself is still in time)."""
     return protection is not None and today > protection.review_by
+
+
+def propose_protection(
+    obj: Mapping[str, Any], category: SubjectCategory | str, review_days: int, today: date
+) -> dict[str, Any]:
+    """``obj`` with a proposal (``category``, review by ``today`` + ``review_days``) when it
+    is an individual's identity without data-protection metadata; otherwise unchanged."""
+    if not is_about_person(obj) or PROTECTION_EXTENSION_ID in (obj.get("extensions") or {}):
+        return dict(obj)
+    proposal = {
+        "data_subject_category": SubjectCategory(category).value,
+        "review_by": (today + timedelta(days=review_days)).isoformat(),
+    }
+    return {**obj, PROPOSAL_PROPERTY: proposal}
+
+
+def proposal_of(obj: Mapping[str, Any]) -> Protection | None:
+    """The proposal ``obj`` carries, or ``None`` (none, or not a readable one)."""
+    proposal = obj.get(PROPOSAL_PROPERTY)
+    if not isinstance(proposal, Mapping):
+        return None
+    category = proposal.get("data_subject_category")
+    if not isinstance(category, str) or category not in SubjectCategory._value2member_map_:
+        return None
+    try:
+        review_by = _parse_date(proposal.get("review_by"))
+    except ProtectionError:
+        return None
+    return Protection(SubjectCategory(category), review_by)

@@ -10,6 +10,12 @@ is recorded and released once.
 Corrections (Directive 2016/680, Art. 7): a revoked version goes to every partner that
 received an earlier version of the object, even where the policy would now withhold it.
 A partner never gets back the versions it sent us itself.
+
+A relationship or a sighting goes with its ends (policy row 12, ``end-withheld``): each is
+decided knowing which of its ends the partner holds (released to it, or received from
+it). When an object is released to a partner, the relationships and sightings withheld
+from it for want of that end are decided again, in the same transaction: one indexed
+query (the store's reference index, ``edges``, joined to the decisions) per change.
 """
 
 from __future__ import annotations
@@ -23,18 +29,42 @@ import orjson
 import sqlalchemy as sa
 
 from diapason.audit import AuditLog
-from diapason.domain.policy import PartnerContext, ReleaseContext, decide
+from diapason.domain.policy import (
+    Decision,
+    PartnerContext,
+    ReleaseContext,
+    WithholdCode,
+    decide,
+    ends_of,
+)
 from diapason.domain.timestamps import store_now
 from diapason.exchange.collections import Collections
 from diapason.exchange.partners import Partner, Partners
 from diapason.store.db import write_transaction
-from diapason.store.rows import BULK_ROWS, insert_tuples, lock_counter, partner_versions
-from diapason.store.schema import consents, counters, objects, red_recipients, release_decisions
+from diapason.store.rows import (
+    BULK_ROWS,
+    among,
+    insert_tuples,
+    lock_counter,
+    partner_versions,
+    placeholder,
+)
+from diapason.store.schema import (
+    consents,
+    counters,
+    edges,
+    objects,
+    red_recipients,
+    release_decisions,
+)
 
 # Versions decided per step. Each step commits its decisions, outbox entries, audit entries
 # and new position in one transaction; as with the store's batches, larger steps write
 # fewer index pages per version.
 BATCH = 50_000
+# Ids looked up per query when finding what refers to newly released objects.
+REFERRERS_CHUNK = 1_000
+END_TYPES = ("relationship", "sighting")
 
 
 @dataclass
@@ -54,6 +84,19 @@ class DecisionRecord:
     released: bool
     code: str
     reason: str
+
+
+def _decision_row(partner: Partner, row: Any, now: str, decision: Decision) -> tuple[Any, ...]:
+    """A ``release_decisions`` row (in its column order) for ``row`` (an id, a modified)."""
+    return (
+        partner.name,
+        row.id,
+        row.modified,
+        now,
+        decision.released,
+        str(decision.code),
+        decision.reason[:2000],
+    )
 
 
 class Ledger:
@@ -174,6 +217,12 @@ class Ledger:
                 context = self.context(context.today)
             ids = sorted({row.id for row in rows})
             earlier = self._released_before(partner.name, ids)
+            versions = {
+                row.seq: orjson.loads(row.content) for row in rows if row.source != received_from
+            }
+            ends = {end for version in versions.values() for end in ends_of(version)}
+            with self.engine.connect() as connection:
+                held = self._held(connection, partner, ends) if ends else set()
             decided: list[tuple[Any, ...]] = []
             releases: list[tuple[str, str]] = []
             withheld_ids: list[str] = []
@@ -181,13 +230,8 @@ class Ledger:
             for row in rows:
                 if row.source == received_from:
                     continue  # never echo a partner's own objects back to it
-                version = orjson.loads(row.content)
-                named = partner.name in context.red_recipients.get(row.id, ())
-                decision = decide(
-                    version,
-                    PartnerContext(partner.name, partner.identity_id, named_recipient=named),
-                    context,
-                )
+                version = versions[row.seq]
+                decision = self._decide(partner, context, version, held, earlier)
                 released = decision.released
                 code, reason = str(decision.code), decision.reason
                 if not released and decision.correction and row.id in earlier:
@@ -223,6 +267,9 @@ class Ledger:
                         details={"partner": partner.name, "collection": partner.outbox},
                         connection=connection,
                     )
+                    released_total += self._release_dependents(
+                        connection, partner, context, [i for i, _ in releases], actor
+                    )
                 if withheld_ids:
                     self.audit.append(
                         actor,
@@ -235,6 +282,132 @@ class Ledger:
                 self._advance(partner.name, position, connection)
             released_total += len(releases)
             withheld_total += len(withheld_ids)
+
+    def _decide(
+        self,
+        partner: Partner,
+        context: ReleaseContext,
+        version: dict[str, Any],
+        *held: set[str],
+    ) -> Decision:
+        """The policy's decision on ``version`` for ``partner``, who holds what ``held``
+        names (at least every end of the version it holds)."""
+        object_id = version.get("id")
+        named = isinstance(object_id, str) and partner.name in context.red_recipients.get(
+            object_id, ()
+        )
+        withheld_ends = frozenset(
+            end for end in ends_of(version) if not any(end in known for known in held)
+        )
+        return decide(
+            version,
+            PartnerContext(
+                partner.name,
+                partner.identity_id,
+                named_recipient=named,
+                withheld_ends=withheld_ends,
+            ),
+            context,
+        )
+
+    def _held(self, connection: sa.Connection, partner: Partner, ids: set[str]) -> set[str]:
+        """Which of ``ids`` the partner holds: a version released to it, or received from it."""
+        wanted = sorted(ids)
+        released = {
+            object_id
+            for object_id, _ in partner_versions(
+                connection, release_decisions, partner.name, wanted, released_only=True
+            )
+        }
+        in_ids, ids_value = among(connection.dialect.name, wanted)
+        mark = placeholder(connection)
+        theirs = {
+            object_id
+            for (object_id,) in connection.exec_driver_sql(
+                f"SELECT DISTINCT id FROM {objects.name} WHERE id {in_ids} AND source = {mark}",
+                (ids_value, f"partner:{partner.name}"),
+            )
+        }
+        return released | theirs
+
+    def _release_dependents(
+        self,
+        connection: sa.Connection,
+        partner: Partner,
+        context: ReleaseContext,
+        released: list[str],
+        actor: str,
+    ) -> int:
+        """Decide again the relationships and sightings withheld from ``partner`` for want
+        of one of the ``released`` objects (and, when they go, those waiting for them);
+        returns how many went."""
+        total = 0
+        pending = sorted(set(released))
+        while pending:
+            waiting: list[Any] = []
+            for start in range(0, len(pending), REFERRERS_CHUNK):
+                chunk = pending[start : start + REFERRERS_CHUNK]
+                waiting += connection.execute(
+                    sa.select(objects.c.seq, objects.c.id, objects.c.modified, objects.c.content)
+                    .join_from(edges, objects, objects.c.seq == edges.c.source_seq)
+                    .join(
+                        release_decisions,
+                        (release_decisions.c.partner == partner.name)
+                        & (release_decisions.c.object_id == objects.c.id)
+                        & (release_decisions.c.modified == objects.c.modified),
+                    )
+                    .where(
+                        edges.c.target_id.in_(chunk),
+                        objects.c.is_current,
+                        objects.c.type.in_(END_TYPES),
+                        release_decisions.c.code == WithholdCode.END_WITHHELD.value,
+                    )
+                ).all()
+            rows = list({row.seq: row for row in waiting}.values())
+            if not rows:
+                break
+            versions = [orjson.loads(row.content) for row in rows]
+            held = self._held(
+                connection, partner, {end for version in versions for end in ends_of(version)}
+            )
+            decided: list[tuple[Any, ...]] = []
+            releases: list[tuple[str, str]] = []
+            now = store_now()
+            for row, version in zip(rows, versions, strict=True):
+                decision = self._decide(partner, context, version, held)
+                decided.append(_decision_row(partner, row, now, decision))
+                if decision.released:
+                    releases.append((row.id, row.modified))
+            for row in rows:
+                connection.execute(
+                    release_decisions.delete().where(
+                        (release_decisions.c.partner == partner.name)
+                        & (release_decisions.c.object_id == row.id)
+                        & (release_decisions.c.modified == row.modified)
+                    )
+                )
+            self._record(connection, decided)
+            if releases:
+                self.collections.add_entries(
+                    partner.outbox,
+                    releases,
+                    connection=connection,
+                    object_seqs={(row.id, row.modified): row.seq for row in rows},
+                )
+                self.audit.append(
+                    actor,
+                    "release",
+                    [object_id for object_id, _ in releases],
+                    details={
+                        "partner": partner.name,
+                        "collection": partner.outbox,
+                        "ends_released": True,
+                    },
+                    connection=connection,
+                )
+            total += len(releases)
+            pending = sorted({object_id for object_id, _ in releases})
+        return total
 
     def _released_before(self, partner: str, ids: list[str]) -> set[str]:
         with self.engine.connect() as connection:
@@ -294,26 +467,15 @@ class Ledger:
         releases: list[tuple[str, str]] = []
         decided: list[tuple[Any, ...]] = []
         now = store_now()
-        for row in rows:
+        versions = [orjson.loads(row.content) for row in rows]
+        ends = {end for version in versions for end in ends_of(version)}
+        with self.engine.connect() as connection:
+            held = self._held(connection, partner, ends) if ends else set()
+        for row, version in zip(rows, versions, strict=True):
             if row.source == f"partner:{partner.name}":
                 continue
-            named = partner.name in context.red_recipients.get(row.id, ())
-            decision = decide(
-                orjson.loads(row.content),
-                PartnerContext(partner.name, partner.identity_id, named_recipient=named),
-                context,
-            )
-            decided.append(
-                (
-                    partner.name,
-                    row.id,
-                    row.modified,
-                    now,
-                    decision.released,
-                    str(decision.code),
-                    decision.reason[:2000],
-                )
-            )
+            decision = self._decide(partner, context, version, held)
+            decided.append(_decision_row(partner, row, now, decision))
             if decision.released:
                 releases.append((row.id, row.modified))
         with write_transaction(self.engine) as connection:
@@ -327,6 +489,7 @@ class Ledger:
                     details={"partner": partner.name, "reconsidered": True},
                     connection=connection,
                 )
+                self._release_dependents(connection, partner, context, [object_id], actor)
         return len(releases), len(decided) - len(releases)
 
     def decisions(self, object_id: str) -> list[DecisionRecord]:

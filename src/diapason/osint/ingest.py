@@ -131,12 +131,16 @@ class Ingestor:
         data_dir: Path,
         identity: Callable[[], str | None],
         actor: str,
+        propose: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         self.store = store
         self.audit = audit
         self.data_dir = data_dir
         self.identity = identity
         self.actor = actor
+        # Adds to a person record the data-protection metadata proposed for it
+        # (Node.propose_protection); an analyst confirms it on the article page.
+        self.propose = propose
         self._gazetteer: Gazetteer | None = None
         self._kb: KnowledgeBase | None = None
         self._duplicates: DuplicateIndex | None = None
@@ -203,6 +207,8 @@ class Ingestor:
             result.duplicate_of = original[0]
         held = self.store.known_ids([obj["id"] for obj in objects])
         fresh = [obj for obj in objects if obj["id"] not in held]
+        if self.propose is not None:
+            fresh = [self.propose(obj) for obj in fresh]
         # The store accepts or refuses objects one by one: check them all first, so that an
         # article is written whole or not at all.
         limit = self.store.max_object_bytes

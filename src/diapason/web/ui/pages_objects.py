@@ -17,9 +17,18 @@ from starlette.routing import Route
 from diapason.domain.extensions import TLP_2_0_IDS
 from diapason.domain.labels import labels
 from diapason.domain.markings import effective_markings, marking_refs
-from diapason.domain.protection import is_about_person
+from diapason.domain.protection import (
+    Nature,
+    ProtectionError,
+    SubjectCategory,
+    is_about_person,
+    proposal_of,
+    protection_of,
+)
 from diapason.domain.stix import ID_RE, TYPE_RE, StixError
 from diapason.domain.timestamps import as_store_timestamp
+from diapason.domain.trust import partner_of_source
+from diapason.persons import ProtectRefused, parse_metadata
 from diapason.store.interface import Query, StoredObject
 from diapason.store.read_model import Brief, title_of
 from diapason.web.ui.core import NavItem, Refused, Ui, View
@@ -168,7 +177,18 @@ def _links(view: View, stored: StoredObject) -> list[tuple[str, str, bool]]:
     return links
 
 
-def _graph(view: View, stored: StoredObject, allowed_personal: bool) -> Any:
+def _unheld_label(view: View, sender: str | None) -> str:
+    """How a reference to an object this node does not hold reads: the partner that sent
+    the referring object did not share it (or, for our own, it is not held here)."""
+    partner = partner_of_source(sender)
+    if partner is not None:
+        return str(view.gettext("not shared with you by %(partner)s", partner=partner))
+    return str(view.gettext("not held on this node"))
+
+
+def _graph(
+    view: View, stored: StoredObject, allowed_personal: bool, sender: str | None
+) -> tuple[Any, list[GraphNode]]:
     links = _links(view, stored)
     known = view.node.read.briefs_of({other for other, _, _ in links})
     nodes: list[GraphNode] = []
@@ -182,12 +202,14 @@ def _graph(view: View, stored: StoredObject, allowed_personal: bool) -> Any:
         label = rest[:8]
         if found is not None and found.title and (allowed_personal or not found.person):
             label = found.title
+        if found is None:
+            label = _unheld_label(view, sender)
         href = f"/objects/{other}" if found is not None else None
         nodes.append(GraphNode(other, kind, label, relation, outgoing, href))
         if len(nodes) >= GRAPH_LIMIT:
             break
     if not nodes:
-        return None
+        return None, nodes
     return neighbour_graph(
         title_of(stored.object) or stored.id,
         stored.type,
@@ -196,7 +218,7 @@ def _graph(view: View, stored: StoredObject, allowed_personal: bool) -> Any:
         description=str(
             view.gettext("%(n)s objects linked to this one by references", n=len(nodes))
         ),
-    )
+    ), nodes
 
 
 def object_page(view: View) -> Response:
@@ -229,6 +251,23 @@ def object_page(view: View) -> Response:
                 typed=view.form.get("reason", ""),
                 problem=problem,
             )
+    return _show(view, stored, versions, person, reason)
+
+
+def _show(
+    view: View,
+    stored: StoredObject,
+    versions: list[StoredObject],
+    person: bool,
+    reason: str | None,
+    *,
+    notice: str | None = None,
+    problem: str | None = None,
+    typed: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    """The page of ``stored`` (consulted for ``reason`` when it is about a person)."""
+    object_id = stored.id
     shown = stored
     wanted = view.query.get("version")
     if wanted:
@@ -255,24 +294,109 @@ def object_page(view: View) -> Response:
         reason=reason,
         details={"page": "object", "personal_data": True} if person else {"page": "object"},
     )
+    sender = versions[0].source if versions else stored.source
+    graph, neighbours = _graph(view, stored, view.can("personal_data:read"), sender)
     return view.render(
         "object.html",
+        status=status,
         stored=shown,
         current=stored,
         title=title_of(shown.object) or object_id,
         tlp=marks.tlp.value if marks.tlp else None,
         labels=shown_labels,
-        provenance=_provenance(view, versions[0].source if versions else stored.source),
+        provenance=_provenance(view, sender),
         version_rows=[(v, _provenance(view, v.source)) for v in versions],
         author=author,
         decisions=view.node.ledger.decisions(object_id),
         deliveries=view.node.deliveries.of_object(object_id),
-        graph=_graph(view, stored, view.can("personal_data:read")),
+        graph=graph,
+        neighbours=neighbours,
         description=shown.object.get("description")
         if isinstance(shown.object.get("description"), str)
         else None,
         body=orjson.dumps(shown.object, option=orjson.OPT_INDENT_2).decode(),
         person=person,
+        protect_form=_protect_form(view, stored, person, reason, typed),
+        notice=notice,
+        problem=problem,
+    )
+
+
+def _protect_form(
+    view: View,
+    stored: StoredObject,
+    person: bool,
+    reason: str | None,
+    typed: dict[str, str] | None,
+) -> dict[str, Any] | None:
+    """What the data-protection form shows, or None when this user may not protect this
+    record (not about a person, not ours, no right to write)."""
+    if not person or not view.can("objects:write") or not stored.current:
+        return None
+    persons = view.node.persons(view.actor)
+    if persons.refusal(stored, stored.id) is not None:
+        return None
+    values = typed
+    if values is None:
+        try:
+            current = protection_of(stored.object) or proposal_of(stored.object)
+        except ProtectionError:
+            current = proposal_of(stored.object)
+        chosen = current or view.node.proposed_metadata()
+        values = {
+            "category": chosen.category.value,
+            "review_by": chosen.review_by.isoformat(),
+            "nature": chosen.nature.value if chosen.nature else "",
+            "legal_basis": chosen.legal_basis or "",
+            "purpose": chosen.purpose or "",
+        }
+    return {
+        "values": values,
+        "reason": reason or "",
+        "categories": [c.value for c in SubjectCategory],
+        "natures": [n.value for n in Nature],
+    }
+
+
+def protect_record(view: View) -> Response:
+    """The data-protection form of a person's page: a new version carrying the metadata
+    (``Persons.protect``, audited ``protect``), then the page again."""
+    view.require("objects:write")
+    view.require("personal_data:read")
+    object_id = view.request.path_params["object_id"]
+    stored = view.node.store.get(object_id) if ID_RE.match(object_id) else None
+    if stored is None:
+        raise Refused(404, str(view.gettext("No such object.")))
+    reason = view.form.get("reason", "").strip()[:MAX_REASON] or str(
+        view.gettext("data-protection metadata recorded")
+    )
+    typed = {
+        key: view.form.get(key, "").strip()[:MAX_REASON]
+        for key in ("category", "review_by", "nature", "legal_basis", "purpose")
+    }
+    persons = view.node.persons(view.actor)
+    try:
+        metadata = parse_metadata(
+            typed["category"],
+            typed["review_by"],
+            nature=typed["nature"] or None,
+            legal_basis=typed["legal_basis"],
+            purpose=typed["purpose"],
+        )
+        persons.protect([object_id], metadata)
+    except ProtectRefused as error:
+        versions = view.node.store.versions(object_id)
+        return _show(
+            view, stored, versions, True, reason, problem=str(error), typed=typed, status=400
+        )
+    current = view.node.store.get(object_id) or stored
+    return _show(
+        view,
+        current,
+        view.node.store.versions(object_id),
+        True,
+        reason,
+        notice=str(view.gettext("Data-protection metadata recorded: a new version was written.")),
     )
 
 
@@ -285,5 +409,11 @@ def routes(ui: Ui) -> list[Route]:
             object_page,
             methods=("GET", "POST"),
             permission="objects:read",
+        ),
+        ui.page(
+            "/objects/{object_id}/protect",
+            protect_record,
+            methods=("POST",),
+            permission="objects:write",
         ),
     ]

@@ -15,12 +15,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from diapason.domain.extensions import diapason_id
+from diapason.domain.protection import is_about_person, proposal_of, protection_of
 from diapason.domain.timestamps import timestamp_day
 from diapason.osint.article import Article
 from diapason.osint.entities import Entity
 from diapason.osint.gazetteer import ENTITY_TYPES, GazetteerError, load_gazetteer, record_correction
 from diapason.osint.pipeline import Analysis, analyse
 from diapason.osint.stix_objects import entity_id
+from diapason.persons import ProtectRefused, needs_confirmation
 from diapason.web.ui.core import NavItem, Refused, Ui, View
 from diapason.web.ui.highlight import Mark, highlight
 from diapason.web.ui.i18n import N_
@@ -189,6 +191,48 @@ def _rows(
     return entities, events, entity_marks, event_marks
 
 
+@dataclass(frozen=True)
+class PersonRow:
+    """A person the article refers to, and the data-protection metadata it has or is
+    proposed."""
+
+    object_id: str
+    name: str
+    state: str  # "protected", "proposed", "not-ours"
+    category: str
+    review_by: str
+
+
+def _persons(view: View, refs: dict[str, dict[str, Any]]) -> list[PersonRow]:
+    persons = view.node.persons(view.actor)
+    rows: list[PersonRow] = []
+    fallback = view.node.proposed_metadata()
+    for object_id, obj in refs.items():
+        if not is_about_person(obj):
+            continue
+        name = str(obj.get("name") or object_id)
+        if not needs_confirmation(obj):
+            found = protection_of(obj)
+            if found is not None:
+                rows.append(
+                    PersonRow(
+                        object_id,
+                        name,
+                        "protected",
+                        found.category.value,
+                        found.review_by.isoformat(),
+                    )
+                )
+            continue
+        held = view.node.store.get(object_id)
+        chosen = proposal_of(obj) or fallback
+        state = "not-ours" if persons.refusal(held, object_id) else "proposed"
+        rows.append(
+            PersonRow(object_id, name, state, chosen.category.value, chosen.review_by.isoformat())
+        )
+    return rows
+
+
 def article_page(
     view: View, typed: dict[str, str] | None = None, problem: str | None = None, status: int = 200
 ) -> Response:
@@ -220,6 +264,7 @@ def article_page(
         ingested=view.query.get("status", ""),
         typed=typed or {},
         problem=problem,
+        persons=_persons(view, refs),
     )
 
 
@@ -277,6 +322,32 @@ def correct(view: View) -> Response:
     return view.redirect(f"/osint/articles/{report_id}?status=corrected")
 
 
+def confirm_persons(view: View) -> Response:
+    """Confirm the proposed data-protection metadata of every person of the article that
+    lacks it and that this node created: one new version each, one ``protect`` audit entry
+    naming the article."""
+    view.require("objects:write")
+    view.require("personal_data:read")
+    report_id = view.request.path_params["report_id"]
+    stored = view.node.store.get(report_id) if report_id.startswith("report--") else None
+    if stored is None:
+        raise Refused(404, str(view.gettext("No such article.")))
+    refs = view.node.read.current_objects(
+        [r for r in stored.object.get("object_refs") or () if isinstance(r, str)]
+    )
+    wanted = [row.object_id for row in _persons(view, refs) if row.state == "proposed"]
+    if not wanted:
+        problem = view.gettext("No person of this article awaits confirmation.")
+        return article_page(view, None, str(problem), 400)
+    try:
+        view.node.persons(view.actor).confirm_proposals(
+            wanted, view.node.proposed_metadata(), details={"article": report_id}
+        )
+    except ProtectRefused as error:
+        return article_page(view, None, str(error), 400)
+    return view.redirect(f"/osint/articles/{report_id}?status=protected")
+
+
 def routes(ui: Ui) -> list[Route]:
     """This module's pages, declared with ``ui.page`` (found by ``build_ui``)."""
     return [
@@ -288,5 +359,11 @@ def routes(ui: Ui) -> list[Route]:
             correct,
             methods=("POST",),
             permission="objects:read",
+        ),
+        ui.page(
+            "/osint/articles/{report_id}/persons",
+            confirm_persons,
+            methods=("POST",),
+            permission="objects:write",
         ),
     ]

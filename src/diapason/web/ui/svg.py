@@ -129,7 +129,7 @@ def neighbour_graph(
         circle = (
             f'<circle cx="{x:.1f}" cy="{y:.1f}" r="9" fill="{colour}"/>'
             f'<text x="{x:.1f}" y="{y + 24:.1f}" text-anchor="middle" font-size="11" '
-            f'fill="{INK}">{escape(_short(node.label))}</text>'
+            f'fill="{INK}">{escape(_short(node.label, 22 if node.href else 30))}</text>'
             f'<text x="{x:.1f}" y="{y + 37:.1f}" text-anchor="middle" font-size="10" '
             f'fill="{MUTED}">{escape(node.type)}</text>'
         )
