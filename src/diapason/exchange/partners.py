@@ -26,7 +26,7 @@ from diapason.settings import Secret
 from diapason.store.db import write_transaction
 from diapason.store.rows import utc_now
 from diapason.store.schema import partners, users
-from diapason.tls import is_loopback
+from diapason.tls import FINGERPRINT_RE, is_loopback
 
 log = logging.getLogger("diapason.partners")
 
@@ -171,6 +171,8 @@ def check_transport(
 ) -> None:
     """Refuse what would not protect the connection: plain http outside loopback without
     ``insecure``, or a CA file or fingerprint on a plain http URL (nothing to check)."""
+    if fingerprint is not None and not FINGERPRINT_RE.match(fingerprint):
+        raise PartnerError("a pinned fingerprint is 64 lower-case hex digits (SHA-256)")
     if url.startswith("https://"):
         return
     if ca_certificates or fingerprint:
