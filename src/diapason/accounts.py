@@ -56,6 +56,9 @@ class User:
     role: str
     disabled: bool
     created_at: str
+    # The SHA-256 fingerprint of the client certificate its requests must come over, if
+    # the account is bound to one (a partner node's; see authentication.py).
+    certificate: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,7 @@ def _user(row: _Row) -> User:
         role=row.role,
         disabled=bool(row.disabled),
         created_at=row.created_at,
+        certificate=row.certificate,
     )
 
 
@@ -212,7 +216,19 @@ class Accounts:
                 .where(api_tokens.c.user_id == row.id, api_tokens.c.revoked_at.is_(None))
                 .values(revoked_at=now)
             )
-        return User(int(row.id), row.username, row.role, True, row.created_at)
+        return User(int(row.id), row.username, row.role, True, row.created_at, row.certificate)
+
+    def bind_certificate(self, username: str, fingerprint: str | None) -> None:
+        """Bind an account to a client certificate (its SHA-256 fingerprint, 64 lower-case
+        hex digits), or unbind it with None: a bound account's credentials are refused on
+        a connection that did not present that certificate."""
+        if fingerprint is not None and not re.match(r"^[0-9a-f]{64}\Z", fingerprint):
+            raise AccountError("a certificate fingerprint is 64 lower-case hex digits")
+        with write_transaction(self.engine) as connection:
+            row = self._existing(connection, username)
+            connection.execute(
+                users.update().where(users.c.id == row.id).values(certificate=fingerprint)
+            )
 
     def set_password(self, username: str, password: str) -> None:
         """Set (or replace) a user's password."""
@@ -329,6 +345,7 @@ class Accounts:
                     users.c.role,
                     users.c.disabled,
                     users.c.created_at,
+                    users.c.certificate,
                 )
                 .select_from(_TOKENS_WITH_USERS)
                 .where(api_tokens.c.token_hash == _token_hash(secret))

@@ -4,6 +4,15 @@ Passwords are checked with Argon2 (deliberately slow); a successful check is rem
 a minute, keyed by a hash of the credentials, so a client paging with Basic auth is not
 slowed by one Argon2 verification per page. A disabled user can therefore keep access for at
 most that minute. Tokens are looked up by their SHA-256, which is fast.
+
+An account may be bound to a client certificate (``User.certificate``, its SHA-256
+fingerprint; a partner node's, set at ``partner add``): its credentials then prove nothing
+on a connection that did not present that certificate, so a stolen token alone is not
+enough. The certificate of a request is its TLS connection's, which ``diapason serve``
+verified against ``client_ca`` and hands to the application in the ASGI ``tls`` extension
+(``client_certificate(scope)`` reads it). ``authenticate`` is given that fingerprint; when
+it is not, it reads ``CLIENT_CERTIFICATE``, which the application sets for each request
+(``web.app.ClientCertificate``). A refusal is audited here, with why.
 """
 
 from __future__ import annotations
@@ -13,21 +22,63 @@ import binascii
 import hashlib
 import threading
 import time
+from collections.abc import Mapping
+from contextvars import ContextVar
+from typing import Any
 
 from diapason.accounts import TOKEN_PREFIX, USERNAME_RE, Accounts, User
+from diapason.audit import AuditLog
+from diapason.tls import pem_fingerprint
 
 PASSWORD_CACHE_SECONDS = 60.0
 PASSWORD_CACHE_SIZE = 1024
 
+# The fingerprint of the client certificate of the request being served (None: none), set
+# for each request by the application (``web.app.ClientCertificate``) and seen by the worker
+# threads the request runs in (each gets a copy of the request's context).
+CLIENT_CERTIFICATE: ContextVar[str | None] = ContextVar("client_certificate", default=None)
+
+
+def client_certificate(scope: Mapping[str, Any]) -> str | None:
+    """The SHA-256 fingerprint of the client certificate a request's TLS connection
+    presented (and the server verified), from the ASGI ``tls`` extension; None without."""
+    extensions = scope.get("extensions") or {}
+    chain = (extensions.get("tls") or {}).get("client_cert_chain") or []
+    return pem_fingerprint(chain[0]) if chain else None
+
 
 class Authenticator:
-    def __init__(self, accounts: Accounts) -> None:
+    def __init__(self, accounts: Accounts, audit: AuditLog | None = None) -> None:
         self.accounts = accounts
+        self.audit = audit
         self._verified: dict[str, tuple[User, float]] = {}
         self._lock = threading.Lock()
 
-    def authenticate(self, header: str | None) -> User | None:
-        """The user an ``Authorization`` header proves, or None (missing, malformed, wrong)."""
+    def authenticate(self, header: str | None, certificate: str | None = None) -> User | None:
+        """The user an ``Authorization`` header proves, or None (missing, malformed, wrong,
+        or an account bound to a client certificate other than ``certificate``, the
+        request's; by default the one in ``CLIENT_CERTIFICATE``)."""
+        user = self._credentials(header)
+        if user is None or user.certificate is None:
+            return user
+        presented = certificate or CLIENT_CERTIFICATE.get()
+        if presented == user.certificate:
+            return user
+        why = (
+            "no client certificate"
+            if presented is None
+            else f"the client certificate {presented}, not the one bound ({user.certificate})"
+        )
+        if self.audit is not None:
+            self.audit.append(
+                user.username,
+                "access_denied",
+                details={"why": f"valid credentials over {why}; refused"},
+            )
+        return None
+
+    def _credentials(self, header: str | None) -> User | None:
+        """The user the header's credentials prove, whatever the connection."""
         if not header:
             return None
         scheme, _, value = header.strip().partition(" ")

@@ -4,12 +4,20 @@ The demo sets both nodes up (accounts, tokens and partnerships both ways), loads
 objects under every marking on each side, starts both as real server processes on
 loopback, lets their background loops release and pull, and prints what each side sees
 and why. Everything goes through the same channel, policy and audit trail as real use.
+
+Both nodes talk over mutual TLS: a throw-away CA is made for the run (``trustme``), each
+node serves https with a certificate it signed and presents that certificate when it pulls
+from the other; each side checks the other's certificate against the CA, and binds the
+other's account to its certificate, so the token alone is not enough (docs/security.md).
+Browsers may still sign in to the web interface without a certificate of their own
+(``client_auth = "optional"``).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import ssl
 import subprocess
 import sys
 import time
@@ -20,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import trustme
 
 from diapason.domain.extensions import FIXED_HANDLING_IDS, TLP_2_0_IDS
 from diapason.domain.grading import grade, mark_osint
@@ -28,7 +37,8 @@ from diapason.domain.protection import protect
 from diapason.domain.stix import new_object, new_organisation
 from diapason.domain.timestamps import stix_now
 from diapason.node import Node, init_node
-from diapason.settings import load_settings
+from diapason.settings import CONFIG_FILE, load_settings
+from diapason.tls import pem_fingerprint
 
 NAMES = ("rabat", "paris")
 
@@ -197,7 +207,61 @@ class DemoNode:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def ca(self) -> Path:
+        """The demo's CA certificate, which every certificate of the run is signed by."""
+        return self.data.parent / CA_FILE
+
+    @property
+    def certificate(self) -> Path:
+        return self.data / "tls" / "node.pem"
+
+
+# The throw-away CA of the demo (its certificate; its key is not kept), in the data root.
+CA_FILE = "demo-ca.pem"
+
+
+def _certificates(root: Path, say: Callable[[str], None]) -> None:
+    """A throw-away CA and, signed by it, each node's certificate for 127.0.0.1 and
+    localhost (server and client use), its key readable by its owner only; kept if the
+    folder has them already."""
+    folders = [root / name / "tls" for name in NAMES]
+    if (root / CA_FILE).exists() and all((f / "node.pem").exists() for f in folders):
+        return
+    authority = trustme.CA(organization_name="Diapason demo")
+    root.mkdir(parents=True, exist_ok=True)
+    authority.cert_pem.write_to_path(root / CA_FILE)
+    for name, folder in zip(NAMES, folders, strict=True):
+        folder.mkdir(parents=True, exist_ok=True)
+        issued = authority.issue_cert(
+            "127.0.0.1", "localhost", common_name=f"{name}.demo", organization_name=name
+        )
+        (folder / "node.pem").write_bytes(b"".join(pem.bytes() for pem in issued.cert_chain_pems))
+        key = folder / "node.key"
+        key.touch(mode=0o600)
+        key.write_bytes(issued.private_key_pem.bytes())
+    say(f"TLS: a throw-away CA for this run, {root / CA_FILE}; each node has a certificate from it")
+
+
+def _serve_over_tls(data: Path) -> None:
+    """Add the node's TLS settings to its ``diapason.toml`` (once): https with its
+    certificate, client certificates from the demo's CA checked when presented (a browser
+    signs in without one; partner accounts are bound to theirs)."""
+    config = data / CONFIG_FILE
+    if "tls_cert" in config.read_text(encoding="utf-8"):
+        return
+    folder = (data / "tls").resolve()
+    ca = (data.parent / CA_FILE).resolve()
+    with config.open("a", encoding="utf-8") as handle:
+        handle.write(
+            "\n# Added by diapason demo: mutual TLS with the demo's throw-away CA.\n"
+            f'tls_cert = "{folder / "node.pem"}"\n'
+            f'tls_key = "{folder / "node.key"}"\n'
+            f'client_ca = "{ca}"\n'
+            'client_auth = "optional"\n'
+        )
 
 
 # The demo's web account on each node (an analyst), its password kept in this file of the
@@ -224,11 +288,14 @@ def _web_user(demo_node: DemoNode, say: Callable[[str], None]) -> None:
 def set_up(
     root: Path, ports: tuple[int, int], say: Callable[[str], None]
 ) -> tuple[DemoNode, DemoNode]:
-    """Initialise both nodes and partner them both ways (idempotent on an existing folder)."""
+    """Initialise both nodes and partner them both ways over mutual TLS (idempotent on an
+    existing folder)."""
     nodes = []
+    _certificates(root, say)
     for name, port in zip(NAMES, ports, strict=True):
         settings = load_settings(root / name, environ={}, node_name=name)
         node, _initialised = init_node(settings, "demo")
+        _serve_over_tls(root / name)
         nodes.append(DemoNode(name, root / name, port, node))
     rabat, paris = nodes
     for demo_node in nodes:
@@ -238,6 +305,7 @@ def set_up(
             there.node.accounts.add_user(here.name, "partner")
     for here, there in ((rabat, paris), (paris, rabat)):
         existing = here.node.partners.get(there.name)
+        ca = here.ca.read_text(encoding="ascii")
         if existing is None:
             token = there.node.accounts.create_token(
                 here.name, f"demo: {here.name} reads {there.name}"
@@ -248,11 +316,17 @@ def set_up(
                 token.secret,
                 identity_id=there.node.identity_id,
                 account=there.name,
+                ca_certificates=ca,
             )
             here.node.audit.append("demo", "partner_add", details={"partner": there.name})
             say(f"{here.name}: partner {there.name} at {there.url}")
-        elif existing.url != there.url:
-            here.node.partners.update(there.name, url=there.url, remote_collection=None)
+        elif existing.url != there.url or existing.ca_certificates != ca:
+            here.node.partners.update(
+                there.name, url=there.url, ca_certificates=ca, remote_collection=None
+            )
+        # What ``there`` presents when it pulls from ``here``: its account is bound to it.
+        bound = pem_fingerprint(there.certificate.read_text(encoding="ascii"))
+        here.node.accounts.bind_certificate(there.name, bound)
     return rabat, paris
 
 
@@ -305,11 +379,12 @@ def start(
 
 def wait_healthy(demo: DemoNode, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
+    trusted = ssl.create_default_context(cafile=demo.ca)
     while time.monotonic() < deadline:
         if demo.process is not None and demo.process.poll() is not None:
             raise RuntimeError(f"{demo.name} stopped; see {demo.data / 'serve.log'}")
         try:
-            if httpx.get(f"{demo.url}/health", timeout=1).status_code == 200:
+            if httpx.get(f"{demo.url}/health", timeout=1, verify=trusted).status_code == 200:
                 return
         except httpx.HTTPError:
             pass

@@ -42,6 +42,7 @@ from diapason.store import (
     open_database,
     store_on,
 )
+from diapason.tls import Identity
 
 if TYPE_CHECKING:
     from diapason.osint.ingest import Ingestor
@@ -105,6 +106,13 @@ def _write_private(path: Path, text: str) -> None:
         handle.write(text)
 
 
+def client_identity(settings: Settings) -> Identity | None:
+    """The certificate and key this node presents to partners that ask for one: sync_cert
+    and sync_key, else tls_cert and tls_key, else none."""
+    cert, key = settings.sync_cert or settings.tls_cert, settings.sync_key or settings.tls_key
+    return Identity(cert, key) if cert is not None and key is not None else None
+
+
 @dataclass(frozen=True)
 class Initialised:
     admin: User
@@ -159,7 +167,7 @@ class Node:
             audit,
             accounts,
             collections,
-            Authenticator(accounts),
+            Authenticator(accounts, audit),
             partners,
             Ledger(engine, partners, collections, audit, lambda: frozenset()),
             Deliveries(engine),
@@ -214,7 +222,8 @@ class Node:
     ) -> SyncAgent:
         """The sync agent as this node's settings configure it (``sync_timeout``,
         ``sync_page_size``, ``sync_max_pages``, ``sync_round_budget``,
-        ``sync_max_answer_bytes``): what ``diapason sync`` and the loop of ``serve`` use."""
+        ``sync_max_answer_bytes``, the certificate it presents): what ``diapason sync`` and
+        the loop of ``serve`` use."""
         settings = self.settings
         return SyncAgent(
             Local(settings.node_name, lambda: self.identity_id),
@@ -231,6 +240,7 @@ class Node:
             budget=float(settings.sync_round_budget),
             max_answer_bytes=settings.sync_max_answer_bytes or None,
             stopping=stopping,
+            identity=client_identity(settings),
         )
 
     def ingestor(self, actor: str) -> Ingestor:

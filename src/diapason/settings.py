@@ -101,6 +101,18 @@ class Settings:
     osint_person_category: str = "other"
     osint_review_days: int = 365
     secret_key: Secret = field(default_factory=lambda: Secret(""))
+    # TLS (docs/security.md): `serve` answers over https with this certificate (PEM, with
+    # its chain) and key; with client_ca it asks clients for a certificate signed by that
+    # CA, required of every connection or, with client_auth "optional", of the accounts
+    # bound to one.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    client_ca: Path | None = None
+    client_auth: str = "required"
+    # The certificate and key this node presents when a partner asks for one (default:
+    # tls_cert and tls_key).
+    sync_cert: Path | None = None
+    sync_key: Path | None = None
 
     @property
     def database_dialect(self) -> str:
@@ -139,7 +151,15 @@ SETTINGS_TABLE: dict[str, tuple[str, type]] = {
     "osint_person_category": ("DIAPASON_OSINT_PERSON_CATEGORY", str),
     "osint_review_days": ("DIAPASON_OSINT_REVIEW_DAYS", int),
     "secret_key": ("DIAPASON_SECRET_KEY", Secret),
+    "tls_cert": ("DIAPASON_TLS_CERT", Path),
+    "tls_key": ("DIAPASON_TLS_KEY", Path),
+    "client_ca": ("DIAPASON_CLIENT_CA", Path),
+    "client_auth": ("DIAPASON_CLIENT_AUTH", str),
+    "sync_cert": ("DIAPASON_SYNC_CERT", Path),
+    "sync_key": ("DIAPASON_SYNC_KEY", Path),
 }
+# Settings that name files: given together or not at all.
+_PAIRS = (("tls_cert", "tls_key"), ("sync_cert", "sync_key"))
 
 _POSITIVE = {
     "port",
@@ -160,6 +180,8 @@ _LOG_LEVELS = {"critical", "error", "warning", "info", "debug"}
 # The categories of data subject (domain.protection.SubjectCategory, a layer this module
 # does not import; a test keeps the two equal).
 PERSON_CATEGORIES = ("suspect", "convicted", "victim", "witness", "contact", "other")
+
+CLIENT_AUTH = ("required", "optional")
 
 
 def _convert(name: str, kind: type, raw: Any, origin: str) -> Any:
@@ -186,6 +208,8 @@ def _convert(name: str, kind: type, raw: Any, origin: str) -> Any:
     if not isinstance(raw, str):
         raise SettingsError(f"{name} ({origin}): expected text, got {type(raw).__name__}")
     if kind is Path:
+        if not raw.strip():
+            raise SettingsError(f"{name} ({origin}): expected a file or folder, got nothing")
         return Path(raw).expanduser()
     if kind is Secret:
         return Secret(raw)
@@ -193,6 +217,8 @@ def _convert(name: str, kind: type, raw: Any, origin: str) -> Any:
         raise SettingsError(
             f"{name} ({origin}): 1-63 lower-case letters, digits, '.', '-' or '_', got {raw!r}"
         )
+    if name == "client_auth" and raw not in CLIENT_AUTH:
+        raise SettingsError(f"{name} ({origin}): one of {', '.join(CLIENT_AUTH)}, got {raw!r}")
     if name == "log_level" and raw.lower() not in _LOG_LEVELS:
         raise SettingsError(f"{name} ({origin}): one of {sorted(_LOG_LEVELS)}, got {raw!r}")
     if name == "osint_person_category" and raw.strip().lower() not in PERSON_CATEGORIES:
@@ -254,6 +280,13 @@ def load_settings(
             values[name] = (
                 value if isinstance(value, kind) else _convert(name, kind, value, "command line")
             )
+    for first, second in _PAIRS:
+        if (values.get(first) is None) != (values.get(second) is None):
+            raise SettingsError(f"{first} and {second}: give both or neither")
+    if values.get("client_ca") is not None and values.get("tls_cert") is None:
+        raise SettingsError(
+            "client_ca: needs tls_cert and tls_key (client certificates are asked for over TLS)"
+        )
     if "database_url" not in values:
         database_file = (folder / DEFAULT_DATABASE_FILE).resolve()
         values["database_url"] = Secret(f"sqlite:///{database_file}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -21,6 +22,7 @@ from diapason.domain.timestamps import as_store_timestamp
 from diapason.node import Node, init_node
 from diapason.settings import load_settings
 from diapason.store.schema import audit_log, objects, partners
+from tests.pki import Issued
 from tests.taxii.servers import free_port
 
 TAXII = "application/taxii+json;version=2.1"
@@ -65,6 +67,10 @@ class FedNode:
     admin_token: str
     process: subprocess.Popen[bytes] | None = None
     logs: list[Path] = field(default_factory=list)
+    # Over TLS: the DIAPASON_* variables of its certificate (served, and presented to its
+    # partners), and the context /health is probed with.
+    tls_env: dict[str, str] = field(default_factory=dict)
+    probe: ssl.SSLContext | None = None
 
     @classmethod
     def create(cls, root: Path, name: str, database_url: str | None) -> FedNode:
@@ -83,7 +89,26 @@ class FedNode:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls_env else 'http'}://127.0.0.1:{self.port}"
+
+    def use_tls(
+        self, issued: Issued, client_ca: Path | None = None, client_auth: str = "required"
+    ) -> None:
+        """Serve over https with ``issued`` (and present it to partners); with
+        ``client_ca``, ask clients for a certificate signed by it."""
+        self.tls_env = {"DIAPASON_TLS_CERT": str(issued.cert), "DIAPASON_TLS_KEY": str(issued.key)}
+        if client_ca is not None:
+            self.tls_env |= {
+                "DIAPASON_CLIENT_CA": str(client_ca),
+                "DIAPASON_CLIENT_AUTH": client_auth,
+            }
+        # The probe asks whether the server is up, not whom to trust: it presents the
+        # node's own certificate and takes whatever the server presents.
+        probe = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        probe.check_hostname = False
+        probe.verify_mode = ssl.CERT_NONE
+        probe.load_cert_chain(issued.cert, issued.key)
+        self.probe = probe
 
     @property
     def identity(self) -> str:
@@ -92,7 +117,7 @@ class FedNode:
         return found
 
     def env(self, **extra: str) -> dict[str, str]:
-        return base_env(DIAPASON_DATABASE_URL=self.database_url, **extra)
+        return base_env(DIAPASON_DATABASE_URL=self.database_url, **{**self.tls_env, **extra})
 
     # -- processes ----------------------------------------------------------------------
     def start(self, sync_interval: int = 0) -> None:
@@ -115,7 +140,8 @@ class FedNode:
             if self.process.poll() is not None:
                 raise AssertionError(f"{self.name} exited:\n{self.log_text()}")
             try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                health = httpx.get(f"{self.url}/health", timeout=1, verify=self.probe or True)
+                if health.status_code == 200:
                     return
             except httpx.TransportError:
                 pass

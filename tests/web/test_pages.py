@@ -126,6 +126,38 @@ def test_dashboard_lists_received_items_the_trend_and_empty_sections(
     assert "<svg" in page.text and "Objects added per day" in page.text
 
 
+def test_how_each_partner_is_reached_shows(site: Site, admin: WebClient) -> None:
+    site.node.partners.add("paris", "http://127.0.0.1:9", "dia_token-of-paris")
+    site.node.partners.add("madrid", "http://192.0.2.10:8000", "dia_token-of-madrid", insecure=True)
+    site.node.partners.add(
+        "rome", "https://192.0.2.11", "dia_token-of-rome", fingerprint="ab" * 32,
+        client_certificate="cd" * 32,
+    )  # fmt: skip
+    for page in (text_of(admin.get("/").text), text_of(admin.get("/admin/partners").text)):
+        assert "Plain HTTP on this machine (loopback)." in page
+        assert "Insecure: plain HTTP outside this machine, allowed by --insecure" in page
+        assert f"TLS; its certificate pinned (SHA-256 {'ab' * 8})." in page
+        assert f"Its node must present the client certificate SHA-256 {'cd' * 8}." in page
+    # The form refuses plain http elsewhere unless the box is ticked, and keeps the rest.
+    typed = {
+        "name": "berlin",
+        "url": "http://192.0.2.12",
+        "token": "dia_secret-typed",
+        "fingerprint": "",
+        "client_fingerprint": "ef" * 32,
+    }
+    refused = admin.post("/admin/partners/add", typed, page="/admin/partners")
+    assert refused.status_code == 400 and "plain http outside loopback" in refused.text
+    assert f'value="{"ef" * 32}"' in refused.text and "dia_secret-typed" not in refused.text
+    added = admin.post("/admin/partners/add", {**typed, "insecure": "on"}, page="/admin/partners")
+    assert added.status_code == 200
+    berlin = site.node.partners.get("berlin")
+    assert berlin is not None and (berlin.security, berlin.client_certificate) == (
+        "insecure",
+        "ef" * 32,
+    )
+
+
 def test_personal_data_needs_a_role_and_a_reason(site: Site, admin: WebClient) -> None:
     record = person()
     put(site.node, record)

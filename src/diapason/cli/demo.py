@@ -57,6 +57,11 @@ def demo_command(data_root: Path, ports: str, once: bool, as_json: bool) -> None
         for node in (rabat, paris):
             demo.wait_healthy(node)
         say(f"serving rabat on {rabat.url} and paris on {paris.url}")
+        say(
+            "over mutual TLS: each node checks the other's certificate against the demo's CA "
+            f"and presents its own; a browser warns about that CA ({rabat.ca}) unless told "
+            "to trust it"
+        )
         took = max(demo.wait_arrived(paris, sent["rabat"]), demo.wait_arrived(rabat, sent["paris"]))
         say(f"both sides hold what they are entitled to, {took:.1f} s after the nodes started")
         results = {

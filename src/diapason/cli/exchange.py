@@ -3,13 +3,45 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
 
 import click
 from rich.console import Console
 from rich.markup import escape
 
 from diapason.cli.common import actor, data_option, json_option, opened, print_json, show, table
+from diapason.tls import parse_fingerprint, read_ca_file
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def tls_options(function: F) -> F:
+    """How the partner's certificate is checked, and the one its node presents here."""
+    for option in reversed(
+        (
+            click.option(
+                "--ca",
+                type=click.Path(path_type=Path, dir_okay=False),
+                default=None,
+                help="Check its certificate against the CA certificates of this PEM file.",
+            ),
+            click.option(
+                "--fingerprint",
+                default=None,
+                help="Accept only its certificate with this SHA-256 fingerprint (a pin).",
+            ),
+            click.option(
+                "--client-fingerprint",
+                default=None,
+                help="Refuse its token unless its node presents the client certificate "
+                "with this SHA-256 fingerprint.",
+            ),
+        )
+    ):
+        function = option(function)
+    return function
 
 
 @click.group("partner")
@@ -29,6 +61,12 @@ def partner_group() -> None:
 )
 @click.option("--identity", "identity_id", default=None, help="The partner's STIX identity id.")
 @click.option("--account", default=None, help="Local account it uses (default: NAME).")
+@tls_options
+@click.option(
+    "--insecure",
+    is_flag=True,
+    help="Allow a plain http:// URL outside loopback (nothing encrypted or checked).",
+)
 @json_option
 def partner_add(
     data_dir: Path | None,
@@ -37,16 +75,33 @@ def partner_add(
     token: str,
     identity_id: str | None,
     account: str | None,
+    ca: Path | None,
+    fingerprint: str | None,
+    client_fingerprint: str | None,
+    insecure: bool,
     as_json: bool,
 ) -> None:
     """Add a partner: its account here, its outbox collection (its ledger), how to reach it.
 
     When the account is new, its token is printed once: give it to the partner, which
-    uses it to read what this node releases to it.
+    uses it to read what this node releases to it. Over https its certificate is checked
+    against --ca, or by its --fingerprint, else against the system's CAs.
     """
     with opened(data_dir) as node:
         partner, issued = node.partners.add(
-            name, url, token, identity_id=identity_id, account=account
+            name,
+            url,
+            token,
+            identity_id=identity_id,
+            account=account,
+            ca_certificates=read_ca_file(ca) if ca is not None else None,
+            fingerprint=parse_fingerprint(fingerprint) if fingerprint is not None else None,
+            insecure=insecure,
+            client_certificate=(
+                parse_fingerprint(client_fingerprint, "client fingerprint")
+                if client_fingerprint is not None
+                else None
+            ),
         )
         node.audit.append(actor(), "partner_add", details=partner.describe())
         run = node.ledger.run(actor())
@@ -63,7 +118,8 @@ def partner_add(
     console = Console()
     console.print(
         f"partner {escape(name)} added; its ledger is collection {partner.outbox} "
-        f"({payload['released']} released, {payload['withheld']} withheld so far)"
+        f"({payload['released']} released, {payload['withheld']} withheld so far); "
+        f"reached over {escape(partner.transport())}"
     )
     if issued is not None:
         console.print(f"token for {escape(name)} to read from this node (shown once):")
@@ -99,6 +155,7 @@ def partner_list(data_dir: Path | None, as_json: bool) -> None:
             "unacknowledged",
             "receipts owed",
             "refused",
+            "transport",
         ],
         (
             [
@@ -113,6 +170,7 @@ def partner_list(data_dir: Path | None, as_json: bool) -> None:
                 f"{partner.refused} (last {partner.last_refusal_at}: {partner.last_refusal[:200]})"
                 if partner.last_refusal
                 else partner.refused,
+                partner.transport(),
             ]
             for partner, unacked, owed in found
         ),
@@ -280,14 +338,25 @@ def release_name(data_dir: Path | None, object_id: str, partner: str) -> None:
 @click.option("--url", default=None, help="A new base URL.")
 @click.option("--token", envvar="DIAPASON_PARTNER_TOKEN", default=None, help="A new token.")
 @click.option("--identity", "identity_id", default=None, help="The partner's identity id.")
+@tls_options
+@click.option(
+    "--insecure/--no-insecure",
+    default=None,
+    help="Allow (or no longer) a plain http:// URL outside loopback.",
+)
 def partner_update(
     data_dir: Path | None,
     name: str,
     url: str | None,
     token: str | None,
     identity_id: str | None,
+    ca: Path | None,
+    fingerprint: str | None,
+    client_fingerprint: str | None,
+    insecure: bool | None,
 ) -> None:
-    """Change how to reach a partner; the next sync tries again at once."""
+    """Change how to reach a partner; the next sync tries again at once. ``none`` as the
+    value of --ca, --fingerprint or --client-fingerprint removes it."""
     values: dict[str, object] = {"failures": 0, "next_attempt_at": None, "last_error": None}
     if url is not None:
         values.update(url=url, remote_collection=None)
@@ -295,13 +364,38 @@ def partner_update(
         values["token"] = token
     if identity_id is not None:
         values["identity_id"] = identity_id
+    if ca is not None:
+        values["ca_certificates"] = None if str(ca) == "none" else read_ca_file(ca)
+    if fingerprint is not None:
+        values["fingerprint"] = _fingerprint_or_none(fingerprint, "fingerprint")
+    if insecure is not None:
+        values["insecure"] = insecure
+    bound = (
+        _fingerprint_or_none(client_fingerprint, "client fingerprint")
+        if client_fingerprint is not None
+        else None
+    )
     with opened(data_dir) as node:
-        if node.partners.get(name) is None:
+        found = node.partners.get(name)
+        if found is None:
             raise click.ClickException(f"no partner {name!r}")
         node.partners.update(name, **values)
-        shown = sorted(key for key in values if key in ("url", "token", "identity_id"))
+        shown = [key for key in values if key not in ("failures", "next_attempt_at", "last_error")]
+        if client_fingerprint is not None:
+            node.accounts.bind_certificate(found.account, bound)
+            shown.append("client_certificate")
+        shown = sorted(key for key in shown if key != "remote_collection")
         node.audit.append(actor(), "partner_update", details={"partner": name, "changed": shown})
-    Console().print(f"partner {escape(name)} updated ({', '.join(shown) or 'retry reset'})")
+        updated = node.partners.get(name)
+    transport = escape(updated.transport()) if updated is not None else ""
+    Console().print(
+        f"partner {escape(name)} updated ({', '.join(shown) or 'retry reset'}); "
+        f"reached over {transport}"
+    )
+
+
+def _fingerprint_or_none(value: str, what: str) -> str | None:
+    return None if value == "none" else parse_fingerprint(value, what)
 
 
 @click.command("review")

@@ -25,7 +25,8 @@ from diapason.errors import DiapasonError
 from diapason.exchange.collections import DEFAULT_API_ROOT, Collection, Collections
 from diapason.settings import Secret
 from diapason.store.db import write_transaction
-from diapason.store.schema import partners
+from diapason.store.schema import partners, users
+from diapason.tls import FINGERPRINT_RE, is_loopback
 
 log = logging.getLogger("diapason.partners")
 
@@ -54,9 +55,55 @@ class Partner:
     refused: int = 0
     last_refusal: str | None = None
     last_refusal_at: str | None = None
+    # How its certificate is checked (docs/security.md): its CA certificates (PEM) and/or
+    # the pinned fingerprint of the certificate itself; neither: the system's CAs.
+    ca_certificates: str | None = None
+    fingerprint: str | None = None
+    # Plain http outside loopback, allowed by the operator (``--insecure``).
+    insecure: bool = False
+    # The client certificate its account is bound to (its fingerprint), if any.
+    client_certificate: str | None = None
+
+    @property
+    def security(self) -> str:
+        """How this node reaches the partner, as a code: ``loopback`` (plain http on this
+        machine), ``insecure`` (plain http allowed by ``--insecure``), ``refused`` (plain
+        http elsewhere, not allowed), or over https: ``ca``, ``pinned``, ``ca+pinned``,
+        ``system`` (the system's CAs)."""
+        if not self.url.startswith("https://"):
+            if is_loopback(self.url):
+                return "loopback"
+            return "insecure" if self.insecure else "refused"
+        checks = [
+            name for name, on in (("ca", self.ca_certificates), ("pinned", self.fingerprint)) if on
+        ]
+        return "+".join(checks) or "system"
+
+    def transport(self) -> str:
+        """``security`` in words, for the command line."""
+        words = {
+            "loopback": "plain http on loopback",
+            "insecure": "INSECURE: plain http (--insecure)",
+            "refused": "refused: plain http outside loopback",
+            "ca": "https, its CA file",
+            "pinned": f"https, pinned {(self.fingerprint or '')[:16]}",
+            "ca+pinned": f"https, its CA file, pinned {(self.fingerprint or '')[:16]}",
+            "system": "https, the system's CAs",
+        }[self.security]
+        if self.client_certificate:
+            words += f"; its client certificate {self.client_certificate[:16]}"
+        return words
+
+    def refusal(self) -> str | None:
+        """Why this node will not connect to the partner as it is set up, or None."""
+        try:
+            check_transport(self.url, self.ca_certificates, self.fingerprint, self.insecure)
+        except PartnerError as error:
+            return str(error)
+        return None
 
     def describe(self) -> dict[str, Any]:
-        """Safe to print: everything but the token."""
+        """Safe to print: everything but the token (and the CA certificates' text)."""
         return {
             "name": self.name,
             "url": self.url,
@@ -73,7 +120,19 @@ class Partner:
             "refused": self.refused,
             "last_refusal": self.last_refusal,
             "last_refusal_at": self.last_refusal_at,
+            "security": self.security,
+            "ca_certificates": bool(self.ca_certificates),
+            "fingerprint": self.fingerprint,
+            "insecure": self.insecure,
+            "client_certificate": self.client_certificate,
+            "transport": self.transport(),
         }
+
+
+# A partner's row with the client certificate its account is bound to.
+_PARTNERS = sa.select(partners, users.c.certificate.label("client_certificate")).select_from(
+    partners.outerjoin(users, users.c.username == partners.c.account)
+)
 
 
 def _partner(row: sa.Row[Any]) -> Partner:
@@ -94,6 +153,10 @@ def _partner(row: sa.Row[Any]) -> Partner:
         refused=row.refused,
         last_refusal=row.last_refusal,
         last_refusal_at=row.last_refusal_at,
+        ca_certificates=row.ca_certificates,
+        fingerprint=row.fingerprint,
+        insecure=bool(row.insecure),
+        client_certificate=row.client_certificate,
     )
 
 
@@ -101,6 +164,27 @@ def check_url(url: str) -> str:
     if not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?\Z", url) or len(url) > 500:
         raise PartnerError(f"partner URL {url[:100]!r}: expected http(s)://HOST[:PORT][/PATH]")
     return url.rstrip("/")
+
+
+def check_transport(
+    url: str, ca_certificates: str | None, fingerprint: str | None, insecure: bool
+) -> None:
+    """Refuse what would not protect the connection: plain http outside loopback without
+    ``insecure``, or a CA file or fingerprint on a plain http URL (nothing to check)."""
+    if fingerprint is not None and not FINGERPRINT_RE.match(fingerprint):
+        raise PartnerError("a pinned fingerprint is 64 lower-case hex digits (SHA-256)")
+    if url.startswith("https://"):
+        return
+    if ca_certificates or fingerprint:
+        raise PartnerError(
+            f"partner URL {url}: a CA file or a fingerprint checks a TLS certificate; "
+            "use an https:// URL"
+        )
+    if not insecure and not is_loopback(url):
+        raise PartnerError(
+            f"partner URL {url}: plain http outside loopback would send the token and "
+            "everything in clear; use https, or allow it with --insecure"
+        )
 
 
 class Partners:
@@ -117,9 +201,18 @@ class Partners:
         *,
         identity_id: str | None = None,
         account: str | None = None,
+        ca_certificates: str | None = None,
+        fingerprint: str | None = None,
+        insecure: bool = False,
+        client_certificate: str | None = None,
     ) -> tuple[Partner, IssuedToken | None]:
         """Register a partner; returns it and, when its account was created here, that
-        account's first token (to hand to the partner, shown once)."""
+        account's first token (to hand to the partner, shown once).
+
+        Its certificate is checked against ``ca_certificates`` (PEM, read with
+        ``tls.read_ca_file``) and/or by its ``fingerprint``, else against the system's CAs;
+        plain http outside loopback needs ``insecure``. ``client_certificate`` binds its
+        account to the client certificate with that fingerprint."""
         if not PARTNER_NAME_RE.match(name):
             raise PartnerError(
                 f"partner name {name!r}: 1-32 lower-case letters, digits, '.', '-' or '_'"
@@ -127,6 +220,7 @@ class Partners:
         url = check_url(url)
         if not token or len(token) > 200 or not token.isprintable():
             raise PartnerError("partner token: 1 to 200 printable characters")
+        check_transport(url, ca_certificates, fingerprint, insecure)
         if self.get(name) is not None:
             raise PartnerError(f"partner {name!r} exists already")
         account = account or name
@@ -151,6 +245,8 @@ class Partners:
             f"What partner {name} sends to this node: receipts, pushed objects.",
         )
         self.collections.grant(inbox.id, account, read=False, write=True)
+        if client_certificate is not None:
+            self.accounts.bind_certificate(account, client_certificate)
         with write_transaction(self.engine) as connection:
             connection.execute(
                 partners.insert().values(
@@ -162,6 +258,9 @@ class Partners:
                     outbox=outbox.id,
                     failures=0,
                     created_at=store_now(),
+                    ca_certificates=ca_certificates,
+                    fingerprint=fingerprint,
+                    insecure=insecure,
                 )
             )
         found = self.get(name)
@@ -177,19 +276,23 @@ class Partners:
 
     def get(self, name: str) -> Partner | None:
         with self.engine.connect() as connection:
-            row = connection.execute(sa.select(partners).where(partners.c.name == name)).first()
+            row = connection.execute(_PARTNERS.where(partners.c.name == name)).first()
         return _partner(row) if row is not None else None
 
     def all(self) -> list[Partner]:
         with self.engine.connect() as connection:
-            rows = connection.execute(sa.select(partners).order_by(partners.c.name)).all()
+            rows = connection.execute(_PARTNERS.order_by(partners.c.name)).all()
         return [_partner(row) for row in rows]
 
     def update(self, name: str, **values: Any) -> None:
-        """Change sync state (watermark, errors, remote collection, identity, token)."""
+        """Change sync state (watermark, errors, remote collection, identity, token) or how
+        the partner is reached (URL, CA certificates, fingerprint, ``insecure``)."""
         allowed = {
             "token",
             "url",
+            "ca_certificates",
+            "fingerprint",
+            "insecure",
             "identity_id",
             "remote_collection",
             "remote_inbox",
@@ -204,6 +307,17 @@ class Partners:
             raise PartnerError(f"cannot change {', '.join(sorted(unknown))}")
         if "url" in values:
             values["url"] = check_url(values["url"])
+        reached = {"url", "ca_certificates", "fingerprint", "insecure"} & set(values)
+        if reached:
+            found = self.get(name)
+            if found is None:
+                raise PartnerError(f"no partner {name!r}")
+            check_transport(
+                values.get("url", found.url),
+                values.get("ca_certificates", found.ca_certificates),
+                values.get("fingerprint", found.fingerprint),
+                values.get("insecure", found.insecure),
+            )
         with write_transaction(self.engine) as connection:
             connection.execute(partners.update().where(partners.c.name == name).values(**values))
 

@@ -21,12 +21,19 @@ Everything a partner sends is hostile until checked:
   round with that partner with an error;
 - each partner's pull has a time budget per round, and a round syncs its partners side by
   side: one slow, looping or hostile partner never holds up another.
+
+The connection itself is checked before anything is sent (``tls.py``, docs/security.md):
+an https partner's certificate against its CA file, its pinned fingerprint, or the system's
+CAs; this node presents its own certificate when the partner asks; plain http outside
+loopback is refused unless the operator allowed it. A refused connection is one line in
+the partner's last error.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -51,6 +58,7 @@ from diapason.exchange.partners import Partner, Partners, report_untrusted
 from diapason.exchange.protocol import TAXII
 from diapason.exchange.receipts import OutgoingReceipts, make_receipts
 from diapason.store.interface import ObjectStore
+from diapason.tls import Identity, TlsError, client_context, explain, pin_hook
 
 log = logging.getLogger("diapason.sync")
 
@@ -164,8 +172,11 @@ class SyncAgent:
         budget: float = ROUND_BUDGET,
         max_answer_bytes: int | None = None,
         stopping: threading.Event | None = None,
+        identity: Identity | None = None,
     ) -> None:
         self.local = local
+        # This node's certificate and key, presented to partners that ask for one.
+        self.identity = identity
         self.store = store
         self.partners = partners
         self.audit = audit
@@ -189,9 +200,22 @@ class SyncAgent:
         self.max_answer_bytes = max_answer_bytes or default_answer_cap(store.max_object_bytes)
 
     def _client(self, partner: Partner) -> httpx.Client:
+        """The HTTP client of one partner's pull: over https, its certificate checked as
+        the operator said (``partner add``), this node's presented when asked."""
+        refusal = partner.refusal()
+        if refusal is not None:
+            raise SyncError(refusal)
+        verify: ssl.SSLContext | bool = True
+        hooks: dict[str, list[Callable[[httpx.Request], None]]] = {}
+        if partner.url.startswith("https://"):
+            verify = client_context(partner.ca_certificates, partner.fingerprint, self.identity)
+            if partner.fingerprint:
+                hooks["request"] = [pin_hook(partner.url, partner.fingerprint)]
         return httpx.Client(
             timeout=self.timeout,
             transport=self.transport,
+            verify=verify,
+            event_hooks=hooks,
             headers={
                 "Accept": TAXII,
                 "Authorization": f"Bearer {partner.token.reveal()}",
@@ -219,11 +243,11 @@ class SyncAgent:
             with self._client(partner) as client:
                 self._pull(client, partner, result)
         except Exception as error:
-            if not isinstance(error, SyncError | httpx.HTTPError):
+            if not isinstance(error, SyncError | httpx.HTTPError | TlsError):
                 # Not the partner's answer but something here (a bug, the database): this
                 # partner backs off like any failure, and the round goes on with the others.
                 log.exception("sync with %s: unexpected error", partner.name)
-            message = self._describe(error)
+            message = self._describe(error, partner)
             failures = partner.failures + 1
             delay = min(BACKOFF_BASE * 2 ** (failures - 1), BACKOFF_MAX)
             self.partners.update(
@@ -251,12 +275,20 @@ class SyncAgent:
         )
         return result
 
-    @staticmethod
-    def _describe(error: Exception) -> str:
+    def _describe(self, error: Exception, partner: Partner) -> str:
+        """A failure with ``partner`` in one line."""
         if isinstance(error, httpx.TimeoutException):
             return f"no answer in time ({type(error).__name__})"
-        if isinstance(error, SyncError):
+        if isinstance(error, SyncError | TlsError):
             return str(error)
+        trusted = (
+            "the CA file given for this partner"
+            if partner.ca_certificates
+            else "a CA this system trusts"
+        )
+        explained = explain(error, partner.url, trusted, self.identity)
+        if explained is not None:
+            return explained
         return f"{type(error).__name__}: {error}"
 
     def _get(self, client: httpx.Client, url: str, params: Any = None) -> httpx.Response:
@@ -267,6 +299,7 @@ class SyncAgent:
             if response.status_code in (401, 403):
                 raise SyncError(
                     f"{url}: the partner refused our credentials ({response.status_code})"
+                    + self._certificate_hint(url)
                 )
             if response.status_code != 200:
                 raise SyncError(f"{url}: answered {response.status_code}")
@@ -288,6 +321,18 @@ class SyncAgent:
             if name.lower() not in _TRANSFER_HEADERS
         ]
         return httpx.Response(200, headers=headers, content=bytes(body), request=response.request)
+
+    def _certificate_hint(self, url: str) -> str:
+        """Over https, what this node presented: a partner that bound our account to a
+        client certificate refuses the token over any other connection."""
+        if not url.startswith("https://"):
+            return ""
+        if self.identity is None:
+            return (
+                "; this node presents no client certificate (if the partner bound our "
+                "account to one: set sync_cert and sync_key)"
+            )
+        return f"; this node presents the client certificate {self.identity.cert}"
 
     def _json(self, response: httpx.Response) -> dict[str, Any]:
         try:
@@ -337,7 +382,7 @@ class SyncAgent:
             return
         owed = self.receipts
         for receipt in owed.pending(partner.name):
-            error = self._post_receipt(client, inbox, receipt.content)
+            error = self._post_receipt(client, partner, inbox, receipt.content)
             if error is None:
                 owed.delivered(receipt.id)
                 continue
@@ -351,7 +396,9 @@ class SyncAgent:
             if error.startswith("not delivered"):
                 return  # the partner cannot be reached: the rest waits too
 
-    def _post_receipt(self, client: httpx.Client, inbox: str, content: str) -> str | None:
+    def _post_receipt(
+        self, client: httpx.Client, partner: Partner, inbox: str, content: str
+    ) -> str | None:
         """Post one receipt; None when the partner's status says it stored it, else why."""
         try:
             response = client.post(
@@ -360,7 +407,7 @@ class SyncAgent:
                 headers={"Content-Type": TAXII},
             )
         except httpx.HTTPError as error:
-            return f"not delivered: {self._describe(error)}"
+            return f"not delivered: {self._describe(error, partner)}"
         if response.status_code != 202:
             return f"answered {response.status_code}"
         try:

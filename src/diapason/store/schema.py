@@ -101,6 +101,9 @@ users = sa.Table(
     sa.Column("password_hash", sa.String(200)),
     sa.Column("disabled", sa.Boolean, nullable=False),
     sa.Column("created_at", Stamp, nullable=False),
+    # The SHA-256 fingerprint of the client certificate this account's requests must come
+    # over (a partner node's), if it is bound to one.
+    sa.Column("certificate", sa.String(64)),
 )
 
 api_tokens = sa.Table(
@@ -234,6 +237,12 @@ partners = sa.Table(
     sa.Column("refused", sa.Integer, nullable=False, server_default="0"),
     sa.Column("last_refusal", sa.Text),
     sa.Column("last_refusal_at", Stamp),
+    # How this node checks the partner's certificate: its CA certificates (PEM), and/or the
+    # pinned SHA-256 fingerprint of the certificate itself; neither: the system's CAs.
+    # ``insecure``: the operator allowed plain http outside loopback.
+    sa.Column("ca_certificates", sa.Text),
+    sa.Column("fingerprint", sa.String(64)),
+    sa.Column("insecure", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 release_decisions = sa.Table(

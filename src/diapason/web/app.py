@@ -22,6 +22,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from diapason import __version__
+from diapason.authentication import CLIENT_CERTIFICATE, client_certificate
 from diapason.exchange.taxii import TaxiiServer, taxii_error
 from diapason.http.pipeline import Refused
 from diapason.node import Node
@@ -53,17 +54,26 @@ SECURITY_HEADERS = [
 HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
 
 
-class SecurityHeaders:
-    """Adds the headers every response of a security node should carry (HSTS under TLS)."""
+class HttpOnly:
+    """An ASGI middleware acting on HTTP requests (``http``), letting the rest through."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] == "http":
+            await self.http(scope, receive, send)
+        else:
             await self.app(scope, receive, send)
-            return
 
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        raise NotImplementedError
+
+
+class SecurityHeaders(HttpOnly):
+    """Adds the headers every response of a security node should carry (HSTS under TLS)."""
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 tls = [HSTS] if scope.get("scheme") == "https" else []
@@ -71,6 +81,20 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+class ClientCertificate(HttpOnly):
+    """Makes each request's client certificate (its fingerprint, from the ASGI ``tls``
+    extension that ``diapason serve`` fills in) known to the authenticator: it sets
+    ``authentication.CLIENT_CERTIFICATE`` for the request, which the worker threads the
+    request runs in see as well (they run in a copy of its context)."""
+
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        token = CLIENT_CERTIFICATE.set(client_certificate(scope))
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            CLIENT_CERTIFICATE.reset(token)
 
 
 def health(request: Request) -> JSONResponse:
@@ -159,7 +183,7 @@ def create_app(
             *CoordinateApi(node, clock=clock).routes(),
             *ui_routes,
         ],
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[Middleware(SecurityHeaders), Middleware(ClientCertificate)],
         exception_handlers={404: not_found, 405: not_found},
         lifespan=lifespan,
     )

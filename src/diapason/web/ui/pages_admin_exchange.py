@@ -8,6 +8,7 @@ from starlette.routing import Route
 from diapason.accounts import AccountError
 from diapason.exchange.collections import DEFAULT_API_ROOT, CollectionError
 from diapason.exchange.partners import PartnerError
+from diapason.tls import TlsError, ca_certificates, parse_fingerprint
 from diapason.web.ui.core import NavItem, Refused, Ui, View
 from diapason.web.ui.i18n import N_
 
@@ -15,7 +16,7 @@ NAV = (
     NavItem(N_("Partners"), "/admin/partners", "partners:manage", 92),
     NavItem(N_("Collections"), "/admin/collections", "collections:manage", 93),
 )
-PARTNER_FIELDS = ("name", "url", "identity", "account")
+PARTNER_FIELDS = ("name", "url", "identity", "account", "ca", "fingerprint", "client_fingerprint")
 
 
 def partners_page(
@@ -53,8 +54,16 @@ def add_partner(view: View) -> Response:
             token,
             identity_id=typed["identity"] or None,
             account=typed["account"] or None,
+            ca_certificates=ca_certificates(typed["ca"]) if typed["ca"] else None,
+            fingerprint=parse_fingerprint(typed["fingerprint"]) if typed["fingerprint"] else None,
+            insecure=view.form.get("insecure") == "on",
+            client_certificate=(
+                parse_fingerprint(typed["client_fingerprint"], "client fingerprint")
+                if typed["client_fingerprint"]
+                else None
+            ),
         )
-    except (PartnerError, AccountError, CollectionError) as error:
+    except (PartnerError, AccountError, CollectionError, TlsError) as error:
         # The token typed is a secret: it is not sent back into the page.
         return partners_page(view, typed=typed, problem=str(error), status=400)
     view.audit("partner_add", details=partner.describe())
