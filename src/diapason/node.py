@@ -20,7 +20,14 @@ import orjson
 import sqlalchemy as sa
 
 from diapason.accounts import Accounts, IssuedToken, User
-from diapason.audit import AuditLog
+from diapason.audit import (
+    AuditKeyError,
+    AuditLog,
+    create_audit_key,
+    key_file,
+    load_audit_key,
+    remove_new_key,
+)
 from diapason.authentication import Authenticator
 from diapason.coordinate.records import Holdings
 from diapason.coordinate.service import Coordination
@@ -132,7 +139,12 @@ class Node:
             batch_size=settings.batch_size,
         )
         accounts = Accounts(store.engine)
-        audit = AuditLog(store.engine)
+        try:
+            audit = AuditLog(store.engine, load_audit_key(settings))
+            audit.require_key(key_file(settings.data_dir))
+        except Exception:
+            store.close()
+            raise
         collections = Collections(store.engine)
         partners = Partners(store.engine, accounts, collections)
         node = cls(
@@ -326,7 +338,27 @@ def init_node(settings: Settings, actor: str) -> tuple[Node, Initialised | None]
     """Prepare the data folder and config file, open the node, create the first admin."""
     prepare_data_folder(settings.data_dir)
     settings = write_default_config(settings)
-    node = Node.open(settings)
+    # The audit key (a new node's, or one upgraded from a version without it): the file is
+    # made here and the trail sealed under it at once; a trail keyed already must be under
+    # the key found (a key file made anew for it is removed again).
+    created = create_audit_key(settings)
+    node: Node | None = None
+    try:
+        node = Node.open(settings)
+        node.audit.introduce_key(actor)
+    except Exception as error:
+        if node is not None:
+            node.close()
+        if created is None:
+            raise
+        remove_new_key(settings)
+        if isinstance(error, AuditKeyError):
+            raise AuditKeyError(
+                f"the audit trail is keyed and its key file {key_file(settings.data_dir)} is "
+                "missing: restore it from your backups (diapason makes no new key for a "
+                "keyed trail)"
+            ) from None
+        raise
     node.collections.ensure_default(settings.node_name)
     # Diapason's extension-definitions and markings: every node holds the same ones, so
     # objects that use them validate and their markings can be read everywhere.

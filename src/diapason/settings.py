@@ -97,6 +97,9 @@ class Settings:
     # objects at the size limit.
     sync_max_answer_bytes: int = 0
     secret_key: Secret = field(default_factory=lambda: Secret(""))
+    # The key of the audit trail's HMAC chain. Unset: the file ``audit.key`` in the data
+    # folder, written by ``diapason init`` (diapason.audit.key).
+    audit_key: Secret = field(default_factory=lambda: Secret(""))
 
     @property
     def database_dialect(self) -> str:
@@ -133,6 +136,7 @@ SETTINGS_TABLE: dict[str, tuple[str, type]] = {
     "sync_round_budget": ("DIAPASON_SYNC_ROUND_BUDGET", int),
     "sync_max_answer_bytes": ("DIAPASON_SYNC_MAX_ANSWER_BYTES", int),
     "secret_key": ("DIAPASON_SECRET_KEY", Secret),
+    "audit_key": ("DIAPASON_AUDIT_KEY", Secret),
 }
 
 _POSITIVE = {
@@ -150,6 +154,8 @@ _POSITIVE = {
 MAX_SYNC_PAGE_SIZE = 10_000
 _NODE_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}\Z")
 _LOG_LEVELS = {"critical", "error", "warning", "info", "debug"}
+# The shortest audit key accepted (``diapason init`` writes 64 hexadecimal digits).
+MIN_AUDIT_KEY_CHARS = 32
 
 
 def _convert(name: str, kind: type, raw: Any, origin: str) -> Any:
@@ -178,6 +184,12 @@ def _convert(name: str, kind: type, raw: Any, origin: str) -> Any:
     if kind is Path:
         return Path(raw).expanduser()
     if kind is Secret:
+        if name == "audit_key" and raw and not valid_audit_key(raw):
+            # Never the value itself: it is a secret.
+            raise SettingsError(
+                f"{name} ({origin}): at least {MIN_AUDIT_KEY_CHARS} printable ASCII "
+                "characters, without spaces"
+            )
         return Secret(raw)
     if name == "node_name" and not _NODE_NAME_RE.match(raw):
         raise SettingsError(
@@ -186,6 +198,16 @@ def _convert(name: str, kind: type, raw: Any, origin: str) -> Any:
     if name == "log_level" and raw.lower() not in _LOG_LEVELS:
         raise SettingsError(f"{name} ({origin}): one of {sorted(_LOG_LEVELS)}, got {raw!r}")
     return raw.lower() if name == "log_level" else raw
+
+
+def valid_audit_key(text: str) -> bool:
+    """Whether ``text`` can be an audit key: long enough, printable ASCII, no spaces."""
+    return (
+        len(text) >= MIN_AUDIT_KEY_CHARS
+        and text.isascii()
+        and text.isprintable()
+        and " " not in text
+    )
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
