@@ -54,6 +54,9 @@ class Partner:
     refused: int = 0
     last_refusal: str | None = None
     last_refusal_at: str | None = None
+    # The last head of this node's audit trail the partner said it keeps, and when.
+    witnessed_seq: int | None = None
+    witnessed_at: str | None = None
 
     def describe(self) -> dict[str, Any]:
         """Safe to print: everything but the token."""
@@ -73,6 +76,8 @@ class Partner:
             "refused": self.refused,
             "last_refusal": self.last_refusal,
             "last_refusal_at": self.last_refusal_at,
+            "witnessed_seq": self.witnessed_seq,
+            "witnessed_at": self.witnessed_at,
         }
 
 
@@ -94,6 +99,8 @@ def _partner(row: sa.Row[Any]) -> Partner:
         refused=row.refused,
         last_refusal=row.last_refusal,
         last_refusal_at=row.last_refusal_at,
+        witnessed_seq=int(row.witnessed_seq) if row.witnessed_seq is not None else None,
+        witnessed_at=row.witnessed_at,
     )
 
 
@@ -198,6 +205,8 @@ class Partners:
             "last_error",
             "failures",
             "next_attempt_at",
+            "witnessed_seq",
+            "witnessed_at",
         }
         unknown = set(values) - allowed
         if unknown:
