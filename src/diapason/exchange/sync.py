@@ -410,7 +410,11 @@ class SyncAgent:
             )
             return
         if response.status_code != 200:
-            log.info("audit head not kept by %s (answered %d)", partner.name, response.status_code)
+            # 404: a partner of an earlier version, which keeps no heads (asked every round).
+            level = logging.DEBUG if response.status_code == 404 else logging.INFO
+            log.log(
+                level, "audit head not kept by %s (answered %d)", partner.name, response.status_code
+            )
             return
         if answer.get("outcome") in ("kept", "known"):
             self.partners.update(
