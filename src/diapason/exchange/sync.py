@@ -406,7 +406,7 @@ class SyncAgent:
                 "%s refused this node's audit head (entry %d): %s",
                 partner.name,
                 head.seq,
-                str(answer.get("error", "it witnessed another hash for that entry"))[:500],
+                repr(str(answer.get("error", "it witnessed another hash for that entry"))[:500]),
             )
             return
         if response.status_code != 200:
@@ -417,11 +417,11 @@ class SyncAgent:
             )
             return
         if answer.get("outcome") in ("kept", "known"):
-            self.partners.update(
-                partner.name,
-                witnessed_seq=head.seq,
-                witnessed_at=str(answer.get("witnessed_at") or utc_now())[:27],
-            )
+            try:
+                at = normalise_timestamp(answer.get("witnessed_at"), "witnessed_at")
+            except ValueError:
+                at = utc_now()  # the partner's word on when is not needed: now will do
+            self.partners.update(partner.name, witnessed_seq=head.seq, witnessed_at=at)
 
     @staticmethod
     def _answer(response: httpx.Response) -> dict[str, Any]:
