@@ -18,7 +18,14 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from diapason.accounts import Accounts, IssuedToken, User
-from diapason.audit import AuditLog
+from diapason.audit import (
+    AuditKeyError,
+    AuditLog,
+    create_audit_key,
+    key_file,
+    load_audit_key,
+    remove_new_key,
+)
 from diapason.authentication import Authenticator
 from diapason.coordinate.records import Holdings
 from diapason.coordinate.service import Coordination
@@ -32,6 +39,7 @@ from diapason.exchange.ledger import Ledger
 from diapason.exchange.partners import Partners
 from diapason.exchange.receipts import Deliveries, OutgoingReceipts
 from diapason.exchange.sync import Local, SyncAgent
+from diapason.exchange.witness import Witnesses
 from diapason.persons import Persons
 from diapason.settings import CONFIG_FILE, Secret, Settings, SettingsError
 from diapason.store import (
@@ -141,6 +149,7 @@ class Node:
     ledger: Ledger
     deliveries: Deliveries
     outgoing_receipts: OutgoingReceipts
+    witnesses: Witnesses
 
     @classmethod
     def open(cls, settings: Settings) -> Node:
@@ -155,7 +164,12 @@ class Node:
         )
         engine = database.engine
         accounts = Accounts(engine)
-        audit = AuditLog(engine)
+        try:
+            audit = AuditLog(engine, load_audit_key(settings))
+            audit.require_key(key_file(settings.data_dir))
+        except Exception:
+            database.close()
+            raise
         collections = Collections(engine)
         partners = Partners(engine, accounts, collections)
         node = cls(
@@ -172,6 +186,7 @@ class Node:
             Ledger(engine, partners, collections, audit, lambda: frozenset()),
             Deliveries(engine),
             OutgoingReceipts(engine),
+            Witnesses(engine),
         )
         node.ledger.own_identities = node.own_identities
         return node
@@ -297,7 +312,14 @@ class Node:
 
     def inbound(self) -> Inbound:
         """What the TAXII server's POSTs go through."""
-        return Inbound(self.store, self.partners, self.deliveries, self.audit, self.own_identities)
+        return Inbound(
+            self.store,
+            self.partners,
+            self.deliveries,
+            self.audit,
+            self.own_identities,
+            self.witnesses,
+        )
 
     def close(self) -> None:
         self.store.close()
@@ -307,7 +329,27 @@ def init_node(settings: Settings, actor: str) -> tuple[Node, Initialised | None]
     """Prepare the data folder and config file, open the node, create the first admin."""
     prepare_data_folder(settings.data_dir)
     settings = write_default_config(settings)
-    node = Node.open(settings)
+    # The audit key (a new node's, or one upgraded from a version without it): the file is
+    # made here and the trail sealed under it at once; a trail keyed already must be under
+    # the key found (a key file made anew for it is removed again).
+    created = create_audit_key(settings)
+    node: Node | None = None
+    try:
+        node = Node.open(settings)
+        node.audit.introduce_key(actor)
+    except Exception as error:
+        if node is not None:
+            node.close()
+        if created is None:
+            raise
+        remove_new_key(settings)
+        if isinstance(error, AuditKeyError):
+            raise AuditKeyError(
+                f"the audit trail is keyed and its key file {key_file(settings.data_dir)} is "
+                "missing: restore it from your backups (diapason makes no new key for a "
+                "keyed trail)"
+            ) from None
+        raise
     node.collections.ensure_default(settings.node_name)
     # Diapason's extension-definitions and markings: every node holds the same ones, so
     # objects that use them validate and their markings can be read everywhere.

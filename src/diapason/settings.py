@@ -113,6 +113,9 @@ class Settings:
     # tls_cert and tls_key).
     sync_cert: Path | None = None
     sync_key: Path | None = None
+    # The key of the audit trail's HMAC chain. Unset: the file ``audit.key`` in the data
+    # folder, written by ``diapason init`` (diapason.audit.key).
+    audit_key: Secret = field(default_factory=lambda: Secret(""))
 
     @property
     def database_dialect(self) -> str:
@@ -157,6 +160,7 @@ SETTINGS_TABLE: dict[str, tuple[str, type]] = {
     "client_auth": ("DIAPASON_CLIENT_AUTH", str),
     "sync_cert": ("DIAPASON_SYNC_CERT", Path),
     "sync_key": ("DIAPASON_SYNC_KEY", Path),
+    "audit_key": ("DIAPASON_AUDIT_KEY", Secret),
 }
 # Settings that name files: given together or not at all.
 _PAIRS = (("tls_cert", "tls_key"), ("sync_cert", "sync_key"))
@@ -182,6 +186,8 @@ _LOG_LEVELS = {"critical", "error", "warning", "info", "debug"}
 PERSON_CATEGORIES = ("suspect", "convicted", "victim", "witness", "contact", "other")
 
 CLIENT_AUTH = ("required", "optional")
+# The shortest audit key accepted (``diapason init`` writes 64 hexadecimal digits).
+MIN_AUDIT_KEY_CHARS = 32
 
 
 def _convert(name: str, kind: type, raw: Any, origin: str) -> Any:
@@ -212,6 +218,12 @@ def _convert(name: str, kind: type, raw: Any, origin: str) -> Any:
             raise SettingsError(f"{name} ({origin}): expected a file or folder, got nothing")
         return Path(raw).expanduser()
     if kind is Secret:
+        if name == "audit_key" and raw and not valid_audit_key(raw):
+            # Never the value itself: it is a secret.
+            raise SettingsError(
+                f"{name} ({origin}): at least {MIN_AUDIT_KEY_CHARS} printable ASCII "
+                "characters, without spaces"
+            )
         return Secret(raw)
     if name == "node_name" and not _NODE_NAME_RE.match(raw):
         raise SettingsError(
@@ -228,6 +240,16 @@ def _convert(name: str, kind: type, raw: Any, origin: str) -> Any:
     if name in ("log_level", "osint_person_category"):
         return raw.strip().lower()
     return raw
+
+
+def valid_audit_key(text: str) -> bool:
+    """Whether ``text`` can be an audit key: long enough, printable ASCII, no spaces."""
+    return (
+        len(text) >= MIN_AUDIT_KEY_CHARS
+        and text.isascii()
+        and text.isprintable()
+        and " " not in text
+    )
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

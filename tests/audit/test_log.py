@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from typing import Any
 
 import orjson
@@ -15,6 +13,7 @@ import sqlalchemy as sa
 from diapason.audit import GENESIS_HASH, AuditEntry, AuditError, AuditLog, entry_hash
 from diapason.store.db import write_transaction
 from diapason.store.schema import audit_log, counters
+from tests.audit.tamper import without_triggers
 
 
 @pytest.fixture
@@ -27,28 +26,6 @@ def fill(log: AuditLog, count: int) -> list[AuditEntry]:
         log.append(f"user{n % 3}", "create", [f"note--{n}"], details={"n": n})
         for n in range(1, count + 1)
     ]
-
-
-@contextmanager
-def without_triggers(engine: sa.Engine) -> Iterator[sa.Connection]:
-    """A connection that can change audit_log: an attacker with database access."""
-    with engine.connect() as connection:
-        if engine.dialect.name == "sqlite":
-            connection.exec_driver_sql("DROP TRIGGER audit_log_no_update")
-            connection.exec_driver_sql("DROP TRIGGER audit_log_no_delete")
-            yield connection
-        else:
-            connection.exec_driver_sql(
-                "ALTER TABLE audit_log DISABLE TRIGGER audit_log_append_only"
-            )
-            try:
-                yield connection
-            finally:
-                connection.exec_driver_sql(
-                    "ALTER TABLE audit_log ENABLE TRIGGER audit_log_append_only"
-                )
-                connection.commit()
-        connection.commit()
 
 
 def test_append_returns_what_is_stored_and_chains(log: AuditLog) -> None:

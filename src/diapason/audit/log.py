@@ -1,29 +1,39 @@
-"""The audit trail: append-only, hash-chained, verifiable end to end.
+"""The audit trail: append-only, hash-chained, keyed, verifiable end to end.
 
-Every entry carries the SHA-256 of its own content and the hash of the entry before it, so
+Every entry carries a hash of its own content and the hash of the entry before it, so
 altering, removing or reordering any entry breaks the chain from that point on. The table
 also has database triggers refusing UPDATE and DELETE; the chain is what still catches an
 attacker who can drop those triggers.
 
-The chain proves the log was not altered *inside*; it cannot prove that its last entries
-were not cut off together with the counter. Keep a copy of the head hash (the message of
-``verify`` shows it) somewhere else to detect that as well.
+The hash is keyed: an HMAC-SHA256 under the node's audit key (``audit/key.py``), kept
+outside the database, so someone who can write the database cannot recompute the chain
+after changing an entry. Entries written before the node had a key (nodes upgraded from a
+version without one) keep their plain SHA-256; the first keyed entry introduces the key
+(action ``audit_key``, ``details.keyed_from``) and covers, through its ``prev_hash``, the
+whole unkeyed prefix. ``verify`` checks the prefix as before and the rest with the key.
+
+The chain proves the log was not altered *inside* by someone without the key. Against
+someone holding the key too, or cutting the last entries off, the node's partners keep
+witnessed heads (``exchange/witness.py``): ``check_witnessed`` compares the trail with
+them. docs/security.md ("Audit trail") says what each protection does.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 
+from diapason.audit.key import AuditKey, AuditKeyError
 from diapason.domain.timestamps import store_now
 from diapason.errors import DiapasonError
 from diapason.store.db import write_transaction
-from diapason.store.rows import allocate
+from diapason.store.rows import allocate, among
 from diapason.store.schema import audit_log, counters
 
 GENESIS_HASH = "0" * 64
@@ -77,6 +87,7 @@ ACTIONS: frozenset[str] = frozenset(
         "backup",
         "restore",
         "key_rotate",
+        "audit_key",
         "audit_verify",
         "audit_export",
     }
@@ -88,6 +99,11 @@ _PG_AUDIT_LOCK = 7246002
 _VERIFY_BATCH = 5000
 _PROGRESS_EVERY = 5000
 _MAX_ACTOR = 200  # the width of audit_log.actor
+# The entry that introduces the audit key: the first keyed entry of the trail.
+KEY_ACTION = "audit_key"
+KEY_ALGORITHM = "HMAC-SHA256"
+# Witnessed heads compared per query by ``check_witnessed``.
+_WITNESS_BATCH = 5000
 
 
 class AuditError(DiapasonError, ValueError):
@@ -96,7 +112,7 @@ class AuditError(DiapasonError, ValueError):
 
 @dataclass(frozen=True)
 class AuditEntry:
-    """One entry of the trail, as written."""
+    """One entry of the trail, as written; ``keyed``: its hash is an HMAC under the key."""
 
     seq: int
     at: str
@@ -107,6 +123,7 @@ class AuditEntry:
     details: dict[str, Any] = field(hash=False)
     prev_hash: str
     hash: str
+    keyed: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         """The entry as plain JSON-ready values (``object_ids`` as a list)."""
@@ -120,6 +137,7 @@ class AuditEntry:
             "details": self.details,
             "prev_hash": self.prev_hash,
             "hash": self.hash,
+            "keyed": self.keyed,
         }
 
 
@@ -133,6 +151,57 @@ class Verification:
     message: str
 
 
+@dataclass(frozen=True)
+class Head:
+    """The head of a trail: its last entry's sequence number and hash."""
+
+    seq: int
+    hash: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "hash": self.hash}
+
+
+@dataclass(frozen=True)
+class WitnessedHead:
+    """A head of this node's trail as a partner keeps it: when it was witnessed there."""
+
+    seq: int
+    hash: str
+    witnessed_at: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"seq": self.seq, "hash": self.hash, "witnessed_at": self.witnessed_at}
+
+
+@dataclass(frozen=True)
+class WitnessCheck:
+    """The trail against the heads one partner witnessed (``AuditLog.check_witnessed``).
+
+    ``broken_seq``: the first witnessed entry whose hash differs or that is gone;
+    ``last_match``: the last witnessed head found as witnessed before it."""
+
+    partner: str
+    ok: bool
+    checked: int
+    broken_seq: int | None
+    last_match: WitnessedHead | None
+    message: str
+    # False: the partner could not be asked (``message`` says why); nothing was compared.
+    asked: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "partner": self.partner,
+            "asked": self.asked,
+            "ok": self.ok,
+            "checked": self.checked,
+            "broken_seq": self.broken_seq,
+            "last_match": self.last_match.as_dict() if self.last_match else None,
+            "message": self.message,
+        }
+
+
 def entry_hash(
     *,
     seq: int,
@@ -143,8 +212,10 @@ def entry_hash(
     reason: str | None,
     details: Mapping[str, Any],
     prev_hash: str,
+    key: AuditKey | None = None,
 ) -> str:
-    """SHA-256 (hex) of the canonical JSON of an entry's content, ``prev_hash`` included."""
+    """The hash (hex) of the canonical JSON of an entry's content, ``prev_hash`` included:
+    HMAC-SHA256 under ``key``, or SHA-256 for an entry written before the node had one."""
     content = {
         "seq": seq,
         "at": at,
@@ -155,7 +226,10 @@ def entry_hash(
         "details": details,
         "prev_hash": prev_hash,
     }
-    return hashlib.sha256(orjson.dumps(content, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    canonical = orjson.dumps(content, option=orjson.OPT_SORT_KEYS)
+    if key is not None:
+        return key.digest(canonical)
+    return hashlib.sha256(canonical).hexdigest()
 
 
 def _canonical_details(details: Mapping[str, Any] | None) -> tuple[str, dict[str, Any]]:
@@ -227,14 +301,42 @@ def _entry(row: sa.Row[Any]) -> AuditEntry:
         details=orjson.loads(row.details),
         prev_hash=row.prev_hash,
         hash=row.hash,
+        keyed=bool(row.keyed),
+    )
+
+
+def _row_hash(row: sa.Row[Any], key: AuditKey | None) -> str | None:
+    """What a stored row's hash should be under ``key`` (None: its content is not JSON)."""
+    try:
+        object_ids = orjson.loads(row.object_ids)
+        details = orjson.loads(row.details)
+    except orjson.JSONDecodeError:
+        return None
+    return entry_hash(
+        seq=int(row.seq),
+        at=row.at,
+        actor=row.actor,
+        action=row.action,
+        object_ids=object_ids,
+        reason=row.reason,
+        details=details,
+        prev_hash=row.prev_hash,
+        key=key,
     )
 
 
 class AuditLog:
-    """The node's audit trail over one database (SQLite or PostgreSQL)."""
+    """The node's audit trail over one database (SQLite or PostgreSQL).
 
-    def __init__(self, engine: sa.Engine) -> None:
+    ``key``: the node's audit key; every entry appended with it is keyed, the first one
+    after the unkeyed entries (or of an empty trail) preceded by the entry introducing the
+    key. Without a key the trail can be read and its unkeyed entries verified, and entries
+    appended only while none is keyed (tests of the trail itself; a node always has one).
+    """
+
+    def __init__(self, engine: sa.Engine, key: AuditKey | None = None) -> None:
         self.engine = engine
+        self.key = key
 
     # -- writing --------------------------------------------------------------------------
     def append(
@@ -252,53 +354,155 @@ class AuditLog:
         With ``connection``, the entry is written inside the caller's (write) transaction,
         so it commits or rolls back with the change it records. ``AuditError`` for an
         unknown action, a missing actor, details that are not JSON, or a consultation of
-        personal data (``details["personal_data"]`` truthy) without a reason.
+        personal data (``details["personal_data"]`` truthy) without a reason; and, without
+        the audit key, when the trail is keyed already.
         """
         details_text, details_value = _canonical_details(details)
         ids, cleaned_reason = _check_entry(actor, action, object_ids, reason, details_value)
-        ids_text = orjson.dumps(list(ids)).decode()
         with write_transaction(self.engine, connection) as conn:
-            if conn.dialect.name == "postgresql":
-                # The counter row lock alone would serialise appenders too; the advisory lock
-                # makes the ordering explicit and independent of how ``allocate`` is written.
-                conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_AUDIT_LOCK)))
+            previous = self._lock_end(conn)
+            if self.key is None and previous is not None and previous.keyed:
+                raise AuditError(
+                    f"the audit trail is keyed (entry {previous.seq} is): appending to it "
+                    "needs the audit key"
+                )
+            if self.key is not None and (previous is None or not previous.keyed):
+                intro = self._introduce(conn, actor, previous)
+                previous = _End(intro.seq, intro.hash, True)
             seq = allocate(conn, "audit", 1)
-            # The latest entry before ours, not seq - 1: if an entry was removed, new entries
-            # still chain to what exists, and ``verify`` reports the gap.
-            prev_hash = conn.execute(
-                sa.select(audit_log.c.hash)
-                .where(audit_log.c.seq < seq)
+            return self._write(
+                conn, seq, actor, action, ids, cleaned_reason, details_text, details_value, previous
+            )
+
+    def require_key(self, where: Path) -> None:
+        """Refuse to go on without the key when the trail has entries (``where``: the key
+        file this node would read): ``AuditKeyError`` says what to do."""
+        if self.key is not None:
+            return
+        with self.engine.connect() as connection:
+            last = connection.execute(
+                sa.select(audit_log.c.seq, audit_log.c.keyed)
                 .order_by(audit_log.c.seq.desc())
                 .limit(1)
-            ).scalar_one_or_none()
-            if prev_hash is None:
-                prev_hash = GENESIS_HASH
-            at = store_now()
-            digest = entry_hash(
+            ).first()
+        if last is None:
+            return
+        if last.keyed:
+            raise AuditKeyError(
+                f"the audit trail is keyed and this node has no audit key: the key file "
+                f"{where} is missing. Restore it from your backups (or set "
+                "DIAPASON_AUDIT_KEY to the key); without it the trail can neither be "
+                "verified nor extended"
+            )
+        raise AuditKeyError(
+            f"the audit trail has {int(last.seq):,} entries and this node has no audit key "
+            f"yet (it was written by a version without one): run `diapason init` once to "
+            f"create it ({where}) and seal the trail under it"
+        )
+
+    def introduce_key(self, actor: str) -> AuditEntry | None:
+        """Seal the trail under the key now: append the entry introducing it unless the
+        trail is keyed already; returns that entry, or None.
+
+        When the trail is keyed already, its last entry must verify under this key:
+        ``AuditKeyError`` otherwise (the key is not the one the trail was written with, or
+        that entry was altered; ``diapason audit verify`` tells which)."""
+        if self.key is None:
+            raise AuditKeyError("this node has no audit key to introduce")
+        with write_transaction(self.engine) as conn:
+            previous = self._lock_end(conn)
+            if previous is None or not previous.keyed:
+                return self._introduce(conn, actor, previous)
+            row = conn.execute(sa.select(audit_log).where(audit_log.c.seq == previous.seq)).one()
+        if _row_hash(row, self.key) != row.hash:
+            raise AuditKeyError(
+                f"the audit key ({self.key.origin}, key id {self.key.key_id}) is not the key "
+                f"the audit trail was written with: its last entry, {row.seq}, does not verify "
+                "under it. Restore the node's key from your backups (docs/security.md); if the "
+                "key is the right one, that entry was altered: run `diapason audit verify`"
+            )
+        return None
+
+    def _lock_end(self, conn: sa.Connection) -> _End | None:
+        """Serialise appenders and read the last entry (None: the trail is empty)."""
+        if conn.dialect.name == "postgresql":
+            # The counter row lock alone would serialise appenders too; the advisory lock
+            # makes the ordering explicit and independent of how ``allocate`` is written.
+            conn.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_AUDIT_LOCK)))
+        row = conn.execute(
+            sa.select(audit_log.c.seq, audit_log.c.hash, audit_log.c.keyed)
+            .order_by(audit_log.c.seq.desc())
+            .limit(1)
+        ).first()
+        return _End(int(row.seq), row.hash, bool(row.keyed)) if row is not None else None
+
+    def _introduce(self, conn: sa.Connection, actor: str, previous: _End | None) -> AuditEntry:
+        """Append the entry introducing the key (the first keyed one) after ``previous``."""
+        assert self.key is not None
+        seq = allocate(conn, "audit", 1)
+        details = {
+            "keyed_from": seq,
+            "algorithm": KEY_ALGORITHM,
+            "key_id": self.key.key_id,
+            "unkeyed_entries": previous.seq if previous is not None else 0,
+        }
+        details_text, details_value = _canonical_details(details)
+        return self._write(
+            conn, seq, actor, KEY_ACTION, (), None, details_text, details_value, previous
+        )
+
+    def _write(
+        self,
+        conn: sa.Connection,
+        seq: int,
+        actor: str,
+        action: str,
+        ids: tuple[str, ...],
+        reason: str | None,
+        details_text: str,
+        details_value: dict[str, Any],
+        previous: _End | None,
+    ) -> AuditEntry:
+        # The latest entry before ours, not seq - 1: if an entry was removed, new entries
+        # still chain to what exists, and ``verify`` reports the gap.
+        prev_hash = previous.hash if previous is not None else GENESIS_HASH
+        at = store_now()
+        digest = entry_hash(
+            seq=seq,
+            at=at,
+            actor=actor,
+            action=action,
+            object_ids=ids,
+            reason=reason,
+            details=details_value,
+            prev_hash=prev_hash,
+            key=self.key,
+        )
+        conn.execute(
+            audit_log.insert().values(
                 seq=seq,
                 at=at,
                 actor=actor,
                 action=action,
-                object_ids=ids,
-                reason=cleaned_reason,
-                details=details_value,
+                object_ids=orjson.dumps(list(ids)).decode(),
+                reason=reason,
+                details=details_text,
                 prev_hash=prev_hash,
+                hash=digest,
+                keyed=self.key is not None,
             )
-            conn.execute(
-                audit_log.insert().values(
-                    seq=seq,
-                    at=at,
-                    actor=actor,
-                    action=action,
-                    object_ids=ids_text,
-                    reason=cleaned_reason,
-                    details=details_text,
-                    prev_hash=prev_hash,
-                    hash=digest,
-                )
-            )
+        )
         return AuditEntry(
-            seq, at, actor, action, ids, cleaned_reason, details_value, prev_hash, digest
+            seq,
+            at,
+            actor,
+            action,
+            ids,
+            reason,
+            details_value,
+            prev_hash,
+            digest,
+            self.key is not None,
         )
 
     # -- reading --------------------------------------------------------------------------
@@ -359,23 +563,33 @@ class AuditLog:
             ).first()
         return _entry(row) if row is not None else None
 
+    def head(self) -> Head | None:
+        """The trail's head (its last entry's seq and hash), or None while it is empty."""
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                sa.select(audit_log.c.seq, audit_log.c.hash)
+                .order_by(audit_log.c.seq.desc())
+                .limit(1)
+            ).first()
+        return Head(int(row.seq), row.hash) if row is not None else None
+
     # -- verifying ------------------------------------------------------------------------
     def verify(self, *, progress: Callable[[int], None] | None = None) -> Verification:
         """Check the whole chain and report the first broken entry, if any.
 
         Streams the table in ``seq`` order (batches of a few thousand rows, so memory does
-        not grow with the log), recomputes every hash, checks every ``prev_hash`` link and
-        that no ``seq`` is missing. ``progress`` is called with the number of entries
-        checked so far every few thousand entries, and once at the end.
+        not grow with the log), recomputes every hash (SHA-256 for the entries written
+        before the key, HMAC under the key from the entry introducing it on), checks every
+        ``prev_hash`` link, that no ``seq`` is missing, and that no entry after a keyed one
+        is unkeyed. ``progress`` is called with the number of entries checked so far every
+        few thousand entries, and once at the end.
         """
-        checked = 0
-        previous_hash = GENESIS_HASH
-        expected = 1
+        walk = _Walk(self.key)
 
         def broken(seq: int, message: str) -> Verification:
             if progress is not None:
-                progress(checked)
-            return Verification(False, checked, seq, message)
+                progress(walk.checked)
+            return Verification(False, walk.checked, seq, message)
 
         with self.engine.connect() as connection:
             # Read before streaming: entries committed meanwhile only make the table longer,
@@ -390,44 +604,14 @@ class AuditLog:
             ).execute(sa.select(audit_log).order_by(audit_log.c.seq))
             try:
                 for row in result:
-                    seq = int(row.seq)
-                    if seq != expected:
-                        return broken(expected, f"entry {expected} is missing")
-                    if row.prev_hash != previous_hash:
-                        return broken(
-                            seq,
-                            f"entry {seq}: prev_hash does not match entry {seq - 1}"
-                            if seq > 1
-                            else f"entry {seq}: prev_hash is not the genesis hash",
-                        )
-                    try:
-                        object_ids = orjson.loads(row.object_ids)
-                        details = orjson.loads(row.details)
-                    except orjson.JSONDecodeError:
-                        return broken(
-                            seq, f"entry {seq}: stored content is not valid JSON (altered)"
-                        )
-                    digest = entry_hash(
-                        seq=seq,
-                        at=row.at,
-                        actor=row.actor,
-                        action=row.action,
-                        object_ids=object_ids,
-                        reason=row.reason,
-                        details=details,
-                        prev_hash=row.prev_hash,
-                    )
-                    if digest != row.hash:
-                        return broken(
-                            seq, f"entry {seq}: content does not match its hash (altered)"
-                        )
-                    previous_hash = row.hash
-                    expected += 1
-                    checked += 1
-                    if progress is not None and checked % _PROGRESS_EVERY == 0:
-                        progress(checked)
+                    problem = walk.step(row)
+                    if problem is not None:
+                        return broken(*problem)
+                    if progress is not None and walk.checked % _PROGRESS_EVERY == 0:
+                        progress(walk.checked)
             finally:
                 result.close()
+        expected, checked = walk.expected, walk.checked
         if written >= expected:
             return broken(
                 expected,
@@ -438,9 +622,186 @@ class AuditLog:
             progress(checked)
         if checked == 0:
             return Verification(True, 0, None, "the audit log is empty")
-        return Verification(
+        if self.key is not None and walk.keyed_from is None:
+            return Verification(
+                False,
+                checked,
+                checked,
+                f"no entry is keyed although this node has an audit key ({self.key.origin}): "
+                "entries written after the key was introduced may have been rewritten "
+                "without it. If the key was only just set, `diapason init` introduces it",
+            )
+        return Verification(True, checked, None, walk.summary())
+
+    def check_witnessed(self, partner: str, heads: Iterable[WitnessedHead]) -> WitnessCheck:
+        """Compare the trail with the heads ``partner`` witnessed (oldest first): each
+        witnessed entry must still be in the trail with the hash the partner saw.
+
+        Every hash depends on every entry before it, so a head found as witnessed vouches
+        for the whole trail up to it, and the first head that differs bounds the rewrite:
+        it lies after the last head that matches, at or before that one. The hashes held
+        here are read as they are: run ``verify`` too, for the links between them.
+        """
+        checked = 0
+        last_match: WitnessedHead | None = None
+        with self.engine.connect() as connection:
+            end = connection.execute(sa.select(sa.func.max(audit_log.c.seq))).scalar()
+            for batch in _batches(heads, _WITNESS_BATCH):
+                held = _hashes(connection, [head.seq for head in batch])
+                for head in batch:
+                    found = held.get(head.seq)
+                    if found == head.hash:
+                        checked += 1
+                        last_match = head
+                        continue
+                    message = _witness_problem(partner, head, found, end, last_match)
+                    return WitnessCheck(partner, False, checked, head.seq, last_match, message)
+        if last_match is None:
+            return WitnessCheck(
+                partner, True, 0, None, None, f"partner {partner} holds no head of this trail"
+            )
+        return WitnessCheck(
+            partner,
             True,
             checked,
             None,
-            f"{checked} entries verified; chain head is entry {checked} with hash {previous_hash}",
+            last_match,
+            f"{checked:,} head(s) witnessed by partner {partner} match, the last entry "
+            f"{last_match.seq} witnessed at {last_match.witnessed_at}",
         )
+
+
+@dataclass(frozen=True)
+class _End:
+    """The last entry of the trail, as an appender needs it."""
+
+    seq: int
+    hash: str
+    keyed: bool
+
+
+class _Walk:
+    """``verify``'s state along the chain: what it expects next, what it has seen."""
+
+    def __init__(self, key: AuditKey | None) -> None:
+        self.key = key
+        self.checked = 0
+        self.expected = 1
+        self.previous_hash = GENESIS_HASH
+        self.keyed_from: int | None = None
+
+    def step(self, row: sa.Row[Any]) -> tuple[int, str] | None:
+        """Check the next row; ``(seq, why)`` when it is wrong."""
+        seq = int(row.seq)
+        if seq != self.expected:
+            return self.expected, f"entry {self.expected} is missing"
+        if row.prev_hash != self.previous_hash:
+            return seq, (
+                f"entry {seq}: prev_hash does not match entry {seq - 1}"
+                if seq > 1
+                else f"entry {seq}: prev_hash is not the genesis hash"
+            )
+        keyed = bool(row.keyed)
+        if not keyed and self.keyed_from is not None:
+            return seq, (
+                f"entry {seq} is not keyed although the trail is keyed from entry "
+                f"{self.keyed_from}: it was rewritten without the audit key"
+            )
+        if keyed and self.key is None:
+            return seq, (
+                f"entry {seq} is keyed: verifying it needs the audit key, which this node "
+                "does not have"
+            )
+        digest = _row_hash(row, self.key if keyed else None)
+        if digest is None:
+            return seq, f"entry {seq}: stored content is not valid JSON (altered)"
+        if digest != row.hash:
+            return seq, self._mismatch(row, keyed)
+        if keyed and self.keyed_from is None:
+            self.keyed_from = seq
+        self.previous_hash = row.hash
+        self.expected += 1
+        self.checked += 1
+        return None
+
+    def _mismatch(self, row: sa.Row[Any], keyed: bool) -> str:
+        seq = int(row.seq)
+        if not keyed:
+            return f"entry {seq}: content does not match its hash (altered)"
+        assert self.key is not None
+        if self.keyed_from is None and row.action == KEY_ACTION:
+            try:
+                written_with = orjson.loads(row.details).get("key_id")
+            except (orjson.JSONDecodeError, AttributeError):
+                written_with = None
+            if isinstance(written_with, str) and written_with != self.key.key_id:
+                return (
+                    f"entry {seq} introduced the audit key with key id {written_with}; this "
+                    f"node's key ({self.key.origin}) has key id {self.key.key_id}: it is not "
+                    "the key the trail was written with"
+                )
+        return (
+            f"entry {seq}: content does not match its keyed hash (altered, or written with "
+            "another audit key)"
+        )
+
+    def summary(self) -> str:
+        head = f"chain head is entry {self.checked} with hash {self.previous_hash}"
+        if self.keyed_from is None:
+            return f"{self.checked} entries verified (none keyed); {head}"
+        assert self.key is not None
+        keyed = f"keyed from entry {self.keyed_from} (key id {self.key.key_id})"
+        return f"{self.checked} entries verified, {keyed}; {head}"
+
+
+def _batches(heads: Iterable[WitnessedHead], size: int) -> Iterator[list[WitnessedHead]]:
+    batch: list[WitnessedHead] = []
+    for head in heads:
+        batch.append(head)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _hashes(connection: sa.Connection, seqs: list[int]) -> dict[int, str]:
+    """The stored hash of each of these entries that exists."""
+    fragment, value = among(connection.dialect.name, seqs)
+    rows = connection.exec_driver_sql(
+        f"SELECT seq, hash FROM audit_log WHERE seq {fragment}", (value,)
+    )
+    return {int(seq): str(digest) for seq, digest in rows}
+
+
+def _witness_problem(
+    partner: str,
+    head: WitnessedHead,
+    found: str | None,
+    end: int | None,
+    last_match: WitnessedHead | None,
+) -> str:
+    """What a witnessed head that does not match tells, in words."""
+    if found is None:
+        if end is None or head.seq > end:
+            where = f"the trail ends at entry {end}" if end else "the trail is empty"
+            message = (
+                f"entry {head.seq} is gone: partner {partner} witnessed it at "
+                f"{head.witnessed_at}, and {where} (entries were cut off)"
+            )
+        else:
+            message = (
+                f"entry {head.seq} is gone: partner {partner} witnessed it at "
+                f"{head.witnessed_at} (entries were removed)"
+            )
+    else:
+        message = (
+            f"entry {head.seq} was rewritten: its hash differs from the head partner "
+            f"{partner} witnessed at {head.witnessed_at}"
+        )
+    if last_match is None:
+        return f"{message}; no earlier head of partner {partner} matches"
+    return (
+        f"{message}; the change lies in entries {last_match.seq + 1} to {head.seq} (entry "
+        f"{last_match.seq} matches the head witnessed at {last_match.witnessed_at})"
+    )

@@ -1,32 +1,69 @@
-"""Administration commands: the audit trail, users and API tokens."""
+"""Administration commands: the audit trail (and the heads of partners' trails witnessed
+here), users and API tokens."""
 
 from __future__ import annotations
 
+import itertools
 import sys
 from pathlib import Path
 
 import click
+import orjson
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from diapason.accounts import TokenInfo, User
+from diapason.audit import WitnessCheck, WitnessedHead
 from diapason.cli.common import actor, data_option, json_option, opened, print_json, show, stderr
 from diapason.domain.roles import ROLES
 from diapason.domain.stix import StixError
 from diapason.domain.timestamps import as_store_timestamp
+from diapason.exchange.witness import MAX_LISTING
 
 
 @click.group("audit")
 def audit_group() -> None:
-    """The audit trail: verify its hash chain, read its entries."""
+    """The audit trail: verify its keyed hash chain (and against what partners witnessed),
+    read its entries; the heads of partners' trails witnessed here."""
 
 
 @audit_group.command("verify")
 @data_option
+@click.option(
+    "--with-partners",
+    is_flag=True,
+    help="Also compare the trail with the heads every partner witnessed (asked now, over "
+    "HTTP with this node's token for it).",
+)
+@click.option(
+    "--partner",
+    "only",
+    default=None,
+    help="With --with-partners: only this partner.",
+)
+@click.option(
+    "--witness",
+    "witness_files",
+    multiple=True,
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help="Also compare with the heads in FILE, as a partner's `diapason audit witnessed "
+    "--partner <this node> --json` printed them (repeatable).",
+)
 @json_option
-def audit_verify(data_dir: Path | None, as_json: bool) -> None:
-    """Walk the whole chain and name the first broken link (exit code 1 if any)."""
+def audit_verify(
+    data_dir: Path | None,
+    with_partners: bool,
+    only: str | None,
+    witness_files: tuple[Path, ...],
+    as_json: bool,
+) -> None:
+    """Walk the whole chain and name the first broken link (exit code 1 if any); with
+    --with-partners or --witness, also name the first entry that differs from what a
+    partner witnessed."""
+    if only is not None and not with_partners:
+        raise click.UsageError("--partner goes with --with-partners")
+    heads_from_files = [_witness_file(path) for path in witness_files]
     with (
         opened(data_dir) as node,
         Progress(
@@ -39,21 +76,111 @@ def audit_verify(data_dir: Path | None, as_json: bool) -> None:
             progress.update(task, description=f"verified {count:,} entries")
 
         result = node.audit.verify(progress=advance)
+        # Each check, and where the heads came from: a partner's URL (taken from this
+        # node's database, so shown), or a file.
+        checks: list[tuple[WitnessCheck, str]] = []
+        if with_partners:
+            partners = [p for p in node.partners.all() if only is None or p.name == only]
+            if only is not None and not partners:
+                raise click.BadParameter(f"no partner {only!r}", param_hint="--partner")
+            agent = node.sync_agent()
+            for partner in partners:
+                progress.update(task, description=f"asking {partner.name} at {partner.url}")
+                checks.append((agent.check_witness(partner), partner.url))
+        for (name, heads), path in zip(heads_from_files, witness_files, strict=True):
+            checks.append((node.audit.check_witnessed(name, heads), str(path)))
+    ok = result.ok and all(check.ok for check, _where in checks)
     if as_json:
         print_json(
             {
-                "ok": result.ok,
+                "ok": ok,
                 "checked": result.checked,
                 "broken_seq": result.broken_seq,
                 "message": result.message,
+                "partners": [{**check.as_dict(), "from": where} for check, where in checks],
             }
         )
-    elif result.ok:
-        Console().print(f"[green]audit trail intact[/green]: {result.checked:,} entries")
     else:
-        Console().print(f"[red]audit trail broken[/red]: {escape(result.message)}")
-    if not result.ok:
+        console = Console()
+        if result.ok:
+            console.print(f"[green]audit trail intact[/green]: {result.checked:,} entries")
+        else:
+            console.print(f"[red]audit trail broken[/red]: {escape(result.message)}")
+        for check, where in checks:
+            colour = "green" if check.ok else "red" if check.asked else "yellow"
+            console.print(
+                f"[{colour}]{escape(check.partner)}[/{colour}] ({escape(where)}): "
+                f"{escape(check.message)}"
+            )
+    if not ok:
         sys.exit(1)
+
+
+def _witness_file(path: Path) -> tuple[str, list[WitnessedHead]]:
+    """The witnessing node's name and the heads in a file of ``audit witnessed --json``."""
+    try:
+        value = orjson.loads(path.read_bytes())
+        name, heads = value["node"], value["heads"]
+        found = [
+            WitnessedHead(int(h["seq"]), str(h["hash"]), str(h["witnessed_at"])) for h in heads
+        ]
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+        raise click.BadParameter(
+            f"{path}: not the output of `diapason audit witnessed --partner NAME --json`",
+            param_hint="--witness",
+        ) from None
+    if not isinstance(name, str) or any(
+        later.seq <= earlier.seq for earlier, later in itertools.pairwise(found)
+    ):
+        raise click.BadParameter(f"{path}: heads out of order", param_hint="--witness")
+    return name, found
+
+
+@audit_group.command("witnessed")
+@data_option
+@click.option("--partner", "name", default=None, help="List every head kept of this partner.")
+@json_option
+def audit_witnessed(data_dir: Path | None, name: str | None, as_json: bool) -> None:
+    """The heads of partners' audit trails this node keeps as their witness: per partner
+    the newest, or with --partner every head (what that partner's `audit verify
+    --witness FILE` reads)."""
+    with opened(data_dir) as node:
+        witnesses = node.witnesses
+        if name is None:
+            rows = witnesses.summary()
+            show(
+                rows,
+                ["partner", "heads", "last entry", "hash", "witnessed at"],
+                (
+                    [
+                        r["partner"],
+                        r["heads"],
+                        r["last_seq"],
+                        r["last_hash"],
+                        r["last_witnessed_at"],
+                    ]
+                    for r in rows
+                ),
+                as_json=as_json,
+                empty="No partner's audit head is kept here yet.",
+            )
+            return
+        heads: list[WitnessedHead] = []
+        after = 0
+        while True:
+            page = witnesses.heads(name, after=after, limit=MAX_LISTING)
+            heads.extend(page)
+            if len(page) < MAX_LISTING:
+                break
+            after = page[-1].seq
+        node_name = node.settings.node_name
+    show(
+        {"node": node_name, "partner": name, "heads": [head.as_dict() for head in heads]},
+        ["entry", "hash", "witnessed at"],
+        ([head.seq, head.hash, head.witnessed_at] for head in heads),
+        as_json=as_json,
+        empty=f"No audit head of {name} is kept here.",
+    )
 
 
 @audit_group.command("list")

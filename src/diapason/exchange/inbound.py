@@ -3,8 +3,9 @@
 An account of role ``partner`` speaks for its partner node: what it sends is written with
 the provenance ``partner:NAME`` under the trust rules with that partner as the sender (so
 the ledger never echoes it back, and the third-party rule knows where it came from), its
-receipts are recorded as deliveries, and what the trust rules refused is reported against
-the partner. Any other account writes as this node (provenance ``taxii:USERNAME``).
+receipts are recorded as deliveries (and the head of its audit trail each carries is kept
+as a witness), and what the trust rules refused is reported against the partner. Any other
+account writes as this node (provenance ``taxii:USERNAME``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from diapason.accounts import User
 from diapason.audit import AuditLog
 from diapason.domain.trust import Sender
 from diapason.exchange.partners import Partner, Partners, report_untrusted
-from diapason.exchange.receipts import Deliveries
+from diapason.exchange.receipts import RECEIPT_TYPE, Deliveries
+from diapason.exchange.witness import Witnesses, parse_head, report_conflict
 from diapason.store.interface import ObjectStore, PutReport
 
 
@@ -28,12 +30,14 @@ class Inbound:
         deliveries: Deliveries,
         audit: AuditLog,
         identities: Callable[[], frozenset[str]],
+        witnesses: Witnesses,
     ) -> None:
         self.store = store
         self.partners = partners
         self.deliveries = deliveries
         self.audit = audit
         self.identities = identities
+        self.witnesses = witnesses
 
     def partner_of(self, user: User) -> Partner | None:
         """The partner node an account speaks for, if it is a partner's account."""
@@ -55,6 +59,21 @@ class Inbound:
         # A partner acknowledging what it stored: the receipts accepted here (a refused one
         # acknowledges nothing) are recorded as deliveries.
         accepted = sorted({index for index, _id, _modified in report.versions})
-        self.deliveries.record(partner.name, [received[index] for index in accepted])
+        receipts = [received[index] for index in accepted]
+        self.deliveries.record(partner.name, receipts)
+        self._witness(partner.name, user.username, receipts)
         report_untrusted(self.partners, self.audit, partner.name, user.username, report.refused)
         return report
+
+    def _witness(self, partner: str, actor: str, objects: list[Any]) -> None:
+        """Keep the audit heads the partner's receipts carry; one that contradicts a head
+        witnessed before is reported (the receipt itself stays accepted)."""
+        for obj in objects:
+            if not isinstance(obj, dict) or obj.get("type") != RECEIPT_TYPE:
+                continue
+            head = parse_head(obj.get("audit_head"))
+            if head is None:
+                continue
+            recorded = self.witnesses.record(partner, head, "receipt")
+            if recorded.outcome == "conflict":
+                report_conflict(self.audit, partner, actor, recorded)

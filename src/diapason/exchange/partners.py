@@ -102,6 +102,10 @@ class Partner:
             return str(error)
         return None
 
+    # The last head of this node's audit trail the partner said it keeps, and when.
+    witnessed_seq: int | None = None
+    witnessed_at: str | None = None
+
     def describe(self) -> dict[str, Any]:
         """Safe to print: everything but the token (and the CA certificates' text)."""
         return {
@@ -126,6 +130,8 @@ class Partner:
             "insecure": self.insecure,
             "client_certificate": self.client_certificate,
             "transport": self.transport(),
+            "witnessed_seq": self.witnessed_seq,
+            "witnessed_at": self.witnessed_at,
         }
 
 
@@ -157,6 +163,8 @@ def _partner(row: sa.Row[Any]) -> Partner:
         fingerprint=row.fingerprint,
         insecure=bool(row.insecure),
         client_certificate=row.client_certificate,
+        witnessed_seq=int(row.witnessed_seq) if row.witnessed_seq is not None else None,
+        witnessed_at=row.witnessed_at,
     )
 
 
@@ -301,6 +309,8 @@ class Partners:
             "last_error",
             "failures",
             "next_attempt_at",
+            "witnessed_seq",
+            "witnessed_at",
         }
         unknown = set(values) - allowed
         if unknown:

@@ -11,6 +11,9 @@ holds at most ``MAX_PER_RECEIPT`` entries and ``MAX_RECEIPT_BYTES`` of JSON, so 
 every limit of the receiving side. The partner, on receiving one from our account, records
 each version as delivered: ``diapason release show ID`` then says to whom and when, and
 ``partner list`` how many released versions are not acknowledged yet.
+
+Each receipt also carries the head of the receiving node's audit trail when it was made
+(``audit_head: {seq, hash}``), which the partner keeps as a witness (``exchange/witness.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 
+from diapason.audit import Head
 from diapason.domain.extensions import RECEIPT_EXTENSION_ID, TLP_2_0_IDS
 from diapason.domain.grading import grade
 from diapason.domain.stix import new_object
@@ -59,9 +63,13 @@ class PendingReceipt:
 
 
 def make_receipt(
-    receiver: str, identity_id: str | None, versions: Iterable[tuple[str, str]]
+    receiver: str,
+    identity_id: str | None,
+    versions: Iterable[tuple[str, str]],
+    audit_head: Head | None = None,
 ) -> dict[str, Any]:
-    """One receipt for these ``(id, modified)`` versions, stored now by ``receiver``.
+    """One receipt for these ``(id, modified)`` versions, stored now by ``receiver``, with
+    the head of ``receiver``'s audit trail (``audit_head``) when given.
 
     It holds them all: :func:`make_receipts` splits a larger set to fit the limits."""
     stored = store_now()
@@ -76,6 +84,8 @@ def make_receipt(
         ],
         extensions={RECEIPT_EXTENSION_ID: {"extension_type": "new-sdo"}},
     )
+    if audit_head is not None:
+        receipt["audit_head"] = audit_head.as_dict()
     # Graded A1: a node is the best source on what it stored itself.
     return grade(receipt, "admiralty", "A", "1")
 
@@ -97,11 +107,14 @@ def _chunks(versions: Sequence[tuple[str, str]]) -> Iterator[list[tuple[str, str
 
 
 def make_receipts(
-    receiver: str, identity_id: str | None, versions: Sequence[tuple[str, str]]
+    receiver: str,
+    identity_id: str | None,
+    versions: Sequence[tuple[str, str]],
+    audit_head: Head | None = None,
 ) -> list[dict[str, Any]]:
     """Receipts for these versions, each within ``MAX_PER_RECEIPT`` entries and
-    ``MAX_RECEIPT_BYTES`` of JSON."""
-    return [make_receipt(receiver, identity_id, chunk) for chunk in _chunks(versions)]
+    ``MAX_RECEIPT_BYTES`` of JSON, each with ``audit_head``."""
+    return [make_receipt(receiver, identity_id, chunk, audit_head) for chunk in _chunks(versions)]
 
 
 class OutgoingReceipts:

@@ -2,7 +2,9 @@
 
 One round, for each partner due: find our collection on the partner (discovery, once),
 send the receipts still owed to it, page through the collection with ``added_after`` the
-stored watermark, write what arrives with its provenance, then move the watermark. Within a
+stored watermark, write what arrives with its provenance, then move the watermark; at the
+end, send the partner the head of this node's audit trail if it moved (the partner keeps
+it as a witness: ``exchange/witness.py``). Within a
 listing the watermark is kept one microsecond before the last entry read, so that a crash
 re-reads the entries added at that same instant (writing is idempotent); once the listing
 is complete it is the last entry read, so the next round asks only for what is newer. A
@@ -31,12 +33,13 @@ the partner's last error.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import ssl
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -45,7 +48,7 @@ from typing import Any
 import httpx
 import orjson
 
-from diapason.audit import AuditLog
+from diapason.audit import AuditLog, WitnessCheck, WitnessedHead
 from diapason.domain.timestamps import (
     as_store_timestamp,
     parse_timestamp,
@@ -55,7 +58,7 @@ from diapason.domain.timestamps import (
 from diapason.domain.trust import TRUST_RULES
 from diapason.exchange.collections import PAGE_BYTES
 from diapason.exchange.partners import Partner, Partners, report_untrusted
-from diapason.exchange.protocol import TAXII
+from diapason.exchange.protocol import TAXII, WITNESS_PATH
 from diapason.exchange.receipts import OutgoingReceipts, make_receipts
 from diapason.store.interface import ObjectStore
 from diapason.tls import Identity, TlsError, client_context, explain, pin_hook
@@ -78,6 +81,10 @@ MAX_ROOTS = 16
 MAX_CURSOR = 4096
 # Partners synced side by side in one round.
 MAX_PARALLEL = 8
+# Heads asked for per page when reading back what a partner witnessed.
+WITNESS_PAGE = 10_000
+# The media type of the witness endpoint's answers.
+JSON = "application/json"
 # Headers of the answer as received that do not describe the body once decoded.
 _TRANSFER_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
@@ -242,6 +249,7 @@ class SyncAgent:
         try:
             with self._client(partner) as client:
                 self._pull(client, partner, result)
+                self._send_head(client, partner)
         except Exception as error:
             if not isinstance(error, SyncError | httpx.HTTPError | TlsError):
                 # Not the partner's answer but something here (a bug, the database): this
@@ -291,11 +299,14 @@ class SyncAgent:
             return explained
         return f"{type(error).__name__}: {error}"
 
-    def _get(self, client: httpx.Client, url: str, params: Any = None) -> httpx.Response:
-        """A TAXII answer, read whole within the deadline and the byte cap."""
+    def _get(
+        self, client: httpx.Client, url: str, params: Any = None, *, media: str = TAXII
+    ) -> httpx.Response:
+        """An answer of type ``media`` (TAXII by default), read whole within the deadline
+        and the byte cap."""
         give_up = time.monotonic() + self.deadline
         cap = self.max_answer_bytes
-        with client.stream("GET", url, params=params) as response:
+        with client.stream("GET", url, params=params, headers={"Accept": media}) as response:
             if response.status_code in (401, 403):
                 raise SyncError(
                     f"{url}: the partner refused our credentials ({response.status_code})"
@@ -303,8 +314,10 @@ class SyncAgent:
                 )
             if response.status_code != 200:
                 raise SyncError(f"{url}: answered {response.status_code}")
-            if TAXII not in response.headers.get("content-type", "").replace(" ", ""):
-                raise SyncError(f"{url}: not a TAXII 2.1 answer")
+            if media not in response.headers.get("content-type", "").replace(" ", ""):
+                raise SyncError(
+                    f"{url}: not a TAXII 2.1 answer" if media == TAXII else f"{url}: not {media}"
+                )
             declared = response.headers.get("content-length", "")
             if declared.isdigit() and len(declared) < 20 and int(declared) > cap:
                 raise SyncError(f"{url}: an answer of {int(declared):,} bytes, over {cap:,}")
@@ -423,6 +436,98 @@ class SyncAgent:
             return f"refused: {str(message)[:300]}" if message else "refused in the status"
         return None
 
+    # -- the witness of this node's audit trail -------------------------------------------
+    def _send_head(self, client: httpx.Client, partner: Partner) -> None:
+        """Send the partner this node's audit head when it moved past the last one the
+        partner kept. A partner that does not keep heads (an older node), or cannot be
+        reached now, is told next round; one that holds another hash for that entry is
+        reported loudly: this trail no longer has the entry the partner witnessed."""
+        head = self.audit.head()
+        if head is None or (partner.witnessed_seq or 0) >= head.seq:
+            return
+        try:
+            response = client.post(
+                f"{partner.url}{WITNESS_PATH}",
+                content=orjson.dumps(head.as_dict()),
+                headers={"Content-Type": JSON, "Accept": JSON},
+            )
+        except httpx.HTTPError as error:
+            log.info("audit head not sent to %s: %s", partner.name, self._describe(error, partner))
+            return
+        answer = self._answer(response)
+        if response.status_code == 409:
+            log.error(
+                "%s refused this node's audit head (entry %d): %s",
+                partner.name,
+                head.seq,
+                repr(str(answer.get("error", "it witnessed another hash for that entry"))[:500]),
+            )
+            return
+        if response.status_code != 200:
+            # 404: a partner of an earlier version, which keeps no heads (asked every round).
+            level = logging.DEBUG if response.status_code == 404 else logging.INFO
+            log.log(
+                level, "audit head not kept by %s (answered %d)", partner.name, response.status_code
+            )
+            return
+        if answer.get("outcome") in ("kept", "known"):
+            try:
+                at = as_store_timestamp(answer.get("witnessed_at"), "witnessed_at")
+            except ValueError:
+                at = store_now()  # the partner's word on when is not needed: now will do
+            self.partners.update(partner.name, witnessed_seq=head.seq, witnessed_at=at)
+
+    @staticmethod
+    def _answer(response: httpx.Response) -> dict[str, Any]:
+        """A small JSON answer as a dict (empty when it is anything else)."""
+        if len(response.content) > 65_536:
+            return {}
+        try:
+            value = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    def check_witness(self, partner: Partner) -> WitnessCheck:
+        """This node's audit trail against the heads ``partner`` witnessed, read from the
+        partner now; one that cannot be asked gives a check that is not ok, saying why."""
+        try:
+            # Closed on leaving: a check that stops at the first difference ends the reading.
+            with contextlib.closing(self.witnessed(partner)) as heads:
+                return self.audit.check_witnessed(partner.name, heads)
+        except (SyncError, httpx.HTTPError) as error:
+            return WitnessCheck(
+                partner.name,
+                False,
+                0,
+                None,
+                None,
+                f"partner {partner.name} could not be asked at {partner.url}: "
+                f"{self._describe(error, partner)}",
+                asked=False,
+            )
+
+    def witnessed(self, partner: Partner) -> Generator[WitnessedHead]:
+        """The heads of this node's audit trail that ``partner`` keeps, oldest first, read
+        from the partner now (page by page); ``SyncError`` when it cannot tell."""
+        after = 0
+        url = f"{partner.url}{WITNESS_PATH}"
+        with self._client(partner) as client:
+            while True:
+                params = {"after": str(after), "limit": str(WITNESS_PAGE)}
+                page = self._json(self._get(client, url, params, media=JSON))
+                heads = page.get("heads")
+                if not isinstance(heads, list) or len(heads) > WITNESS_PAGE:
+                    raise SyncError(f"{url}: 'heads' is not a list of at most {WITNESS_PAGE}")
+                for value in heads:
+                    head = _witnessed_head(value)
+                    if head is None or head.seq <= after:
+                        raise SyncError(f"{url}: a head that is not one, or out of order")
+                    after = head.seq
+                    yield head
+                if not page.get("more") or not heads:
+                    return
+
     def _pull(self, client: httpx.Client, partner: Partner, result: SyncResult) -> None:
         collection_url, inbox = partner.remote_collection, partner.remote_inbox
         if not collection_url:
@@ -451,7 +556,9 @@ class SyncAgent:
                 nonlocal group, group_bytes
                 stored = self._store_page(partner, group, own, result)
                 group, group_bytes = [], 0
-                owed = make_receipts(self.local.name, self.local.identity(), stored)
+                owed = make_receipts(
+                    self.local.name, self.local.identity(), stored, self.audit.head()
+                )
                 self.receipts.keep(partner.name, owed)
                 if owed and inbox:
                     receipts.append(network.submit(self._send_receipts, client, partner, inbox))
@@ -604,6 +711,22 @@ class SyncAgent:
         for object_id, modified, source, author in self.store.provenance(ids):
             found.setdefault(object_id, {})[modified] = (source, author)
         return found
+
+
+def _witnessed_head(value: Any) -> WitnessedHead | None:
+    """One head of a partner's witness listing, checked."""
+    if not isinstance(value, dict):
+        return None
+    seq, digest, at = value.get("seq"), value.get("hash"), value.get("witnessed_at")
+    if isinstance(seq, bool) or not isinstance(seq, int) or seq < 1:
+        return None
+    if not isinstance(digest, str) or len(digest) != 64 or not isinstance(at, str):
+        return None
+    try:
+        witnessed_at = as_store_timestamp(at, "witnessed_at")
+    except ValueError:
+        return None
+    return WitnessedHead(seq, digest, witnessed_at)
 
 
 class Listing:

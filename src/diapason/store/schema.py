@@ -90,6 +90,9 @@ audit_log = sa.Table(
     sa.Column("details", sa.Text, nullable=False),
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
+    # The hash is an HMAC under the node's audit key (false: SHA-256, an entry written
+    # before the node had a key; audit/log.py).
+    sa.Column("keyed", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 users = sa.Table(
@@ -243,6 +246,9 @@ partners = sa.Table(
     sa.Column("ca_certificates", sa.Text),
     sa.Column("fingerprint", sa.String(64)),
     sa.Column("insecure", sa.Boolean, nullable=False, server_default=sa.false()),
+    # The last head of this node's audit trail the partner said it keeps (a witness).
+    sa.Column("witnessed_seq", Seq),
+    sa.Column("witnessed_at", Stamp),
 )
 
 release_decisions = sa.Table(
@@ -304,3 +310,16 @@ outgoing_receipts = sa.Table(
     sa.Column("content", sa.Text, nullable=False),
 )
 sa.Index("ix_outgoing_receipts_partner", outgoing_receipts.c.partner)
+
+# The heads of partners' audit trails this node witnessed (exchange/witness.py): what each
+# partner said its trail's last entry was (seq, hash), and when. Kept whole for a day,
+# then the first and the last head of each hour.
+witnessed_heads = sa.Table(
+    "witnessed_heads",
+    metadata,
+    sa.Column("partner", sa.String(63), primary_key=True),
+    sa.Column("seq", Seq, primary_key=True, autoincrement=False),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("witnessed_at", Stamp, nullable=False),
+    sa.Column("via", sa.String(20), nullable=False),
+)

@@ -30,6 +30,7 @@ from diapason.settings import Settings, load_settings
 from diapason.web.coordinate_api import CoordinateApi
 from diapason.web.exchange_loop import ExchangeLoop
 from diapason.web.ui import build_ui
+from diapason.web.witness_api import WitnessApi
 
 log = logging.getLogger("diapason.exchange")
 
@@ -181,6 +182,7 @@ def create_app(
             Route("/health", health),
             *taxii.routes(),
             *CoordinateApi(node, clock=clock).routes(),
+            *WitnessApi(node).routes(),
             *ui_routes,
         ],
         middleware=[Middleware(SecurityHeaders), Middleware(ClientCertificate)],
