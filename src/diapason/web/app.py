@@ -29,6 +29,7 @@ from diapason.settings import Settings, load_settings
 from diapason.web.coordinate_api import CoordinateApi
 from diapason.web.exchange_loop import ExchangeLoop
 from diapason.web.ui import build_ui
+from diapason.web.worker import die_with_parent
 
 log = logging.getLogger("diapason.exchange")
 
@@ -169,4 +170,5 @@ def create_app(
 
 def create_app_from_environment() -> Starlette:
     """For ``uvicorn --factory`` and worker processes: settings from ``DIAPASON_*``."""
+    die_with_parent()
     return create_app(load_settings())
