@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import secrets
 import threading
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
@@ -41,7 +42,17 @@ from diapason.exchange.receipts import Deliveries, OutgoingReceipts
 from diapason.exchange.sync import Local, SyncAgent
 from diapason.exchange.witness import Witnesses
 from diapason.persons import Persons
-from diapason.settings import CONFIG_FILE, Secret, Settings, SettingsError
+from diapason.settings import (
+    CONFIG_FILE,
+    DATABASE_PASSWORD_FILE,
+    DEFAULT_DATABASE_FILE,
+    Secret,
+    Settings,
+    SettingsError,
+    database_identity,
+    default_database_url,
+    split_url_password,
+)
 from diapason.store import (
     Database,
     NodeMeta,
@@ -79,6 +90,63 @@ def prepare_data_folder(folder: Path) -> None:
 
 
 def write_default_config(settings: Settings) -> Settings:
+    """The config file as ``write_config`` leaves it, and the database recorded in it
+    (``record_database``) when the file names none yet."""
+    settings = write_config(settings)
+    if "database_url" not in _config_keys(settings.data_dir):
+        record_database(settings.data_dir, settings.database_url.reveal())
+    return settings
+
+
+def _config_keys(folder: Path) -> set[str]:
+    with (folder / CONFIG_FILE).open("rb") as handle:
+        return set(tomllib.load(handle))
+
+
+_DATABASE_KEYS = ("database_url", "database_password_file")
+
+
+def record_database(folder: Path, url: str) -> None:
+    """Make the data folder remember its database, so that a command run without
+    ``DIAPASON_DATABASE_URL`` opens it (or one naming another database refuses).
+
+    The config file gets the URL without its password; a password goes to
+    ``database.password`` (owner-only), named by ``database_password_file``. The folder's
+    own SQLite file needs no record. Replaces what the file recorded before (a restore
+    into another database)."""
+    path = folder / CONFIG_FILE
+    kept = [
+        line
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.split("=", 1)[0].strip() not in _DATABASE_KEYS and line != _DATABASE_COMMENT
+    ]
+    password_path = folder / DATABASE_PASSWORD_FILE
+    password_path.unlink(missing_ok=True)
+    if database_identity(url) != database_identity(default_database_url(folder)):
+        bare, password = split_url_password(url)
+        kept += [_DATABASE_COMMENT, f"database_url = {_toml_string(bare)}"]
+        if password is not None:
+            _write_private(password_path, password + "\n")
+            kept.append(f'database_password_file = "{DATABASE_PASSWORD_FILE}"')
+    _replace_private(path, "\n".join(kept) + "\n")
+
+
+_DATABASE_COMMENT = "# The database of this data folder (written by diapason init and restore)."
+
+
+def _toml_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _replace_private(path: Path, text: str) -> None:
+    """Write ``path`` anew (owner-only) through a temporary file: never half written."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.unlink(missing_ok=True)
+    _write_private(temporary, text)
+    os.replace(temporary, path)
+
+
+def write_config(settings: Settings) -> Settings:
     """Write ``diapason.toml`` on first run, with a fresh secret key readable by owner only.
 
     A node must have a secret key (it signs paging cursors and sessions, and every worker
@@ -119,6 +187,25 @@ def client_identity(settings: Settings) -> Identity | None:
     and sync_key, else tls_cert and tls_key, else none."""
     cert, key = settings.sync_cert or settings.tls_cert, settings.sync_key or settings.tls_key
     return Identity(cert, key) if cert is not None and key is not None else None
+
+
+def refuse_missing_database(settings: Settings) -> None:
+    """Refuse a node whose data folder was initialised (it has a config file) but whose
+    database would be a new, empty SQLite file: a folder of a PostgreSQL node whose
+    config file records no database (one made before it did), opened without
+    ``DIAPASON_DATABASE_URL``."""
+    folder = settings.data_dir
+    own = database_identity(default_database_url(folder))
+    if (
+        database_identity(settings.database_url.reveal()) == own
+        and (folder / CONFIG_FILE).exists()
+        and not (folder / DEFAULT_DATABASE_FILE).exists()
+    ):
+        raise SettingsError(
+            f"data folder {folder} has no database: its config file records none and it "
+            f"has no {DEFAULT_DATABASE_FILE}. If its database is PostgreSQL, set "
+            "DIAPASON_DATABASE_URL (diapason init then records it in the data folder)"
+        )
 
 
 @dataclass(frozen=True)

@@ -14,11 +14,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote, urlsplit
 
 from diapason.errors import DiapasonError
 
 CONFIG_FILE = "diapason.toml"
 DEFAULT_DATABASE_FILE = "diapason.sqlite3"
+# Where ``init`` keeps the password of a database URL that had one (the config file keeps
+# the URL without it): in the data folder, readable by its owner only.
+DATABASE_PASSWORD_FILE = "database.password"  # noqa: S105 (a file name)
 
 
 class SettingsError(DiapasonError, ValueError):
@@ -62,12 +66,53 @@ def mask_url_password(url: str) -> str:
     return f"{scheme}://{user}{':***' if colon else ''}@{host}"
 
 
+def split_url_password(url: str) -> tuple[str, str | None]:
+    """A database URL without its password, and the password (None when it has none)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest.split("/", 1)[0]:
+        return url, None
+    credentials, _, host = rest.rpartition("@")
+    user, colon, password = credentials.partition(":")
+    return f"{scheme}://{user}@{host}", unquote(password) if colon else None
+
+
+def with_url_password(url: str, password: str) -> str:
+    """``url`` (which has no password) with ``password`` in it, quoted as URLs need."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not sep or not at or ":" in credentials:
+        raise SettingsError(
+            f"database_url {mask_url_password(url)!r}: a password file needs a URL "
+            "with a user name and no password (postgresql+psycopg://USER@HOST/DB)"
+        )
+    return f"{scheme}://{credentials}:{quote(password, safe='')}@{host}"
+
+
+def database_identity(url: str) -> tuple[str, ...]:
+    """What names a database in a URL, password and driver aside: two URLs with the same
+    identity open the same database."""
+    parsed = urlsplit(split_url_password(url)[0])
+    dialect = parsed.scheme.split("+", 1)[0]
+    if dialect == "sqlite":
+        path = url.partition(":///")[2].split("?", 1)[0]
+        return (dialect, str(Path(path).expanduser().resolve()) if path else "")
+    try:
+        port = parsed.port or 5432
+    except ValueError:
+        port = 0
+    user = unquote(parsed.username or "")
+    return (dialect, user, parsed.hostname or "", str(port), parsed.path.lstrip("/"))
+
+
 @dataclass(frozen=True)
 class Settings:
     """Everything a node needs to run. Documented one by one in ``docs/settings.md``."""
 
     data_dir: Path
     database_url: Secret
+    # A file holding the password of database_url (relative: in the data folder), for a
+    # URL written without one; diapason init writes it when given a URL with a password.
+    database_password_file: str = ""
     node_name: str = "diapason"
     host: str = "127.0.0.1"
     port: int = 8000
@@ -137,6 +182,7 @@ class Settings:
 SETTINGS_TABLE: dict[str, tuple[str, type]] = {
     "data_dir": ("DIAPASON_DATA", Path),
     "database_url": ("DIAPASON_DATABASE_URL", Secret),
+    "database_password_file": ("DIAPASON_DATABASE_PASSWORD_FILE", str),
     "node_name": ("DIAPASON_NODE_NAME", str),
     "host": ("DIAPASON_HOST", str),
     "port": ("DIAPASON_PORT", int),
@@ -289,6 +335,7 @@ def load_settings(
     if has_config:
         for name, raw in _read_toml(config_path).items():
             values[name] = _convert(name, SETTINGS_TABLE[name][1], raw, str(config_path))
+    recorded: Secret | None = values.get("database_url")
     for name, (variable, kind) in SETTINGS_TABLE.items():
         if name == "data_dir":
             continue
@@ -310,6 +357,55 @@ def load_settings(
             "client_ca: needs tls_cert and tls_key (client certificates are asked for over TLS)"
         )
     if "database_url" not in values:
-        database_file = (folder / DEFAULT_DATABASE_FILE).resolve()
-        values["database_url"] = Secret(f"sqlite:///{database_file}")
+        values["database_url"] = Secret(default_database_url(folder))
+    _check_same_database(folder, recorded, values["database_url"])
+    if (
+        values.get("database_password_file")
+        and split_url_password(values["database_url"].reveal())[1] is None
+    ):
+        values["database_url"] = Secret(
+            with_url_password(
+                values["database_url"].reveal(),
+                _read_password(folder, values["database_password_file"]),
+            )
+        )
     return Settings(data_dir=folder, **values)
+
+
+def default_database_url(folder: Path) -> str:
+    """The SQLite file in the data folder: a node's database when none is named."""
+    return f"sqlite:///{(folder / DEFAULT_DATABASE_FILE).resolve()}"
+
+
+def _check_same_database(folder: Path, recorded: Secret | None, chosen: Secret) -> None:
+    """Refuse to open another database than the one the data folder belongs to: the one
+    its config file records, or else its own SQLite file when that exists."""
+    url = chosen.reveal()
+    if recorded is not None:
+        if database_identity(recorded.reveal()) != database_identity(url):
+            raise SettingsError(
+                f"data folder {folder} belongs to the database "
+                f"{mask_url_password(recorded.reveal())} (database_url in "
+                f"{folder / CONFIG_FILE}), not {mask_url_password(url)}: unset "
+                "DIAPASON_DATABASE_URL, or use the data folder of that database"
+            )
+        return
+    own = default_database_url(folder)
+    if (folder / DEFAULT_DATABASE_FILE).exists() and database_identity(own) != database_identity(
+        url
+    ):
+        raise SettingsError(
+            f"data folder {folder} holds its own SQLite database ({DEFAULT_DATABASE_FILE}), "
+            f"not {mask_url_password(url)}: unset DIAPASON_DATABASE_URL, or use another "
+            "data folder"
+        )
+
+
+def _read_password(folder: Path, name: str) -> str:
+    path = folder / Path(name).expanduser()
+    try:
+        return path.read_text(encoding="utf-8").strip("\r\n")
+    except OSError as error:
+        raise SettingsError(
+            f"database_password_file {path} cannot be read: {error.strerror}"
+        ) from None

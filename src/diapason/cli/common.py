@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from diapason.node import Node
+from diapason.node import Node, refuse_missing_database
 from diapason.settings import Settings, load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -54,7 +54,9 @@ def settings_for(data_dir: Path | None, **overrides: Any) -> Settings:
 
 @contextmanager
 def opened(data_dir: Path | None, **overrides: Any) -> Iterator[Node]:
-    node = Node.open(settings_for(data_dir, **overrides))
+    settings = settings_for(data_dir, **overrides)
+    refuse_missing_database(settings)
+    node = Node.open(settings)
     try:
         yield node
     finally:

@@ -7,6 +7,7 @@ and the state layer's (docs/architecture.md).
 """
 
 from diapason.store.db import Database, DatabaseError, open_database, open_engine
+from diapason.store.dump import COPY_FILES, CopyProgress, copy_database, load_database
 from diapason.store.interface import (
     Edge,
     ObjectStore,
@@ -21,7 +22,9 @@ from diapason.store.read_model import Brief, ReadModel, title_of
 from diapason.store.sql import open_store, store_on
 
 __all__ = [
+    "COPY_FILES",
     "Brief",
+    "CopyProgress",
     "Database",
     "DatabaseError",
     "Edge",
@@ -33,6 +36,8 @@ __all__ = [
     "ReadModel",
     "StoredObject",
     "Tombstone",
+    "copy_database",
+    "load_database",
     "open_database",
     "open_engine",
     "open_store",

@@ -31,6 +31,7 @@ from diapason.web.coordinate_api import CoordinateApi
 from diapason.web.exchange_loop import ExchangeLoop
 from diapason.web.ui import build_ui
 from diapason.web.witness_api import WitnessApi
+from diapason.web.worker import die_with_parent
 
 log = logging.getLogger("diapason.exchange")
 
@@ -195,4 +196,5 @@ def create_app(
 
 def create_app_from_environment() -> Starlette:
     """For ``uvicorn --factory`` and worker processes: settings from ``DIAPASON_*``."""
+    die_with_parent()
     return create_app(load_settings())
