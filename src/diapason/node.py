@@ -236,9 +236,15 @@ class Node:
         # Imported here: the pipeline brings numpy and spaCy, a second of start-up that
         # the commands not ingesting anything should not pay.
         from diapason.osint.ingest import Ingestor
+        from diapason.osint.view import ArticleViews
 
         return Ingestor(
-            self.store, self.audit, self.settings.data_dir, lambda: self.identity_id, actor
+            self.store,
+            self.audit,
+            self.settings.data_dir,
+            lambda: self.identity_id,
+            actor,
+            ArticleViews(self.facts),
         )
 
     def coordination(

@@ -44,6 +44,7 @@ from diapason.osint.stix_objects import (
     report_id_for,
     report_object,
 )
+from diapason.osint.view import ArticleView, ArticleViews, article_view
 from diapason.store.interface import ObjectStore
 
 SOURCE = "osint"
@@ -96,6 +97,7 @@ class IngestResult:
     entities: int = 0
     duplicate_of: str | None = None
     error: str | None = None
+    view: ArticleView | None = None  # what the article page shows (``osint/view.py``)
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready summary (no article text, no objects)."""
@@ -118,7 +120,7 @@ class IngestResult:
 class Ingestor:
     """Ingests articles into ``store`` as ``actor`` (recorded in ``audit``), authored by
     this node's organisation (``identity``); the gazetteer corrections live in
-    ``data_dir``.
+    ``data_dir``; each article's view is kept in ``views`` (when given).
 
     The gazetteer (with the node's corrections), the knowledge-base index and the duplicate
     index are loaded on first use and kept for the session.
@@ -131,8 +133,10 @@ class Ingestor:
         data_dir: Path,
         identity: Callable[[], str | None],
         actor: str,
+        views: ArticleViews | None = None,
     ) -> None:
         self.store = store
+        self.views = views
         self.audit = audit
         self.data_dir = data_dir
         self.identity = identity
@@ -190,7 +194,10 @@ class Ingestor:
             stored = self.store.get(result.report_id or "")
             result.status = "unchanged"
             result.objects = [stored.object] if stored is not None else []
-            self._spans(analysis, kb, result)
+            result.view = article_view(analysis, self._spans(analysis, kb, result))
+            # An article ingested before views were kept gets its view now.
+            if self.views is not None and self.views.get(result.report_id or "") is None:
+                self.views.put(result.report_id or "", result.view)
             return result
         minhash = signature(article.body)
         original = duplicates.original_of(result.report_id or "", minhash)
@@ -220,6 +227,8 @@ class Ingestor:
 
         report = self.store.put_many(fresh, source=SOURCE, on_write=audit)
         result.written = list(report.written)
+        if self.views is not None and result.view is not None:
+            self.views.put(result.report_id or "", result.view)
         for obj in fresh:
             kb.add(obj)
         if original is None:
@@ -301,6 +310,7 @@ class Ingestor:
             EntitySpan(s.start, s.end, s.surface, s.label, s.canonical, ids.get(key))
             for s, key in zip(result.spans, self._span_keys, strict=True)
         ]
+        result.view = article_view(analysis, ids)
         unique_relationships = {r["id"]: r for r in relationships}
         body = [*objects.values(), *unique_relationships.values()]
         refs = [obj["id"] for obj in body]
