@@ -11,7 +11,16 @@ from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from diapason.accounts import TokenInfo, User
-from diapason.cli.common import actor, data_option, json_option, opened, print_json, show, stderr
+from diapason.cli.common import (
+    actor,
+    data_option,
+    json_option,
+    opened,
+    plural,
+    print_json,
+    show,
+    stderr,
+)
 from diapason.domain.roles import ROLES
 from diapason.domain.stix import StixError
 from diapason.domain.timestamps import as_store_timestamp
@@ -36,7 +45,7 @@ def audit_verify(data_dir: Path | None, as_json: bool) -> None:
         task = progress.add_task("verifying", total=None)
 
         def advance(count: int) -> None:
-            progress.update(task, description=f"verified {count:,} entries")
+            progress.update(task, description=f"verified {plural(count, 'entry', 'entries')}")
 
         result = node.audit.verify(progress=advance)
     if as_json:
@@ -49,7 +58,9 @@ def audit_verify(data_dir: Path | None, as_json: bool) -> None:
             }
         )
     elif result.ok:
-        Console().print(f"[green]audit trail intact[/green]: {result.checked:,} entries")
+        Console().print(
+            f"[green]audit trail intact[/green]: {plural(result.checked, 'entry', 'entries')}"
+        )
     else:
         Console().print(f"[red]audit trail broken[/red]: {escape(result.message)}")
     if not result.ok:

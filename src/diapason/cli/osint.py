@@ -15,6 +15,7 @@ from diapason.cli.common import (
     data_option,
     json_option,
     opened,
+    plural,
     print_json,
     progress_bar,
     settings_for,
@@ -170,7 +171,7 @@ def eval_osint_command(
         ["metric", "diapason", "plain spaCy"],
         scores.rows(),
         as_json=as_json,
-        title=f"{scores.articles} articles",
+        title=plural(scores.articles, "article"),
     )
 
 
