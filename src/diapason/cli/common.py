@@ -14,7 +14,14 @@ import click
 import orjson
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from diapason.node import Node
@@ -65,6 +72,7 @@ def opened(data_dir: Path | None, **overrides: Any) -> Iterator[Node]:
 def progress_bar(disabled: bool) -> Progress:
     """The progress bar of long commands, on standard error (off for ``--json``)."""
     return Progress(
+        SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),

@@ -33,6 +33,7 @@ from diapason.osint.article import Article, ArticleError, parse_bytes
 from diapason.osint.dedup import DuplicateIndex, signature
 from diapason.osint.entities import Entity
 from diapason.osint.gazetteer import Gazetteer, load_gazetteer
+from diapason.osint.nlp import MODEL, french
 from diapason.osint.pipeline import Analysis, analyse
 from diapason.osint.resolve import KnowledgeBase
 from diapason.osint.stix_objects import (
@@ -151,6 +152,18 @@ class Ingestor:
         if self._gazetteer is None:
             self._gazetteer = load_gazetteer(self.data_dir)
         return self._gazetteer
+
+    def load(self, say: Callable[[str], None], *, model: bool = True) -> None:
+        """Load now what the first article would wait for, calling ``say`` before each
+        step (a command shows it): the gazetteer, the knowledge base and the duplicate
+        index, and (``model``) the French language model."""
+        say("loading the gazetteer")
+        self.gazetteer  # noqa: B018 - loaded on first use
+        say("reading the knowledge base")
+        self._prepare()
+        if model:
+            say(f"loading the language model ({MODEL})")
+            french()
 
     def _prepare(self) -> tuple[KnowledgeBase, DuplicateIndex]:
         if self._kb is None or self._duplicates is None:
