@@ -48,9 +48,7 @@ def timed_process(*args: str) -> float:
     """Seconds from spawning ``python args`` to its exit (which must be 0)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIAPASON_")}
     started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, *args], check=True, env=env, capture_output=True, timeout=300
-    )
+    subprocess.run([sys.executable, *args], check=True, env=env, capture_output=True, timeout=300)
     return time.perf_counter() - started
 
 
@@ -170,4 +168,3 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
-
