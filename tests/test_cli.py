@@ -18,7 +18,7 @@ import pytest
 from stix2validator import ValidationOptions, validate_instance
 
 from diapason.cli import cli
-from diapason.cli.common import Styled, show
+from diapason.cli.common import Styled, plural, show
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 EXAMPLES = SHARED / "data" / "stix" / "oasis_examples" / "examples"
@@ -362,6 +362,22 @@ def test_a_listing_is_json_or_a_table_of_escaped_cells(
     assert "LATE open" in printed and "[red]" not in printed
     show([], ["name"], [], as_json=False, empty="nothing to list")
     assert capsys.readouterr().out == "nothing to list\n"
+    # At 80 columns an id is never cut nor wrapped (it must be copied into `show`): the
+    # other columns wrap first.
+    monkeypatch.setenv("COLUMNS", "80")
+    report = "report--34f77777-22fa-53df-ab3f-91669d6541b6"
+    title = "Maroc-France : Coopération sécuritaire et migration au cœur de l'entretien"
+    row = [report, "report", title, "2026"]
+    show([], ["id", "type", "title", "modified"], [row], as_json=False)
+    printed = capsys.readouterr().out
+    assert report in printed and max(map(len, printed.splitlines())) <= 80
+    assert "Maroc-" in printed
+
+
+def test_counts_have_the_right_plural() -> None:
+    assert plural(1, "article") == "1 article"
+    assert plural(0, "article") == "0 articles"
+    assert plural(1200, "entry", "entries") == "1,200 entries"
 
 
 def test_every_command_has_help_and_is_documented() -> None:
@@ -474,7 +490,7 @@ def test_exporting_persons_needs_a_reason_and_is_audited_as_personal_data(
     assert without.returncode == 0, without.stderr
     ids = {obj["id"] for obj in orjson.loads(without.stdout)["objects"]}
     assert ACTOR in ids and PERSON["id"] not in ids
-    assert "1 record(s) about persons left out: give --reason" in without.stderr
+    assert "1 record about persons left out: give --reason" in without.stderr
     with_reason = run(node, "export", "--type", "identity", "--reason", "case 7")
     assert with_reason.returncode == 0, with_reason.stderr
     ids = {obj["id"] for obj in orjson.loads(with_reason.stdout)["objects"]}

@@ -350,6 +350,7 @@ class Node:
         # Imported here: the pipeline brings numpy and spaCy, a second of start-up that
         # the commands not ingesting anything should not pay.
         from diapason.osint.ingest import Ingestor
+        from diapason.osint.view import ArticleViews
 
         return Ingestor(
             self.store,
@@ -358,6 +359,7 @@ class Node:
             lambda: self.identity_id,
             actor,
             propose=self.propose_protection,
+            views=ArticleViews(self.facts),
         )
 
     def propose_protection(self, obj: dict[str, Any]) -> dict[str, Any]:

@@ -95,7 +95,7 @@ def test_short_history_falls_back_and_says_so(tmp_path: Path) -> None:
     result = run("anticipate", "forecast", "--csv", str(path), "--horizon", "1", "--json")
     assert result.returncode == 0, result.stderr
     assert "historical baseline" in result.stderr
-    assert "1 period(s) without a row counted as zero" in result.stderr
+    assert "1 period without a row counted as zero" in result.stderr
     forecast = orjson.loads(result.stdout)["forecasts"][0]
     assert forecast["period"] == "2024-04" and forecast["mean"] == 3.0
     assert forecast["quantiles"]["0.05"] == 0.0 and forecast["quantiles"]["0.95"] == 7.0
@@ -192,6 +192,6 @@ def test_alerts_from_the_store_are_written_once(tmp_path: Path) -> None:
     # The alert carries the markings of the events it was computed from.
     assert stored[0]["object_marking_refs"] == [TLP_2_0_IDS["green"]]
     shown = run(*args)
-    assert "45 observed" in shown.stdout and "1 alert(s)" in shown.stdout
+    assert "45 observed" in shown.stdout and "1 alert" in shown.stdout
     french = run(*args, "--lang", "fr")
     assert "45 observés" in french.stdout

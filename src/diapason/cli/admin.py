@@ -15,7 +15,16 @@ from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from diapason.accounts import TokenInfo, User
 from diapason.audit import WitnessCheck, WitnessedHead
-from diapason.cli.common import actor, data_option, json_option, opened, print_json, show, stderr
+from diapason.cli.common import (
+    actor,
+    data_option,
+    json_option,
+    opened,
+    plural,
+    print_json,
+    show,
+    stderr,
+)
 from diapason.domain.roles import ROLES
 from diapason.domain.stix import StixError
 from diapason.domain.timestamps import as_store_timestamp
@@ -73,7 +82,7 @@ def audit_verify(
         task = progress.add_task("verifying", total=None)
 
         def advance(count: int) -> None:
-            progress.update(task, description=f"verified {count:,} entries")
+            progress.update(task, description=f"verified {plural(count, 'entry', 'entries')}")
 
         result = node.audit.verify(progress=advance)
         # Each check, and where the heads came from: a partner's URL (taken from this
@@ -103,7 +112,9 @@ def audit_verify(
     else:
         console = Console()
         if result.ok:
-            console.print(f"[green]audit trail intact[/green]: {result.checked:,} entries")
+            console.print(
+                f"[green]audit trail intact[/green]: {plural(result.checked, 'entry', 'entries')}"
+            )
         else:
             console.print(f"[red]audit trail broken[/red]: {escape(result.message)}")
         for check, where in checks:

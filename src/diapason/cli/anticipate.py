@@ -27,6 +27,7 @@ from diapason.cli.common import (
     data_option,
     json_option,
     opened,
+    plural,
     print_json,
     progress_bar,
     show,
@@ -138,7 +139,7 @@ def _loaded(source: Source, *, keep_node: bool = False) -> Iterator[tuple[Loaded
         series, report = read_csv(source.csv_path, skip_bad_rows=source.skip_bad_rows)
         notes = [f"skipped: {line}" for line in report.skipped]
         if report.zero_filled:
-            notes.append(f"{report.zero_filled} period(s) without a row counted as zero")
+            notes.append(plural(report.zero_filled, "period") + " without a row counted as zero")
         if keep_node:
             with opened(data_dir) as node:
                 yield Loaded(series, notes), node
@@ -163,7 +164,7 @@ def _loaded(source: Source, *, keep_node: bool = False) -> Iterator[tuple[Loaded
                 "categories": list(categories),
             },
         )
-        notes = [f"{count} event(s) skipped: {why}" for why, count in found.skipped.items()]
+        notes = [f"{plural(count, 'event')} skipped: {why}" for why, count in found.skipped.items()]
         yield Loaded(found.series, notes, found.markings), (node if keep_node else None)
 
 
@@ -345,8 +346,8 @@ def backtest_command(
                 for row in result.rows
                 if row.series == "overall" or per_series
             ),
-            title=f"backtest: {result.series} series, {result.origins} origins, "
-            f"horizons 1-{result.horizons}, {result.escalations} escalations",
+            title=f"backtest: {result.series} series, {plural(result.origins, 'origin')}, "
+            f"horizons 1-{result.horizons}, {plural(result.escalations, 'escalation')}",
         )
     )
     for baseline in BASELINES:
@@ -438,6 +439,6 @@ def alerts_command(
     for alert in alerts:
         console.print(f"[bold]{escape(alert.stix_id)}[/bold]\n  {escape(alert.explanation(lang))}")
     console.print(
-        f"{len(alerts)} alert(s)"
+        plural(len(alerts), "alert")
         + (f"; {len(written)} written, {len(unchanged)} already stored" if write else "")
     )

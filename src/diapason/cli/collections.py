@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from diapason.cli.common import actor, data_option, json_option, opened, print_json, stderr
+from diapason.cli.common import actor, data_option, json_option, opened, plural, print_json, stderr
 from diapason.exchange.collections import DEFAULT_API_ROOT, DEFAULT_MAX_CONTENT_LENGTH
 from diapason.store.interface import Query
 
@@ -209,4 +209,4 @@ def collection_fill(
                     break
                 query = Query(types=types, limit=2000, after=page.next_after)
         node.audit.append(actor(), "config", details={"collection_fill": found.id, "added": added})
-    Console().print(f"{added} object version(s) added to {found.id}")
+    Console().print(f"{plural(added, 'object version')} added to {found.id}")

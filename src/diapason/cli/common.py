@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import re
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -13,7 +14,14 @@ import click
 import orjson
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from diapason.node import Node, refuse_missing_database
@@ -66,6 +74,7 @@ def opened(data_dir: Path | None, **overrides: Any) -> Iterator[Node]:
 def progress_bar(disabled: bool) -> Progress:
     """The progress bar of long commands, on standard error (off for ``--json``)."""
     return Progress(
+        SpinnerColumn(),
         TextColumn("{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
@@ -84,15 +93,37 @@ class Styled(str):
     ``table`` shows it as it is."""
 
 
+# A STIX id (type--UUID) or a bare UUID: a cell that must be shown whole, to be copied.
+_ID = re.compile(
+    r"(?:[a-z0-9][a-z0-9-]*--)?[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+)
+
+
 def table(
     columns: Sequence[str], rows: Iterable[Iterable[Any]], *, title: str | None = None
 ) -> Table:
     """``rows`` under ``columns``, each cell shown as its text (None as nothing), escaped
-    so that data never reads as rich markup; ``Styled`` cells as they are."""
-    shown = Table(*columns, title=title)
-    for row in rows:
-        shown.add_row(*map(_cell, row))
+    so that data never reads as rich markup; ``Styled`` cells as they are.
+
+    A column holding ids is never wrapped nor cut, so that an id can be copied into
+    another command; on a narrow terminal the other columns wrap first."""
+    cells = [[_cell(value) for value in row] for row in rows]
+    shown = Table(title=title)
+    for index, name in enumerate(columns):
+        ids = [row[index] for row in cells if index < len(row) and _ID.fullmatch(row[index])]
+        if ids:
+            shown.add_column(name, no_wrap=True, min_width=max(map(len, ids)))
+        else:
+            shown.add_column(name)
+    for row in cells:
+        shown.add_row(*row)
     return shown
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """``count`` and the noun it counts: "1 article", "2 articles", "1,200 entries"
+    (``nouns``: the plural when it is not ``noun`` + s)."""
+    return f"{count:,} {noun if count == 1 else nouns or noun + 's'}"
 
 
 def _cell(value: Any) -> str:

@@ -9,7 +9,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from diapason.cli.common import Styled, data_option, json_option, print_json, show, stderr
+from diapason.cli.common import Styled, data_option, json_option, plural, print_json, show, stderr
 from diapason.cli.coordinate import coordination, show_written, tlp_option
 from diapason.coordinate.opinions import PERIODS, SCORES
 from diapason.domain.coordination import RFI_PRIORITIES
@@ -242,7 +242,7 @@ def figure_import(data_dir: Path | None, path: Path, as_json: bool) -> None:
     if as_json:
         print_json([r.as_dict() for r in written])
     else:
-        Console().print(f"{len(written)} figure(s) entered from {escape(str(path))}")
+        Console().print(f"{plural(len(written), 'figure')} entered from {escape(str(path))}")
 
 
 @figure_group.command("list")

@@ -11,7 +11,16 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from diapason.cli.common import actor, data_option, json_option, opened, print_json, show, table
+from diapason.cli.common import (
+    actor,
+    data_option,
+    json_option,
+    opened,
+    plural,
+    print_json,
+    show,
+    table,
+)
 from diapason.tls import parse_fingerprint, read_ca_file
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -316,7 +325,7 @@ def release_consent(data_dir: Path | None, object_id: str, originator: str, part
             details={"consent": {"originator": originator, "partner": partner}},
         )
         run = node.ledger.reconsider(object_id, actor())
-    Console().print(f"consent recorded; {run.released.get(partner, 0)} version(s) released")
+    Console().print(f"consent recorded; {plural(run.released.get(partner, 0), 'version')} released")
 
 
 @release_group.command("name")
@@ -329,7 +338,9 @@ def release_name(data_dir: Path | None, object_id: str, partner: str) -> None:
         node.ledger.name_recipient(object_id, partner)
         node.audit.append(actor(), "config", [object_id], details={"red_recipient": partner})
         run = node.ledger.reconsider(object_id, actor())
-    Console().print(f"{escape(partner)} named; {run.released.get(partner, 0)} version(s) released")
+    Console().print(
+        f"{escape(partner)} named; {plural(run.released.get(partner, 0), 'version')} released"
+    )
 
 
 @partner_group.command("update")

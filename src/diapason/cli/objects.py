@@ -22,6 +22,7 @@ from diapason.cli.common import (
     data_option,
     json_option,
     opened,
+    plural,
     print_json,
     progress_bar,
     stderr,
@@ -57,7 +58,7 @@ def import_command(
         limit = node.settings.max_request_bytes
         # One bar for the whole import, in files (a big file advances it object by object):
         # a line per file made rich redraw every earlier line at each new file.
-        label = f"{len(files):,} file(s)"
+        label = plural(len(files), "file")
         task = progress.add_task(label, total=len(files))
         batches = _Batches(node, source, progress, task, label)
         for path in files:
@@ -77,9 +78,9 @@ def import_command(
         print_json({**summary, "problems": batches.problems})
     else:
         Console().print(
-            f"{len(files):,} file(s): {summary['written']:,} written, "
+            f"{plural(len(files), 'file')}: {summary['written']:,} written, "
             f"{summary['unchanged']:,} unchanged, {summary['refused']:,} refused"
-            + (f", {len(failed_files)} file(s) unreadable" if failed_files else "")
+            + (f", {plural(len(failed_files), 'file')} unreadable" if failed_files else "")
         )
     if totals.refused or failed_files:
         sys.exit(1)
@@ -198,7 +199,7 @@ class _Batches:
                 self.progress.update(
                     self.task,
                     advance=count * segment.share,
-                    description=f"{self.label}, {self.checked:,} object(s)",
+                    description=f"{self.label}, {plural(self.checked, 'object')}",
                 )
             offset += segment.count
 
@@ -305,7 +306,7 @@ def export_command(
         )
     if left_out:
         stderr.print(
-            f"{left_out} record(s) about persons left out: give --reason (why they are "
+            f"{plural(left_out, 'record')} about persons left out: give --reason (why they are "
             "exported: purpose or case reference) to include them"
         )
     if output is None:
@@ -315,7 +316,7 @@ def export_command(
             output.write_bytes(data)
         except OSError as error:
             raise BundleError(f"{output}: cannot be written: {error.strerror}") from None
-        stderr.print(f"{len(exported)} object(s) written to {escape(str(output))}")
+        stderr.print(f"{plural(len(exported), 'object')} written to {escape(str(output))}")
 
 
 def _title(obj: dict[str, Any]) -> str:

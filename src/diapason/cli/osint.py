@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -15,6 +16,7 @@ from diapason.cli.common import (
     data_option,
     json_option,
     opened,
+    plural,
     print_json,
     progress_bar,
     settings_for,
@@ -23,9 +25,10 @@ from diapason.cli.common import (
     table,
 )
 from diapason.osint.article import MAX_ARTICLE_BYTES
-from diapason.osint.evaluation import GoldError, evaluate
 from diapason.osint.gazetteer import GazetteerError, load_gazetteer, record_correction
-from diapason.osint.ingest import IngestResult
+
+if TYPE_CHECKING:
+    from diapason.osint.ingest import IngestResult
 
 ARTICLE_SUFFIXES = (".md", ".markdown", ".txt", ".text", ".html", ".htm")
 
@@ -79,21 +82,26 @@ def ingest_command(
     if not inputs:
         raise click.UsageError("no article files found in the paths given")
     results: list[IngestResult] = []
-    with opened(data_dir) as node:
+    with opened(data_dir) as node, progress_bar(as_json) as progress:
+        task = progress.add_task("loading the OSINT pipeline", total=len(inputs))
+        from diapason.osint.ingest import IngestResult  # seconds: said on the bar
+
         ingestor = node.ingestor(actor())
-        with progress_bar(as_json) as progress:
-            task = progress.add_task("ingest", total=len(inputs))
-            for origin in inputs:
-                label = "stdin" if origin == "-" else origin
-                try:
-                    data = _read(origin)
-                except OSError as error:
-                    results.append(
-                        IngestResult(label, "refused", error=f"{label}: {error.strerror}")
-                    )
-                else:
-                    results.append(ingestor.ingest_bytes(data, label, language))
-                progress.advance(task)
+        # What the first article would wait for, loaded first, each step said.
+        ingestor.load(
+            lambda step: progress.update(task, description=step),
+            model=language in (None, "fr"),
+        )
+        for origin in inputs:
+            label = "stdin" if origin == "-" else origin
+            progress.update(task, description=f"ingesting {escape(Path(label).name)}")
+            try:
+                data = _read(origin)
+            except OSError as error:
+                results.append(IngestResult(label, "refused", error=f"{label}: {error.strerror}"))
+            else:
+                results.append(ingestor.ingest_bytes(data, label, language))
+            progress.advance(task)
     refused = [r for r in results if r.status == "refused"]
     if as_json:
         print_json({"articles": [r.summary() for r in results], "totals": _totals(results)})
@@ -138,7 +146,15 @@ def _print_table(results: list[IngestResult]) -> None:
         )
     )
     totals = _totals(results)
-    console.print(", ".join(f"{value} {key.replace('_', ' ')}" for key, value in totals.items()))
+    statuses = ", ".join(
+        f"{totals[status]} {status}"
+        for status in ("written", "unchanged", "duplicate", "refused")
+        if status in totals
+    )
+    console.print(
+        f"{plural(totals['articles'], 'article')} ({statuses}), "
+        f"{plural(totals['objects_written'], 'object')} written"
+    )
 
 
 @click.group("eval")
@@ -160,6 +176,8 @@ def eval_osint_command(
     Uses the node's gazetteer corrections when --data names a node folder that has them;
     writes nothing.
     """
+    from diapason.osint.evaluation import GoldError, evaluate  # brings spaCy's scorer
+
     folder = settings_for(data_dir).data_dir if data_dir is not None else None
     try:
         scores = evaluate(gold_dir, load_gazetteer(folder), baseline=not no_baseline)
@@ -170,7 +188,7 @@ def eval_osint_command(
         ["metric", "diapason", "plain spaCy"],
         scores.rows(),
         as_json=as_json,
-        title=f"{scores.articles} articles",
+        title=plural(scores.articles, "article"),
     )
 
 

@@ -33,6 +33,7 @@ from diapason.osint.article import Article, ArticleError, parse_bytes
 from diapason.osint.dedup import DuplicateIndex, signature
 from diapason.osint.entities import Entity
 from diapason.osint.gazetteer import Gazetteer, load_gazetteer
+from diapason.osint.nlp import MODEL, french
 from diapason.osint.pipeline import Analysis, analyse
 from diapason.osint.resolve import KnowledgeBase
 from diapason.osint.stix_objects import (
@@ -44,6 +45,7 @@ from diapason.osint.stix_objects import (
     report_id_for,
     report_object,
 )
+from diapason.osint.view import ArticleView, ArticleViews, article_view
 from diapason.store.interface import ObjectStore
 
 SOURCE = "osint"
@@ -96,6 +98,7 @@ class IngestResult:
     entities: int = 0
     duplicate_of: str | None = None
     error: str | None = None
+    view: ArticleView | None = None  # what the article page shows (``osint/view.py``)
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready summary (no article text, no objects)."""
@@ -118,7 +121,7 @@ class IngestResult:
 class Ingestor:
     """Ingests articles into ``store`` as ``actor`` (recorded in ``audit``), authored by
     this node's organisation (``identity``); the gazetteer corrections live in
-    ``data_dir``.
+    ``data_dir``; each article's view is kept in ``views`` (when given).
 
     The gazetteer (with the node's corrections), the knowledge-base index and the duplicate
     index are loaded on first use and kept for the session.
@@ -132,8 +135,10 @@ class Ingestor:
         identity: Callable[[], str | None],
         actor: str,
         propose: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+        views: ArticleViews | None = None,
     ) -> None:
         self.store = store
+        self.views = views
         self.audit = audit
         self.data_dir = data_dir
         self.identity = identity
@@ -151,6 +156,18 @@ class Ingestor:
         if self._gazetteer is None:
             self._gazetteer = load_gazetteer(self.data_dir)
         return self._gazetteer
+
+    def load(self, say: Callable[[str], None], *, model: bool = True) -> None:
+        """Load now what the first article would wait for, calling ``say`` before each
+        step (a command shows it): the gazetteer, the knowledge base and the duplicate
+        index, and (``model``) the French language model."""
+        say("loading the gazetteer")
+        self.gazetteer  # noqa: B018 - loaded on first use
+        say("reading the knowledge base")
+        self._prepare()
+        if model:
+            say(f"loading the language model ({MODEL})")
+            french()
 
     def _prepare(self) -> tuple[KnowledgeBase, DuplicateIndex]:
         if self._kb is None or self._duplicates is None:
@@ -194,7 +211,10 @@ class Ingestor:
             stored = self.store.get(result.report_id or "")
             result.status = "unchanged"
             result.objects = [stored.object] if stored is not None else []
-            self._spans(analysis, kb, result)
+            result.view = article_view(analysis, self._spans(analysis, kb, result))
+            # An article ingested before views were kept gets its view now.
+            if self.views is not None and self.views.get(result.report_id or "") is None:
+                self.views.put(result.report_id or "", result.view)
             return result
         minhash = signature(article.body)
         original = duplicates.original_of(result.report_id or "", minhash)
@@ -226,6 +246,8 @@ class Ingestor:
 
         report = self.store.put_many(fresh, source=SOURCE, on_write=audit)
         result.written = list(report.written)
+        if self.views is not None and result.view is not None:
+            self.views.put(result.report_id or "", result.view)
         for obj in fresh:
             kb.add(obj)
         if original is None:
@@ -307,6 +329,7 @@ class Ingestor:
             EntitySpan(s.start, s.end, s.surface, s.label, s.canonical, ids.get(key))
             for s, key in zip(result.spans, self._span_keys, strict=True)
         ]
+        result.view = article_view(analysis, ids)
         unique_relationships = {r["id"]: r for r in relationships}
         body = [*objects.values(), *unique_relationships.values()]
         refs = [obj["id"] for obj in body]

@@ -32,6 +32,11 @@ def french() -> Any:
         return _LOADED[MODEL]
 
 
+def loaded() -> bool:
+    """Whether this process has loaded the French pipeline (without loading it)."""
+    return MODEL in _LOADED
+
+
 def analyse_french(text: str) -> Any:
     """The spaCy document of ``text``."""
     return french()(text)

@@ -1,5 +1,6 @@
-"""This node's own facts (its identity id), the leases of its background loop and the
-entries of its web sessions: the ``node_meta`` table, a key and a text value per row.
+"""This node's own facts (its identity id), the leases of its background loop, the
+entries of its web sessions and the kept views of OSINT articles (``osint/view.py``): the
+``node_meta`` table, a key and a text value per row.
 
 Every worker of a node shares them through the database.
 """

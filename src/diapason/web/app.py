@@ -8,6 +8,7 @@ import logging
 import os
 import secrets
 import socket
+import threading
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -125,6 +126,20 @@ async def not_found(request: Request, exc: Exception) -> Response:
     return JSONResponse({"error": title}, status_code=status)
 
 
+def warm_osint(node: Node) -> None:
+    """Load the OSINT language model if this node holds OSINT reports, so that the first
+    ingestion or correction of ``serve`` does not wait for it (seconds); run in a thread of
+    its own at startup, never awaited. Articles are shown without it (``osint/view.py``)."""
+    try:
+        if not node.read.newest_of_type("report", 1, source="osint"):
+            return
+        from diapason.osint.nlp import french
+
+        french()
+    except Exception:
+        logging.getLogger("diapason.osint").exception("loading the OSINT model failed")
+
+
 async def background_loop(exchange: ExchangeLoop, interval: int) -> None:
     """The exchange loop of ``serve``; a failed turn is logged and the loop goes on."""
     while True:
@@ -165,6 +180,7 @@ def create_app(
         exchange = ExchangeLoop(node, holder, settings.sync_interval)
         if settings.sync_interval > 0:
             loop = asyncio.create_task(background_loop(exchange, settings.sync_interval))
+        threading.Thread(target=warm_osint, args=(node,), name="osint-warm", daemon=True).start()
         try:
             yield
         finally:

@@ -1,9 +1,11 @@
 """OSINT: ingest an article (upload or paste), read it with its entities and events
 highlighted, confirm or correct an entity (the correction feeds the node's gazetteer).
 
-The article view analyses the stored report's text again with the node's current
-gazetteer, so a correction shows at once; the spans link to the objects the report refers
-to. Everything of the article is escaped (``web/ui/highlight.py``).
+The article view shows what ingest kept of the article (``osint/view.py``): no language
+model at view time. An article kept without it is analysed once, in the request's worker
+thread, when first shown; a correction analyses the article again with the node's current
+gazetteer, so it shows at once. The spans link to the objects the report refers to.
+Everything of the article is escaped (``web/ui/highlight.py``).
 """
 
 from __future__ import annotations
@@ -18,10 +20,9 @@ from diapason.domain.extensions import diapason_id
 from diapason.domain.protection import is_about_person, proposal_of, protection_of
 from diapason.domain.timestamps import timestamp_day
 from diapason.osint.article import Article
-from diapason.osint.entities import Entity
 from diapason.osint.gazetteer import ENTITY_TYPES, GazetteerError, load_gazetteer, record_correction
-from diapason.osint.pipeline import Analysis, analyse
-from diapason.osint.stix_objects import entity_id
+from diapason.osint.pipeline import analyse
+from diapason.osint.view import ArticleView, ArticleViews, ViewEntity, article_view
 from diapason.persons import ProtectRefused, needs_confirmation
 from diapason.web.ui.core import NavItem, Refused, Ui, View
 from diapason.web.ui.highlight import Mark, highlight
@@ -123,12 +124,11 @@ def _article_of(report: dict[str, Any]) -> Article:
     )
 
 
-def _linked(entity: Entity, refs: dict[str, dict[str, Any]]) -> str | None:
-    """The object of the report that stands for ``entity``: its own deterministic id, else
-    one of the report's objects of a fitting type bearing its canonical name."""
-    own = entity_id(entity)
-    if own in refs:
-        return own
+def _linked(entity: ViewEntity, refs: dict[str, dict[str, Any]]) -> str | None:
+    """The object of the report that stands for ``entity``: the one it was resolved to,
+    else one of the report's objects of a fitting type bearing its canonical name."""
+    if entity.object_id in refs:
+        return entity.object_id
     wanted = entity.canonical.casefold()
     for object_id, obj in refs.items():
         kinds = LINKABLE.get(str(obj.get("type")), ())
@@ -138,23 +138,22 @@ def _linked(entity: Entity, refs: dict[str, dict[str, Any]]) -> str | None:
 
 
 def _rows(
-    analysis: Analysis, report_id: str, refs: dict[str, dict[str, Any]]
+    shown: ArticleView, report_id: str, refs: dict[str, dict[str, Any]]
 ) -> tuple[list[EntityRow], list[EventRow], list[Mark], list[Mark]]:
-    text = analysis.article.text
     entities: list[EntityRow] = []
     entity_marks: list[Mark] = []
-    links: dict[int, str | None] = {}
-    for number, entity in enumerate(analysis.entities):
+    for number, entity in enumerate(shown.entities):
         link = _linked(entity, refs)
-        links[id(entity)] = link
         entities.append(
-            EntityRow(number, entity.type, entity.canonical, entity.country, entity.surfaces, link)
+            EntityRow(
+                number, entity.type, entity.canonical, entity.country, list(entity.surfaces), link
+            )
         )
-        for mention in entity.mentions:
+        for start, end in entity.mentions:
             entity_marks.append(
                 Mark(
-                    mention.start,
-                    mention.end,
+                    start,
+                    end,
                     entity.type,
                     f"{entity.type}: {entity.canonical}",
                     f"/objects/{link}" if link else None,
@@ -162,14 +161,13 @@ def _rows(
             )
     events: list[EventRow] = []
     event_marks: list[Mark] = []
-    for number, event in enumerate(analysis.events):
+    for number, event in enumerate(shown.events):
         event_id = diapason_id("x-diapason-event", f"osint:{report_id}:{number}")
-        start = text.find(event.sentence, max(0, event.trigger[1] - len(event.sentence)))
-        if event.sentence and start >= 0:
+        if event.start is not None:
             event_marks.append(
                 Mark(
-                    start,
-                    start + len(event.sentence),
+                    event.start,
+                    event.start + len(event.sentence),
                     "EVENT",
                     f"{event.plover}" + (f" ({event.mode})" if event.mode else ""),
                     anchor=f"event-{number}",
@@ -180,10 +178,10 @@ def _rows(
                 number,
                 event.plover,
                 event.mode,
-                event.day.isoformat() if event.day else None,
-                event.place.canonical if event.place else None,
-                [a.canonical for a in event.actors],
-                [t.canonical for t in event.targets],
+                event.day,
+                event.place,
+                list(event.actors),
+                list(event.targets),
                 event.sentence,
                 event_id if event_id in refs else None,
             )
@@ -233,6 +231,16 @@ def _persons(view: View, refs: dict[str, dict[str, Any]]) -> list[PersonRow]:
     return rows
 
 
+def _analysed_again(view: View, report: dict[str, Any], earlier: ArticleView | None) -> ArticleView:
+    """The article analysed now, with the node's current gazetteer; its view kept. Runs
+    the language model (in the request's worker thread, never on the event loop)."""
+    language = report.get("lang") if isinstance(report.get("lang"), str) else None
+    analysis = analyse(_article_of(report), load_gazetteer(view.node.settings.data_dir), language)
+    shown = article_view(analysis, earlier=earlier)
+    ArticleViews(view.node.facts).put(str(report["id"]), shown)
+    return shown
+
+
 def article_page(
     view: View, typed: dict[str, str] | None = None, problem: str | None = None, status: int = 200
 ) -> Response:
@@ -247,17 +255,16 @@ def article_page(
         [r for r in report.get("object_refs") or () if isinstance(r, str)]
     )
     article = _article_of(report)
-    language = report.get("lang") if isinstance(report.get("lang"), str) else None
-    analysis = analyse(article, load_gazetteer(view.node.settings.data_dir), language)
-    entities, events, entity_marks, event_marks = _rows(analysis, report_id, refs)
+    shown = ArticleViews(view.node.facts).get(report_id) or _analysed_again(view, report, None)
+    entities, events, entity_marks, event_marks = _rows(shown, report_id, refs)
     view.audit("consult", [report_id, *refs], details={"page": "osint-article"})
     return view.render(
         "osint/article.html",
         status=status,
         report=report,
         text=highlight(article.text, entity_marks, event_marks),
-        language=analysis.language,
-        analysed=analysis.analysed,
+        language=shown.language,
+        analysed=shown.analysed,
         entities=entities,
         events=events,
         types=CORRECTION_TYPES,
@@ -319,6 +326,10 @@ def correct(view: View) -> Response:
         details={"surface": typed["surface"], "type": entity_type, "canonical": entry.canonical},
     )
     report_id = view.request.path_params["report_id"]
+    stored = view.node.store.get(report_id) if report_id.startswith("report--") else None
+    if stored is not None:
+        # The correction shows at once: the article analysed again with it.
+        _analysed_again(view, stored.object, ArticleViews(view.node.facts).get(report_id))
     return view.redirect(f"/osint/articles/{report_id}?status=corrected")
 
 
