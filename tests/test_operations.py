@@ -71,7 +71,7 @@ def test_backup_during_an_import_restores_a_consistent_node(
     data = tmp_path / "node"
     settings = load_settings(data, environ={}, node_name="rabat", database_url=database_url)
     node, _ = init_node(settings, "tests")
-    (data / "audit.key").write_bytes(os.urandom(32))
+    assert (data / "audit.key").exists()  # init wrote the audit key: it is backed up
     clock = Clock()
     own = node.identity_id or ""
     batches: list[list[dict[str, Any]]] = []  # each written, in order

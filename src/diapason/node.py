@@ -157,8 +157,14 @@ def write_config(settings: Settings) -> Settings:
         if not (settings.data_dir / CONFIG_FILE).exists():
             _write_private(settings.data_dir / CONFIG_FILE, _config_text(settings, None))
         return settings
-    key = secrets.token_urlsafe(32)
     path = settings.data_dir / CONFIG_FILE
+    if path.exists():
+        # Settings read before the file got its key (a second init in one process).
+        with path.open("rb") as handle:
+            written = tomllib.load(handle).get("secret_key")
+        if isinstance(written, str) and written:
+            return replace(settings, secret_key=Secret(written))
+    key = secrets.token_urlsafe(32)
     if path.exists():
         with path.open("a", encoding="utf-8") as handle:
             handle.write(f'\n# Added by diapason: the file had none.\nsecret_key = "{key}"\n')
