@@ -19,7 +19,7 @@ import httpx
 import orjson
 import sqlalchemy as sa
 
-from diapason.accounts import Accounts, IssuedToken, User
+from diapason.accounts import Accounts, IssuedToken, SignInThrottle, ThrottlePolicy, User
 from diapason.audit import AuditLog
 from diapason.authentication import Authenticator
 from diapason.coordinate.records import Holdings
@@ -141,7 +141,11 @@ class Node:
             audit,
             accounts,
             collections,
-            Authenticator(accounts),
+            Authenticator(
+                accounts,
+                audit,
+                SignInThrottle(store.engine, ThrottlePolicy.from_settings(settings)),
+            ),
             partners,
             Ledger(store.engine, partners, collections, audit, lambda: frozenset()),
             Deliveries(store.engine),

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import click.testing
 import pytest
 
+from diapason.accounts import Limits, ThrottlePolicy
 from diapason.cli import cli
 from diapason.exchange.collections import Collection
 from tests.taxii.conftest import PASSWORD, Taxii, basic, bearer, body, is_error
@@ -83,6 +84,8 @@ def test_bearer_tokens(taxii: Taxii) -> None:
 def test_missing_or_wrong_credentials_get_401_with_challenges(
     taxii: Taxii, authorization: str | None
 ) -> None:
+    # Five attempts in a row: the throttle's first wait would come after the third.
+    taxii.node.authenticator.throttle.policy = ThrottlePolicy(account=Limits(10, 20))
     headers = taxii.headers()
     del headers["Authorization"]
     if authorization is not None:

@@ -23,7 +23,7 @@ from starlette.routing import Route
 
 from diapason.accounts import User
 from diapason.audit import AuditLog
-from diapason.authentication import Authenticator
+from diapason.authentication import Authenticator, SignInThrottled
 from diapason.domain.cursor import CursorError, filter_digest, sign, verify
 from diapason.domain.roles import has_permission
 from diapason.domain.stix import ID_RE
@@ -175,7 +175,9 @@ class TaxiiServer:
                 "Not Acceptable",
                 f"this server answers {TAXII}; send it in the Accept header",
             )
-        user = self._authenticate(request.headers.get("authorization"))
+        user = self._authenticate(
+            request.headers.get("authorization"), request.client.host if request.client else None
+        )
         if user is None:
             self._audit_denied(request, "no valid credentials")
             raise TaxiiError(
@@ -205,9 +207,17 @@ class TaxiiServer:
             },
         )
 
-    def _authenticate(self, header: str | None) -> User | None:
+    def _authenticate(self, header: str | None, client: str | None) -> User | None:
         try:
-            return self.authenticator.authenticate(header)
+            return self.authenticator.authenticate(header, client=client, via="taxii")
+        except SignInThrottled as refusal:
+            # Refused before the password was looked at: the same answer, right or wrong.
+            raise TaxiiError(
+                429,
+                "Too Many Requests",
+                str(refusal),
+                {"Retry-After": str(refusal.retry_after)},
+            ) from None
         except (ValueError, sa.exc.DataError):
             # Credentials that cannot even be looked up (non-ASCII Basic value, NUL in a
             # user name on PostgreSQL) are wrong credentials, not a server error.

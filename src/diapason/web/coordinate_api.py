@@ -22,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from diapason.accounts import User
+from diapason.authentication import SignInThrottled
 from diapason.coordinate import Coordination, CoordinationError
 from diapason.coordinate.documents import to_markdown, to_pdf
 from diapason.coordinate.editing import Edit
@@ -134,7 +135,13 @@ class CoordinateApi:
 
     def _authenticate(self, request: Request) -> User | None:
         try:
-            return self.node.authenticator.authenticate(request.headers.get("authorization"))
+            return self.node.authenticator.authenticate(
+                request.headers.get("authorization"),
+                client=request.client.host if request.client else None,
+                via="api",
+            )
+        except SignInThrottled as refusal:
+            raise ApiError(429, str(refusal), {"Retry-After": str(refusal.retry_after)}) from None
         except (ValueError, sa.exc.DataError):
             return None
 
