@@ -86,4 +86,8 @@ def serve_command(
         workers=settings.workers,
         log_level=settings.log_level,
         server_header=False,
+        # The client address (sign-in throttling, the audit trail) and scheme (HSTS) come
+        # from X-Forwarded-For and -Proto only when a trusted proxy sends them.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
     )
