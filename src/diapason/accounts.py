@@ -408,14 +408,14 @@ class Limits:
 
 @dataclass(frozen=True)
 class ThrottlePolicy:
-    """The throttle's settings (``signin_*``, docs/settings.md)."""
+    """The throttle's settings (``signin_*``, docs/settings.md, where their defaults are)."""
 
-    account: Limits = Limits(3, 10)
-    address: Limits = Limits(10, 50)
-    delay: timedelta = timedelta(seconds=1)
-    max_delay: timedelta = timedelta(seconds=60)
-    lock: timedelta = timedelta(seconds=1800)
-    forget: timedelta = timedelta(seconds=86400)
+    account: Limits
+    address: Limits
+    delay: timedelta
+    max_delay: timedelta
+    lock: timedelta
+    forget: timedelta
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ThrottlePolicy:
@@ -523,12 +523,12 @@ class SignInThrottle:
     def __init__(
         self,
         engine: sa.Engine,
-        policy: ThrottlePolicy | None = None,
+        policy: ThrottlePolicy,
         *,
         clock: Callable[[], datetime] = _system_clock,
     ) -> None:
         self.engine = engine
-        self.policy = policy or ThrottlePolicy()
+        self.policy = policy
         self.clock = clock
 
     @staticmethod

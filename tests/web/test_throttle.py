@@ -7,9 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from diapason.accounts import Limits, ThrottlePolicy
 from tests.clock import Clock
-from tests.test_throttle import fixed_clock
+from tests.test_throttle import fixed_clock, small_address_limits
 from tests.web.conftest import Site
 from tests.web.site import PASSWORD, text_of
 
@@ -55,8 +54,7 @@ def test_forty_wrong_passwords_then_the_right_one_is_refused_during_the_lock(
 
 
 def test_each_address_behind_the_proxy_counts_on_its_own(site: Site, clock: Clock) -> None:
-    # An address waits from 4 failures and is locked at 8 (the defaults are 10 and 50).
-    site.node.authenticator.throttle.policy = ThrottlePolicy(address=Limits(4, 8))
+    small_address_limits(site.node)
     attacker = site.client(**{"X-Forwarded-For": "192.0.2.66"})
     for number in range(8):
         attacker.login(f"user{number}", WRONG)
