@@ -26,8 +26,10 @@ from diapason.accounts import (
     MAX_PASSWORD_LENGTH,
     TOKEN_PREFIX,
     USERNAME_RE,
+    AccountError,
     Accounts,
     Attempt,
+    Failures,
     SignInThrottle,
     User,
     address_key,
@@ -147,6 +149,29 @@ class Authenticator:
         """Seconds before a password attempt for ``username`` from ``client`` would be
         checked (0: at once), to tell whoever just failed."""
         return self.throttle.wait(username, address_key(client))
+
+    def unlock(
+        self, actor: str, *, username: str | None = None, address: str | None = None, via: str
+    ) -> list[Failures]:
+        """An administrator (``actor``, through ``via``) lifts the lock or wait of a user or
+        of a client address: its failures are forgotten, and that is audited
+        (``user_unlock``). Returns what was forgotten; ``AccountError`` for no such user."""
+        if username is not None and self.accounts.get_user(username) is None:
+            raise AccountError(f"no user named {username!r}")
+        forgotten = self.throttle.unlock(username=username, address=address)
+        now = self.throttle.clock()
+        named = {"username": username} if username is not None else {"address": address}
+        self.audit.append(
+            actor,
+            "user_unlock",
+            details={
+                "via": via,
+                **named,
+                "failures": sum(f.failures for f in forgotten),
+                "was_locked": any(f.locked(now) for f in forgotten),
+            },
+        )
+        return forgotten
 
     def _audit_locks(self, actor: str, attempt: Attempt, via: str) -> None:
         """One ``login_locked`` entry for each account or address this attempt locked."""

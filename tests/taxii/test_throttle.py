@@ -114,7 +114,12 @@ def test_an_administrator_unlocks_with_the_cli_and_everything_is_audited(taxii: 
     assert locked.details["username"] == "alice" and locked.details["failures"] == 10
     unlocked = audit.entries(action="user_unlock", limit=100)[0]
     assert unlocked.actor.startswith("cli:")
-    assert unlocked.details == {"username": "alice", "failures": 10, "was_locked": True}
+    assert unlocked.details == {
+        "via": "cli",
+        "username": "alice",
+        "failures": 10,
+        "was_locked": True,
+    }
     # The requests themselves are audited by the TAXII pipeline, with their status.
     refused = audit.entries(action="request_refused", limit=100)
     assert {e.details["status"] for e in refused} == {429}

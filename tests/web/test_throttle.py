@@ -10,7 +10,7 @@ import pytest
 from tests.clock import Clock
 from tests.test_throttle import fixed_clock, small_address_limits
 from tests.web.conftest import Site
-from tests.web.site import PASSWORD, text_of
+from tests.web.site import PASSWORD, WebClient, text_of
 
 WRONG = "not the password at all"
 COOKIE = "diapason_session_rabat"
@@ -64,3 +64,27 @@ def test_each_address_behind_the_proxy_counts_on_its_own(site: Site, clock: Cloc
     (locked,) = site.node.audit.entries(action="login_locked", limit=100)
     assert locked.actor == "anonymous@192.0.2.66"
     assert locked.details["address"] == "192.0.2.66"
+
+
+def test_an_administrator_unlocks_a_user_on_the_users_page(
+    site: Site, clock: Clock, admin: WebClient
+) -> None:
+    site.node.accounts.add_user("nadia", "analyst", PASSWORD)
+    nadia = site.client()
+    for _ in range(10):
+        nadia.login("nadia", WRONG)
+    page = text_of(admin.get("/admin/users").text)
+    assert "sign-in locked until 2026-06-15 10:30 UTC" in page
+    assert admin.post("/admin/users/nadia/unlock", {}, page="/admin/users").status_code == 303
+    assert "locked until" not in text_of(admin.get("/admin/users").text)
+    assert nadia.login("nadia", PASSWORD).status_code == 303
+    (unlocked,) = site.node.audit.entries(action="user_unlock", limit=10)
+    assert unlocked.actor == "web:admin"
+    assert unlocked.details == {
+        "via": "web",
+        "username": "nadia",
+        "failures": 10,
+        "was_locked": True,
+    }
+    missing = admin.post("/admin/users/nobody/unlock", {}, page="/admin/users")
+    assert missing.status_code == 404

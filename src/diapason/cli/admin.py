@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
-from diapason.accounts import AccountError, Failures, TokenInfo, User
+from diapason.accounts import Failures, TokenInfo, User
 from diapason.cli.common import actor, data_option, json_option, opened, print_json, show, stderr
 from diapason.domain.roles import ROLES
 from diapason.domain.stix import StixError, normalise_timestamp
@@ -214,20 +214,8 @@ def user_unlock(data_dir: Path | None, username: str | None, address: str | None
     if (username is None) == (address is None):
         raise click.UsageError("name a user, or give --address (one of the two)")
     with opened(data_dir) as node:
-        if username is not None and node.accounts.get_user(username) is None:
-            raise AccountError(f"no user named {username!r}")
-        throttle = node.authenticator.throttle
-        forgotten = throttle.unlock(username=username, address=address)
-        now = throttle.clock()
-        subject = {"username": username} if username is not None else {"address": address}
-        node.audit.append(
-            actor(),
-            "user_unlock",
-            details={
-                **subject,
-                "failures": sum(f.failures for f in forgotten),
-                "was_locked": any(f.locked(now) for f in forgotten),
-            },
+        forgotten = node.authenticator.unlock(
+            actor(), username=username, address=address, via="cli"
         )
     named = escape(username if username is not None else f"address {address}")
     if forgotten:
