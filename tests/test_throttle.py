@@ -114,6 +114,7 @@ def test_addresses_are_keyed_so_that_a_fresh_one_is_not_a_fresh_start() -> None:
     assert address_key("::ffff:192.0.2.10") == "192.0.2.10"
     assert address_key("testclient") == "testclient"
     assert address_key(None) == "unknown"
+    assert address_key("bad\x00host") == "unknown"
     assert address_key("x" * 500) == "x" * 100
 
 

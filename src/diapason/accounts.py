@@ -382,14 +382,14 @@ _STAMP_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 def address_key(host: str | None) -> str:
     """The key failures from a client address are counted under: an IPv4 address as it is;
     an IPv6 address by its /64 network (what one site or machine holds, so an attacker cannot
-    take a fresh address per attempt); anything else (a Unix socket, a test client) as it
-    is; ``unknown`` without one."""
+    take a fresh address per attempt); anything else printable (a Unix socket, a test
+    client) as it is, cut at 100 characters; ``unknown`` otherwise."""
     if not host:
         return UNKNOWN_ADDRESS
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:
-        return host[:100]
+        return host[:100] if host.isascii() and host.isprintable() else UNKNOWN_ADDRESS
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.ipv4_mapped is not None:
             return str(ip.ipv4_mapped)
@@ -545,15 +545,16 @@ class SignInThrottle:
             )
         )
 
-    def _live(self, connection: sa.Connection, keys: Sequence[tuple[str, str]]) -> list[Failures]:
-        """The failures counted under these keys that are not forgotten yet."""
+    def _live(
+        self, connection: sa.Connection, keys: Sequence[tuple[str, str]], now: datetime
+    ) -> list[Failures]:
+        """The failures counted under these keys that are not forgotten at ``now``."""
         rows = connection.execute(sa.select(signin_failures).where(self._where(keys))).all()
-        return self._remembered(rows)
+        return self._remembered(rows, now)
 
-    def _remembered(self, rows: Sequence[_Row]) -> list[Failures]:
-        """The rows' failures that are not forgotten yet (a wait or lock running, or the
-        last failure less than ``forget`` ago)."""
-        now = self.clock()
+    def _remembered(self, rows: Sequence[_Row], now: datetime) -> list[Failures]:
+        """The rows' failures that are not forgotten at ``now`` (a wait or lock running, or
+        the last failure less than ``forget`` before); ``_forget_old`` drops the others."""
         found = [_failures(row) for row in rows]
         return [f for f in found if f.holds(now) or now - f.last_failure_at < self.policy.forget]
 
@@ -563,7 +564,7 @@ class SignInThrottle:
         remembered, and to tell whoever just failed how long to wait)."""
         now = self.clock()
         with self.engine.connect() as connection:
-            live = self._live(connection, self._keys(username, address))
+            live = self._live(connection, self._keys(username, address), now)
         until = max((f.not_before for f in live if f.holds(now)), default=None)
         return _seconds_until(until, now)
 
@@ -576,7 +577,7 @@ class SignInThrottle:
             if connection.dialect.name == "postgresql":
                 connection.execute(sa.select(sa.func.pg_advisory_xact_lock(_PG_THROTTLE_LOCK)))
             self._forget_old(connection, now)
-            held = {(f.scope, f.subject): f for f in self._live(connection, keys)}
+            held = {(f.scope, f.subject): f for f in self._live(connection, keys, now)}
             holding = [f for f in held.values() if f.holds(now)]
             if any(f.locked(now) for f in holding):
                 until = max(f.not_before for f in holding)
@@ -637,8 +638,9 @@ class SignInThrottle:
         )
         if not keys:
             raise AccountError("name an account or an address to unlock")
+        now = self.clock()
         with write_transaction(self.engine) as connection:
-            live = self._live(connection, keys)
+            live = self._live(connection, keys, now)
             connection.execute(signin_failures.delete().where(self._where(keys)))
         return live
 
@@ -652,5 +654,5 @@ class SignInThrottle:
                     signin_failures.c.scope, signin_failures.c.subject
                 )
             ).all()
-        live = self._remembered(rows)
+        live = self._remembered(rows, now)
         return sorted(live, key=lambda f: (not f.locked(now), not f.holds(now)))
