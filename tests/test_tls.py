@@ -3,15 +3,14 @@ TLS settings, and the authenticator's refusal of a token over the wrong certific
 
 from __future__ import annotations
 
-import contextvars
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from diapason.accounts import Accounts
+from diapason.accounts import Accounts, SignInThrottle, ThrottlePolicy
 from diapason.audit import AuditLog
-from diapason.authentication import CLIENT_CERTIFICATE, Authenticator, client_certificate
+from diapason.authentication import Authenticator, client_certificate
 from diapason.settings import SettingsError, load_settings
 from diapason.tls import (
     TlsError,
@@ -103,7 +102,10 @@ def test_tls_settings(tmp_path: Path) -> None:
 
 def test_a_token_over_another_certificate_proves_nothing(engine: sa.Engine, tmp_path: Path) -> None:
     accounts, audit = Accounts(engine), AuditLog(engine)
-    authenticator = Authenticator(accounts, audit)
+    throttle = SignInThrottle(
+        engine, ThrottlePolicy.from_settings(load_settings(tmp_path, environ={}))
+    )
+    authenticator = Authenticator(accounts, audit, throttle)
     accounts.add_user("paris", "partner")
     token = accounts.create_token("paris").secret
     header = f"Bearer {token}"
@@ -113,13 +115,9 @@ def test_a_token_over_another_certificate_proves_nothing(engine: sa.Engine, tmp_
     bound, other = pki.issue("paris"), pki.issue("mallory")
     accounts.bind_certificate("paris", bound.fingerprint)
     assert authenticator.authenticate(header) is None
-    assert authenticator.authenticate(header, other.fingerprint) is None
-    user = authenticator.authenticate(header, bound.fingerprint)
+    assert authenticator.authenticate(header, certificate=other.fingerprint) is None
+    user = authenticator.authenticate(header, certificate=bound.fingerprint)
     assert user is not None and user.certificate == bound.fingerprint
-    # What the application sets for a request (web.app.ClientCertificate).
-    context = contextvars.copy_context()
-    context.run(CLIENT_CERTIFICATE.set, bound.fingerprint)
-    assert context.run(authenticator.authenticate, header) is not None
     whys = [entry.details["why"] for entry in audit.entries(action="access_denied")]
     assert whys == [
         "valid credentials over no client certificate; refused",

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from diapason.accounts import Accounts, IssuedToken, User
+from diapason.accounts import Accounts, IssuedToken, SignInThrottle, ThrottlePolicy, User
 from diapason.audit import (
     AuditKeyError,
     AuditLog,
@@ -274,7 +274,11 @@ class Node:
             audit,
             accounts,
             collections,
-            Authenticator(accounts, audit),
+            Authenticator(
+                accounts,
+                audit,
+                SignInThrottle(engine, ThrottlePolicy.from_settings(settings)),
+            ),
             partners,
             Ledger(engine, partners, collections, audit, lambda: frozenset()),
             Deliveries(engine),

@@ -7,6 +7,7 @@ variables, the TOML file in the data folder, defaults. Nothing is read at import
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
@@ -145,6 +146,22 @@ class Settings:
     # the category of data subject and the review-by date, so many days after ingest.
     osint_person_category: str = "other"
     osint_review_days: int = 365
+    # Sign-in throttling (accounts.SignInThrottle): failed password sign-ins of one account
+    # name before each further attempt waits, and before the account is locked; the same for
+    # one client address; the first wait in seconds (doubled at each further failure, up to
+    # the longest), how long a lock lasts, and after how long without a failure they are
+    # forgotten.
+    signin_delay_after: int = 3
+    signin_lock_after: int = 10
+    signin_address_delay_after: int = 10
+    signin_address_lock_after: int = 50
+    signin_delay_seconds: int = 1
+    signin_max_delay_seconds: int = 60
+    signin_lock_seconds: int = 1800
+    signin_forget_seconds: int = 86400
+    # Reverse proxies whose X-Forwarded-For (and -Proto) `serve` believes: addresses and
+    # networks, separated by commas; empty: none.
+    trusted_proxies: str = "127.0.0.1,::1"
     secret_key: Secret = field(default_factory=lambda: Secret(""))
     # TLS (docs/security.md): `serve` answers over https with this certificate (PEM, with
     # its chain) and key; with client_ca it asks clients for a certificate signed by that
@@ -199,6 +216,15 @@ SETTINGS_TABLE: dict[str, tuple[str, type]] = {
     "sync_max_answer_bytes": ("DIAPASON_SYNC_MAX_ANSWER_BYTES", int),
     "osint_person_category": ("DIAPASON_OSINT_PERSON_CATEGORY", str),
     "osint_review_days": ("DIAPASON_OSINT_REVIEW_DAYS", int),
+    "signin_delay_after": ("DIAPASON_SIGNIN_DELAY_AFTER", int),
+    "signin_lock_after": ("DIAPASON_SIGNIN_LOCK_AFTER", int),
+    "signin_address_delay_after": ("DIAPASON_SIGNIN_ADDRESS_DELAY_AFTER", int),
+    "signin_address_lock_after": ("DIAPASON_SIGNIN_ADDRESS_LOCK_AFTER", int),
+    "signin_delay_seconds": ("DIAPASON_SIGNIN_DELAY_SECONDS", int),
+    "signin_max_delay_seconds": ("DIAPASON_SIGNIN_MAX_DELAY_SECONDS", int),
+    "signin_lock_seconds": ("DIAPASON_SIGNIN_LOCK_SECONDS", int),
+    "signin_forget_seconds": ("DIAPASON_SIGNIN_FORGET_SECONDS", int),
+    "trusted_proxies": ("DIAPASON_TRUSTED_PROXIES", str),
     "secret_key": ("DIAPASON_SECRET_KEY", Secret),
     "tls_cert": ("DIAPASON_TLS_CERT", Path),
     "tls_key": ("DIAPASON_TLS_KEY", Path),
@@ -222,6 +248,14 @@ _POSITIVE = {
     "sync_max_pages",
     "sync_round_budget",
     "osint_review_days",
+    "signin_delay_after",
+    "signin_lock_after",
+    "signin_address_delay_after",
+    "signin_address_lock_after",
+    "signin_delay_seconds",
+    "signin_max_delay_seconds",
+    "signin_lock_seconds",
+    "signin_forget_seconds",
 }
 # The largest page a Diapason TAXII server gives (exchange.taxii.params.MAX_LIMIT).
 MAX_SYNC_PAGE_SIZE = 10_000
@@ -277,6 +311,8 @@ def _convert(name: str, kind: type, raw: Any, origin: str) -> Any:
         )
     if name == "client_auth" and raw not in CLIENT_AUTH:
         raise SettingsError(f"{name} ({origin}): one of {', '.join(CLIENT_AUTH)}, got {raw!r}")
+    if name == "trusted_proxies":
+        return _proxies(raw, origin)
     if name == "log_level" and raw.lower() not in _LOG_LEVELS:
         raise SettingsError(f"{name} ({origin}): one of {sorted(_LOG_LEVELS)}, got {raw!r}")
     if name == "osint_person_category" and raw.strip().lower() not in PERSON_CATEGORIES:
@@ -296,6 +332,22 @@ def valid_audit_key(text: str) -> bool:
         and text.isprintable()
         and " " not in text
     )
+
+
+def _proxies(raw: str, origin: str) -> str:
+    """The trusted proxies, checked: IP addresses or networks separated by commas."""
+    entries = [entry.strip() for entry in raw.split(",") if entry.strip()]
+    for entry in entries:
+        try:
+            if "/" in entry:
+                ipaddress.ip_network(entry)
+            else:
+                ipaddress.ip_address(entry)
+        except ValueError:
+            raise SettingsError(
+                f"trusted_proxies ({origin}): {entry[:100]!r} is not an IP address or network"
+            ) from None
+    return ",".join(entries)
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
@@ -13,7 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
-from diapason.accounts import TokenInfo, User
+from diapason.accounts import Failures, TokenInfo, User
 from diapason.audit import WitnessCheck, WitnessedHead
 from diapason.cli.common import (
     actor,
@@ -341,6 +342,65 @@ def user_disable(data_dir: Path | None, username: str) -> None:
         node.accounts.disable_user(username)
         node.audit.append(actor(), "user_disable", details={"username": username})
     Console().print(f"user {escape(username)} disabled; its tokens are revoked")
+
+
+@user_group.command("unlock")
+@data_option
+@click.argument("username", required=False)
+@click.option("--address", default=None, help="Lift the lock of this client address instead.")
+def user_unlock(data_dir: Path | None, username: str | None, address: str | None) -> None:
+    """Lift a sign-in lock or wait: forget an account's failed sign-ins (or an address's)."""
+    if (username is None) == (address is None):
+        raise click.UsageError("name a user, or give --address (one of the two)")
+    with opened(data_dir) as node:
+        forgotten = node.authenticator.unlock(
+            actor(), username=username, address=address, via="cli"
+        )
+    named = escape(username if username is not None else f"address {address}")
+    if forgotten:
+        count = sum(f.failures for f in forgotten)
+        Console().print(f"{named} unlocked: {count} failed sign-ins forgotten")
+    else:
+        Console().print(f"{named} had no failed sign-ins to forget")
+
+
+@user_group.command("locks")
+@data_option
+@json_option
+def user_locks(data_dir: Path | None, as_json: bool) -> None:
+    """List account names and client addresses with recent failed sign-ins, locked first."""
+    with opened(data_dir) as node:
+        throttle = node.authenticator.throttle
+        records = throttle.records()
+        now = throttle.clock()
+
+    def state(failures: Failures) -> str:
+        if failures.locked(now):
+            return "locked"
+        return "waiting" if failures.holds(now) else "counting"
+
+    listed = [
+        {
+            "scope": f.scope,
+            "subject": f.subject,
+            "failures": f.failures,
+            "last_failure_at": _when(f.last_failure_at),
+            "state": state(f),
+            "until": _when(f.not_before) if f.holds(now) else None,
+        }
+        for f in records
+    ]
+    show(
+        listed,
+        ["scope", "name or address", "failures", "last failure", "state", "until"],
+        (list(row.values()) for row in listed),
+        as_json=as_json,
+        empty="no failed sign-ins remembered",
+    )
+
+
+def _when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @click.group("token")

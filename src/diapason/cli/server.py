@@ -168,4 +168,8 @@ def serve_command(
         # h11 with the client certificate in each request's scope (web/serving.py).
         http="diapason.web.serving:ClientCertificateH11",
         **tls,
+        # The client address (sign-in throttling, the audit trail) and scheme (HSTS) come
+        # from X-Forwarded-For and -Proto only when a trusted proxy sends them.
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=settings.trusted_proxies or None,
     )

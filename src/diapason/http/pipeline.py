@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 import anyio
+import orjson
 import sqlalchemy as sa
 from starlette.requests import Request
 from starlette.responses import Response
 
 from diapason.accounts import User
 from diapason.audit import AuditLog
-from diapason.authentication import Authenticator
+from diapason.authentication import Authenticator, SignInThrottled, client_certificate
 
 REALM = 'Basic realm="diapason", Bearer realm="diapason"'
 
@@ -56,6 +57,19 @@ class Refused(Exception):
         self.message = message
         self.headers = dict(headers or {})
         self.audited = audited
+
+
+def json_response(
+    value: Any, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    return Response(
+        orjson.dumps(value), status_code=status, media_type="application/json", headers=headers
+    )
+
+
+def json_error(request: Request, caller: object, refused: Refused) -> Response:
+    """A refusal as the JSON APIs answer it: ``{"error": "<one precise line>"}``."""
+    return json_response({"error": refused.message}, refused.status, refused.headers)
 
 
 @dataclass(frozen=True)
@@ -159,9 +173,19 @@ class Credentials:
     trail: Trail
 
     def user(self, request: Request) -> User:
-        """The account the ``Authorization`` header proves; else 401, audited."""
+        """The account the ``Authorization`` header proves over this connection (its client
+        certificate, where the account is bound to one); else 401, audited; 429 with
+        ``Retry-After`` when the sign-in throttle refuses a password attempt."""
         try:
-            user = self.authenticator.authenticate(request.headers.get("authorization"))
+            user = self.authenticator.authenticate(
+                request.headers.get("authorization"),
+                certificate=client_certificate(request.scope),
+                client=request.client.host if request.client else None,
+                via=self.trail.key,
+            )
+        except SignInThrottled as refusal:
+            # Refused before the password was looked at: the same answer, right or wrong.
+            raise Refused(429, str(refusal), {"Retry-After": str(refusal.retry_after)}) from None
         except (ValueError, sa.exc.DataError):
             # Credentials that cannot even be looked up (non-ASCII Basic value, NUL in a
             # user name on PostgreSQL) are wrong credentials, not a server error.

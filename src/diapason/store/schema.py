@@ -122,6 +122,21 @@ api_tokens = sa.Table(
     sa.Column("last_used_at", Stamp),
 )
 
+# Failed sign-ins by password (accounts.SignInThrottle): one row per account name tried
+# (existing or not) and per client address, kept while it delays or locks attempts and
+# forgotten a while after its last failure. The name or address is the key.
+signin_failures = sa.Table(
+    "signin_failures",
+    metadata,
+    sa.Column("scope", sa.String(10), primary_key=True),
+    sa.Column("subject", sa.String(100), primary_key=True),
+    sa.Column("failures", sa.Integer, nullable=False),
+    sa.Column("last_failure_at", Stamp, nullable=False),
+    sa.Column("not_before", Stamp, nullable=False),
+    sa.Column("locked_until", Stamp),
+)
+sa.Index("ix_signin_failures_last", signin_failures.c.last_failure_at)
+
 sa.Index("ix_objects_current_type", objects.c.type, objects.c.seq)
 sa.Index("ix_objects_created_by", objects.c.created_by_ref)
 sa.Index("ix_objects_modified", objects.c.modified)

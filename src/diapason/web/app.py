@@ -23,7 +23,6 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from diapason import __version__
-from diapason.authentication import CLIENT_CERTIFICATE, client_certificate
 from diapason.exchange.taxii import TaxiiServer, taxii_error
 from diapason.http.pipeline import Refused
 from diapason.node import Node
@@ -84,20 +83,6 @@ class SecurityHeaders(HttpOnly):
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-class ClientCertificate(HttpOnly):
-    """Makes each request's client certificate (its fingerprint, from the ASGI ``tls``
-    extension that ``diapason serve`` fills in) known to the authenticator: it sets
-    ``authentication.CLIENT_CERTIFICATE`` for the request, which the worker threads the
-    request runs in see as well (they run in a copy of its context)."""
-
-    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        token = CLIENT_CERTIFICATE.set(client_certificate(scope))
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            CLIENT_CERTIFICATE.reset(token)
 
 
 def health(request: Request) -> JSONResponse:
@@ -202,7 +187,7 @@ def create_app(
             *WitnessApi(node).routes(),
             *ui_routes,
         ],
-        middleware=[Middleware(SecurityHeaders), Middleware(ClientCertificate)],
+        middleware=[Middleware(SecurityHeaders)],
         exception_handlers={404: not_found, 405: not_found},
         lifespan=lifespan,
     )

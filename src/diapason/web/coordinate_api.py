@@ -32,6 +32,8 @@ from diapason.http.pipeline import (
     Pipeline,
     Refused,
     Trail,
+    json_error,
+    json_response,
     read_bytes,
 )
 from diapason.node import Node
@@ -42,17 +44,6 @@ PREFIX = "/api/v1/coordinate"
 MAX_BODY = 1_048_576
 
 Handler = Callable[[Coordination, Request, dict[str, Any]], Any]
-
-
-def json_response(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        orjson.dumps(value), status_code=status, media_type="application/json", headers=headers
-    )
-
-
-def json_error(request: Request, user: User | None, refused: Refused) -> Response:
-    """A refusal as the API answers it: ``{"error": "<one precise line>"}``."""
-    return json_response({"error": refused.message}, refused.status, refused.headers)
 
 
 _read_bytes = read_bytes(lambda limit: f"the body is over {limit} bytes")

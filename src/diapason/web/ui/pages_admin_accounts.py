@@ -1,11 +1,11 @@
-"""Administration of people: users (add, disable) and API tokens (shown once)."""
+"""Administration of people: users (add, disable, unlock) and API tokens (shown once)."""
 
 from __future__ import annotations
 
 from starlette.responses import Response
 from starlette.routing import Route
 
-from diapason.accounts import AccountError
+from diapason.accounts import ACCOUNT, AccountError
 from diapason.domain.roles import ROLES
 from diapason.web.ui.core import NavItem, Refused, Ui, View
 from diapason.web.ui.i18n import N_
@@ -20,10 +20,18 @@ def users_page(
     view: View, typed: dict[str, str] | None = None, problem: str | None = None, status: int = 200
 ) -> Response:
     """The users page, with a problem and what was typed when a form was refused."""
+    throttle = view.node.authenticator.throttle
+    now = throttle.clock()
     return view.render(
         "admin/users.html",
         status=status,
         users=view.node.accounts.list_users(),
+        # Accounts whose password sign-in is locked (docs/security.md), until when (UTC).
+        locked={
+            f.subject: f.not_before.strftime("%Y-%m-%d %H:%M")
+            for f in throttle.records()
+            if f.scope == ACCOUNT and f.locked(now)
+        },
         roles=[role for role in ROLES if role != "partner"],
         typed=typed or {"username": "", "role": "analyst"},
         problem=problem,
@@ -63,6 +71,17 @@ def disable_user(view: View) -> Response:
         raise Refused(404, str(error)) from None
     view.ui.sessions.end_all(username)
     view.audit("user_disable", details={"username": username})
+    return view.redirect("/admin/users")
+
+
+def unlock_user(view: View) -> Response:
+    """Lift the sign-in lock of a user: its failed sign-ins are forgotten (audited)."""
+    try:
+        view.node.authenticator.unlock(
+            view.actor, username=view.request.path_params["username"], via="web"
+        )
+    except AccountError as error:
+        raise Refused(404, str(error)) from None
     return view.redirect("/admin/users")
 
 
@@ -143,6 +162,12 @@ def routes(ui: Ui) -> list[Route]:
         ui.page(
             "/admin/users/{username}/disable",
             disable_user,
+            methods=("POST",),
+            permission="users:manage",
+        ),
+        ui.page(
+            "/admin/users/{username}/unlock",
+            unlock_user,
             methods=("POST",),
             permission="users:manage",
         ),
