@@ -106,7 +106,8 @@ def test_two_nodes_sync_over_mutual_tls(make_node: MakeNode, tmp_path: Path) -> 
         f"valid credentials over the client certificate {b_cert.fingerprint}, not the one "
         f"bound ({other.fingerprint}); refused"
     ) in denied
-    table = b.cli("partner", "list")
+    # A terminal wide enough that no cell wraps (at 80 columns they wrap, ids kept whole).
+    table = b.cli("partner", "list", env={**b.env(), "COLUMNS": "400"})
     no_traceback(table)
     assert "refused our" in table.stdout and "https, its CA file" in table.stdout
 
