@@ -101,7 +101,7 @@ def test_calibration_on_past_pits_repairs_a_too_narrow_forecast() -> None:
     observed, narrow = lognormal_truth(4000, seed=1, forecast_sigma=0.4)
     assert np.all(narrow > 0)
     uniform = np.random.default_rng(2).uniform(size=len(observed))
-    levels = calibration_map(randomized_pit(narrow, observed, uniform))
+    levels = calibration_map(narrow, observed, uniform, rounds=1)
     # New series from the same process: calibrated with what the past taught.
     fresh, fresh_narrow = lognormal_truth(4000, seed=3, forecast_sigma=0.4)
     _, truth = lognormal_truth(4000, seed=3)
@@ -121,6 +121,29 @@ def test_calibration_on_past_pits_repairs_a_too_narrow_forecast() -> None:
     # A row of a band without a map is left alone.
     untouched = calibrate(fresh_narrow, np.ones(4000, dtype=int), {0: levels})
     assert np.array_equal(untouched, fresh_narrow)
+
+
+def test_calibration_of_counts_with_atoms_at_zero() -> None:
+    # Quiet series: zero nine times in ten; the forecasts put an atom at zero of 20 % to
+    # 95 % (too little, for most), the rest spread up to 10. Calibrated on past periods,
+    # the PIT of new periods is uniform.
+    rng = np.random.default_rng(5)
+
+    def draw(rows: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        atom = rng.uniform(0.2, 0.95, rows)[:, None]
+        grid = np.where(GRID[None, :] <= atom, 0.0, 10.0 * (GRID[None, :] - atom) / (1 - atom))
+        quiet = rng.uniform(size=rows) < 0.9
+        observed = np.where(quiet, 0.0, rng.integers(1, 10, rows).astype(float))
+        return grid, observed, rng.uniform(size=rows)
+
+    past, seen, uniform = draw(6000)
+    levels = calibration_map(past, seen, uniform)
+    fresh, later, draws = draw(6000)
+    pit = randomized_pit(calibrate(fresh, np.zeros(6000, dtype=int), {0: levels}), later, draws)
+    density = np.histogram(pit, bins=10, range=(0.0, 1.0))[0] / 600
+    assert np.all(np.abs(density - 1.0) < 0.3), density
+    before = np.histogram(randomized_pit(fresh, later, draws), bins=10, range=(0, 1))[0] / 600
+    assert before[0] > 1.5
 
 
 def test_blend_weights_find_the_true_distribution() -> None:

@@ -15,12 +15,13 @@ origins whose target was known at the refit (the last ten years of them): where 
 regression has been unsure, the climatologies take over. Before a year of scored forecasts
 exists the weights are ``PRIOR_WEIGHTS``.
 
-**Calibration**: the blended forecasts issued from past origins give PIT values (the
-probability each forecast gave to a count at most the one observed, spread over the atoms
-of a count distribution); per horizon and band of the series' level (``pooled.LEVEL_BANDS``),
-the quantile at level ``p`` becomes the blended quantile at the level that the past PITs
-put at ``p`` (quantile recalibration, Kuleshov et al. 2018: conformal in spirit, fitted on
-past origins only).
+**Calibration**: the forecasts from past origins, blended with the weights just chosen,
+give PIT values (the probability each forecast gave to a count at most the one observed,
+spread over the atoms of a count distribution); per horizon and band of the series' level
+(``pooled.LEVEL_BANDS``) below 50 a period, the quantile at level ``p`` becomes the blended
+quantile at the level that the past PITs put at ``p`` (quantile recalibration, Kuleshov et
+al. 2018: conformal in spirit, fitted on past origins only). The bands of wars are left
+as blended: few rows, and their calibration cost CRPS on the development period.
 
 Everything is refitted on the calendar grid of ``rolling`` (every 12 periods), each time
 from what was known at the refit only, so a backtest never sees its future and
@@ -45,12 +46,12 @@ from diapason.anticipate.pooled import (
 )
 from diapason.anticipate.quantiles import (
     GRID,
+    SCORE_COLUMNS,
     SCORE_LEVELS,
     at_levels,
     climatology_quantiles,
     randomized_pit,
     recent_quantiles,
-    score_quantiles,
 )
 from diapason.anticipate.rolling import REFIT_EVERY, fit_column
 from diapason.anticipate.scores import pinball_crps
@@ -61,10 +62,12 @@ PRIOR_WEIGHTS = (0.25, 0.5, 0.25)
 HALF_LIFE = 2.0
 BANDWIDTH = 0.3
 CLIMATE_SEASONS = 2  # the climatologies look back two years
-STACK_SEASONS = 10  # weights and calibration learn from the last ten years of forecasts
+STACK_SEASONS = 10  # the weights learn from the last ten years of forecasts
+CALIBRATION_SEASONS = 3  # the calibration from the last three
 _WEIGHT_STEP = 0.05
 _STACK_ROWS = 6_000  # rows the weights are chosen on (an even subsample beyond)
 _CALIBRATION_MINIMUM = 50  # PIT values a horizon and level band needs to be calibrated
+_CALIBRATION_ROUNDS = 10
 CALIBRATED_BANDS = (0, 1, 2)  # levels below 50 a period (see the module's docstring)
 
 
@@ -88,8 +91,8 @@ class Issued:
 class _Record:
     """What a past forecast leaves for learning, once its target is known."""
 
-    components: FloatArray  # (components, series, score levels)
-    pit: FloatArray  # the uncalibrated blend's PIT, one per series
+    components: np.ndarray  # (components, series, GRID), single precision
+    uniform: FloatArray  # the draws that spread each PIT over its atom
     bands: np.ndarray
     observed: FloatArray
 
@@ -134,40 +137,70 @@ def choose_weights(components: FloatArray, observed: FloatArray) -> tuple[float,
     return min(_simplex(_WEIGHT_STEP, best), key=loss)
 
 
-def calibration_map(pit: FloatArray) -> FloatArray:
-    """The levels at which to read a blend so that forecasts whose past PITs were ``pit``
-    become calibrated: the empirical quantiles of the PITs at ``GRID``."""
-    result: FloatArray = np.quantile(pit, GRID)
+def calibration_map(
+    blend: FloatArray, observed: FloatArray, uniform: FloatArray, rounds: int = _CALIBRATION_ROUNDS
+) -> FloatArray:
+    """The levels at which to read forecasts like ``blend`` (quantile rows of past
+    forecasts of ``observed``) for their PITs to become uniform: the empirical quantiles of
+    the PITs at ``GRID``, refined ``rounds`` times on the recalibrated forecasts. One round
+    suffices for continuous forecasts; counts have atoms (a quiet series' zeros), whose
+    randomized PITs move with the whole atom, so the map is corrected until it holds."""
+    levels = np.array(GRID)
+    for _ in range(rounds):
+        pit = randomized_pit(at_levels(blend, levels), observed, uniform)
+        levels = _compose(levels, np.quantile(pit, GRID))
+    return levels
+
+
+def _compose(levels: FloatArray, inner: FloatArray) -> FloatArray:
+    """The map ``levels`` (given at ``GRID``) read at ``inner``: linear between grid
+    levels, and towards 0 and 1 beyond them (a map may reach past the grid's ends)."""
+    result: FloatArray = np.interp(inner, GRID, levels)
+    under, over = inner < GRID[0], inner > GRID[-1]
+    result[under] = levels[0] * inner[under] / GRID[0]
+    result[over] = 1.0 - (1.0 - levels[-1]) * (1.0 - inner[over]) / (1.0 - GRID[-1])
     return result
 
 
 def _learn(
-    history: dict[tuple[int, int], _Record], known: int, horizons: int, window: int
+    history: dict[tuple[int, int], _Record],
+    known: int,
+    horizons: int,
+    window: int,
+    recent: int,
 ) -> _Learned:
+    """Weights from the forecasts whose target is in the last ``window`` periods up to
+    ``known``; calibration maps from those in the last ``recent`` periods."""
     weights: dict[int, tuple[float, ...]] = {}
     maps: dict[tuple[int, int], FloatArray] = {}
     for horizon in range(1, horizons + 1):
-        records = [
-            record
+        keyed = [
+            (origin, record)
             for (origin, step), record in history.items()
             if step == horizon and known - window < origin + step <= known
         ]
+        records = [record for _, record in keyed]
         if len(records) < window // 10:
             weights[horizon] = PRIOR_WEIGHTS
             continue
-        components = np.concatenate([r.components for r in records], axis=1)
+        grids = np.concatenate([r.components for r in records], axis=1).astype(float)
         observed = np.concatenate([r.observed for r in records])
         rows = observed.size
-        if rows > _STACK_ROWS:
-            keep = np.linspace(0, rows - 1, _STACK_ROWS).astype(int)
-            components, observed = components[:, keep], observed[keep]
-        weights[horizon] = choose_weights(components, observed)
-        pit = np.concatenate([r.pit for r in records])
+        keep = np.linspace(0, rows - 1, min(rows, _STACK_ROWS)).astype(int)
+        chosen_weights = choose_weights(grids[:, keep][:, :, SCORE_COLUMNS], observed[keep])
+        weights[horizon] = chosen_weights
+        # The past forecasts blended as they will be now.
+        blend = np.tensordot(np.array(chosen_weights), grids, axes=1)
+        uniform = np.concatenate([r.uniform for r in records])
         bands = np.concatenate([r.bands for r in records])
+        targets = np.concatenate([np.full(r.observed.size, o + horizon) for o, r in keyed])
+        lately = targets > known - recent
         for band in CALIBRATED_BANDS:
-            chosen = pit[bands == band]
-            if chosen.size >= _CALIBRATION_MINIMUM:
-                maps[(horizon, band)] = calibration_map(chosen)
+            chosen = (bands == band) & lately
+            if np.sum(chosen) >= _CALIBRATION_MINIMUM:
+                maps[(horizon, band)] = calibration_map(
+                    blend[chosen], observed[chosen], uniform[chosen]
+                )
     return _Learned(weights, maps)
 
 
@@ -200,6 +233,7 @@ def ensemble_forecasts(
     design = LogDesign.of(counts, frequency)
     width = CLIMATE_SEASONS * season_length(frequency)
     window = STACK_SEASONS * season_length(frequency)
+    calibration_span = CALIBRATION_SEASONS * season_length(frequency)
     last_column = counts.shape[1] - 1
     history: dict[tuple[int, int], _Record] = {}
     fits: dict[int, PooledFit | None] = {}
@@ -209,7 +243,7 @@ def ensemble_forecasts(
         fit_at = fit_column(start, origin, first_origin, refit_every)
         if fit_at != fitted_at:
             fitted_at = fit_at
-            learned = _learn(history, fit_at, horizons, window)
+            learned = _learn(history, fit_at, horizons, window, calibration_span)
             for horizon in range(1, horizons + 1):
                 try:
                     fits[horizon] = fit_pooled(design, fit_at, horizon)
@@ -232,10 +266,7 @@ def ensemble_forecasts(
                 observed = counts[:, target]
                 uniform = np.random.default_rng([origin, horizon]).uniform(size=len(observed))
                 history[(origin, horizon)] = _Record(
-                    np.stack([score_quantiles(part) for part in stack]),
-                    randomized_pit(blend, observed, uniform),
-                    bands,
-                    observed,
+                    stack.astype(np.float32), uniform, bands, observed
                 )
             yield Issued(origin, horizon, final, weights)
         # Forget what no later refit will learn from.
