@@ -258,7 +258,8 @@ def forecast_command(
     chart: Path | None,
     as_json: bool,
 ) -> None:
-    """Forecast the next periods: mean and 5/25/50/75/95% quantiles of each series."""
+    """Forecast the next periods: mean and 5/25/50/75/95% quantiles of each series (--json:
+    the nine scored levels, 0.05 to 0.95)."""
     loaded = _load(source)
     result = forecast(loaded.series, horizon)
     _say(loaded.notes + result.notes)
