@@ -61,7 +61,17 @@ def test_forecast_json_has_exactly_the_published_shape(csv_file: Path, tmp_path:
     first = document["forecasts"][0]
     assert list(first) == ["series", "period", "mean", "quantiles"]
     assert first["series"] == "synthetic-0000" and first["period"] == "2018-01"
-    assert list(first["quantiles"]) == ["0.05", "0.25", "0.5", "0.75", "0.95"]
+    assert list(first["quantiles"]) == [
+        "0.05",
+        "0.1",
+        "0.25",
+        "0.4",
+        "0.5",
+        "0.6",
+        "0.75",
+        "0.9",
+        "0.95",
+    ]
     assert document["forecasts"][1]["period"] == "2018-02"
     # One chart per series, each a well-formed SVG document.
     for index in (1, 2, 3):
@@ -109,11 +119,62 @@ def test_backtest_table_on_synthetic_series() -> None:
     assert result.returncode == 0, result.stderr
     document = orjson.loads(result.stdout)
     assert document["series"] == 12 and document["horizons"] == 2
-    methods = {row["method"] for row in document["rows"] if row["series"] == "overall"}
-    assert methods == {"model", "last", "historical", "seasonal"}
-    assert set(document["crps_improvement"]) == {"last", "historical", "seasonal"}
+    methods = {row["method"] for row in document["rows"] if row["slice"] == "overall"}
+    assert methods == {"model", "last", "seasonal", "mean", "climatology"}
+    assert set(document["crps_improvement"]) == {"last", "seasonal", "mean", "climatology"}
+    assert document["score_levels"] == [0.05, 0.1, 0.25, 0.4, 0.5, 0.6, 0.75, 0.9, 0.95]
+    horizons = [r for r in document["rows"] if r["slice"] == "horizon" and r["method"] == "model"]
+    assert [r["key"] for r in horizons] == ["1", "2"]
+    assert all(0.0 <= r["coverage_5_95"] <= 1.0 for r in horizons)
+    histograms = document["pit_histograms"]
+    assert {(h["period"], h["method"]) for h in histograms} == {
+        ("all", "model"),
+        ("all", "climatology"),
+    }
+    assert sum(histograms[0]["density"]) == pytest.approx(10.0)
     text = run("anticipate", "backtest", "--synthetic", "12", "--horizon", "2")
-    assert "model CRPS vs historical" in text.stdout
+    assert "model CRPS vs climatology" in text.stdout
+    assert "PIT histogram, model, all" in text.stdout
+
+
+def test_backtest_split_groups_and_pit_chart(tmp_path: Path) -> None:
+    series, _ = synthetic_series(6, 60, seed=2)
+    path = tmp_path / "six.csv"
+    write_csv(series, path)
+    chart = tmp_path / "pit.svg"
+    result = run(
+        "anticipate",
+        "backtest",
+        "--csv",
+        str(path),
+        "--horizon",
+        "2",
+        "--split",
+        "2018-01",
+        "--group",
+        "first=synthetic-0000,synthetic-0001",
+        "--chart",
+        str(chart),
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    document = orjson.loads(result.stdout)
+    periods = [p["period"] for p in document["periods"]]
+    assert periods == ["all", "development", "held-out"]
+    held_out = document["periods"][2]
+    assert held_out["first_origin"] == "2017-12" and held_out["last_target"] == "2018-12"
+    assert document["periods"][1]["last_target"] == "2017-12"
+    groups = {r["key"] for r in document["rows"] if r["slice"] == "group"}
+    assert groups == {"first", "other"}
+    # The file is the one this test just had written, not untrusted input.
+    root = ElementTree.parse(chart).getroot()  # noqa: S314
+    assert len(root.findall(".//{http://www.w3.org/2000/svg}rect[@class='pit']")) == 60
+    bad = run("anticipate", "backtest", "--csv", str(path), "--group", "x=nobody")
+    assert bad.returncode == 1 and "no series named nobody" in bad.stderr
+    bad = run("anticipate", "backtest", "--csv", str(path), "--split", "2030-01")
+    assert bad.returncode == 1 and "split 2030-01: must leave forecasts on both sides" in bad.stderr
+    bad = run("anticipate", "backtest", "--csv", str(path), "--group", "nameless")
+    assert bad.returncode == 2 and "expected NAME=SERIES" in bad.stderr
 
 
 def test_store_options_are_checked(tmp_path: Path, csv_file: Path) -> None:

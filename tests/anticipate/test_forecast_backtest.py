@@ -34,7 +34,7 @@ def test_synthetic_backtest_model_beats_every_baseline() -> None:
     model = result.overall("model")
     for baseline in BASELINES:
         assert result.crps_improvement(baseline) > 0, baseline
-    for baseline in ("last", "seasonal"):
+    for baseline in ("last", "seasonal", "mean"):
         assert model.brier < result.overall(baseline).brier, baseline
     # The escalations are rarer than the forecasts: a useful ranking beats prevalence.
     prevalence = result.escalations / model.forecasts
@@ -53,8 +53,11 @@ def test_real_ucdp_sahel_maghreb_model_beats_every_baseline_on_crps() -> None:
     start = parse_period("1989-01", "month")
     series = [Series(name, "month", start, np.array(v)) for name, v in values.items()]
     result = backtest(series, horizons=3)
-    for baseline in BASELINES:
-        assert result.crps_improvement(baseline) > 0.1, baseline
+    # 0.40, 0.51 and 0.41 lower than the point baselines, 0.105 than the climatology.
+    for baseline in ("last", "seasonal", "mean"):
+        assert result.crps_improvement(baseline) > 0.3, baseline
+    assert result.crps_improvement("climatology") > 0.05
+    assert 0.85 <= result.overall("model").coverage90 <= 0.95
 
 
 def test_forecast_gives_ordered_quantiles_for_every_series_and_period() -> None:

@@ -1,9 +1,11 @@
-"""A chart of a series with its forecast band and alerts, as SVG text.
+"""A chart of a series with its forecast band and alerts, and the backtest's PIT
+histograms, as SVG text.
 
-For whom: ``diapason anticipate forecast --chart FILE`` and the web interface, which can
-embed the text as it is. Written by hand (no plotting library to install): the observed
-counts as a line, the forecast's 5-95% and 25-75% bands, its median, and each alert's
-episode as a shaded span with its peak marked. Every text is escaped.
+For whom: ``diapason anticipate forecast --chart FILE``, ``backtest --chart FILE`` and the
+web interface, which can embed the text as it is. Written by hand (no plotting library to
+install): the observed counts as a line, the forecast's 5-95% and 25-75% bands, its
+median, and each alert's episode as a shaded span with its peak marked. Every text is
+escaped.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
 from diapason.anticipate.alerts import Alert
+from diapason.anticipate.backtest import Histogram
 from diapason.anticipate.forecast import Forecast
 from diapason.anticipate.series import Series
 
@@ -109,5 +112,56 @@ def chart_svg(
         parts.append(
             f'<text x="{_LEFT - 6}" y="{y(value) + 4:.1f}" text-anchor="end">{value:.0f}</text>'
         )
+    parts.append("</svg>")
+    return "\n".join(parts) + "\n"
+
+
+def pit_histogram_svg(histograms: Sequence[Histogram], title: str = "PIT histograms") -> str:
+    """An SVG of PIT histograms side by side (one panel per period and method): ten bars,
+    the share of forecasts in each tenth times 10, with the line at 1 that calibrated
+    forecasts stay near."""
+    panel_width, panel_height = 240, 180
+    margin, top_margin = 36, 48
+    columns = max(len(histograms), 1)
+    width = columns * (panel_width + margin) + margin
+    height = panel_height + top_margin + 40
+    tallest = max([2.0, *(value for h in histograms for value in h.density)])
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+        f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="11">',
+        f"<title>{escape(title)}</title>",
+        f'<rect width="{width}" height="{height}" fill="white"/>',
+        f'<text x="{margin}" y="20" font-size="14">{escape(title)}</text>',
+    ]
+    for index, histogram in enumerate(histograms):
+        left = margin + index * (panel_width + margin)
+        base = top_margin + panel_height
+
+        def y(value: float, base: float = base) -> float:
+            return base - panel_height * value / tallest
+
+        parts.append(
+            f'<text x="{left}" y="{top_margin - 8}">'
+            f"{escape(histogram.method)}, {escape(histogram.period)}</text>"
+        )
+        bar = panel_width / len(histogram.density)
+        for position, value in enumerate(histogram.density):
+            parts.append(
+                f'<rect class="pit" x="{left + position * bar + 1:.1f}" y="{y(value):.1f}" '
+                f'width="{bar - 2:.1f}" height="{base - y(value):.1f}" fill="#1f77b4">'
+                f"<title>{position / 10:.1f}-{(position + 1) / 10:.1f}: {value:.2f}</title></rect>"
+            )
+        parts.append(
+            f'<line class="uniform" x1="{left}" y1="{y(1.0):.1f}" x2="{left + panel_width}" '
+            f'y2="{y(1.0):.1f}" stroke="#d62728" stroke-dasharray="4 3"/>'
+        )
+        parts.append(
+            f'<line x1="{left}" y1="{base}" x2="{left + panel_width}" y2="{base}" stroke="#888"/>'
+        )
+        for tick in (0.0, 0.5, 1.0):
+            parts.append(
+                f'<text x="{left + panel_width * tick:.1f}" y="{base + 16}" '
+                f'text-anchor="middle">{tick:g}</text>'
+            )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"

@@ -1,9 +1,10 @@
 """Forecasts of the next periods with their predictive distributions.
 
 For whom: ``diapason anticipate forecast`` and the web interface (``forecast`` gives the
-mean and quantiles of every series and future period). The model (``model``) is fitted on
-all the series given together; with less than two years of history, or when it cannot be
-fitted, the forecast falls back to the historical baseline: the mean of the past and its
+mean and quantiles of every series and future period). The model (``ensemble``) is
+fitted on all the series given together, its blend and calibration learned from the
+forecasts it would have issued over the last ten years; with less than two years of
+history the forecast falls back to the historical baseline: the mean of the past and its
 empirical quantiles, no narrower than what was seen, with a note saying so.
 """
 
@@ -14,13 +15,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
-from diapason.anticipate.model import Design, ModelError, fit_model, min_history, nb_parameters
+from diapason.anticipate.ensemble import (
+    ensemble_forecasts,
+    grid_mean,
+    learning_span,
+    min_history,
+)
 from diapason.anticipate.periods import format_period
+from diapason.anticipate.quantiles import SCORE_LEVELS, score_quantiles
 from diapason.anticipate.series import Series, SeriesError, align
 
-QUANTILES = (0.05, 0.25, 0.5, 0.75, 0.95)
+QUANTILES = SCORE_LEVELS  # the nine levels the forecasts are scored at (issue 24)
 MAX_HORIZON = 12
 
 
@@ -62,38 +68,15 @@ def forecast(series: Sequence[Series], horizon: int = 6) -> ForecastSet:
     length = aligned.counts.shape[1]
     last = length - 1
     notes: list[str] = []
-    model = None
+    result = ForecastSet([], notes)
     if length < min_history(aligned.frequency):
         notes.append(
             f"{length} periods of history, fewer than the {min_history(aligned.frequency)} "
             "the model needs: every series falls back to the historical baseline (mean and "
             "empirical quantiles of the past)"
         )
-    else:
-        design = Design.of(aligned.counts, aligned.frequency, aligned.start)
-        try:
-            model = fit_model(design, last, horizon)
-        except ModelError as error:
-            notes.append(f"the model cannot be fitted ({error}): historical baseline instead")
-    result = ForecastSet([], notes)
-    for step in range(1, horizon + 1):
-        period = format_period(aligned.start + last + step, aligned.frequency)
-        if model is not None:
-            mean, alpha = model.predict(design, last, step)
-            size, p = nb_parameters(mean, alpha)
-            levels = [stats.nbinom.ppf(q, size, p) for q in QUANTILES]
-            for row, name in enumerate(aligned.names):
-                result.forecasts.append(
-                    Forecast(
-                        name,
-                        period,
-                        step,
-                        float(mean[row]),
-                        {q: float(level[row]) for q, level in zip(QUANTILES, levels, strict=True)},
-                        "model",
-                    )
-                )
-        else:
+        for step in range(1, horizon + 1):
+            period = format_period(aligned.start + last + step, aligned.frequency)
             for row, name in enumerate(aligned.names):
                 past = aligned.counts[row]
                 quantiles = np.quantile(past, QUANTILES, method="inverted_cdf")
@@ -105,6 +88,31 @@ def forecast(series: Sequence[Series], horizon: int = 6) -> ForecastSet:
                         float(np.mean(past)),
                         {q: float(v) for q, v in zip(QUANTILES, quantiles, strict=True)},
                         "historical",
+                    )
+                )
+    else:
+        # Issue from far enough back that the blend and calibration in force at the last
+        # origin are those a backtest over the whole history would use there.
+        first = max(
+            min_history(aligned.frequency) - 1, last - learning_span(aligned.frequency, horizon)
+        )
+        for issued in ensemble_forecasts(
+            aligned.counts, aligned.frequency, aligned.start, first, last, horizon
+        ):
+            if issued.origin != last:
+                continue
+            period = format_period(aligned.start + last + issued.horizon, aligned.frequency)
+            levels = score_quantiles(issued.quantiles)
+            means = grid_mean(issued.quantiles)
+            for row, name in enumerate(aligned.names):
+                result.forecasts.append(
+                    Forecast(
+                        name,
+                        period,
+                        issued.horizon,
+                        float(means[row]),
+                        {q: float(levels[row, k]) for k, q in enumerate(QUANTILES)},
+                        "model",
                     )
                 )
     result.forecasts.sort(key=lambda one: (one.series, one.horizon))

@@ -28,6 +28,13 @@ class Issued:
     alpha: FloatArray  # one per series
 
 
+def fit_column(start: int, origin: int, earliest: int, refit_every: int = REFIT_EVERY) -> int:
+    """The column a forecast from ``origin`` is fitted at: the latest period of the refit
+    grid (period indexes that are multiples of ``refit_every``) at or before the origin,
+    never before ``earliest``."""
+    return min(max(origin - (start + origin) % refit_every, earliest), origin)
+
+
 def rolling_forecasts(
     design: Design,
     first_origin: int,
@@ -44,7 +51,7 @@ def rolling_forecasts(
     fitted_at: int | None = None
     for origin in range(first_origin, last_origin + 1):
         # Refit on the calendar grid, never before the model has two years to learn from.
-        fit_at = min(max(origin - (design.start + origin) % refit_every, earliest_fit), origin)
+        fit_at = fit_column(design.start, origin, earliest_fit, refit_every)
         if model is None or fit_at != fitted_at:
             model, fitted_at = fit_model(design, fit_at, horizons), fit_at
         for horizon in range(1, horizons + 1):

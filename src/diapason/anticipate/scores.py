@@ -1,10 +1,12 @@
 """Proper scores of probabilistic count forecasts, as the ViEWS early-warning system uses.
 
-For whom: the backtest. CRPS (continuous ranked probability score, in the units of the
-counts; lower is better) of a negative binomial in closed form (Wei & Held 2014, as in
-the R package scoringRules), of a point forecast (the absolute error) and of an empirical
-distribution; the Brier score of a binary event; the average precision of a ranking of
-binary events.
+For whom: the backtest. The **pinball CRPS** the forecasts are judged by (issue 24): the
+CRPS approximated from quantiles, ``2/K * sum_k pinball_k(y - q_k)`` over the K levels
+(``quantiles.SCORE_LEVELS``: nine, 0.05 to 0.95), in the units of the counts, lower is
+better; with levels symmetric about 0.5 a point forecast's pinball CRPS is its absolute
+error. Also the exact CRPS of a negative binomial in closed form (Wei & Held 2014, as in
+the R package scoringRules), of a point forecast and of an empirical distribution; the
+Brier score of a binary event; the average precision of a ranking of binary events.
 """
 
 from __future__ import annotations
@@ -39,6 +41,15 @@ def crps_negative_binomial(observed: FloatArray, mean: FloatArray, alpha: FloatA
         result[broken] = sd * (
             z * (2.0 * stats.norm.cdf(z) - 1.0) + 2.0 * stats.norm.pdf(z) - 1.0 / np.sqrt(np.pi)
         )
+    return result
+
+
+def pinball_crps(observed: FloatArray, quantiles: FloatArray, levels: FloatArray) -> FloatArray:
+    """The pinball CRPS of each row of ``quantiles`` (rows, K) at ``levels`` (K) against
+    ``observed`` (rows): ``2/K * sum_k max(l_k (y - q_k), (l_k - 1) (y - q_k))``."""
+    error = observed[:, None] - quantiles
+    loss = np.maximum(levels * error, (levels - 1.0) * error)
+    result: FloatArray = 2.0 * np.mean(loss, axis=1)
     return result
 
 

@@ -4,6 +4,8 @@ For whom: tests and the benchmark. Each series has its own base level (from abou
 a few hundred events a period), a yearly season, a slowly wandering level and negative
 binomial noise; some series get one escalation episode, a few periods at several times
 the usual level, whose periods are returned as the truth the alerts should find.
+``lognormal_truth`` draws observations from known distributions, with their true (or a
+deliberately mis-spread) forecast, for the calibration and blending tests.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import stats
 
 from diapason.anticipate.periods import Frequency, parse_period, season_length
-from diapason.anticipate.series import Series
+from diapason.anticipate.quantiles import GRID
+from diapason.anticipate.series import FloatArray, Series
 
 
 @dataclass(frozen=True)
@@ -62,3 +66,18 @@ def synthetic_series(
         counts = rng.negative_binomial(size, size / (size + level)).astype(float)
         series.append(Series(name, frequency, first_period, counts))
     return series, planted
+
+
+def lognormal_truth(
+    rows: int, *, seed: int = 0, sigma: float = 1.0, forecast_sigma: float | None = None
+) -> tuple[FloatArray, FloatArray]:
+    """Observations from known log-normal distributions (a level per row, from about 1 to
+    150) and a forecast of them as quantile rows on ``quantiles.GRID``: the true
+    distribution, or with ``forecast_sigma`` a deliberately mis-spread one around the same
+    median (for testing calibration and blending against a known truth)."""
+    rng = np.random.default_rng(seed)
+    centre = rng.uniform(0.0, 5.0, rows)
+    observed = np.exp(centre + sigma * rng.standard_normal(rows))
+    spread = sigma if forecast_sigma is None else forecast_sigma
+    grid = np.exp(centre[:, None] + spread * stats.norm.ppf(GRID)[None, :])
+    return observed, grid

@@ -14,8 +14,8 @@ from rich.console import Console
 from rich.markup import escape
 
 from diapason.anticipate.alerts import LEVEL, WINDOW, Alert, detect_alerts
-from diapason.anticipate.backtest import BASELINES, backtest
-from diapason.anticipate.chart import chart_svg
+from diapason.anticipate.backtest import BASELINES, BacktestResult, backtest
+from diapason.anticipate.chart import chart_svg, pit_histogram_svg
 from diapason.anticipate.events import store_series
 from diapason.anticipate.forecast import Forecast, forecast
 from diapason.anticipate.periods import FREQUENCIES, Frequency, PeriodError, parse_period
@@ -259,7 +259,8 @@ def forecast_command(
     chart: Path | None,
     as_json: bool,
 ) -> None:
-    """Forecast the next periods: mean and 5/25/50/75/95% quantiles of each series."""
+    """Forecast the next periods: mean and 5/25/50/75/95% quantiles of each series (--json:
+    the nine scored levels, 0.05 to 0.95)."""
     loaded = _load(source)
     result = forecast(loaded.series, horizon)
     _say(loaded.notes + result.notes)
@@ -282,6 +283,101 @@ def forecast_command(
     )
 
 
+def _group_option(text: str) -> tuple[str, list[str]]:
+    name, separator, members = text.partition("=")
+    chosen = [member.strip() for member in members.split(",") if member.strip()]
+    if not separator or not name.strip() or not chosen:
+        raise click.BadParameter(f"{text!r}: expected NAME=SERIES,SERIES,...", param_hint="--group")
+    return name.strip(), chosen
+
+
+def _period_option(text: str | None, frequency: str, option: str) -> int | None:
+    if text is None:
+        return None
+    try:
+        return parse_period(text, "week" if frequency == "week" else "month")
+    except PeriodError as error:
+        raise click.BadParameter(str(error), param_hint=option) from None
+
+
+def _percent(value: float) -> str:
+    return "-" if value != value else f"{100 * value:.1f}%"
+
+
+def _number(value: float, digits: int = 3) -> str:
+    return "-" if value != value else f"{value:.{digits}f}"
+
+
+def _print_backtest(console: Console, result: BacktestResult, per_series: bool) -> None:
+    for period, first, last in result.periods:
+        overall = result.table(period, "overall")
+        console.print(
+            table(
+                ["method", "CRPS", "skill", "Brier", "AP", "5-95%", "25-75%", "forecasts"],
+                (
+                    [
+                        row.method,
+                        f"{row.crps:.3f}",
+                        _number(row.skill),
+                        f"{row.brier:.4f}",
+                        _number(row.average_precision),
+                        _percent(row.coverage90),
+                        _percent(row.coverage50),
+                        row.forecasts,
+                    ]
+                    for row in overall
+                ),
+                title=f"{period}: origins {first} to targets {last}, {result.series} series, "
+                f"horizons 1-{result.horizons}, {plural(overall[0].escalations, 'escalation')} "
+                f"(CRPS: pinball over 9 quantiles; skill against the best baseline, "
+                f"{overall[0].best_baseline})",
+            )
+        )
+        kinds = ["horizon", "group"] + (["series"] if per_series else [])
+        for kind in kinds:
+            models = [r for r in result.table(period, kind) if r.method == "model"]
+            if not models:
+                continue
+            climate = {r.key: r for r in result.table(period, kind) if r.method == "climatology"}
+            console.print(
+                table(
+                    [
+                        kind,
+                        "model CRPS",
+                        "best baseline",
+                        "skill",
+                        "5-95%",
+                        "25-75%",
+                        "AP",
+                        "AP climatology",
+                    ],
+                    (
+                        [
+                            row.key,
+                            f"{row.crps:.3f}",
+                            row.best_baseline,
+                            _number(row.skill),
+                            _percent(row.coverage90),
+                            _percent(row.coverage50),
+                            _number(row.average_precision),
+                            _number(climate[row.key].average_precision),
+                        ]
+                        for row in models
+                    ),
+                    title=f"{period}, per {kind}",
+                )
+            )
+        for histogram in result.histograms:
+            if histogram.period != period:
+                continue
+            console.print(f"PIT histogram, {histogram.method}, {period} (1.00 = calibrated):")
+            for position, value in enumerate(histogram.density):
+                console.print(
+                    f"  {position / 10:.1f}-{(position + 1) / 10:.1f} {value:5.2f} "
+                    + "#" * round(20 * value)
+                )
+
+
 @anticipate_group.command("backtest")
 @_source_options
 @click.option(
@@ -298,58 +394,82 @@ def forecast_command(
     default=None,
     help="Backtest N synthetic series (10 years, planted escalations) instead.",
 )
+@click.option(
+    "--split",
+    default=None,
+    help="First held-out period (YYYY-MM): score a development period (targets before "
+    "it) and a held-out one (origins from the period before it) apart.",
+)
+@click.option(
+    "--score-from",
+    default=None,
+    help="First origin scored (YYYY-MM); earlier origins still teach the model.",
+)
+@click.option(
+    "--group",
+    "groups",
+    multiple=True,
+    help="NAME=SERIES,SERIES,...: score these series apart (the rest as 'other'); repeatable.",
+)
+@click.option(
+    "--chart",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Write the PIT histograms (model and climatology, per period) as SVG to this file.",
+)
 @click.option("--per-series", is_flag=True, help="Also print each series' rows.")
 @json_option
 def backtest_command(
     source: Source,
     horizon: int,
     synthetic: int | None,
+    split: str | None,
+    score_from: str | None,
+    groups: tuple[str, ...],
+    chart: Path | None,
     per_series: bool,
     as_json: bool,
 ) -> None:
     """Roll the forecast origin through the history; score the model and the baselines.
 
-    CRPS, Brier score of exceedance of the 90th percentile of the past, and average
-    precision of escalations (at least twice the last 3 periods' mean, and 5), per series
-    and overall, for the model and the last-value, historical and seasonal-naive baselines.
+    Pinball CRPS over 9 quantiles and skill against the best baseline (last value,
+    seasonal naive, mean of the last two years, their empirical quantiles), coverage of the
+    5-95% and 25-75% intervals, PIT histograms, Brier score of exceedance of the 90th
+    percentile of the past, and average precision of escalations (at least twice the last
+    3 periods' mean, and 5); overall, per horizon, per group and per series.
     """
     if synthetic is not None:
         loaded = Loaded(synthetic_series(synthetic, 120, seed=0)[0])
     else:
         loaded = _load(source)
     _say(loaded.notes)
+    named = dict(_group_option(text) for text in groups)
+    frequency = loaded.series[0].frequency if loaded.series else "month"
     with progress_bar(as_json) as progress:
         task = progress.add_task("backtest", total=None)
 
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        result = backtest(loaded.series, horizons=horizon, on_origin=advance)
+        result = backtest(
+            loaded.series,
+            horizons=horizon,
+            on_origin=advance,
+            groups=named,
+            split=_period_option(split, frequency, "--split"),
+            score_from=_period_option(score_from, frequency, "--score-from"),
+        )
+    if chart is not None:
+        chart.write_text(
+            pit_histogram_svg(result.histograms, "PIT histograms of the backtest"),
+            encoding="utf-8",
+        )
+        stderr.print(f"PIT histograms written to {escape(str(chart))}")
     if as_json:
         print_json(result.as_dict())
         return
     console = Console()
-    console.print(
-        table(
-            ["series", "method", "CRPS", "Brier", "AP", "forecasts"],
-            (
-                [
-                    row.series,
-                    row.method,
-                    f"{row.crps:.3f}",
-                    f"{row.brier:.4f}",
-                    "-"
-                    if row.average_precision != row.average_precision
-                    else f"{row.average_precision:.3f}",
-                    row.forecasts,
-                ]
-                for row in result.rows
-                if row.series == "overall" or per_series
-            ),
-            title=f"backtest: {result.series} series, {plural(result.origins, 'origin')}, "
-            f"horizons 1-{result.horizons}, {plural(result.escalations, 'escalation')}",
-        )
-    )
+    _print_backtest(console, result, per_series)
     for baseline in BASELINES:
         console.print(
             f"model CRPS vs {baseline}: {100 * result.crps_improvement(baseline):.1f}% lower "
