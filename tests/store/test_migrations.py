@@ -226,7 +226,12 @@ def test_provenance_is_indexed_only_where_a_partner_sent_the_version(empty_url: 
             ).all() == [(2,)]
         _move(engine, "0007", down=True)
         with engine.connect() as connection:
-            assert "ix_objects_source_seq" in _source_plan(connection)
+            if connection.dialect.name == "sqlite":
+                assert "ix_objects_source_seq" in _source_plan(connection)
+            # On PostgreSQL the plan is not asked here: the way down rewrites every row
+            # (0010 puts the content hash back), so the index made after it waits, unused,
+            # until no transaction of the server is older than it (pg_index.indcheckxmin),
+            # which depends on whatever else runs. Its definition is what the way down sets.
             assert "NOT NULL" not in _source_index(connection)
             assert connection.exec_driver_sql(
                 "SELECT seq FROM objects WHERE source = 'partner:fr'"
