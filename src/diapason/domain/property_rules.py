@@ -224,6 +224,29 @@ def required_name(value: Any, path: str) -> None:
         raise StixError(path, "must not be empty")
 
 
+# A well-formed language tag (RFC 5646, section 2.1): language, script, region, variants,
+# extensions, private use; or private use alone. Whether its subtags are registered is not
+# checked (stix2-validator compares with a fixed list of 232 tags, which refuses well-formed
+# tags such as fr-MA).
+LANGUAGE_TAG_RE = re.compile(
+    r"(?:[A-Za-z]{2,3}(?:-[A-Za-z]{3}){0,3}|[A-Za-z]{4,8})"
+    r"(?:-[A-Za-z]{4})?"
+    r"(?:-(?:[A-Za-z]{2}|[0-9]{3}))?"
+    r"(?:-(?:[A-Za-z0-9]{5,8}|[0-9][A-Za-z0-9]{3}))*"
+    r"(?:-[0-9A-WY-Za-wy-z](?:-[A-Za-z0-9]{2,8})+)*"
+    r"(?:-[Xx](?:-[A-Za-z0-9]{1,8})+)?"
+    r"|[Xx](?:-[A-Za-z0-9]{1,8})+"
+)
+
+
+def language_tag(value: Any, path: str) -> None:
+    """``lang``: a well-formed RFC 5646 language tag (``fr``, ``ar-MA``, ``en-GB``)."""
+    if not isinstance(value, str):
+        raise wrong(path, "a string", value)
+    if not LANGUAGE_TAG_RE.fullmatch(value):
+        raise StixError(path, f"{value[:40]!r} is not an RFC 5646 language tag (fr, ar-MA, …)")
+
+
 def strings(value: Any, path: str) -> None:
     """A non-empty list of strings (aliases, roles, open-vocabulary lists, …)."""
     if not isinstance(value, list):

@@ -42,6 +42,7 @@ from diapason.domain.property_rules import (
     integer,
     json_object,
     kill_chain_phase,
+    language_tag,
     list_of,
     missing,
     number,
@@ -223,7 +224,12 @@ _META: dict[str, Rule] = {
     "granular_markings": list_of(granular_marking, "granular markings"),
     "extensions": extensions,
 }
-_CORE: dict[str, Rule] = {**_META, "labels": strings, "confidence": integer(0, 100), "lang": TEXT}
+_CORE: dict[str, Rule] = {
+    **_META,
+    "labels": strings,
+    "confidence": integer(0, 100),
+    "lang": language_tag,
+}
 _OBSERVABLE: dict[str, Rule] = {**_META, "defanged": boolean}
 _KILL_CHAIN_PHASES = list_of(kill_chain_phase, "kill chain phases")
 _RELATIONSHIP_END = reference_not_to(
