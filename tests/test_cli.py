@@ -19,6 +19,7 @@ from stix2validator import ValidationOptions, validate_instance
 
 from diapason.cli import cli
 from diapason.cli.common import Styled, plural, show
+from tests.taxii.stix import PERSON
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 EXAMPLES = SHARED / "data" / "stix" / "oasis_examples" / "examples"
@@ -425,17 +426,6 @@ def test_a_command_imports_only_what_it_needs() -> None:
     assert len(names) >= 20
     for name in names:
         assert f"  {name} " in listed.stdout, name
-
-
-PERSON = {
-    "type": "identity",
-    "spec_version": "2.1",
-    "id": "identity--5d3a4c3e-0a4b-4c52-9d43-2f4e8f0a6b11",
-    "created": "2024-04-22T10:00:00.000Z",
-    "modified": "2024-04-22T10:00:00.000Z",
-    "name": "Karim B.",
-    "identity_class": "individual",
-}
 
 
 def test_showing_a_person_needs_a_reason_and_is_audited_as_personal_data(

@@ -5,6 +5,17 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+# A record about a person (an individual's identity): personal data on every path.
+PERSON = {
+    "type": "identity",
+    "spec_version": "2.1",
+    "id": "identity--5d3a4c3e-0a4b-4c52-9d43-2f4e8f0a6b11",
+    "created": "2024-04-22T10:00:00.000Z",
+    "modified": "2024-04-22T10:00:00.000Z",
+    "name": "Karim B.",
+    "identity_class": "individual",
+}
+
 
 def new_id(stix_type: str) -> str:
     return f"{stix_type}--{uuid.uuid4()}"

@@ -14,7 +14,7 @@ from diapason.accounts import Limits
 from diapason.cli import cli
 from diapason.exchange.collections import Collection
 from tests.taxii.conftest import PASSWORD, Taxii, basic, bearer, body, is_error
-from tests.taxii.stix import sdo
+from tests.taxii.stix import PERSON, sdo
 
 CHALLENGES = ("Basic", "Bearer")
 
@@ -251,17 +251,6 @@ def test_every_kind_of_request_is_audited(taxii: Taxii, private: Collection) -> 
         ("anonymous@testclient", "no valid credentials"),
     ]
     assert taxii.node.audit.verify().ok
-
-
-PERSON = {
-    "type": "identity",
-    "spec_version": "2.1",
-    "id": "identity--5d3a4c3e-0a4b-4c52-9d43-2f4e8f0a6b11",
-    "created": "2024-04-22T10:00:00.000Z",
-    "modified": "2024-04-22T10:00:00.000Z",
-    "name": "Karim B.",
-    "identity_class": "individual",
-}
 
 
 def test_reading_a_person_over_taxii_is_a_personal_data_consultation(taxii: Taxii) -> None:
