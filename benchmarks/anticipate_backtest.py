@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 from rich.console import Console
+from tests.shared import DATA
 
 from benchmarks.common import print_targets
 from diapason.anticipate.backtest import BASELINES, BacktestResult, backtest
@@ -31,11 +32,10 @@ from diapason.anticipate.synthetic import synthetic_series
 
 
 def _shared_data() -> Path:
-    """``shared/data`` beside the repository (or beside a folder holding it)."""
-    for folder in Path(__file__).resolve().parents:
-        if (folder / "shared" / "data").is_dir():
-            return folder / "shared" / "data"
-    raise SystemExit("no shared/data folder beside the repository: the UCDP data is there")
+    """``shared/data`` beside the repository: the UCDP data is there."""
+    if not DATA.is_dir():
+        raise SystemExit(f"no shared data folder at {DATA}: the UCDP data is there")
+    return DATA
 
 
 UCDP_FILE = "ucdp/country_month_fatalities_1989_2023.csv"

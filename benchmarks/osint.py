@@ -34,6 +34,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from rich.console import Console
 from rich.table import Table
+from tests.shared import SHARED
 
 from benchmarks.common import print_targets
 from diapason.node import init_node
@@ -44,10 +45,6 @@ from diapason.osint.pipeline import analyse
 from diapason.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = next(
-    (p / "shared" for p in ROOT.parents if (p / "shared" / "corpus").is_dir()),
-    ROOT.parent / "shared",
-)
 EMM_ARTICLES_PER_DAY = 100_000
 
 

@@ -33,13 +33,13 @@ from pathlib import Path
 import httpx
 import orjson
 from rich.console import Console
+from tests.shared import SEED
 
 from benchmarks.common import free_port, positive, print_targets, writable_file
 from benchmarks.web_pages import PASSWORD, sign_in, start_server
 from diapason.node import Node, init_node
 from diapason.settings import load_settings
 
-SEED = Path(__file__).resolve().parents[3] / "shared" / "seed" / "000_fdb49ce0c2db047b.txt"
 INGEST_TARGET = 5.0
 VIEW_TARGET = 0.300
 

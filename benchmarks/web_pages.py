@@ -50,6 +50,7 @@ import orjson
 import sqlalchemy as sa
 from rich.console import Console
 from rich.table import Table
+from tests.shared import SEED
 
 from benchmarks.common import free_port, print_targets, writable_file
 from benchmarks.generate import generate_objects
@@ -65,7 +66,6 @@ TIMING_RE = re.compile(r"app;dur=([0-9.]+)")
 # Part of the ``--count`` versions: events for the anticipation page (ten years of a busy
 # region's reporting), and the seed article (benchmarks may read /work/shared).
 EVENTS = 10_000
-SEED = Path("/work/shared/seed/000_fdb49ce0c2db047b.txt")
 
 
 def percentile(samples: Sequence[float], share: float) -> float:

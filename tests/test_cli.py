@@ -19,9 +19,9 @@ from stix2validator import ValidationOptions, validate_instance
 
 from diapason.cli import cli
 from diapason.cli.common import Styled, plural, show
-from tests.taxii.stix import PERSON
+from tests.builders import PERSON
+from tests.shared import SHARED
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
 EXAMPLES = SHARED / "data" / "stix" / "oasis_examples" / "examples"
 ACTOR = "threat-actor--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f"
 

@@ -11,11 +11,8 @@ import pytest
 from diapason.anticipate.events import store_series
 from diapason.node import Node, init_node
 from diapason.settings import load_settings
+from tests.shared import SHARED
 
-SHARED = next(
-    (p / "shared" for p in Path(__file__).resolve().parents if (p / "shared" / "seed").is_dir()),
-    Path(__file__).resolve().parents[2] / "shared",
-)
 ARTICLES = (
     SHARED / "seed" / "000_fdb49ce0c2db047b.txt",  # Rabat, Monday 2024-04-22: a meeting
     SHARED / "corpus" / "dev" / "articles" / "03.md",  # Niger, June 2024: an attack

@@ -13,14 +13,14 @@ from diapason.anticipate.forecast import QUANTILES, forecast
 from diapason.anticipate.periods import parse_period
 from diapason.anticipate.series import Series, SeriesError
 from diapason.anticipate.synthetic import synthetic_series
+from tests.shared import DATA
 
 
 def shared_data() -> Path:
-    """``shared/data`` beside the repository (CI) or beside a folder holding it."""
-    for folder in Path(__file__).resolve().parents:
-        if (folder / "shared" / "data").is_dir():
-            return folder / "shared" / "data"
-    pytest.fail("no shared/data folder beside the repository")
+    """``shared/data`` beside the repository; the test fails when it is not there."""
+    if not DATA.is_dir():
+        pytest.fail(f"no shared data folder at {DATA}")
+    return DATA
 
 
 SAHEL = "ucdp/sahel_maghreb_country_month_fatalities_1989_2023.csv"

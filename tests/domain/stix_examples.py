@@ -10,10 +10,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from tests.builders import TLP_AMBER, TLP_GREEN
+
 CREATED = "2024-04-22T10:00:00.000Z"
 MODIFIED = "2024-04-23T11:00:00.000Z"
-TLP_GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
-TLP_AMBER = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"
 EXTENSION = "extension-definition--d83fce45-ef58-4c6c-a3f4-1fbc32e98c6e"
 
 

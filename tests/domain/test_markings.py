@@ -49,6 +49,7 @@ from diapason.domain.markings import (
     releasability_marking,
 )
 from diapason.domain.stix import Prepared, new_id, prepare
+from tests import builders
 
 # From REFERENCE.md, checked against oasis-open/cti-stix-common-objects (tlp-2.0).
 TLP2 = {
@@ -68,16 +69,13 @@ UNKNOWN = "marking-definition--00000000-0000-4000-8000-000000000000"
 
 
 def sdo(**properties: Any) -> dict[str, Any]:
-    obj: dict[str, Any] = {
-        "type": "report",
-        "spec_version": "2.1",
-        "id": new_id("report"),
-        "created": "2024-05-02T10:00:00.000Z",
-        "modified": "2024-05-02T10:00:00.000Z",
-        "name": "Smuggling route through the Sahel",
-        "published": "2024-05-02T10:00:00.000Z",
-        "object_refs": [new_id("location")],
-    }
+    """A report at a fixed time (``tests.builders.sdo``); ``properties`` override."""
+    obj = builders.sdo(
+        "report",
+        created="2024-05-02T10:00:00.000Z",
+        name="Smuggling route through the Sahel",
+        object_refs=[new_id("location")],
+    )
     obj.update(properties)
     return obj
 

@@ -7,7 +7,6 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -45,8 +44,9 @@ from diapason.domain.policy import (
     ends_of,
 )
 from diapason.domain.protection import protect
+from tests.shared import REPOSITORY
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "release.md"
+DOCS = REPOSITORY / "docs" / "release.md"
 
 TODAY = date(2025, 6, 15)
 OWN = "identity--6f4b3a38-4f0e-4c3e-9d0a-0d6f1e8a1a01"

@@ -27,22 +27,18 @@ from diapason.domain.stix import (
     prepare,
 )
 from diapason.domain.timestamps import STORE_EPOCH, stix_timestamp
+from tests import builders
+from tests.builders import TLP_AMBER, TLP_GREEN
 from tests.clock import NOW
 
 MAX_BYTES = 1_048_576
-TLP_GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
-TLP_AMBER = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421"
 
 
 def sdo(stix_type: str = "threat-actor", **properties: Any) -> dict[str, Any]:
-    obj: dict[str, Any] = {
-        "type": stix_type,
-        "spec_version": "2.1",
-        "id": new_id(stix_type),
-        "created": "2024-04-22T10:00:00.000Z",
-        "modified": "2024-04-22T10:00:00.000Z",
-        "name": "Groupe Migratoire Mixte Permanent",
-    }
+    """``tests.builders.sdo`` at a fixed time; ``properties`` override, None included."""
+    obj = builders.sdo(
+        stix_type, created="2024-04-22T10:00:00.000Z", name="Groupe Migratoire Mixte Permanent"
+    )
     obj.update(properties)
     return obj
 

@@ -17,10 +17,10 @@ import orjson
 import pytest
 
 from diapason.domain.stix import Memo, Prepared, Problem, prepare, stored_links
+from tests.builders import TLP_GREEN
 
 MAX_BYTES = 1_048_576
 THREADS = 6
-TLP_GREEN = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb"
 
 
 def _objects(count: int) -> list[dict[str, Any]]:

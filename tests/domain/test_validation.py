@@ -18,11 +18,10 @@ from diapason.domain.property_rules import LANGUAGE_TAG_RE, is_uri
 from diapason.domain.stix import Prepared, Problem, StixError, prepare
 from diapason.domain.timestamps import as_store_timestamp, check_timestamp
 from diapason.domain.validation import TYPES
+from tests.builders import TLP_AMBER, TLP_GREEN
 from tests.domain.stix_examples import (
     EXAMPLES,
     EXTENSION,
-    TLP_AMBER,
-    TLP_GREEN,
     common,
     indicator,
     ipv4_addr,

@@ -14,6 +14,7 @@ from diapason.domain.grading import grade, mark_osint
 from diapason.domain.markings import add_granular_marking, h3_marking, releasability_marking
 from diapason.domain.protection import protect
 from diapason.domain.timestamps import as_store_timestamp
+from tests import builders
 
 TLPS = (None, "clear", "green", "amber", "amber+strict", "red")
 
@@ -53,25 +54,6 @@ def identity(name: str, clock: Clock) -> dict[str, Any]:
     )
 
 
-# Types whose ``name`` STIX 2.1 requires: a generated one unless the test gives its own.
-NAMED = frozenset(
-    {
-        "attack-pattern",
-        "campaign",
-        "course-of-action",
-        "grouping",
-        "identity",
-        "infrastructure",
-        "intrusion-set",
-        "malware",
-        "report",
-        "threat-actor",
-        "tool",
-        "vulnerability",
-    }
-)
-
-
 def sdo(
     stix_type: str,
     author: str,
@@ -81,18 +63,9 @@ def sdo(
     markings: tuple[str, ...] = (),
     **properties: Any,
 ) -> dict[str, Any]:
+    """``tests.builders.sdo`` created by ``author`` at the clock's next tick, under ``tlp``."""
     now = clock.tick()
-    obj: dict[str, Any] = {
-        "type": stix_type,
-        "spec_version": "2.1",
-        "id": f"{stix_type}--{uuid.uuid4()}",
-        "created": now,
-        "modified": now,
-        "created_by_ref": author,
-        **properties,
-    }
-    if stix_type in NAMED and "name" not in properties:
-        obj["name"] = f"{stix_type} {now}"
+    obj = builders.sdo(stix_type, created=now, created_by_ref=author, **properties)
     refs = ([TLP_2_0_IDS[tlp]] if tlp is not None else []) + list(markings)
     if refs:
         obj["object_marking_refs"] = refs

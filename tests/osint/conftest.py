@@ -10,14 +10,9 @@ import pytest
 from diapason.node import Node, init_node
 from diapason.osint.gazetteer import Gazetteer, load_gazetteer
 from diapason.settings import load_settings
+from tests.shared import DEV_CORPUS, SEED
 
-# shared/ lies beside the repository (CI) or further up (a worktree): the nearest one.
-SHARED = next(
-    (p / "shared" for p in Path(__file__).resolve().parents if (p / "shared" / "seed").is_dir()),
-    Path(__file__).resolve().parents[2] / "shared",
-)
-SEED = SHARED / "seed" / "000_fdb49ce0c2db047b.txt"
-DEV = SHARED / "corpus" / "dev"
+DEV = DEV_CORPUS
 
 
 @pytest.fixture(scope="session")

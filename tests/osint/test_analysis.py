@@ -11,8 +11,7 @@ from diapason.osint.article import parse_bytes, read_article
 from diapason.osint.entities import Entity
 from diapason.osint.gazetteer import Gazetteer, load_gazetteer, record_correction
 from diapason.osint.pipeline import Analysis, analyse
-
-from .conftest import SEED
+from tests.shared import SEED
 
 
 @pytest.fixture(scope="module")

@@ -14,8 +14,9 @@ from diapason.osint.article import (
     read_article,
     rejoin_page_breaks,
 )
+from tests.shared import SEED
 
-from .conftest import DEV, SEED
+from .conftest import DEV
 
 
 def test_seed_structure() -> None:

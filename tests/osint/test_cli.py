@@ -11,7 +11,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from .conftest import DEV, SEED
+from tests.shared import SEED
+
+from .conftest import DEV
 
 
 def run(data: Path, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:

@@ -14,8 +14,7 @@ from diapason.domain.grading import is_osint
 from diapason.node import Node, init_node
 from diapason.settings import load_settings
 from diapason.store.interface import Query
-
-from .conftest import SEED
+from tests.shared import SEED
 
 # {103}: deterministic ids are UUIDv5 (the point: re-ingesting changes nothing);
 # {202}: Diapason's own relationship types between events and participants.

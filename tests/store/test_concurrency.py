@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from diapason.domain.timestamps import as_store_timestamp
 from diapason.store.schema import objects
 from diapason.store.sql import SqlStore, open_store
-from tests.store.builders import stamp
+from tests.builders import stamp
 
 WRITERS = 4
 DAYS = 16

@@ -20,17 +20,17 @@ from diapason.domain.timestamps import STORE_EPOCH, as_store_timestamp
 from diapason.store.interface import Edge, ObjectStore, Page, Query, StoredObject
 from diapason.store.rows import AnalysisSchedule
 from diapason.store.sql import SqlStore, open_store
-from tests.store.builders import (
+from tests.builders import (
     TLP_AMBER,
     TLP_CLEAR,
     TLP_GREEN,
     new_id,
     relationship,
-    row_counts,
     sdo,
     stamp,
     version,
 )
+from tests.store.rows import row_counts
 
 STORE_STAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 

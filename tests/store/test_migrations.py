@@ -29,8 +29,8 @@ from diapason.store.db import (
 from diapason.store.interface import Edge, Query
 from diapason.store.schema import objects
 from diapason.store.sql import open_store
+from tests.builders import TLP_AMBER, TLP_GREEN, sdo, stamp
 from tests.conftest import new_postgres_database
-from tests.store.builders import TLP_AMBER, TLP_GREEN, sdo, stamp
 
 REPORT = "report--11111111-1111-4111-8111-111111111111"
 ACTOR = "threat-actor--22222222-2222-4222-8222-222222222222"

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from diapason.store import db
 from diapason.store.sql import SqlStore, open_store
-from tests.store.builders import sdo
+from tests.builders import sdo
 
 pytestmark = pytest.mark.postgres
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from diapason.domain.timestamps import as_store_timestamp
 from diapason.store.interface import Edge, Query
 from diapason.store.sql import SqlStore
-from tests.store.builders import row_counts
+from tests.store.rows import row_counts
 
 # The store fixture is shared by the examples of one test: each example uses fresh ids.
 PROPERTY_SETTINGS = settings(

@@ -18,7 +18,7 @@ from diapason.store.db import (
 )
 from diapason.store.rows import BULK_ROWS
 from diapason.store.sql import SQLiteStore, open_store
-from tests.store.builders import sdo
+from tests.builders import sdo
 
 
 def test_a_store_opened_with_open_store_runs_in_wal_mode(sqlite_url: str) -> None:

@@ -7,9 +7,8 @@ import base64
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
-import httpx2
 import orjson
 import pytest
 from starlette.testclient import TestClient
@@ -36,7 +35,24 @@ def basic(username: str, secret: str) -> str:
     return "Basic " + base64.b64encode(f"{username}:{secret}".encode()).decode()
 
 
-def body(response: httpx2.Response) -> dict[str, Any]:
+class Answer(Protocol):
+    """What the tests read of an HTTP answer: httpx's over real HTTP, or the one Starlette's
+    TestClient returns in process (built on its own copy of httpx)."""
+
+    @property
+    def status_code(self) -> int: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+    @property
+    def content(self) -> bytes: ...
+
+    @property
+    def text(self) -> str: ...
+
+
+def body(response: Answer) -> dict[str, Any]:
     """The JSON body of a TAXII response, after checking its media type."""
     assert response.headers["content-type"] == TAXII, response.headers
     value = orjson.loads(response.content)
@@ -44,7 +60,7 @@ def body(response: httpx2.Response) -> dict[str, Any]:
     return value
 
 
-def is_error(response: httpx2.Response, status: int) -> dict[str, Any]:
+def is_error(response: Answer, status: int) -> dict[str, Any]:
     """Check that a response is a TAXII error message with that status; return it."""
     assert response.status_code == status, (response.status_code, response.text)
     message = body(response)
@@ -88,12 +104,10 @@ class Taxii:
         headers.update({name.replace("_", "-"): value for name, value in extra.items()})
         return headers
 
-    def get(self, path: str, params: Params = None, *, auth: str | None = None) -> httpx2.Response:
+    def get(self, path: str, params: Params = None, *, auth: str | None = None) -> Answer:
         return self.client.get(path, params=query(params), headers=self.headers(auth))
 
-    def delete(
-        self, path: str, params: Params = None, *, auth: str | None = None
-    ) -> httpx2.Response:
+    def delete(self, path: str, params: Params = None, *, auth: str | None = None) -> Answer:
         return self.client.delete(path, params=query(params), headers=self.headers(auth))
 
     def post(
@@ -102,7 +116,7 @@ class Taxii:
         collection: Collection | str | None = None,
         *,
         auth: str | None = None,
-    ) -> httpx2.Response:
+    ) -> Answer:
         return self.client.post(
             self.objects_path(collection),
             content=orjson.dumps({"objects": list(objects)}),

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx2
+import httpx
 
 
 def free_port() -> int:
@@ -25,9 +25,9 @@ def wait_until_up(url: str, process: subprocess.Popen[bytes], log: Path) -> None
         if process.poll() is not None:
             raise AssertionError(f"the server exited:\n{log.read_text(errors='replace')}")
         try:
-            httpx2.get(url, timeout=1)
+            httpx.get(url, timeout=1)
             return
-        except httpx2.TransportError:
+        except httpx.TransportError:
             time.sleep(0.1)
     raise AssertionError(f"no answer from {url} within 30 s")
 

@@ -13,8 +13,8 @@ import pytest
 from diapason.accounts import Limits
 from diapason.cli import cli
 from diapason.exchange.collections import Collection
+from tests.builders import PERSON, sdo
 from tests.taxii.conftest import PASSWORD, Taxii, basic, bearer, body, is_error
-from tests.taxii.stix import PERSON, sdo
 
 CHALLENGES = ("Basic", "Bearer")
 

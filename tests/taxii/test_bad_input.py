@@ -12,8 +12,8 @@ import pytest
 
 from diapason.cli import cli
 from diapason.exchange.collections import Collection
+from tests.builders import sdo
 from tests.taxii.conftest import TAXII, Taxii, body, is_error
-from tests.taxii.stix import sdo
 
 OBJECT = "indicator--6b7a2f0e-1d1c-4c1e-9d5a-3c9f0b1f6a10"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from diapason.exchange.collections import CollectionError, EntryFilter
+from tests.builders import sdo
 from tests.taxii.conftest import Taxii
-from tests.taxii.stix import sdo
 
 
 def test_several_collections_without_an_alias(taxii: Taxii) -> None:

@@ -7,8 +7,8 @@ import re
 import orjson
 import pytest
 
+from tests.builders import ipv4, key, normalised, sdo, stamp, version
 from tests.taxii.conftest import TAXII, Taxii, body, is_error
-from tests.taxii.stix import ipv4, key, normalised, sdo, stamp, version
 
 TIMESTAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z\Z")
 DATE_HEADERS = ("X-TAXII-Date-Added-First", "X-TAXII-Date-Added-Last")

@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
+from tests.builders import ipv4, key, normalised, sdo, stamp, version
 from tests.taxii.conftest import Taxii, body
-from tests.taxii.stix import ipv4, key, normalised, sdo, stamp, version
 
 Query = list[tuple[str, str]]
 

@@ -18,8 +18,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from tests.builders import ipv4, new_id, sdo, stamp, version
 from tests.taxii.conftest import PASSWORD, TAXII, Taxii, basic, bearer, body
-from tests.taxii.stix import ipv4, new_id, sdo, stamp, version
 
 pytestmark = pytest.mark.slow
 

@@ -9,15 +9,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import requests
 import requests.auth
 from taxii2client.exceptions import AccessError
 from taxii2client.v21 import ApiRoot, Collection, Server, as_pages
 
+from tests.builders import ipv4, key, normalised, sdo, stamp, version
 from tests.taxii.conftest import PASSWORD, open_taxii
 from tests.taxii.servers import Server as Process
-from tests.taxii.stix import ipv4, key, normalised, sdo, stamp, version
 
 pytestmark = pytest.mark.slow
 
@@ -206,7 +207,7 @@ def test_every_way_of_authenticating_with_taxii2_client(served: Served) -> None:
     with pytest.raises(AccessError):
         reader.add_objects({"objects": [sdo("indicator")]})
     # And the server refuses it anyway, should a client try.
-    response = requests.post(
+    response = httpx.post(
         reader.objects_url,
         json={"objects": [sdo("indicator")]},
         headers={

@@ -19,15 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx2
+import httpx
 import pytest
 import requests.auth
 from taxii2client.v21 import Collection, Server, as_pages
 
+from tests.builders import ipv4, normalised, sdo, stamp, version
 from tests.taxii.conftest import PASSWORD, open_taxii
 from tests.taxii.servers import Server as Process
 from tests.taxii.servers import free_port
-from tests.taxii.stix import ipv4, normalised, sdo, stamp, version
 
 pytestmark = pytest.mark.slow
 
@@ -100,9 +100,9 @@ def medallion(tmp_path: Path) -> Iterator[Medallion]:
             assert process.poll() is None, log.read_text(errors="replace")
             assert time.monotonic() < deadline, "medallion did not start"
             try:
-                httpx2.get(f"{url}/taxii2/", timeout=1)
+                httpx.get(f"{url}/taxii2/", timeout=1)
                 break
-            except httpx2.TransportError:
+            except httpx.TransportError:
                 time.sleep(0.1)
         yield Medallion(url, process, log)
     finally:

@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import httpx2
+import httpx
 import orjson
 import pytest
 from starlette.testclient import TestClient
@@ -22,9 +22,9 @@ from diapason.domain.cursor import sign
 from diapason.node import Node
 from diapason.settings import Secret, load_settings
 from diapason.web.app import create_app
+from tests.builders import sdo
 from tests.taxii.conftest import TAXII, Taxii, bearer, body, is_error, open_taxii
 from tests.taxii.servers import Server
-from tests.taxii.stix import sdo
 
 
 def first_cursor(taxii: Taxii, path: str, query: dict[str, str] | None = None) -> str:
@@ -216,7 +216,7 @@ def headers(token: str) -> dict[str, str]:
 
 
 def fetch(url: str, token: str, params: dict[str, str]) -> dict[str, Any]:
-    response = httpx2.get(url, params=params, headers=headers(token), timeout=10)
+    response = httpx.get(url, params=params, headers=headers(token), timeout=10)
     assert response.status_code == 200, response.text
     return body(response)
 
@@ -231,7 +231,7 @@ def test_paging_across_two_server_processes_on_one_data_folder(
     try:
         path = f"/taxii2/main/collections/{collection}/objects/"
         objects = [sdo("indicator") for _ in range(9)]
-        posted = httpx2.post(
+        posted = httpx.post(
             first.url + path,
             content=orjson.dumps({"objects": objects}),
             headers=headers(token),
@@ -256,7 +256,7 @@ def test_paging_across_two_server_processes_on_one_data_folder(
         assert status["success_count"] == 9
         # A cursor from one process is checked, and refused, by the other as by itself.
         cursor = fetch(first.url + path, token, params)["next"]
-        refused = httpx2.get(
+        refused = httpx.get(
             second.url + path,
             params={"next": cursor, "match[type]": "malware"},
             headers=headers(token),
@@ -275,7 +275,7 @@ def test_paging_and_statuses_survive_a_restart(tmp_path: Path, database_url: str
     try:
         path = f"/taxii2/main/collections/{collection}/manifest/"
         objects = [sdo("malware") for _ in range(5)]
-        posted = httpx2.post(
+        posted = httpx.post(
             f"{server.url}/taxii2/main/collections/{collection}/objects/",
             content=orjson.dumps({"objects": [*objects, {"type": "malware"}]}),
             headers=headers(token),

@@ -9,8 +9,8 @@ from starlette.testclient import TestClient
 
 from diapason.node import Node
 from diapason.web.app import create_app
+from tests.builders import normalised, sdo, stamp
 from tests.taxii.conftest import TAXII, Taxii, bearer, body, is_error
-from tests.taxii.stix import normalised, sdo, stamp
 
 
 def status_path(status: dict[str, Any] | str) -> str:

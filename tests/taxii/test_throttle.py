@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import click.testing
-import httpx2
+import httpx
 import orjson
 import pytest
 from starlette.testclient import TestClient
@@ -160,8 +160,8 @@ def test_two_server_processes_and_a_restart_share_the_lock(
     second = Server.start(data, database_url)
     try:
 
-        def get(server: Server, password: str) -> httpx2.Response:
-            return httpx2.get(
+        def get(server: Server, password: str) -> httpx.Response:
+            return httpx.get(
                 f"{server.url}/taxii2/",
                 headers={"Accept": TAXII, "Authorization": basic("alice", password)},
                 timeout=30,

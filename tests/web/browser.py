@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import ViewportSize
 
+from tests.shared import REPOSITORY
+
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [
     "--no-sandbox",
@@ -22,7 +24,7 @@ ARGS = [
     "--disable-sync",
 ]
 # Git-ignored; kept after the run so a person can look at the pages.
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "web"
+SCREENSHOTS = REPOSITORY / "test-artifacts" / "web"
 # A laptop screen.
 VIEWPORT: ViewportSize = {"width": 1366, "height": 768}
 

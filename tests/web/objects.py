@@ -10,7 +10,7 @@ from stix2validator import ValidationOptions, validate_instance
 from diapason.domain.extensions import TLP_2_0_IDS
 from diapason.domain.grading import grade
 from diapason.domain.protection import protect
-from tests.taxii.stix import new_id, sdo, stamp
+from tests.builders import new_id, sdo, stamp
 
 SCRIPT = "<script>window.__xss = 1;</script>"
 IMAGE = '<img src="x" onerror="window.__xss = 2">'

@@ -14,11 +14,12 @@ from playwright.sync_api import Page, expect
 
 from diapason.node import Node
 from tests.clock import day
+from tests.shared import SEED
 from tests.web.browser import screenshot_path
 from tests.web.site import make_node, serve
 from tests.web.test_anticipate_pages import store_events
 from tests.web.test_browser import UNLABELLED, sign_in
-from tests.web.test_osint_pages import HOSTILE_ARTICLE, SEED
+from tests.web.test_osint_pages import HOSTILE_ARTICLE
 
 pytestmark = pytest.mark.slow
 

@@ -17,8 +17,8 @@ from diapason.domain.extensions import COORDINATION_EXTENSION_IDS, TLP_2_0_IDS
 from diapason.domain.stix import new_id
 from diapason.domain.timestamps import stix_timestamp
 from diapason.node import Node
+from tests.builders import sdo
 from tests.clock import NOW, day
-from tests.taxii.stix import sdo
 from tests.web.conftest import Site
 from tests.web.objects import SCRIPT
 from tests.web.site import PASSWORD, WebClient, put, text_of

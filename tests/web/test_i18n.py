@@ -4,14 +4,14 @@ the reader's language comes from the switch, else the browser."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
 from diapason.web.ui.i18n import choose_language
+from tests.shared import REPOSITORY
 
-WEB = Path(__file__).resolve().parents[2] / "src" / "diapason" / "web"
+WEB = REPOSITORY / "src" / "diapason" / "web"
 PLACEHOLDER = re.compile(r"%\((\w+)\)s")
 
 

@@ -5,15 +5,14 @@ the gazetteer, an article's script shown as text, bad input refused with what wa
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from diapason.osint.gazetteer import load_gazetteer, overlay_path
 from diapason.web.ui.highlight import Mark, highlight
+from tests.shared import SEED
 from tests.web.conftest import Site
 from tests.web.site import PASSWORD, WebClient, csrf_of, text_of
 from tests.web.test_pages import audit_rows
 
-SEED = Path("/work/shared/seed/000_fdb49ce0c2db047b.txt")
 HOSTILE_ARTICLE = """Attaque déjouée à Nador <script>window.__xss = 1;</script>
 
 22.04.2024

@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 from diapason.osint.view import KEY_PREFIX, ArticleViews
+from tests.shared import REPOSITORY, SEED
 from tests.web.conftest import Site
 from tests.web.site import WebClient, make_node
-from tests.web.test_osint_pages import SEED
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = REPOSITORY
 # A fresh process: the page served without the startup's warm-up (no lifespan), then
 # whether spaCy's model was loaded.
 PROBE = """
@@ -26,6 +26,7 @@ from diapason.osint import nlp
 from diapason.settings import load_settings
 from diapason.web.app import create_app
 from tests.web.site import WebClient
+from tests.shared import REPOSITORY
 
 settings = load_settings(Path(sys.argv[1]), environ={}, node_name="rabat", sync_interval=0)
 app = create_app(settings, Node.open(settings))

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from diapason.domain.extensions import TLP_2_0_IDS
 from diapason.store.schema import audit_log
-from tests.taxii.stix import sdo, stamp, version
+from tests.builders import sdo, stamp, version
 from tests.web.conftest import Site
 from tests.web.objects import SCRIPT, actor, hostile, person, relationship, valid
 from tests.web.site import PASSWORD, WebClient, put, text_of

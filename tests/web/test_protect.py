@@ -17,11 +17,12 @@ from diapason.domain.extensions import PROTECTION_EXTENSION_ID, TLP_2_0_IDS
 from diapason.domain.grading import mark_osint
 from diapason.domain.protection import PROPOSAL_PROPERTY, protection_of
 from diapason.node import Node
-from tests.taxii.stix import sdo
+from tests.builders import sdo
+from tests.shared import SEED
 from tests.web.conftest import Site
 from tests.web.objects import actor
 from tests.web.site import WebClient, put, text_of
-from tests.web.test_osint_pages import SEED, ingest
+from tests.web.test_osint_pages import ingest
 
 PARTNER_IDENTITY = "identity--0b1c8f7e-2a4d-4e6f-8a9b-111111111111"
 

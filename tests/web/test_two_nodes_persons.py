@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from tests.exchange.nodes import FedNode, federate
+from tests.shared import SEED
 from tests.web.site import PASSWORD, WebClient, text_of
-from tests.web.test_osint_pages import SEED
 
 pytestmark = pytest.mark.slow
 
