@@ -16,7 +16,7 @@ from typing import Any
 from diapason.accounts import User
 from diapason.audit import AuditLog
 from diapason.domain.trust import Sender
-from diapason.exchange.partners import Partner, Partners, report_untrusted
+from diapason.exchange.partners import Partners, report_untrusted
 from diapason.exchange.receipts import RECEIPT_TYPE, Deliveries
 from diapason.exchange.witness import Witnesses, parse_head, report_conflict
 from diapason.store.interface import ObjectStore, PutReport
@@ -39,16 +39,10 @@ class Inbound:
         self.identities = identities
         self.witnesses = witnesses
 
-    def partner_of(self, user: User) -> Partner | None:
-        """The partner node an account speaks for, if it is a partner's account."""
-        if user.role != "partner":
-            return None
-        return next((p for p in self.partners.all() if p.account == user.username), None)
-
     def receive(self, received: list[Any], user: User) -> PutReport:
         """Write what ``user`` posted; returns the store's report (what was written,
         unchanged, refused and why)."""
-        partner = self.partner_of(user)
+        partner = self.partners.speaking_for(user)
         if partner is None:
             return self.store.put_many(received, source=f"taxii:{user.username}", sender=Sender())
         report = self.store.put_many(

@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from diapason.accounts import Accounts, IssuedToken
+from diapason.accounts import Accounts, IssuedToken, User
 from diapason.audit import AuditLog
 from diapason.domain.stix import Problem
 from diapason.domain.timestamps import store_now
@@ -291,6 +291,14 @@ class Partners:
         with self.engine.connect() as connection:
             rows = connection.execute(_PARTNERS.order_by(partners.c.name)).all()
         return [_partner(row) for row in rows]
+
+    def speaking_for(self, user: User) -> Partner | None:
+        """The partner node an account speaks for, if it is a partner's account."""
+        if user.role != "partner":
+            return None
+        with self.engine.connect() as connection:
+            row = connection.execute(_PARTNERS.where(partners.c.account == user.username)).first()
+        return _partner(row) if row is not None else None
 
     def update(self, name: str, **values: Any) -> None:
         """Change sync state (watermark, errors, remote collection, identity, token) or how

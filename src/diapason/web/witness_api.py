@@ -71,7 +71,7 @@ class WitnessApi:
 
     def _admit(self, request: Request) -> Witnessed:
         user = self.credentials.user(request)
-        partner = self.node.inbound().partner_of(user)
+        partner = self.node.partners.speaking_for(user)
         if partner is None:
             raise self.trail.denied(
                 request,
