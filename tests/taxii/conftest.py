@@ -105,10 +105,12 @@ class Taxii:
         return headers
 
     def get(self, path: str, params: Params = None, *, auth: str | None = None) -> Answer:
-        return self.client.get(path, params=query(params), headers=self.headers(auth))
+        answer: Answer = self.client.get(path, params=query(params), headers=self.headers(auth))
+        return answer
 
     def delete(self, path: str, params: Params = None, *, auth: str | None = None) -> Answer:
-        return self.client.delete(path, params=query(params), headers=self.headers(auth))
+        answer: Answer = self.client.delete(path, params=query(params), headers=self.headers(auth))
+        return answer
 
     def post(
         self,
@@ -117,11 +119,12 @@ class Taxii:
         *,
         auth: str | None = None,
     ) -> Answer:
-        return self.client.post(
+        answer: Answer = self.client.post(
             self.objects_path(collection),
             content=orjson.dumps({"objects": list(objects)}),
             headers=self.headers(auth, Content_Type=TAXII),
         )
+        return answer
 
     def add(self, objects: Sequence[Any], collection: Collection | str | None = None) -> str:
         """Post objects as the admin; all must be accepted. Returns the status id."""
