@@ -13,6 +13,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from diapason.osint import nlp
 from diapason.osint.evaluation import (
     ArticleScores,
     Counts,
@@ -22,6 +23,7 @@ from diapason.osint.evaluation import (
     evaluate,
     gold_pairs,
     read_split,
+    spacy_model_for_eval,
 )
 from diapason.osint.gazetteer import Gazetteer
 from tests.shared import DEV_CORPUS, REPOSITORY
@@ -148,3 +150,15 @@ def test_the_command_scores_one_split(subset: Path, tmp_path: Path) -> None:
         check=False,
     )
     assert refused.returncode == 1 and b"no split.tsv" in refused.stderr
+
+
+def test_only_the_two_official_french_pipelines_may_be_chosen() -> None:
+    before = nlp.MODEL
+    with (
+        pytest.raises(GoldError, match="'fr_core_news_lg': expected one of"),
+        spacy_model_for_eval("fr_core_news_lg"),
+    ):
+        pass
+    with spacy_model_for_eval(None), spacy_model_for_eval("fr_core_news_sm"):
+        assert nlp.MODEL == "fr_core_news_sm"
+    assert before == nlp.MODEL
