@@ -24,7 +24,9 @@ from diapason.coordinate.documents import (
 from diapason.coordinate.texts import NBSP, Party, state_named, typography
 from diapason.domain.markings import HandlingCode, Markings, Pap, Tlp
 from diapason.domain.stix import new_organisation
+from diapason.domain.extensions import TLP_2_0_IDS
 from tests.coordinate.conftest import Joint, assert_valid_stix
+from tests.coordinate.test_opinions import partner_report
 from tests.shared import REPOSITORY
 
 pypdf = pytest.importorskip("pypdf")
@@ -192,6 +194,21 @@ def test_the_most_restrictive_marking_of_the_sources_wins(joint: Joint) -> None:
     minutes = joint.service.minutes(meeting, "en")
     assert minutes.marking == "TLP:AMBER+STRICT — REL TO paris, rabat"
     assert joint.service.communique(meeting, "en").marking == MARKING
+
+
+def test_a_communique_drawing_on_restricted_opinions_is_shared_as_restricted(
+    joint: Joint,
+) -> None:
+    """The opinions of the meeting's quarter are sources of the communiqué: an AMBER+STRICT
+    one makes the document, and the report that shares it, AMBER+STRICT."""
+    meeting = prepared(joint)
+    report = partner_report(joint, "Routes transsahariennes")
+    joint.service.record_opinion([report], "agree", "sahel", tlp="amber+strict")
+    document = joint.service.communique(meeting, "fr")
+    assert document.marking == "TLP:AMBER+STRICT — REL TO paris, rabat"
+    assert "- sahel" in to_markdown(document)
+    shared = joint.service.share_communique(meeting, "fr")
+    assert TLP_2_0_IDS["amber+strict"] in shared["object_marking_refs"]
 
 
 def test_combining_markings_keeps_the_most_restrictive_of_each_kind() -> None:

@@ -255,8 +255,9 @@ def _render(document: Document, total: int | None) -> FPDF:
     pdf.set_lang(document.lang)
     pdf.add_font("DejaVu", "", _font("DejaVuSans.ttf"))
     pdf.add_font("DejaVu", "B", _font("DejaVuSans-Bold.ttf"))
-    # Text shaping (HarfBuzz): Arabic names drawn joined and right to left.
-    pdf.set_text_shaping(use_shaping_engine=True)
+    # Text shaping (HarfBuzz): Arabic names drawn joined and right to left, inside
+    # paragraphs that run left to right even when they start with an Arabic name.
+    pdf.set_text_shaping(use_shaping_engine=True, direction="ltr")
     pdf.set_margins(20, 20, 20)
     pdf.set_auto_page_break(auto=True, margin=22)
     pdf.add_page()

@@ -22,7 +22,14 @@ from diapason.coordinate.editing import Edit, Kind, item_view
 from diapason.coordinate.groups import GROUP, group_flags
 from diapason.coordinate.indicators import FIGURE
 from diapason.coordinate.meetings import MEETING, parties, sources_markings
-from diapason.coordinate.records import CoordinationError, Holdings, NotFound, Records
+from diapason.coordinate.records import (
+    DEFAULT_TLP,
+    TLP_LEVELS,
+    CoordinationError,
+    Holdings,
+    NotFound,
+    Records,
+)
 from diapason.coordinate.requests import RFI
 from diapason.coordinate.revisions import Conflict, Revision
 from diapason.coordinate.texts import Lang
@@ -472,9 +479,26 @@ class Coordination:
         document = self.communique(meeting_id, lang)
         meeting = self.records.item(MEETING.type, meeting_id)
         group = self.records.item(GROUP.type, str(meeting.fields["group_ref"]))
-        markings, rel_to = self.records.markings_for(
-            group.fields.get("partners") or [], self.records.tlp_of(meeting.current)
-        )
+        # The report carries the document's markings: its TLP, and only the partners
+        # every source may go to.
+        found = document.markings
+        tlp = found.release_tlp.value if found is not None else DEFAULT_TLP
+        if tlp not in TLP_LEVELS:
+            raise CoordinationError(
+                f"meeting {meeting.id}: the communiqué draws on TLP:{tlp.upper()} records "
+                "and cannot be shared as a joint record"
+            )
+        recipients = [
+            side
+            for side in group.fields.get("partners") or []
+            if side != self.records.me and (found is None or found.releasable_to(side))
+        ]
+        if not recipients:
+            raise CoordinationError(
+                f"meeting {meeting.id}: the markings of the communiqué's sources release it "
+                "to none of the group's partners"
+            )
+        markings, rel_to = self.records.markings_for(recipients, tlp)
         skeleton = self.records.new_object("report")
         report: dict[str, Any] = {
             **skeleton,
