@@ -22,9 +22,9 @@ from diapason.coordinate.documents import (
     to_pdf,
 )
 from diapason.coordinate.texts import NBSP, Party, state_named, typography
+from diapason.domain.extensions import TLP_2_0_IDS
 from diapason.domain.markings import HandlingCode, Markings, Pap, Tlp
 from diapason.domain.stix import new_organisation
-from diapason.domain.extensions import TLP_2_0_IDS
 from tests.coordinate.conftest import Joint, assert_valid_stix
 from tests.coordinate.test_opinions import partner_report
 from tests.shared import REPOSITORY
