@@ -30,6 +30,7 @@ from diapason.coordinate.texts import (
     joined,
     label,
     long_date,
+    state_named,
     typography,
     word,
 )
@@ -355,7 +356,7 @@ def _party(parties: Sequence[Party], side: str) -> Party:
     for party in parties:
         if partner_key(party.side) == partner_key(side):
             return party
-    return Party(side)
+    return Party(side, state_named([side]))
 
 
 def _framed(
@@ -397,7 +398,7 @@ def minutes(
     """The minutes of one meeting: who met (each delegation under its party's official
     name, its members with their functions), where and when, agenda, record, decisions,
     and the action items decided, with their owners and due dates."""
-    parties = list(parties) or [Party(str(p)) for p in group.get("partners") or []]
+    parties = list(parties) or [_party((), str(p)) for p in group.get("partners") or []]
     doc = Document(f"{word('minutes', lang)} — {meeting['title']}", lang)
     _framed(doc, "minutes", meeting, group, parties, markings or Markings(), today)
     doc.add("meta", word("draft_notice", lang).format(date=long_date(today, lang)))
@@ -456,7 +457,7 @@ def communique(
     """A draft joint communiqué after a meeting: who met (the parties by their official
     names), the shared reading (topics where views meet, and where dialogue goes on, from
     the convergence index), the decisions, and where and when it was done."""
-    parties = list(parties) or [Party(str(p)) for p in group.get("partners") or []]
+    parties = list(parties) or [_party((), str(p)) for p in group.get("partners") or []]
     when = long_date(date.fromisoformat(meeting["start"][:10]), lang)
     doc = Document(f"{word('communique', lang)} — {group.get('name', '')}", lang)
     _framed(doc, "communique", meeting, group, parties, markings or Markings(), today)
