@@ -99,6 +99,19 @@ def pages_text(pdf: bytes) -> list[str]:
     return [page.extract_text() or "" for page in pypdf.PdfReader(io.BytesIO(pdf)).pages]
 
 
+def glyph_names(pdf: bytes) -> set[str]:
+    """The glyphs of the fonts embedded in the PDF's first page."""
+    from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
+
+    names: set[str] = set()
+    fonts = pypdf.PdfReader(io.BytesIO(pdf)).pages[0]["/Resources"]["/Font"]
+    for font in fonts.values():
+        descendant = font.get_object()["/DescendantFonts"][0].get_object()
+        data = descendant["/FontDescriptor"]["/FontFile2"].get_object().get_data()
+        names.update(TTFont(io.BytesIO(data)).getGlyphOrder())
+    return names
+
+
 def test_minutes_in_french_carry_markings_letterhead_and_delegations(joint: Joint) -> None:
     meeting = prepared(joint)
     french = to_markdown(joint.service.minutes(meeting, "fr"))
@@ -240,6 +253,7 @@ def test_every_pdf_page_carries_the_markings_and_its_number(
     minutes = to_pdf(joint.service.minutes(meeting, lang))
     pages = pages_text(minutes)
     assert len(pages) >= 2
+    assert pypdf.PdfReader(io.BytesIO(minutes)).metadata.subject == MARKING
     of = "sur" if lang == "fr" else "of"
     for number, text in enumerate(pages, 1):
         # Header and footer: the marking twice on every page.
@@ -260,8 +274,10 @@ def test_every_pdf_page_carries_the_markings_and_its_number(
         else "of the Kingdom of Morocco and the French Republic"
     )
     assert opening in " ".join(" ".join(communique).split())
-    # The fonts embedded are the DejaVu ones shipped with the package.
+    # The fonts embedded are the DejaVu ones shipped with the package, and the Arabic name
+    # is shaped: drawn with the joined forms of its letters (initial noon of نادية).
     assert b"DejaVu" in minutes
+    assert {"uniFEE7", "uniFEF3"} <= glyph_names(minutes)
     pdftoppm = shutil.which("pdftoppm")
     if pdftoppm is not None:  # a picture of the first page, to look at
         source = tmp_path / "minutes.pdf"

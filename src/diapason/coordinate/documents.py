@@ -252,6 +252,8 @@ def _render(document: Document, total: int | None) -> FPDF:
     pdf.document = document  # type: ignore[attr-defined]
     pdf.total = total  # type: ignore[attr-defined]
     pdf.set_title(document.title)
+    if document.marking:
+        pdf.set_subject(document.marking)  # shown by viewers and document managers
     pdf.set_creator("Diapason")
     pdf.set_lang(document.lang)
     pdf.add_font("DejaVu", "", _font("DejaVuSans.ttf"))
