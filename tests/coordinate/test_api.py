@@ -214,7 +214,7 @@ def test_edits_conflicts_documents_and_charts(served: tuple[FedNode, dict[str, s
 
     minutes = request(node, "GET", f"/meetings/{meeting['id']}/minutes?lang=en", token)
     assert minutes.headers["content-type"] == "text/markdown; charset=utf-8"
-    assert minutes.text.startswith("# Minutes — Séance de travail")
+    assert minutes.text.startswith("**TLP:") and "\n# Minutes — Séance de travail" in minutes.text
     pdf = request(node, "GET", f"/meetings/{meeting['id']}/communique?lang=fr&format=pdf", token)
     assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF-")
     error(

@@ -330,7 +330,13 @@ def meeting_group() -> None:
 @click.option("--start", required=True, help="Date (YYYY-MM-DD) or RFC 3339 timestamp.")
 @click.option("--place", required=True)
 @click.option("--status", type=click.Choice(MEETING_STATUSES), default="planned")
-@click.option("--delegation", "delegations", multiple=True, help="PARTNER:HEAD[,MEMBER…] (repeat).")
+@click.option(
+    "--delegation",
+    "delegations",
+    multiple=True,
+    help="PARTNER:HEAD[,MEMBER…] (repeat); a function in parentheses after a name: "
+    "'rabat:Nadia Benali (directrice de la migration),Youssef El Idrissi'.",
+)
 @click.option("--agenda", multiple=True, help="An agenda point (repeat, in order).")
 @tlp_option
 @json_option

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from diapason.coordinate.documents import combined
 from diapason.coordinate.editing import Kind
 from diapason.coordinate.records import CoordinationError, NotFound, Records
+from diapason.coordinate.texts import Party, state_named
 from diapason.domain.coordination import GROUP_TYPE, MEETING_TYPE
+from diapason.domain.markings import Markings, effective_markings
 from diapason.domain.stix import StixError
 from diapason.domain.timestamps import parse_timestamp, stix_midnight, stix_timestamp
 
@@ -98,3 +101,29 @@ def parse_delegation(text: str) -> dict[str, Any]:
     if not partner.strip() or not people:
         raise CoordinationError(f"delegation {text!r}: expected PARTNER:HEAD[,MEMBER…]")
     return {"partner": partner.strip(), "head": people[0], "members": people}
+
+
+# -- what a meeting's documents need ---------------------------------------------------------
+def parties(records: Records, sides: Sequence[str]) -> list[Party]:
+    """The parties of a document, this node first (each side puts itself first in its own
+    copy), then the group's other partners in the group's order; each with the state it
+    speaks for, known by its node name or by the name of its STIX identity (this node's own,
+    or the one the partner was registered with) — see ``texts.STATES``."""
+    identities = {p.name: p.identity_id for p in records.holdings.partners.all()}
+    identities[records.me] = records.holdings.identity()
+    ordered = sorted(sides, key=lambda side: side != records.me)
+    found = []
+    for side in ordered:
+        names = [side]
+        identity_id = identities.get(side)
+        stored = records.holdings.store.get(identity_id) if identity_id else None
+        if stored is not None and isinstance(stored.object.get("name"), str):
+            names.append(stored.object["name"])
+        found.append(Party(side, state_named(names)))
+    return found
+
+
+def sources_markings(records: Records, objects: Iterable[Mapping[str, Any]]) -> Markings:
+    """The markings of a document made from these records: the most restrictive wins."""
+    definitions = records.holdings.ledger.context().definitions
+    return combined(effective_markings(obj, definitions) for obj in objects)

@@ -21,8 +21,15 @@ from diapason.coordinate.documents import Document, communique, minutes, to_mark
 from diapason.coordinate.editing import Edit, Kind, item_view
 from diapason.coordinate.groups import GROUP, group_flags
 from diapason.coordinate.indicators import FIGURE
-from diapason.coordinate.meetings import MEETING
-from diapason.coordinate.records import CoordinationError, Holdings, NotFound, Records
+from diapason.coordinate.meetings import MEETING, parties, sources_markings
+from diapason.coordinate.records import (
+    DEFAULT_TLP,
+    TLP_LEVELS,
+    CoordinationError,
+    Holdings,
+    NotFound,
+    Records,
+)
 from diapason.coordinate.requests import RFI
 from diapason.coordinate.revisions import Conflict, Revision
 from diapason.coordinate.texts import Lang
@@ -415,19 +422,55 @@ class Coordination:
 
     # -- documents ----------------------------------------------------------------------
     def minutes(self, meeting_id: str, lang: str) -> Document:
-        """A meeting's minutes, in French or English."""
+        """A meeting's minutes, in French or English, marked as the most restrictive of
+        the meeting, its group and its action items."""
         view = self.meeting(meeting_id)
-        group = self.records.item(GROUP.type, view["group"]["id"]).fields
-        return minutes(view, group, view["actions"], _lang(lang), today=self.records.today())
+        group = self.records.item(GROUP.type, view["group"]["id"])
+        sources = [
+            *self._objects(MEETING.type, meeting_id),
+            group.current.object,
+            *(o for a in view["actions"] for o in self._objects(ACTION.type, a["id"])),
+        ]
+        return minutes(
+            view,
+            group.fields,
+            view["actions"],
+            _lang(lang),
+            today=self.records.today(),
+            parties=parties(self.records, group.fields.get("partners") or []),
+            markings=sources_markings(self.records, sources),
+        )
 
     def communique(self, meeting_id: str, lang: str) -> Document:
         """A draft joint communiqué after a meeting, with the topics where views meet (the
-        convergence of the meeting's quarter)."""
+        convergence of the meeting's quarter), marked as the most restrictive of the
+        meeting, its group and the opinions of that quarter."""
         view = self.meeting(meeting_id)
-        group = self.records.item(GROUP.type, view["group"]["id"]).fields
+        group = self.records.item(GROUP.type, view["group"]["id"])
         quarter = opinions.period_of(str(view["start"]), "quarter")
-        rows = [r for r in self.convergence("quarter") if r["period"] == quarter]
-        return communique(view, group, rows, _lang(lang), today=self.records.today())
+        held = [
+            o for o in self.opinions() if opinions.period_of(o["created"], "quarter") == quarter
+        ]
+        rows = [r for r in opinions.convergence(held, "quarter") if r["period"] == quarter]
+        stored = (self.records.holdings.store.get(o["id"]) for o in held)
+        sources = [
+            *self._objects(MEETING.type, meeting_id),
+            group.current.object,
+            *(s.object for s in stored if s is not None),
+        ]
+        return communique(
+            view,
+            group.fields,
+            rows,
+            _lang(lang),
+            today=self.records.today(),
+            parties=parties(self.records, group.fields.get("partners") or []),
+            markings=sources_markings(self.records, sources),
+        )
+
+    def _objects(self, stix_type: str, item_id: str) -> list[dict[str, Any]]:
+        """The revisions of an item a document shows: its heads (every one in conflict)."""
+        return [dict(head.object) for head in self.records.item(stix_type, item_id).heads]
 
     def share_communique(self, meeting_id: str, lang: str) -> dict[str, Any]:
         """Store the draft communiqué as a STIX ``report`` (Markdown in ``description``)
@@ -436,9 +479,26 @@ class Coordination:
         document = self.communique(meeting_id, lang)
         meeting = self.records.item(MEETING.type, meeting_id)
         group = self.records.item(GROUP.type, str(meeting.fields["group_ref"]))
-        markings, rel_to = self.records.markings_for(
-            group.fields.get("partners") or [], self.records.tlp_of(meeting.current)
-        )
+        # The report carries the document's markings: its TLP, and only the partners
+        # every source may go to.
+        found = document.markings
+        tlp = found.release_tlp.value if found is not None else DEFAULT_TLP
+        if tlp not in TLP_LEVELS:
+            raise CoordinationError(
+                f"meeting {meeting.id}: the communiqué draws on TLP:{tlp.upper()} records "
+                "and cannot be shared as a joint record"
+            )
+        recipients = [
+            side
+            for side in group.fields.get("partners") or []
+            if side != self.records.me and (found is None or found.releasable_to(side))
+        ]
+        if not recipients:
+            raise CoordinationError(
+                f"meeting {meeting.id}: the markings of the communiqué's sources release it "
+                "to none of the group's partners"
+            )
+        markings, rel_to = self.records.markings_for(recipients, tlp)
         skeleton = self.records.new_object("report")
         report: dict[str, Any] = {
             **skeleton,
