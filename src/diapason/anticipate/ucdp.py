@@ -62,13 +62,27 @@ UCDP_URL = "https://ucdp.uu.se/downloads/"
 LICENCE = "CC BY 4.0"
 LICENCE_URL = "https://creativecommons.org/licenses/by/4.0/"
 # What CC BY 4.0 asks: the source, its authors' citation, the licence.
-ATTRIBUTION = (
-    "UCDP data: Uppsala Conflict Data Program, licensed CC BY 4.0. Sundberg, Ralph and Erik "
-    "Melander (2013), Introducing the UCDP Georeferenced Event Dataset, Journal of Peace "
-    "Research 50(4): 523-532; Davies, Shawn, Therese Pettersson, Margareta Sollenberg and "
-    "Magnus Öberg (2025), Organized violence 1989-2024, and the challenges of identifying "
-    "civilian victims, Journal of Peace Research 62(4)."
+_CITATIONS = (
+    "Sundberg, Ralph {and} Erik Melander (2013), Introducing the UCDP Georeferenced Event "
+    "Dataset, Journal of Peace Research 50(4): 523-532; Davies, Shawn, Therese Pettersson, "
+    "Margareta Sollenberg {and} Magnus Öberg (2025), Organized violence 1989-2024, and the "
+    "challenges of identifying civilian victims, Journal of Peace Research 62(4)."
 )
+_ATTRIBUTIONS = {
+    "en": "UCDP data: Uppsala Conflict Data Program, licensed CC BY 4.0. "
+    + _CITATIONS.format(**{"and": "and"}),
+    "fr": "Données UCDP\u00a0: Uppsala Conflict Data Program, sous licence CC BY 4.0. "
+    + _CITATIONS.format(**{"and": "et"}),
+}
+ATTRIBUTION = _ATTRIBUTIONS["en"]
+
+
+def attribution(lang: str = "en") -> str:
+    """The attribution UCDP's licence asks for, in English or French, wherever its data is
+    shown."""
+    return _ATTRIBUTIONS.get(lang, ATTRIBUTION)
+
+
 # How far to trust it: a research programme with a published method (usually reliable),
 # figures cross-checked from several sources but estimates all the same (probably true).
 GRADE = ("admiralty", "B", "2")
@@ -166,9 +180,10 @@ def country_code(name: str) -> str | None:
 def detect_format(header: Sequence[str]) -> Format | None:
     """The layout a header row is of, or None."""
     names = [cell.strip().lower() for cell in header]
-    if tuple(names) == LONG_HEADER:
+    # A wide table has no column named "country"; a GED file has its "id" and dates.
+    if "country" in names and ("best_deaths" in names or "month_end" in names):
         return "country-month"
-    if all(column in names for column in GED_REQUIRED):
+    if "id" in names and ("date_start" in names or "type_of_violence" in names):
         return "ged"
     if len(names) > 1 and names[0] in ("", "month_end", "date", "month"):
         return "country-month-wide"

@@ -38,6 +38,7 @@ from diapason.anticipate.forecast import MAX_HORIZON, Forecast, forecast
 from diapason.anticipate.places import PlaceError, countries, named_regions, resolve_place
 from diapason.anticipate.publish import publish_alerts
 from diapason.anticipate.series import Series, SeriesError
+from diapason.anticipate.ucdp import UCDP_IDENTITY_ID, attribution
 from diapason.domain.events import EVENT_TYPE
 from diapason.domain.extensions import TLP_2_0_IDS
 from diapason.store.read_model import ReadModel
@@ -345,6 +346,7 @@ def anticipation_page(
         map=_map(view, data.facts, stored_alerts),
         stored_alerts=[alert_row(a) for a in stored_alerts[:SHOWN_ALERTS]],
         published=published,
+        ucdp=attribution(view.lang) if view.node.store.known_ids([UCDP_IDENTITY_ID]) else None,
         **_choices(view),
     )
 
