@@ -10,6 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 
+import orjson
 import pytest
 
 from diapason.anticipate.events import store_series
@@ -29,6 +30,7 @@ from diapason.domain.extensions import TLP_2_0_IDS
 from diapason.domain.grading import grading_of, is_osint
 from diapason.node import Node
 from diapason.store.interface import Query
+from tests.anticipate.test_cli_anticipate import run
 from tests.shared import DATA
 from tests.web.site import make_node
 
@@ -318,3 +320,38 @@ def test_the_series_counts_the_deaths_of_each_month_once(node: Node, tmp_path: P
     )
     again = import_ucdp(node.store, node.audit, read_ucdp(path), actor="tests")
     assert again.written == 0
+
+
+@pytest.mark.slow
+def test_the_command_imports_once_and_refuses_a_bad_file_whole(tmp_path: Path) -> None:
+    folder = tmp_path / "node"
+    assert run("init", "--data", str(folder)).returncode == 0
+    bad = tmp_path / "bad.csv"
+    bad.write_text(
+        "month_end,country,best_deaths\n2023-01-31,Mali,3\n2023-02-28,Mali,-2\n", encoding="utf-8"
+    )
+    refused = run("anticipate", "import", str(bad), "--data", str(folder))
+    assert refused.returncode == 1
+    assert f"{bad} line 3, column 'best_deaths': '-2' is negative" in refused.stderr
+    assert "nothing imported" in refused.stderr
+    first = run("anticipate", "import", "--shipped", "--data", str(folder), "--json")
+    assert first.returncode == 0, first.stderr
+    assert orjson.loads(first.stdout) | {"file": ""} == {
+        "file": "",
+        "format": "country-month",
+        "records": 1106,
+        "zero_months": 2674,
+        "written": 1107,
+        "unchanged": 0,
+        "revised": 0,
+        "revoked": 0,
+    }
+    again = run("anticipate", "import", str(shipped_path()), "--data", str(folder))
+    assert again.returncode == 0, again.stderr
+    assert "1,106 records, 0 written, 1,107 unchanged" in " ".join(again.stdout.split())
+    assert "Uppsala Conflict Data Program, licensed CC BY 4.0" in " ".join(again.stdout.split())
+    series = run(
+        "anticipate", "series", "--data", str(folder), "--place", "ML", "--category", "deaths"
+    )
+    assert series.returncode == 0, series.stderr
+    assert "ML/deaths" in series.stdout and "14832" in series.stdout

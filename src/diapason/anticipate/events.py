@@ -174,6 +174,14 @@ def resolve_category(text: str) -> Category:
     return Category(f"{kind}:{value}", kind, value)
 
 
+def default_category(facts: Sequence[EventFacts]) -> str:
+    """The category to show first: every event, or the deaths when the store holds only
+    records of deaths (a node that has imported UCDP history and has no events yet)."""
+    if facts and all(fact.aggregate for fact in facts):
+        return DEATHS
+    return ALL
+
+
 @dataclass
 class StoreSeries:
     """Series built from the store, with what was left out and the markings to carry."""

@@ -29,6 +29,7 @@ from diapason.anticipate.chart import chart_svg
 from diapason.anticipate.events import (
     TOPICS,
     EventFacts,
+    default_category,
     event_facts,
     location_ids,
     resolve_category,
@@ -195,6 +196,7 @@ def event_data(view: View) -> tuple[tuple[Any, ...], EventData]:
 def outlook(view: View, typed: dict[str, str]) -> tuple[EventData, Outlook]:
     """The events and the chosen series' outlook (both cached, see ``event_data``)."""
     state, data = event_data(view)
+    typed["category"] = typed["category"] or default_category(data.facts)
     if typed["frequency"] not in FREQUENCIES:
         return data, Outlook(refusal=str(view.gettext("Frequency: month or week.")))
     if not typed["horizon"].isdigit() or not 1 <= int(typed["horizon"]) <= MAX_HORIZON:
@@ -256,7 +258,7 @@ def _typed(view: View) -> dict[str, str]:
     source = view.form if view.request.method == "POST" else view.query
     return {
         "place": source.get("place", "sahel-saharan").strip() or "sahel-saharan",
-        "category": source.get("category", "all").strip() or "all",
+        "category": source.get("category", "").strip(),  # empty: see ``outlook``
         "frequency": source.get("frequency", "month"),
         "horizon": source.get("horizon", "6"),
     }
