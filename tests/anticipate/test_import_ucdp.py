@@ -15,6 +15,7 @@ import pytest
 
 from diapason.anticipate.events import store_series
 from diapason.anticipate.periods import format_period
+from diapason.anticipate import ucdp
 from diapason.anticipate.ucdp import (
     ATTRIBUTION,
     UCDP_IDENTITY_ID,
@@ -209,7 +210,11 @@ def test_ged_events_count_as_events_and_deaths(node: Node, tmp_path: Path) -> No
     assert (obj["ucdp_latitude"], obj["ucdp_where_prec"], obj["deaths_high"]) == (16.27, 1, 42)
 
 
-def test_revised_figures_make_new_versions_and_zeros_revoke(node: Node, tmp_path: Path) -> None:
+@pytest.mark.parametrize("few", [50, 0])  # held versions read one by one, or in pages
+def test_revised_figures_make_new_versions_and_zeros_revoke(
+    node: Node, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, few: int
+) -> None:
+    monkeypatch.setattr(ucdp, "_FEW", few)
     path = tmp_path / "long.csv"
     path.write_text(
         "month_end,country,best_deaths\n2023-01-31,Mali,5\n2023-02-28,Mali,8\n", encoding="utf-8"

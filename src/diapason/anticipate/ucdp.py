@@ -47,11 +47,16 @@ from typing import Any, Literal
 from diapason.anticipate.places import countries
 from diapason.audit import AuditLog
 from diapason.domain.events import EVENT_TYPE
-from diapason.domain.extensions import EVENT_EXTENSION_ID, TLP_2_0_IDS, diapason_id
+from diapason.domain.extensions import (
+    EVENT_EXTENSION_ID,
+    GRADING_EXTENSION_ID,
+    TLP_2_0_IDS,
+    diapason_id,
+)
 from diapason.domain.grading import grade
 from diapason.domain.timestamps import parse_timestamp, stix_midnight, stix_now, stix_timestamp
 from diapason.errors import DiapasonError
-from diapason.store.interface import ObjectStore
+from diapason.store.interface import ObjectStore, Query, StoredObject
 
 Format = Literal["ged", "country-month", "country-month-wide"]
 FORMATS: tuple[Format, ...] = ("ged", "country-month", "country-month-wide")
@@ -563,7 +568,7 @@ def record_id(key: str) -> str:
 
 def record_object(record: Record) -> dict[str, Any]:
     """The ``x-diapason-event`` of one record (timestamps from its own end date)."""
-    stamp = stix_midnight(record.end)
+    stamp = _midnight(record.end)
     obj: dict[str, Any] = {
         "type": EVENT_TYPE,
         "spec_version": "2.1",
@@ -605,8 +610,23 @@ def record_object(record: Record) -> dict[str, Any]:
             obj[name if name.startswith("deaths_") else f"ucdp_{name}"] = value
     obj["external_references"] = [_reference(record.key)]
     obj["object_marking_refs"] = [TLP_2_0_IDS["clear"]]
-    obj["extensions"] = {EVENT_EXTENSION_ID: {"extension_type": "new-sdo"}}
-    return grade(obj, *GRADE, osint=True)
+    obj["extensions"] = {
+        EVENT_EXTENSION_ID: {"extension_type": "new-sdo"},
+        GRADING_EXTENSION_ID: dict(_grading()),
+    }
+    return obj
+
+
+@cache
+def _midnight(day: date) -> str:
+    return stix_midnight(day)
+
+
+@cache
+def _grading() -> Mapping[str, Any]:
+    """The grading extension every record carries (B2, open source), made once."""
+    extension: Mapping[str, Any] = grade({}, *GRADE, osint=True)["extensions"][GRADING_EXTENSION_ID]
+    return extension
 
 
 @dataclass
@@ -636,6 +656,32 @@ def _later(held: str) -> str:
     return max(now, after)
 
 
+def _held(store: ObjectStore, ids: set[str]) -> dict[str, StoredObject]:
+    """The current versions of these ids: read one by one when few, else every UCDP
+    event in pages (a re-import of a large file reads its history in a few queries)."""
+    if len(ids) <= _FEW:
+        found = (store.get(object_id) for object_id in sorted(ids))
+        return {stored.id: stored for stored in found if stored is not None}
+    held: dict[str, StoredObject] = {}
+    after: int | None = None
+    while True:
+        query = Query(
+            types=(EVENT_TYPE,),
+            created_by=UCDP_IDENTITY_ID,
+            include_revoked=True,
+            limit=1000,
+            after=after,
+        )
+        page = store.query(query)
+        held.update((stored.id, stored) for stored in page.objects if stored.id in ids)
+        if page.next_after is None:
+            return held
+        after = page.next_after
+
+
+_FEW = 50
+
+
 def _plan(store: ObjectStore, parsed: Parsed, imported: Imported) -> list[dict[str, Any]]:
     """The objects to write: new records as they are, changed ones as new versions, zeros
     that were held before as revocations; unchanged ones left out."""
@@ -643,24 +689,26 @@ def _plan(store: ObjectStore, parsed: Parsed, imported: Imported) -> list[dict[s
     made = [record_object(record) for record in parsed.records]
     zero_ids = [record_id(key) for key in parsed.zeros]
     known = store.known_ids([identity["id"], *(obj["id"] for obj in made), *zero_ids])
+    held = _held(store, known - {identity["id"]})
+    if identity["id"] in known:
+        imported.unchanged += 1
+    else:
+        made.insert(0, identity)
     pending: list[dict[str, Any]] = []
-    for obj in [identity, *made]:
-        if obj["id"] not in known:
+    for obj in made:
+        stored = held.get(obj["id"])
+        if stored is None:
             pending.append(obj)
-            continue
-        stored = store.get(obj["id"])
-        if stored is None or _same(stored.object, obj):
+        elif _same(stored.object, obj):
             imported.unchanged += 1
-            continue
-        imported.revised += 1
-        pending.append(
-            {**obj, "created": stored.object["created"], "modified": _later(stored.modified)}
-        )
+        else:
+            imported.revised += 1
+            pending.append(
+                {**obj, "created": stored.object["created"], "modified": _later(stored.modified)}
+            )
     for object_id in zero_ids:
-        if object_id not in known:
-            continue
-        stored = store.get(object_id)
-        if stored is None or stored.object.get("revoked") is True:
+        stored = held.get(object_id)
+        if stored is None or stored.revoked:
             continue
         imported.revoked += 1
         pending.append({**stored.object, "revoked": True, "modified": _later(stored.modified)})
