@@ -13,9 +13,9 @@ from pathlib import Path
 import orjson
 import pytest
 
+from diapason.anticipate import ucdp
 from diapason.anticipate.events import store_series
 from diapason.anticipate.periods import format_period
-from diapason.anticipate import ucdp
 from diapason.anticipate.ucdp import (
     ATTRIBUTION,
     UCDP_IDENTITY_ID,
