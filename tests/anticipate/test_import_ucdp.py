@@ -16,6 +16,7 @@ import pytest
 from diapason.anticipate import ucdp
 from diapason.anticipate.events import store_series
 from diapason.anticipate.periods import format_period
+from diapason.anticipate.series import SeriesError
 from diapason.anticipate.ucdp import (
     ATTRIBUTION,
     UCDP_IDENTITY_ID,
@@ -180,6 +181,10 @@ def test_a_wide_fixture_imports_and_sums(node: Node, tmp_path: Path) -> None:
         "ML/deaths": [5, 0, 9],
         "NE/deaths": [2, 0, 0],
     }
+    with pytest.raises(SeriesError, match="ML/deaths: .* cannot be split into weeks"):
+        store_series(node.store, ["ML"], ["deaths"], "week")
+    # Events by week are still counted (none here: the months are not events).
+    assert store_series(node.store, ["ML"], ["all", "deaths"]).series[0].counts.sum() == 0
 
 
 def test_ged_events_count_as_events_and_deaths(node: Node, tmp_path: Path) -> None:

@@ -240,6 +240,11 @@ def series_from_facts(
                 continue
             for category in categories:
                 amount = category.amount(fact)
+                if amount is not None and fact.aggregate and frequency != "month":
+                    raise SeriesError(
+                        f"{place.key}/{category.key}: the store's UCDP deaths are totals per "
+                        "country and month, which cannot be split into weeks: count by month"
+                    )
                 if amount is not None:
                     name = f"{place.key}/{category.key}"
                     values[name][period] = values[name].get(period, 0.0) + amount
