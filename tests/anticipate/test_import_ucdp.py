@@ -181,9 +181,9 @@ def test_a_wide_fixture_imports_and_sums(node: Node, tmp_path: Path) -> None:
         "ML/deaths": [5, 0, 9],
         "NE/deaths": [2, 0, 0],
     }
-    with pytest.raises(SeriesError, match="ML/deaths: .* cannot be split into weeks"):
+    with pytest.raises(SeriesError, match=r"ML/deaths: .* cannot be split into weeks"):
         store_series(node.store, ["ML"], ["deaths"], "week")
-    # Events by week are still counted (none here: the months are not events).
+    # Counted by month, the months are deaths, never events.
     assert store_series(node.store, ["ML"], ["all", "deaths"]).series[0].counts.sum() == 0
 
 
