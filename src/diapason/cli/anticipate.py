@@ -604,26 +604,32 @@ def import_command(
     if shipped == (file is not None):
         raise click.UsageError("give a FILE or --shipped (one of them)")
     path = shipped_path() if file is None else file
-    try:
-        parsed = read_ucdp(path, fmt)
-    except UcdpError as error:
-        for problem in error.problems:
-            stderr.print(f"[red]error:[/red] {escape(problem)}")
-        if error.more:
-            stderr.print(f"[red]error:[/red] and {plural(error.more, 'more problem')}")
-        stderr.print("nothing imported")
-        sys.exit(1)
-    _say(parsed.notes)
-    with opened(data_dir) as node, progress_bar(as_json) as progress:
-        task = progress.add_task(plural(len(parsed.records), "record"), total=None)
+    with progress_bar(as_json) as progress:
+        task = progress.add_task(f"checking {path.name}", total=None)
+        try:
+            parsed = read_ucdp(path, fmt)
+        except UcdpError as error:
+            progress.remove_task(task)
+            progress.stop()
+            for problem in error.problems:
+                stderr.print(f"[red]error:[/red] {escape(problem)}")
+            if error.more:
+                stderr.print(f"[red]error:[/red] and {plural(error.more, 'more problem')}")
+            stderr.print("nothing imported")
+            sys.exit(1)
+        progress.update(task, description=f"writing {plural(len(parsed.records), 'record')}")
 
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        try:
-            imported = import_ucdp(node.store, node.audit, parsed, actor=actor(), progress=advance)
-        except UcdpError as error:
-            raise click.ClickException(str(error)) from None
+        with opened(data_dir) as node:
+            try:
+                imported = import_ucdp(
+                    node.store, node.audit, parsed, actor=actor(), progress=advance
+                )
+            except UcdpError as error:
+                raise click.ClickException(str(error)) from None
+    _say(parsed.notes)
     summary = {
         "file": str(path),
         "format": parsed.format,
