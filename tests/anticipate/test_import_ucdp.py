@@ -12,6 +12,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from stix2validator import ValidationOptions, validate_instance
 
 from diapason.anticipate import ucdp
 from diapason.anticipate.events import store_series
@@ -26,6 +27,7 @@ from diapason.anticipate.ucdp import (
     read_ucdp,
     record_id,
     shipped_path,
+    ucdp_identity,
 )
 from diapason.domain.events import EVENT_TYPE
 from diapason.domain.extensions import TLP_2_0_IDS
@@ -213,6 +215,10 @@ def test_ged_events_count_as_events_and_deaths(node: Node, tmp_path: Path) -> No
     assert obj["ucdp_type_of_violence"] == "state-based conflict"
     assert obj["ucdp_side_a"] == "JNIM" and obj["ucdp_source_article"] == "Reuters,2023-01-02"
     assert (obj["ucdp_latitude"], obj["ucdp_where_prec"], obj["deaths_high"]) == (16.27, 1, 42)
+    # Valid STIX 2.1 (the validator only warns: UUIDv5 ids, a web page without a hash).
+    for checked in (obj, events(node)[0], ucdp_identity()):
+        result = validate_instance(checked, ValidationOptions(strict=False))
+        assert result.is_valid, [str(error) for error in result.errors]
 
 
 @pytest.mark.parametrize("few", [50, 0])  # held versions read one by one, or in pages
