@@ -24,12 +24,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import httpx
 import trustme
 
+from diapason.anticipate.ucdp import Imported, Parsed, import_ucdp, read_ucdp, shipped_path
 from diapason.domain.extensions import FIXED_HANDLING_IDS, TLP_2_0_IDS
 from diapason.domain.grading import grade, mark_osint
 from diapason.domain.markings import h3_marking, releasability_marking
@@ -330,7 +332,23 @@ def set_up(
     return rabat, paris
 
 
+@cache
+def _history() -> Parsed:
+    """The Sahel-Maghreb UCDP country-months shipped with the package, read and checked
+    once for both nodes."""
+    return read_ucdp(shipped_path(), "country-month")
+
+
+def load_history(here: DemoNode) -> Imported:
+    """Real history for the anticipation page: the shipped UCDP country-month deaths
+    (Sahel-Maghreb, 1989-2023, CC BY 4.0), imported as any node imports them. Each node
+    loads its own: UCDP's records are a third party's, not released to the partner."""
+    return import_ucdp(here.node.store, here.node.audit, _history(), actor="demo")
+
+
 def load(here: DemoNode, there: DemoNode) -> list[Sample]:
+    """The sample objects under every marking, and the shipped UCDP history."""
+    load_history(here)
     third = _third_party()
     identity = here.node.identity_id
     assert identity is not None

@@ -9,11 +9,12 @@ event type or topic is counted under ``unknown``.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from diapason.anticipate.periods import Frequency, period_of_date
 from diapason.anticipate.places import ALL, Place, country_codes, resolve_place
@@ -24,6 +25,9 @@ from diapason.domain.timestamps import timestamp_day
 from diapason.store.interface import ObjectStore, Query
 
 UNKNOWN = "unknown"
+# The category prefix of series that sum deaths instead of counting events.
+DEATHS = "deaths"
+Measure = Literal["events", "deaths"]
 # Every topic an event may carry, "none" included.
 TOPICS = (*EVENT_TOPICS, NO_TOPIC)
 
@@ -39,6 +43,18 @@ class EventFacts:
     event_type: str  # PLOVER type (upper case) or "unknown"
     topics: tuple[str, ...]
     markings: tuple[str, ...]
+    # The deaths the record reports (``deaths_best``, as UCDP imports write it), if any.
+    deaths: float | None = None
+    # A record that sums a period (a UCDP country-month), not one event: it counts in
+    # deaths series, never as an event.
+    aggregate: bool = False
+
+
+def _deaths_of(obj: Mapping[str, Any]) -> float | None:
+    value = obj.get("deaths_best")
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value) if math.isfinite(value) and value >= 0 else None
 
 
 def location_refs(obj: Mapping[str, Any]) -> list[str]:
@@ -93,16 +109,30 @@ def event_facts(
         event_type,
         topics,
         markings,
+        _deaths_of(obj),
+        obj.get("aggregate") is not None,
     )
 
 
 @dataclass(frozen=True)
 class Category:
-    """Which events a series counts: all, one PLOVER event type, or one topic."""
+    """Which events a series counts (all, one PLOVER event type, or one topic), and what it
+    counts of them (``measure``): the events, or the deaths they report."""
 
     key: str
     kind: str  # "all", "event_type" or "topic"
     value: str
+    measure: Measure = "events"
+
+    def amount(self, facts: EventFacts) -> float | None:
+        """What ``facts`` adds to the series, or None if it does not count in it (a
+        country-month aggregate is not an event; an event that reports no deaths adds
+        nothing to a deaths series, nor its markings, but its period is on the calendar)."""
+        if not self.holds(facts):
+            return None
+        if self.measure == "deaths":
+            return facts.deaths
+        return None if facts.aggregate else 1.0
 
     def holds(self, facts: EventFacts) -> bool:
         if self.kind == "event_type":
@@ -114,8 +144,16 @@ class Category:
 
 def resolve_category(text: str) -> Category:
     """``all``, ``topic:NAME`` or a topic name, ``event_type:TYPE`` or an upper-case
-    PLOVER type (``COERCE``)."""
+    PLOVER type (``COERCE``); each counts events, or, prefixed ``deaths:`` (``deaths`` alone
+    for all), sums the deaths those records report (UCDP imports)."""
     cleaned = text.strip()
+    if cleaned.lower() == DEATHS or cleaned.lower().startswith(DEATHS + ":"):
+        rest = cleaned[len(DEATHS) + 1 :] or ALL
+        if rest.lower().startswith(DEATHS):
+            raise SeriesError(f"unknown category {text!r}: 'deaths:' is given once")
+        counted = resolve_category(rest)
+        key = DEATHS if counted.key == ALL else f"{DEATHS}:{counted.key}"
+        return Category(key, counted.kind, counted.value, "deaths")
     kind, _, value = cleaned.partition(":")
     if cleaned.lower() == ALL:
         return Category(ALL, ALL, ALL)
@@ -134,6 +172,14 @@ def resolve_category(text: str) -> Category:
         raise SeriesError(f"unknown topic {value!r}: one of {', '.join(TOPICS)}")
     value = value.upper() if kind == "event_type" else value
     return Category(f"{kind}:{value}", kind, value)
+
+
+def default_category(facts: Sequence[EventFacts]) -> str:
+    """The category to show first: every event, or the deaths when the store holds only
+    records of deaths (a node that has imported UCDP history and has no events yet)."""
+    if facts and all(fact.aggregate for fact in facts):
+        return DEATHS
+    return ALL
 
 
 @dataclass
@@ -179,22 +225,40 @@ def series_from_facts(
             markings[name] = set()
     first: int | None = None
     last: int | None = None
+    # The calendar runs over the records these categories count anywhere (a deaths series
+    # spans the UCDP history; an events series is not stretched by the aggregates).
+    counted = {category.measure for category in categories}
     for fact in facts:
         period = period_of_date(fact.day, frequency)
         if until is not None and period > until:
             continue
-        first = period if first is None else min(first, period)
-        last = period if last is None else max(last, period)
+        if "deaths" in counted or not fact.aggregate:
+            first = period if first is None else min(first, period)
+            last = period if last is None else max(last, period)
         for place in places:
             if not place.holds(fact.country, fact.admin1):
                 continue
             for category in categories:
-                if category.holds(fact):
+                amount = category.amount(fact)
+                if amount is not None and fact.aggregate and frequency != "month":
+                    raise SeriesError(
+                        f"{place.key}/{category.key}: the store's UCDP deaths are totals per "
+                        "country and month, which cannot be split into weeks: count by month"
+                    )
+                if amount is not None:
                     name = f"{place.key}/{category.key}"
-                    values[name][period] = values[name].get(period, 0.0) + 1.0
+                    values[name][period] = values[name].get(period, 0.0) + amount
                     markings[name].update(fact.markings)
     if first is None or last is None:
-        raise SeriesError("no events in the store for these places and categories")
+        held = any(fact.aggregate for fact in facts)
+        raise SeriesError(
+            "no events in the store for these places and categories"
+            + (
+                " (the store holds UCDP deaths per country and month: choose the category 'deaths')"
+                if held and "deaths" not in counted
+                else ""
+            )
+        )
     end = until if until is not None else last
     for by_period in values.values():
         # Pin the shared calendar: first event to the end, zeros where nothing happened.

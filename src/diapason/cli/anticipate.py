@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,6 +23,15 @@ from diapason.anticipate.periods import FREQUENCIES, Frequency, PeriodError, par
 from diapason.anticipate.publish import publish_alerts
 from diapason.anticipate.series import Series, read_csv, write_csv
 from diapason.anticipate.synthetic import synthetic_series
+from diapason.anticipate.ucdp import (
+    ATTRIBUTION,
+    FORMATS,
+    Format,
+    UcdpError,
+    import_ucdp,
+    read_ucdp,
+    shipped_path,
+)
 from diapason.cli.common import (
     actor,
     data_option,
@@ -562,3 +572,82 @@ def alerts_command(
         plural(len(alerts), "alert")
         + (f"; {len(written)} written, {len(unchanged)} already stored" if write else "")
     )
+
+
+@anticipate_group.command("import")
+@click.argument(
+    "file", type=click.Path(path_type=Path, dir_okay=False, exists=True), required=False
+)
+@data_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default=None,
+    help="The file's layout: GED events, long country-month rows "
+    "(month_end,country,best_deaths) or the wide table (a column per country). "
+    "Default: read from the header.",
+)
+@click.option(
+    "--shipped",
+    is_flag=True,
+    help="Import the Sahel-Maghreb country-month file shipped with Diapason instead of FILE.",
+)
+@json_option
+def import_command(
+    file: Path | None, data_dir: Path | None, fmt: Format | None, shipped: bool, as_json: bool
+) -> None:
+    """Import UCDP data (GED events or country-month deaths) as graded open-source events.
+
+    Every row is checked first; one bad row refuses the whole file, each problem named by
+    line and column. Importing the same file again writes nothing."""
+    if shipped == (file is not None):
+        raise click.UsageError("give a FILE or --shipped (one of them)")
+    path = shipped_path() if file is None else file
+    with progress_bar(as_json) as progress:
+        task = progress.add_task(f"checking {path.name}", total=None)
+        try:
+            parsed = read_ucdp(path, fmt)
+        except UcdpError as error:
+            progress.remove_task(task)
+            progress.stop()
+            for problem in error.problems:
+                stderr.print(f"[red]error:[/red] {escape(problem)}")
+            if error.more:
+                stderr.print(f"[red]error:[/red] and {plural(error.more, 'more problem')}")
+            stderr.print("nothing imported")
+            sys.exit(1)
+        progress.update(task, description=f"writing {plural(len(parsed.records), 'record')}")
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        with opened(data_dir) as node:
+            try:
+                imported = import_ucdp(
+                    node.store, node.audit, parsed, actor=actor(), progress=advance
+                )
+            except UcdpError as error:
+                raise click.ClickException(str(error)) from None
+    _say(parsed.notes)
+    summary = {
+        "file": str(path),
+        "format": parsed.format,
+        "records": imported.records,
+        "zero_months": len(parsed.zeros),
+        "written": imported.written,
+        "unchanged": imported.unchanged,
+        "revised": imported.revised,
+        "revoked": imported.revoked,
+    }
+    if as_json:
+        print_json(summary)
+        return
+    Console().print(
+        f"{escape(path.name)} ({parsed.format}): {plural(imported.records, 'record')}, "
+        f"{imported.written:,} written, {imported.unchanged:,} unchanged"
+        + (f", {imported.revised:,} revised" if imported.revised else "")
+        + (f", {imported.revoked:,} revoked (now zero)" if imported.revoked else "")
+        + (f"; {plural(len(parsed.zeros), 'zero month')} not stored" if parsed.zeros else "")
+    )
+    Console().print(escape(ATTRIBUTION))

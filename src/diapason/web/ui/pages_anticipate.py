@@ -29,6 +29,7 @@ from diapason.anticipate.chart import chart_svg
 from diapason.anticipate.events import (
     TOPICS,
     EventFacts,
+    default_category,
     event_facts,
     location_ids,
     resolve_category,
@@ -38,6 +39,7 @@ from diapason.anticipate.forecast import MAX_HORIZON, Forecast, forecast
 from diapason.anticipate.places import PlaceError, countries, named_regions, resolve_place
 from diapason.anticipate.publish import publish_alerts
 from diapason.anticipate.series import Series, SeriesError
+from diapason.anticipate.ucdp import UCDP_IDENTITY_ID, attribution
 from diapason.domain.events import EVENT_TYPE
 from diapason.domain.extensions import TLP_2_0_IDS
 from diapason.store.read_model import ReadModel
@@ -194,6 +196,7 @@ def event_data(view: View) -> tuple[tuple[Any, ...], EventData]:
 def outlook(view: View, typed: dict[str, str]) -> tuple[EventData, Outlook]:
     """The events and the chosen series' outlook (both cached, see ``event_data``)."""
     state, data = event_data(view)
+    typed["category"] = typed["category"] or default_category(data.facts)
     if typed["frequency"] not in FREQUENCIES:
         return data, Outlook(refusal=str(view.gettext("Frequency: month or week.")))
     if not typed["horizon"].isdigit() or not 1 <= int(typed["horizon"]) <= MAX_HORIZON:
@@ -255,7 +258,7 @@ def _typed(view: View) -> dict[str, str]:
     source = view.form if view.request.method == "POST" else view.query
     return {
         "place": source.get("place", "sahel-saharan").strip() or "sahel-saharan",
-        "category": source.get("category", "all").strip() or "all",
+        "category": source.get("category", "").strip(),  # empty: see ``outlook``
         "frequency": source.get("frequency", "month"),
         "horizon": source.get("horizon", "6"),
     }
@@ -345,6 +348,7 @@ def anticipation_page(
         map=_map(view, data.facts, stored_alerts),
         stored_alerts=[alert_row(a) for a in stored_alerts[:SHOWN_ALERTS]],
         published=published,
+        ucdp=attribution(view.lang) if view.node.store.known_ids([UCDP_IDENTITY_ID]) else None,
         **_choices(view),
     )
 
