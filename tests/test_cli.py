@@ -106,6 +106,7 @@ def test_init_prints_the_admin_token_once(tmp_path: Path) -> None:
     assert token.encode() not in (data / "diapason.sqlite3").read_bytes()
 
 
+@pytest.mark.slow
 def test_import_is_idempotent_and_export_passes_the_oasis_validator(
     node: Path, tmp_path: Path
 ) -> None:
@@ -136,6 +137,7 @@ def test_import_is_idempotent_and_export_passes_the_oasis_validator(
     assert {obj["type"] for obj in only["objects"]} == {"intrusion-set"}
 
 
+@pytest.mark.slow
 def test_search_show_and_audit(node: Path, tmp_path: Path) -> None:
     bundle = write_bundle(tmp_path / "b.json", [actor()])
     assert run(node, "import", str(bundle)).returncode == 0
@@ -161,6 +163,7 @@ def test_tampering_with_the_audit_trail_is_named(node: Path) -> None:
     assert "broken" in result.stdout and "1" in result.stdout
 
 
+@pytest.mark.slow
 def test_users_and_tokens(node: Path) -> None:
     assert run(node, "user", "add", "nadia", "--role", "liaison").returncode == 0
     users = orjson.loads(run(node, "user", "list", "--json").stdout)
@@ -225,6 +228,7 @@ def test_bad_objects_are_named_and_the_rest_written(
     assert object_rows(node) == before + 1
 
 
+@pytest.mark.slow
 def test_a_folder_of_many_bundles_is_written_in_batches_across_files(
     node: Path, tmp_path: Path
 ) -> None:
@@ -268,6 +272,7 @@ def test_a_folder_of_many_bundles_is_written_in_batches_across_files(
     assert run(node, "audit", "verify").returncode == 0
 
 
+@pytest.mark.slow
 def test_two_contents_under_one_version_are_refused(node: Path, tmp_path: Path) -> None:
     assert run(node, "import", str(write_bundle(tmp_path / "a.json", [actor()]))).returncode == 0
     other = write_bundle(tmp_path / "b.json", [actor(name="Autre nom")])
@@ -393,6 +398,7 @@ def test_every_command_has_help_and_is_documented() -> None:
         )
 
 
+@pytest.mark.slow
 def test_a_command_imports_only_what_it_needs() -> None:
     """`diapason search` starts without SciPy, the web server or the OSINT pipeline (they
     are a second of start-up), and `diapason --help` still lists every command."""
@@ -428,6 +434,7 @@ def test_a_command_imports_only_what_it_needs() -> None:
         assert f"  {name} " in listed.stdout, name
 
 
+@pytest.mark.slow
 def test_showing_a_person_needs_a_reason_and_is_audited_as_personal_data(
     node: Path, tmp_path: Path
 ) -> None:
@@ -443,6 +450,7 @@ def test_showing_a_person_needs_a_reason_and_is_audited_as_personal_data(
     assert entries[-1]["details"]["personal_data"] is True
 
 
+@pytest.mark.slow
 def test_user_password_is_read_from_stdin_and_audited(node: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIAPASON_")}
 
@@ -471,6 +479,7 @@ def test_user_password_is_read_from_stdin_and_audited(node: Path) -> None:
     assert without_stdin.returncode != 0 and "--password-stdin" in without_stdin.stderr
 
 
+@pytest.mark.slow
 def test_exporting_persons_needs_a_reason_and_is_audited_as_personal_data(
     node: Path, tmp_path: Path
 ) -> None:

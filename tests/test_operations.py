@@ -65,6 +65,7 @@ def restored_url(folder: Path) -> str:
     return load_settings(folder, environ={}).database_url.reveal()
 
 
+@pytest.mark.slow
 def test_backup_during_an_import_restores_a_consistent_node(
     database_url: str, tmp_path: Path
 ) -> None:
@@ -137,6 +138,7 @@ def test_backup_during_an_import_restores_a_consistent_node(
     assert not (tmp_path / "other").exists()
 
 
+@pytest.mark.slow
 def test_backup_during_a_sync_restores_the_watermarks(database_url: str, tmp_path: Path) -> None:
     """A backup taken while a node pulls from its partner, restored: the restored node's
     watermark goes with its objects, so the next sync pulls the rest, nothing twice."""
@@ -182,6 +184,7 @@ def test_backup_during_a_sync_restores_the_watermarks(database_url: str, tmp_pat
         there.close()
 
 
+@pytest.mark.slow
 @pytest.mark.postgres
 def test_the_data_folder_remembers_its_database(tmp_path: Path) -> None:
     with new_postgres_database("diapason_memory") as url, new_postgres_database("other") as other:
@@ -241,6 +244,7 @@ def _port_free(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) != 0
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
 def test_workers_die_with_their_parent(tmp_path: Path) -> None:
     data = tmp_path / "node"

@@ -30,6 +30,7 @@ def node(tmp_path: Path, database_url: str) -> Iterator[Node]:
         opened.close()
 
 
+@pytest.mark.slow
 def test_ingested_events_are_counted_per_place_type_and_month(node: Node) -> None:
     written = []
     for path in ARTICLES:

@@ -200,6 +200,7 @@ def test_a_patient_user_waits_as_told_and_is_locked_only_at_the_tenth_failure(
     assert len(audited(node, "login_locked")) == 1
 
 
+@pytest.mark.slow
 def test_unknown_names_are_throttled_exactly_like_real_ones(node: Node) -> None:
     real = [outcome(node, "alice", WRONG, HERE) for _ in range(15)]
     unknown = [outcome(node, "nobody", WRONG, THERE) for _ in range(15)]

@@ -803,6 +803,7 @@ def expected_code(s: Scenario) -> str:
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
+@pytest.mark.slow
 @given(scenarios())
 def test_no_decision_breaks_the_table(s: Scenario) -> None:
     decision = decide(s.version, s.partner, s.context)

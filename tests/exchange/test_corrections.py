@@ -3,6 +3,8 @@ every partner that received an earlier one, and the receiving node flags it."""
 
 from __future__ import annotations
 
+import pytest
+
 from diapason.domain.extensions import TLP_2_0_IDS
 from diapason.domain.markings import releasability_marking
 from tests.exchange.build import Clock, graded, new_version, sdo
@@ -18,6 +20,7 @@ def flagged(node: FedNode, partner: str) -> set[str]:
     return {i for ids, d in node.audit("correct") if d.get("partner") == partner for i in ids}
 
 
+@pytest.mark.slow
 def test_corrections_and_revocations_reach_every_earlier_recipient(make_node: MakeNode) -> None:
     a, b, c = make_node("alpha"), make_node("bravo"), make_node("charlie")
     federate(a, b)

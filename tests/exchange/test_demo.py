@@ -17,6 +17,7 @@ from tests.exchange.nodes import base_env
 from tests.taxii.servers import free_port
 
 
+@pytest.mark.slow
 def test_demo_once_reports_ok(tmp_path: Path) -> None:
     root = tmp_path / "demo"
     ports = (free_port(), free_port())

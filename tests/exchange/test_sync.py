@@ -33,6 +33,7 @@ def samples(node: FedNode, partner: str) -> tuple[list[dict[str, Any]], set[tupl
     return objects, {version_key(obj) for obj in (rel_to, *green, amber)}
 
 
+@pytest.mark.slow
 def test_partner_add_and_sync_with_the_cli(make_node: MakeNode) -> None:
     a, b = make_node("alpha"), make_node("bravo")
     objects, entitled = samples(a, "bravo")
@@ -99,6 +100,7 @@ def test_partner_add_and_sync_with_the_cli(make_node: MakeNode) -> None:
         assert node.cli_json("audit", "verify")["ok"] is True
 
 
+@pytest.mark.slow
 def test_serve_loop_pulls_and_backs_off_while_the_partner_is_down(
     make_node: MakeNode, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -151,6 +153,7 @@ def test_serve_loop_pulls_and_backs_off_while_the_partner_is_down(
     assert b.partner_row("alpha")["last_error"] is None
 
 
+@pytest.mark.slow
 def test_consecutive_pages_are_written_and_acknowledged_together(make_node: MakeNode) -> None:
     """Pages of 100 gathered up to ``batch_size`` objects: one transaction (one ``receive``
     audit entry) and one receipt on the sender's side for the group; with ``batch_size``

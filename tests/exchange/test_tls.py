@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from diapason.domain.markings import releasability_marking
 from diapason.store.schema import partners
@@ -52,6 +53,7 @@ def errors_of(node: FedNode, result: subprocess.CompletedProcess[str]) -> dict[s
     return errors
 
 
+@pytest.mark.slow
 def test_two_nodes_sync_over_mutual_tls(make_node: MakeNode, tmp_path: Path) -> None:
     pki = Pki(tmp_path / "pki")
     a, b = make_node("alpha"), make_node("bravo")
@@ -118,6 +120,7 @@ def test_two_nodes_sync_over_mutual_tls(make_node: MakeNode, tmp_path: Path) -> 
     assert [r["status"] for r in again["partners"]] == ["ok"]
 
 
+@pytest.mark.slow
 def test_every_refusal_is_one_clear_line(make_node: MakeNode, tmp_path: Path) -> None:
     pki, other = Pki(tmp_path / "pki"), Pki(tmp_path / "other", "other")
     a, stale, b = make_node("alpha"), make_node("stale"), make_node("bravo")
@@ -192,6 +195,7 @@ def test_every_refusal_is_one_clear_line(make_node: MakeNode, tmp_path: Path) ->
         assert error.startswith((closed, alert)) and presented in error, (what, error)
 
 
+@pytest.mark.slow
 def test_partner_commands_refuse_what_would_not_protect(
     make_node: MakeNode, tmp_path: Path
 ) -> None:

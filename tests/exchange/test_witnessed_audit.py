@@ -32,6 +32,7 @@ def exchange(rabat: FedNode, paris: FedNode, clock: Clock, label: str) -> None:
 @pytest.mark.parametrize(
     "backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 )
+@pytest.mark.slow
 def test_a_rewrite_with_the_key_stolen_is_caught_by_the_partners_witness(
     make_node: MakeNode, backend: str, tmp_path: Path
 ) -> None:

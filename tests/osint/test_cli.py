@@ -36,6 +36,7 @@ def data(tmp_path: Path) -> Path:
     return folder
 
 
+@pytest.mark.slow
 def test_ingest_folder_stdin_and_again(data: Path, tmp_path: Path) -> None:
     articles = tmp_path / "in"
     articles.mkdir()
@@ -62,6 +63,7 @@ def test_ingest_folder_stdin_and_again(data: Path, tmp_path: Path) -> None:
     assert audit.returncode == 0 and b"ingest" in audit.stdout
 
 
+@pytest.mark.slow
 def test_bad_files_are_refused_in_one_line(data: Path, tmp_path: Path) -> None:
     empty = tmp_path / "empty.md"
     empty.write_bytes(b"")
@@ -81,6 +83,7 @@ def test_bad_files_are_refused_in_one_line(data: Path, tmp_path: Path) -> None:
     assert b"written" in result.stdout  # the good article went in all the same
 
 
+@pytest.mark.slow
 def test_eval_osint_meets_the_targets(data: Path) -> None:
     result = run(data, "eval", "osint", str(DEV), "--json")
     assert result.returncode == 0, result.stderr
@@ -97,6 +100,7 @@ def test_eval_refuses_a_folder_that_is_not_gold(data: Path, tmp_path: Path) -> N
     assert b"expected the folders articles/ and gold/" in result.stderr
 
 
+@pytest.mark.slow
 def test_gazetteer_correction(data: Path, tmp_path: Path) -> None:
     added = run(
         data,

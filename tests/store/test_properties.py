@@ -10,6 +10,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -69,6 +70,7 @@ def arrivals(draw: st.DrawFn) -> tuple[list[list[tuple[int, int, int]]], int]:
     return [batch for batch in batches if batch], draw(st.integers(min_value=1, max_value=4))
 
 
+@pytest.mark.slow
 @PROPERTY_SETTINGS
 @given(plan=arrivals())
 def test_the_newest_version_is_current_whatever_the_arrival(

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 
 from diapason.domain.extensions import PROTECTION_EXTENSION_ID, TLP_2_0_IDS
 from diapason.domain.grading import mark_osint
@@ -60,6 +61,7 @@ def audit_of(node: Node, action: str) -> list[tuple[list[str], dict[str, Any]]]:
     return [(list(entry.object_ids), entry.details) for entry in entries]
 
 
+@pytest.mark.slow
 def test_protect_one_record_then_many_in_bulk(site: Site, tmp_path: Path) -> None:
     node = site.node
     one, two, three = (unprotected(node, name) for name in ("Karim B.", "Leila C.", "Omar D."))
@@ -119,6 +121,7 @@ def test_protect_one_record_then_many_in_bulk(site: Site, tmp_path: Path) -> Non
         assert found is not None and found.category.value == "witness"
 
 
+@pytest.mark.slow
 def test_protect_refuses_with_precise_messages_and_writes_nothing(site: Site) -> None:
     node = site.node
     ours = unprotected(node, "Karim B.")
