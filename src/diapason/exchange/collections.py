@@ -454,9 +454,10 @@ class Collections:
 
         One write transaction: per slice of ``FILL_SLICE`` object seqs, one ``INSERT …
         SELECT`` numbers the versions not held yet in the objects' order (``seq`` from the
-        entries counter, date added a microsecond apart, as ``add_entries`` does), then one
-        ``UPDATE`` sets first and latest over the objects that gained an entry. Nothing
-        goes through Python row by row. ``progress(done, total)``: object seqs scanned.
+        entries counter, date added a microsecond apart, as ``add_entries`` does) with first
+        and latest among the slice's versions; then one ``UPDATE … FROM`` corrects first and
+        latest where the object had entries already (or in another slice). Nothing goes
+        through Python row by row. ``progress(done, total)``: object seqs scanned.
         """
         with write_transaction(self.engine) as conn:
             lock_counter(conn, "entries")
@@ -485,9 +486,12 @@ class Collections:
                         _bind(
                             "INSERT INTO collection_entries (seq, collection_id, object_id, "
                             "modified, object_seq, date_added, is_first, is_latest) "
-                            f"SELECT :first + n - 1, :cid, id, modified, seq, {stamp}, :no, :no "
+                            f"SELECT :first + n - 1, :cid, id, modified, seq, {stamp}, "
+                            "modified = lo, modified = hi "
                             "FROM (SELECT o.id, o.modified, o.seq, "
-                            "ROW_NUMBER() OVER (ORDER BY o.seq) AS n "
+                            "ROW_NUMBER() OVER (ORDER BY o.seq) AS n, "
+                            "MIN(o.modified) OVER (PARTITION BY o.id) AS lo, "
+                            "MAX(o.modified) OVER (PARTITION BY o.id) AS hi "
                             f"FROM objects o WHERE {wanted}) fresh",
                             types,
                         ),
@@ -503,18 +507,24 @@ class Collections:
                     progress(high, top)
             if first_seq is None:
                 return 0
-            for flag, extreme in (("is_first", "MIN"), ("is_latest", "MAX")):
-                conn.execute(
-                    sa.text(
-                        f"UPDATE collection_entries SET {flag} = (modified = "
-                        f"(SELECT {extreme}(e.modified) FROM collection_entries e "
-                        "WHERE e.collection_id = collection_entries.collection_id "
-                        "AND e.object_id = collection_entries.object_id)) "
-                        "WHERE collection_id = :cid AND object_id IN (SELECT object_id "
-                        "FROM collection_entries WHERE collection_id = :cid AND seq >= :first)"
-                    ),
-                    {"cid": collection_id, "first": first_seq},
-                )
+            # First and latest over each object that gained an entry (its entries held
+            # before, and those of other slices): only the rows whose flags are wrong.
+            conn.execute(
+                sa.text(
+                    "UPDATE collection_entries SET "
+                    "is_first = (collection_entries.modified = m.lo), "
+                    "is_latest = (collection_entries.modified = m.hi) "
+                    "FROM (SELECT object_id, MIN(modified) AS lo, MAX(modified) AS hi "
+                    "FROM collection_entries WHERE collection_id = :cid AND object_id IN "
+                    "(SELECT object_id FROM collection_entries WHERE collection_id = :cid "
+                    "AND seq >= :first) GROUP BY object_id) m "
+                    "WHERE collection_entries.collection_id = :cid "
+                    "AND collection_entries.object_id = m.object_id "
+                    "AND (collection_entries.is_first <> (collection_entries.modified = m.lo) "
+                    "OR collection_entries.is_latest <> (collection_entries.modified = m.hi))"
+                ),
+                {"cid": collection_id, "first": first_seq},
+            )
             self._after_add(conn, added)
         return added
 
