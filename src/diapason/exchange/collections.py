@@ -507,6 +507,9 @@ class Collections:
                     progress(high, top)
             if first_seq is None:
                 return 0
+            if conn.dialect.name == "postgresql":
+                # Fresh rows without statistics: the planner would join them in loops.
+                conn.exec_driver_sql("ANALYZE collection_entries")
             # First and latest over each object that gained an entry (its entries held
             # before, and those of other slices): only the rows whose flags are wrong.
             conn.execute(
@@ -515,9 +518,8 @@ class Collections:
                     "is_first = (collection_entries.modified = m.lo), "
                     "is_latest = (collection_entries.modified = m.hi) "
                     "FROM (SELECT object_id, MIN(modified) AS lo, MAX(modified) AS hi "
-                    "FROM collection_entries WHERE collection_id = :cid AND object_id IN "
-                    "(SELECT object_id FROM collection_entries WHERE collection_id = :cid "
-                    "AND seq >= :first) GROUP BY object_id) m "
+                    "FROM collection_entries WHERE collection_id = :cid GROUP BY object_id "
+                    "HAVING MAX(seq) >= :first) m "
                     "WHERE collection_entries.collection_id = :cid "
                     "AND collection_entries.object_id = m.object_id "
                     "AND (collection_entries.is_first <> (collection_entries.modified = m.lo) "
@@ -525,7 +527,6 @@ class Collections:
                 ),
                 {"cid": collection_id, "first": first_seq},
             )
-            self._after_add(conn, added)
         return added
 
     def _after_add(self, connection: sa.Connection, added: int) -> None:
