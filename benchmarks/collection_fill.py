@@ -13,9 +13,10 @@ database ``diapason_bench_<random>`` created on that server and dropped at the e
 * ``fill``: ``Collections.fill`` of the current versions (what the command runs: one
   ``INSERT … SELECT`` per slice of object seqs, one ``UPDATE`` of first/latest),
 * ``fill --all-versions``: the same with every version,
-* ``add_entries`` by pages: the way the command worked before (pages of 2,000 current
-  objects read through the store, each page's versions added with ``add_entries``), kept
-  as the reference of what changed.
+* ``add_entries`` by pages, and the same ``--all-versions``: the way the command worked
+  before (pages of 2,000 current objects read through the store, every version of each
+  read with ``store.versions`` for ``--all-versions``, each page's versions added with
+  ``add_entries``), kept as the reference of what changed.
 
 Every figure is reported as a ratio of the import time of the same versions in the same
 round; the medians over ``--repeat`` rounds are printed (and written with ``--json``).
@@ -46,7 +47,13 @@ from diapason.store import open_store
 from diapason.store.interface import Query
 from diapason.store.sql import SqlStore
 
-FIGURES = ("import", "fill", "fill --all-versions", "add_entries by pages")
+FIGURES = (
+    "import",
+    "fill",
+    "fill --all-versions",
+    "add_entries by pages",
+    "add_entries by pages --all-versions",
+)
 
 
 @contextmanager
@@ -74,13 +81,22 @@ def timed(action: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - started, result
 
 
-def by_pages(store: SqlStore, collections: Collections, collection_id: str) -> int:
-    """The fill as the command did it before: pages of current objects, ``add_entries``."""
+def by_pages(
+    store: SqlStore, collections: Collections, collection_id: str, *, all_versions: bool = False
+) -> int:
+    """The fill as the command did it before: pages of current objects, ``add_entries``
+    (with ``all_versions``, each object's versions read with ``store.versions``)."""
     added = 0
     query = Query(limit=2000)
     while True:
         page = store.query(query)
-        added += collections.add_entries(collection_id, [(o.id, o.modified) for o in page.objects])
+        versions: list[tuple[str, str]] = []
+        for stored in page.objects:
+            if all_versions:
+                versions.extend((v.id, v.modified) for v in store.versions(stored.id))
+            else:
+                versions.append((stored.id, stored.modified))
+        added += collections.add_entries(collection_id, versions)
         if page.next_after is None:
             return added
         query = Query(limit=2000, after=page.next_after)
@@ -97,6 +113,7 @@ def one_round(url: str, versions: list[dict[str, Any]]) -> dict[str, float]:
         current = collections.add("main", "Current")
         every = collections.add("main", "Every version")
         reference = collections.add("main", "By pages")
+        reference_all = collections.add("main", "By pages, every version")
         seconds["fill"], added = timed(lambda: collections.fill(current.id))
         seconds["fill --all-versions"], added_all = timed(
             lambda: collections.fill(every.id, all_versions=True)
@@ -104,7 +121,11 @@ def one_round(url: str, versions: list[dict[str, Any]]) -> dict[str, float]:
         seconds["add_entries by pages"], added_ref = timed(
             lambda: by_pages(store, collections, reference.id)
         )
+        seconds["add_entries by pages --all-versions"], added_ref_all = timed(
+            lambda: by_pages(store, collections, reference_all.id, all_versions=True)
+        )
         assert added == added_ref, (added, added_ref)
+        assert added_all == added_ref_all, (added_all, added_ref_all)
         assert added_all >= added
         return seconds
     finally:
