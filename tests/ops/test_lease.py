@@ -9,9 +9,15 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
+from pathlib import Path
+
+import pytest
 
 from diapason.store.db import open_database
 from diapason.store.node_meta import NodeMeta
+from tests.exchange.nodes import FedNode, wait_for
+from tests.taxii.servers import free_port
 
 HOST = socket.gethostname()
 
@@ -64,3 +70,35 @@ def test_a_holder_on_another_host_keeps_the_lease_until_it_expires(database_url:
         assert meta.take_lease("exchange", f"{HOST}:{os.getpid()}", 30.0)
     finally:
         database.close()
+
+
+@pytest.mark.slow
+def test_a_node_restarted_after_a_kill_syncs_at_once(tmp_path: Path) -> None:
+    """``diapason serve`` holding the lease is killed (SIGKILL) and started again: the new
+    process runs the exchange loop before the dead one's lease would have expired."""
+    fed = FedNode.create(tmp_path, "alpha", None)
+    # A partner that does not answer: the loop takes the lease and tries it every turn.
+    fed.node.partners.add(
+        "paris", f"http://127.0.0.1:{free_port()}", "dia_" + "p" * 40, insecure=True
+    )
+    try:
+        fed.start(sync_interval=1)
+        assert fed.process is not None
+        first = f"{HOST}:{fed.process.pid}@"
+        wait_for(
+            lambda: (fed.node.facts.get("lease:exchange") or "").startswith(first), 30, "lease"
+        )
+        fed.process.send_signal(signal.SIGKILL)
+        fed.process.wait()
+        held = fed.node.facts.get("lease:exchange") or ""
+        expires = float(held.rpartition("@")[2])
+        fed.start(sync_interval=1)
+        second = f"{HOST}:{fed.process.pid}@"
+        wait_for(
+            lambda: (fed.node.facts.get("lease:exchange") or "").startswith(second),
+            25,
+            "the restarted node taking the lease",
+        )
+        assert time.time() < expires, "taken only once the dead process's lease expired"
+    finally:
+        fed.close()
