@@ -107,7 +107,23 @@ def test_migrate_to_postgresql(tmp_path: Path) -> None:
         assert refused.returncode != 0
         assert "not empty" in refused.stderr and "table" in refused.stderr
         assert (other.data / DEFAULT_DATABASE_FILE).exists()
+        other_url = f"sqlite:///{other.data / DEFAULT_DATABASE_FILE}"
+        assert "migrate" not in _actions(other_url)  # refused before anything was written
         assert "database_url" not in (other.data / CONFIG_FILE).read_text()
     # Its own database is not a target either.
     again = other.cli("migrate-to", source_url.replace("alpha", "bravo"), env=base_env())
     assert again.returncode != 0 and "own database" in again.stderr
+    # Nor a server that does not answer, and the message hides the password.
+    down = other.cli("migrate-to", "postgresql+psycopg://u:sesame@127.0.0.1:9/x", env=base_env())
+    assert down.returncode != 0 and "does not answer" in down.stderr
+    assert "sesame" not in down.stderr + down.stdout
+    assert "migrate" not in _actions(other_url)
+
+
+def _actions(url: str) -> set[str]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return {row[0] for row in connection.exec_driver_sql("SELECT action FROM audit_log")}
+    finally:
+        engine.dispose()

@@ -31,7 +31,8 @@ from diapason.settings import (
     database_identity,
     mask_url_password,
 )
-from diapason.store.transfer import BATCH_ROWS, TransferError, copy_database
+from diapason.store.db import DatabaseError
+from diapason.store.transfer import BATCH_ROWS, TransferError, check_transfer, copy_database
 
 
 @contextmanager
@@ -152,6 +153,10 @@ def migrate_to_command(url: str, data_dir: Path | None, batch: int, as_json: boo
     if database_identity(source_url) == database_identity(url):
         raise click.BadParameter(f"{shown} is the node's own database", param_hint="URL")
     with opened(data_dir) as node:  # migrated to this version's schema, its key checked
+        try:
+            check_transfer(source_url, url)  # refused before anything is written
+        except (TransferError, DatabaseError) as error:
+            raise click.ClickException(str(error)) from None
         node.audit.close_polls()
         node.audit.append(
             actor(),
@@ -166,7 +171,7 @@ def migrate_to_command(url: str, data_dir: Path | None, batch: int, as_json: boo
                 progress=lambda table, done, total: advance(table, done, total),
                 batch_rows=batch,
             )
-        except TransferError as error:
+        except (TransferError, DatabaseError) as error:
             raise click.ClickException(str(error)) from None
     target = Node.open(dataclasses.replace(settings, database_url=Secret(url)))
     try:

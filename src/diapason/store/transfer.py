@@ -136,24 +136,39 @@ def copy_database(
     ``TransferError`` when the target holds rows, when the source has tables this
     version does not know, or when a table's row count differs after the copy (nothing
     is then committed on the target)."""
-    shown = mask_url_password(target_url)
     source = open_engine(source_url)
     target = open_engine(target_url)
     try:
-        unknown = _unknown_tables(source)
-        if unknown:
-            raise TransferError(
-                f"the source database holds tables this version does not know: "
-                f"{', '.join(unknown[:5])}: upgrade Diapason first"
-            )
-        reason = holds_rows(target)
-        if reason is not None:
-            raise TransferError(f"database {shown} is not empty ({reason}): give an empty one")
+        _check(source, target, target_url)
         migrate(target)
         return _copy(source, target, progress, batch_rows)
     finally:
         source.dispose()
         target.dispose()
+
+
+def check_transfer(source_url: str, target_url: str) -> None:
+    """``TransferError`` now if ``copy_database`` would refuse these databases."""
+    source = open_engine(source_url)
+    target = open_engine(target_url)
+    try:
+        _check(source, target, target_url)
+    finally:
+        source.dispose()
+        target.dispose()
+
+
+def _check(source: sa.Engine, target: sa.Engine, target_url: str) -> None:
+    unknown = _unknown_tables(source)
+    if unknown:
+        raise TransferError(
+            f"the source database holds tables this version does not know: "
+            f"{', '.join(unknown[:5])}: upgrade Diapason first"
+        )
+    reason = holds_rows(target)
+    if reason is not None:
+        shown = mask_url_password(target_url)
+        raise TransferError(f"database {shown} is not empty ({reason}): give an empty one")
 
 
 def _copy(
