@@ -31,7 +31,6 @@ from diapason.settings import (
     database_identity,
     mask_url_password,
 )
-from diapason.store.db import DatabaseError
 from diapason.store.transfer import BATCH_ROWS, TransferError, check_transfer, copy_database
 
 
@@ -155,7 +154,7 @@ def migrate_to_command(url: str, data_dir: Path | None, batch: int, as_json: boo
     with opened(data_dir) as node:  # migrated to this version's schema, its key checked
         try:
             check_transfer(source_url, url)  # refused before anything is written
-        except (TransferError, DatabaseError) as error:
+        except TransferError as error:
             raise click.ClickException(str(error)) from None
         node.audit.close_polls()
         node.audit.append(
@@ -171,7 +170,7 @@ def migrate_to_command(url: str, data_dir: Path | None, batch: int, as_json: boo
                 progress=lambda table, done, total: advance(table, done, total),
                 batch_rows=batch,
             )
-        except (TransferError, DatabaseError) as error:
+        except TransferError as error:
             raise click.ClickException(str(error)) from None
     target = Node.open(dataclasses.replace(settings, database_url=Secret(url)))
     try:

@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from diapason.errors import DiapasonError
 from diapason.settings import mask_url_password
-from diapason.store.db import migrate, open_engine, write_transaction
+from diapason.store.db import DatabaseError, migrate, open_engine, write_transaction
 from diapason.store.rows import copy_rows, insert_tuples
 from diapason.store.schema import counters, metadata
 from diapason.store.sql import tsvector_body
@@ -136,8 +136,7 @@ def copy_database(
     ``TransferError`` when the target holds rows, when the source has tables this
     version does not know, or when a table's row count differs after the copy (nothing
     is then committed on the target)."""
-    source = open_engine(source_url)
-    target = open_engine(target_url)
+    source, target = _engines(source_url, target_url)
     try:
         _check(source, target, target_url)
         migrate(target)
@@ -149,13 +148,25 @@ def copy_database(
 
 def check_transfer(source_url: str, target_url: str) -> None:
     """``TransferError`` now if ``copy_database`` would refuse these databases."""
-    source = open_engine(source_url)
-    target = open_engine(target_url)
+    source, target = _engines(source_url, target_url)
     try:
         _check(source, target, target_url)
     finally:
         source.dispose()
         target.dispose()
+
+
+def _engines(source_url: str, target_url: str) -> tuple[sa.Engine, sa.Engine]:
+    """Both engines; ``TransferError`` naming the one that does not answer."""
+    try:
+        source = open_engine(source_url)
+    except DatabaseError as error:
+        raise TransferError(str(error)) from None
+    try:
+        return source, open_engine(target_url)
+    except DatabaseError as error:
+        source.dispose()
+        raise TransferError(str(error)) from None
 
 
 def _check(source: sa.Engine, target: sa.Engine, target_url: str) -> None:
