@@ -34,7 +34,7 @@ from diapason.domain.timestamps import store_now
 from diapason.errors import DiapasonError
 from diapason.store.db import write_transaction
 from diapason.store.rows import allocate, among
-from diapason.store.schema import audit_log, counters
+from diapason.store.schema import audit_log, audit_polls, counters
 
 GENESIS_HASH = "0" * 64
 
@@ -54,6 +54,8 @@ ACTIONS: frozenset[str] = frozenset(
         "release",
         "withhold",
         "disclose",
+        # empty polls by a partner in one hour, counted (``AuditLog.record_poll``)
+        "poll_summary",
         "receive",
         "sync",
         "export",
@@ -376,6 +378,122 @@ class AuditLog:
             return self._write(
                 conn, seq, actor, action, ids, cleaned_reason, details_text, details_value, previous
             )
+
+    # -- empty polls ----------------------------------------------------------------------
+    def record_poll(
+        self, actor: str, collection_id: str, endpoint: str, *, at: str | None = None
+    ) -> None:
+        """Count one poll by ``actor`` (a partner) that disclosed nothing, instead of an
+        entry of its own: a partner polling every few seconds would otherwise write tens of
+        thousands of empty ``disclose`` entries a day.
+
+        The count lives in ``audit_polls``, one row per partner, hour, collection and
+        endpoint, bumped by an upsert (atomic, so several ``serve`` processes lose no
+        count). The hours that have closed are then summed up in the trail
+        (``close_polls``), in the same transaction: one ``poll_summary`` entry per partner
+        and hour, with the number of polls, the first and the last."""
+        if not isinstance(actor, str) or not actor.strip() or len(actor) > _MAX_ACTOR:
+            raise AuditError("a poll needs an actor of 1 to 200 characters")
+        at = at or store_now()
+        values = {
+            "actor": actor,
+            "hour": at[:13],
+            "collection_id": collection_id,
+            "endpoint": endpoint,
+            "at": at,
+        }
+        with write_transaction(self.engine) as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO audit_polls (actor, hour, collection_id, endpoint, polls, "
+                    "first_at, last_at) VALUES (:actor, :hour, :collection_id, :endpoint, 1, "
+                    ":at, :at) ON CONFLICT (actor, hour, collection_id, endpoint) DO UPDATE "
+                    "SET polls = audit_polls.polls + 1, "
+                    "first_at = CASE WHEN excluded.first_at < audit_polls.first_at "
+                    "THEN excluded.first_at ELSE audit_polls.first_at END, "
+                    "last_at = CASE WHEN excluded.last_at > audit_polls.last_at "
+                    "THEN excluded.last_at ELSE audit_polls.last_at END"
+                ),
+                values,
+            )
+            closed = conn.execute(
+                sa.select(audit_polls.c.hour).where(audit_polls.c.hour < at[:13]).limit(1)
+            ).first()
+            if closed is not None:
+                self._close_polls(conn, at[:13])
+
+    def close_polls(self, *, before: str | None = None) -> list[AuditEntry]:
+        """Write the ``poll_summary`` entries of every hour before ``before``'s (a store
+        timestamp; default now) still counted in ``audit_polls``, and drop those counts.
+        ``record_poll`` does it as polls come; the audit commands do it before they read
+        the trail, so that a partner that stopped polling is summed up too."""
+        with write_transaction(self.engine) as conn:
+            return self._close_polls(conn, (before or store_now())[:13])
+
+    def pending_polls(self) -> list[dict[str, Any]]:
+        """The counts of the hour still open (not in the trail yet), per partner."""
+        with self.engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(audit_polls).order_by(
+                    audit_polls.c.actor,
+                    audit_polls.c.hour,
+                    audit_polls.c.collection_id,
+                    audit_polls.c.endpoint,
+                )
+            ).all()
+        return [dict(row._mapping) for row in rows]
+
+    def _close_polls(self, conn: sa.Connection, hour: str) -> list[AuditEntry]:
+        # The trail's lock first, then the rows locked: a concurrent closer waits and finds
+        # them gone; a concurrent poll of a closed hour (one that began just before it
+        # closed) waits for the row, then inserts a fresh one, summed up next time.
+        self._lock_end(conn)
+        rows = conn.execute(
+            sa.select(audit_polls)
+            .where(audit_polls.c.hour < hour)
+            .order_by(
+                audit_polls.c.hour,
+                audit_polls.c.actor,
+                audit_polls.c.collection_id,
+                audit_polls.c.endpoint,
+            )
+            .with_for_update()
+        ).all()
+        if not rows:
+            return []
+        groups: dict[tuple[str, str], list[sa.Row[Any]]] = {}
+        for row in rows:
+            groups.setdefault((row.hour, row.actor), []).append(row)
+        written = []
+        for (closed_hour, actor), group in groups.items():
+            details = {
+                "taxii": "poll",
+                "hour": closed_hour,
+                "polls": sum(int(row.polls) for row in group),
+                "first": min(row.first_at for row in group),
+                "last": max(row.last_at for row in group),
+                "asked": [
+                    {
+                        "collection": row.collection_id,
+                        "taxii": row.endpoint,
+                        "polls": int(row.polls),
+                    }
+                    for row in group
+                ],
+                "recipient": actor,
+            }
+            written.append(self.append(actor, "poll_summary", details=details, connection=conn))
+            # The rows read, by key: a row of this hour inserted meanwhile stays, counted.
+            for row in group:
+                conn.execute(
+                    audit_polls.delete().where(
+                        (audit_polls.c.actor == actor)
+                        & (audit_polls.c.hour == closed_hour)
+                        & (audit_polls.c.collection_id == row.collection_id)
+                        & (audit_polls.c.endpoint == row.endpoint)
+                    )
+                )
+        return written
 
     def require_key(self, where: Path) -> None:
         """Refuse to go on without the key when the trail has entries (``where``: the key

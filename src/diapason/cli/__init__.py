@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "import": "diapason.cli.objects:import_command",
     "ingest": "diapason.cli.osint:ingest_command",
     "init": "diapason.cli.server:init_command",
+    "migrate-to": "diapason.cli.operations:migrate_to_command",
     "partner": "diapason.cli.exchange:partner_group",
     "protect": "diapason.cli.persons:protect_command",
     "release": "diapason.cli.exchange:release_group",

@@ -85,6 +85,7 @@ def audit_verify(
         def advance(count: int) -> None:
             progress.update(task, description=f"verified {plural(count, 'entry', 'entries')}")
 
+        node.audit.close_polls()  # the hours closed since the last poll: in the trail now
         result = node.audit.verify(progress=advance)
         # Each check, and where the heads came from: a partner's URL (taken from this
         # node's database, so shown), or a file.
@@ -221,6 +222,7 @@ def audit_list(
         except StixError as error:
             raise click.BadParameter(str(error), param_hint="--since") from None
     with opened(data_dir) as node:
+        node.audit.close_polls()
         entries = node.audit.entries(
             after=after, limit=limit, actor=who, action=action, object_id=object_id, since=since
         )

@@ -11,7 +11,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from diapason.cli.common import actor, data_option, json_option, opened, plural, print_json, stderr
 from diapason.exchange.collections import DEFAULT_API_ROOT, DEFAULT_MAX_CONTENT_LENGTH
-from diapason.store.interface import Query
 
 
 @click.group("api-root")
@@ -188,25 +187,16 @@ def collection_fill(
     """Put stored objects (current versions, or all) in a collection, with a progress bar."""
     with opened(data_dir) as node:
         found = node.collections.find(collection)
-        total = node.store.count()
-        added = 0
         with Progress(
             TextColumn("fill"), BarColumn(), MofNCompleteColumn(), console=stderr
         ) as progress:
-            task = progress.add_task("fill", total=total)
-            query = Query(types=types, limit=2000)
-            while True:
-                page = node.store.query(query)
-                versions: list[tuple[str, str]] = []
-                for stored in page.objects:
-                    if all_versions:
-                        versions.extend((v.id, v.modified) for v in node.store.versions(stored.id))
-                    else:
-                        versions.append((stored.id, stored.modified))
-                added += node.collections.add_entries(found.id, versions)
-                progress.advance(task, len(page.objects))
-                if page.next_after is None:
-                    break
-                query = Query(types=types, limit=2000, after=page.next_after)
+            task = progress.add_task("fill", total=None)
+
+            def advance(done: int, total: int) -> None:
+                progress.update(task, completed=done, total=total)
+
+            added = node.collections.fill(
+                found.id, types=types, all_versions=all_versions, progress=advance
+            )
         node.audit.append(actor(), "config", details={"collection_fill": found.id, "added": added})
     Console().print(f"{plural(added, 'object version')} added to {found.id}")

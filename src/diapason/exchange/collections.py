@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -112,6 +112,48 @@ def _distinct_stamps(connection: sa.Connection, count: int) -> list[str]:
     if last is not None:
         moment = max(moment, parse_timestamp(last) + timedelta(microseconds=1))
     return consecutive_store_timestamps(moment, count)
+
+
+# Object seqs scanned per INSERT … SELECT of ``Collections.fill`` (a progress step).
+FILL_SLICE = 20_000
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _fill_condition(types: Sequence[str], all_versions: bool) -> str:
+    """Which versions of ``objects o`` in the slice ``:low < seq <= :high`` a fill adds:
+    not in collection ``:cid`` yet, of an object whose current version is not revoked."""
+    held = (
+        "NOT EXISTS (SELECT 1 FROM collection_entries e WHERE e.collection_id = :cid "
+        "AND e.object_id = o.id AND e.modified = o.modified)"
+    )
+    if all_versions:
+        alive = (
+            "EXISTS (SELECT 1 FROM objects c WHERE c.id = o.id AND c.is_current = :yes "
+            "AND c.revoked = :no)"
+        )
+    else:
+        alive = "o.is_current = :yes AND o.revoked = :no"
+    typed = " AND o.type IN :types" if types else ""
+    return f"o.seq > :low AND o.seq <= :high AND {alive}{typed} AND {held}"
+
+
+def _bind(statement: str, types: Sequence[str]) -> sa.TextClause:
+    clause = sa.text(statement)
+    return clause.bindparams(sa.bindparam("types", expanding=True)) if types else clause
+
+
+def _stamp_sql(dialect: str, micros: str) -> str:
+    """SQL for the store form of a timestamp given in microseconds since the epoch."""
+    if dialect == "postgresql":
+        return (
+            f"to_char(TIMESTAMP '1970-01-01 00:00:00' + (({micros}) / 1000000) * "
+            f"INTERVAL '1 second' + (({micros}) % 1000000) * INTERVAL '1 microsecond', "
+            '\'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\')'
+        )
+    return (
+        f"strftime('%Y-%m-%dT%H:%M:%S', ({micros}) / 1000000, 'unixepoch') || '.' || "
+        f"printf('%06d', ({micros}) % 1000000) || 'Z'"
+    )
 
 
 def _collection(row: sa.Row[Any]) -> Collection:
@@ -396,6 +438,96 @@ class Collections:
             insert_tuples(conn, collection_entries, insert_rows)
             self._after_add(conn, len(fresh))
         return len(fresh)
+
+    def fill(
+        self,
+        collection_id: str,
+        *,
+        types: Sequence[str] = (),
+        all_versions: bool = False,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> int:
+        """Put every stored object's current version (or, ``all_versions``, every version
+        of it) in a collection, as set operations in the database; returns how many entries
+        were new. Objects whose current version is revoked are left out, as in listings;
+        ``types`` keeps only those STIX types.
+
+        One write transaction: per slice of ``FILL_SLICE`` object seqs, one ``INSERT …
+        SELECT`` numbers the versions not held yet in the objects' order (``seq`` from the
+        entries counter, date added a microsecond apart, as ``add_entries`` does) with first
+        and latest among the slice's versions; then one ``UPDATE … FROM`` corrects first and
+        latest where the object had entries already (or in another slice). Nothing goes
+        through Python row by row. ``progress(done, total)``: object seqs scanned.
+        """
+        with write_transaction(self.engine) as conn:
+            lock_counter(conn, "entries")
+            top = int(conn.execute(sa.select(sa.func.max(objects.c.seq))).scalar() or 0)
+            moment = parse_timestamp(_distinct_stamps(conn, 1)[0])
+            base = int((moment - _EPOCH) / timedelta(microseconds=1))
+            wanted = _fill_condition(types, all_versions)
+            params: dict[str, Any] = {"cid": collection_id, "yes": True, "no": False}
+            if types:
+                params["types"] = list(types)
+            first_seq: int | None = None
+            added = 0
+            for low in range(0, top, FILL_SLICE):
+                high = min(low + FILL_SLICE, top)
+                bounds = {**params, "low": low, "high": high}
+                count = int(
+                    conn.execute(
+                        _bind(f"SELECT COUNT(*) FROM objects o WHERE {wanted}", types), bounds
+                    ).scalar_one()
+                )
+                if count:
+                    first = allocate(conn, "entries", count)
+                    first_seq = first if first_seq is None else first_seq
+                    stamp = _stamp_sql(conn.dialect.name, ":base + n - 1")
+                    inserted = conn.execute(
+                        _bind(
+                            "INSERT INTO collection_entries (seq, collection_id, object_id, "
+                            "modified, object_seq, date_added, is_first, is_latest) "
+                            f"SELECT :first + n - 1, :cid, id, modified, seq, {stamp}, "
+                            "modified = lo, modified = hi "
+                            "FROM (SELECT o.id, o.modified, o.seq, "
+                            "ROW_NUMBER() OVER (ORDER BY o.seq) AS n, "
+                            "MIN(o.modified) OVER (PARTITION BY o.id) AS lo, "
+                            "MAX(o.modified) OVER (PARTITION BY o.id) AS hi "
+                            f"FROM objects o WHERE {wanted}) fresh",
+                            types,
+                        ),
+                        {**bounds, "first": first, "base": base + added},
+                    ).rowcount
+                    if inserted != count:
+                        raise CollectionError(
+                            f"collection fill: {inserted} entries written where {count} were "
+                            "counted (the store changed meanwhile); nothing was added"
+                        )
+                    added += count
+                if progress is not None:
+                    progress(high, top)
+            if first_seq is None:
+                return 0
+            if conn.dialect.name == "postgresql":
+                # Fresh rows without statistics: the planner would join them in loops.
+                conn.exec_driver_sql("ANALYZE collection_entries")
+            # First and latest over each object that gained an entry (its entries held
+            # before, and those of other slices): only the rows whose flags are wrong.
+            conn.execute(
+                sa.text(
+                    "UPDATE collection_entries SET "
+                    "is_first = (collection_entries.modified = m.lo), "
+                    "is_latest = (collection_entries.modified = m.hi) "
+                    "FROM (SELECT object_id, MIN(modified) AS lo, MAX(modified) AS hi "
+                    "FROM collection_entries WHERE collection_id = :cid GROUP BY object_id "
+                    "HAVING MAX(seq) >= :first) m "
+                    "WHERE collection_entries.collection_id = :cid "
+                    "AND collection_entries.object_id = m.object_id "
+                    "AND (collection_entries.is_first <> (collection_entries.modified = m.lo) "
+                    "OR collection_entries.is_latest <> (collection_entries.modified = m.hi))"
+                ),
+                {"cid": collection_id, "first": first_seq},
+            )
+        return added
 
     def _after_add(self, connection: sa.Connection, added: int) -> None:
         # As for objects (PostgresStore._after_write): a bulk load leaves PostgreSQL without

@@ -7,6 +7,8 @@ Every worker of a node shares them through the database.
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable
 from datetime import UTC, datetime
 
@@ -36,7 +38,13 @@ class NodeMeta:
 
     # -- leases ---------------------------------------------------------------------------
     def take_lease(self, name: str, holder: str, seconds: float) -> bool:
-        """Hold a named lease (one background loop among several workers); True if held."""
+        """Hold a named lease (one background loop among several workers); True if held.
+
+        ``holder`` names the process as ``HOST:PID``. A lease held by another holder is
+        taken when it has expired, or at once when its holder is a process of this host
+        that no longer exists (killed, crashed): a node restarted after a crash does not
+        wait ``seconds`` for its dead predecessor's lease. A holder on another host is
+        waited for until its lease expires."""
         now = datetime.now(UTC).timestamp()
         key = f"lease:{name}"
         with write_transaction(self.database.engine) as connection:
@@ -47,7 +55,7 @@ class NodeMeta:
             ).scalar()
             if current is not None:
                 owner, _, until = str(current).rpartition("@")
-                if owner != holder and float(until) > now:
+                if owner != holder and float(until) > now and not _gone(owner):
                     return False
                 connection.execute(node_meta.delete().where(node_meta.c.key == key))
             connection.execute(
@@ -97,3 +105,18 @@ class NodeMeta:
                 connection.execute(node_meta.delete().where(node_meta.c.key == key))
                 deleted += 1
         return deleted
+
+
+def _gone(owner: str) -> bool:
+    """True when the lease holder ``HOST:PID`` is a process of this host that has ended.
+    A pid reused since by another process reads as alive: the lease then expires."""
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # alive, another user's (PermissionError), or cannot tell
+        return False
+    return False

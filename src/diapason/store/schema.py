@@ -95,6 +95,21 @@ audit_log = sa.Table(
     sa.Column("keyed", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
+# Empty polls by partners, counted per partner, hour, collection and endpoint until the
+# hour closes; then one ``poll_summary`` audit entry per partner and hour replaces them
+# (audit/log.py, ``AuditLog.record_poll``).
+audit_polls = sa.Table(
+    "audit_polls",
+    metadata,
+    sa.Column("actor", sa.String(200), primary_key=True),
+    sa.Column("hour", sa.String(13), primary_key=True),
+    sa.Column("collection_id", sa.String(36), primary_key=True),
+    sa.Column("endpoint", sa.String(20), primary_key=True),
+    sa.Column("polls", Seq, nullable=False),
+    sa.Column("first_at", Stamp, nullable=False),
+    sa.Column("last_at", Stamp, nullable=False),
+)
+
 users = sa.Table(
     "users",
     metadata,

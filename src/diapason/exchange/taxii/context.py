@@ -144,12 +144,17 @@ class Context:
         withheld: int = 0,
         reason: str | None = None,
     ) -> None:
-        """Audit what was read; reading by a partner node's account is a disclosure to it.
+        """Audit what was read; reading by a partner node's account is a disclosure to it,
+        and a partner's read that returns nothing (an empty poll) is counted per hour.
 
         A read of records about persons (``persons``) by this node's own account is a
         consultation of personal data: flagged, with the persons' ids and the reason the
         client gave in the ``X-Diapason-Reason`` header, if any. ``withheld`` counts the
         records about persons left out of the answer (the role may not read them)."""
+        if user.role == "partner" and not ids:
+            # An empty poll discloses nothing: counted, summed up per hour in the trail.
+            self.audit.record_poll(user.username, collection.id, endpoint)
+            return
         if user.role == "partner":
             self.audit.append(
                 user.username,
