@@ -7,6 +7,7 @@ from typing import Any
 
 import orjson
 from pymisp import (
+    MISPAttribute,
     MISPEvent,
     MISPGalaxy,
     MISPGalaxyCluster,
@@ -62,6 +63,7 @@ def phishing_event(
     c2 = event.add_attribute(
         "ip-dst", "203.0.113.5", to_ids=True, comment="C2 server", uuid=uuid_of(0xA1 + number)
     )
+    assert isinstance(c2, MISPAttribute)
     c2.add_tag("tlp:red")
     event.add_attribute(
         "domain", "mail-ministere.example", to_ids=True, uuid=uuid_of(0xB1 + number)

@@ -70,7 +70,7 @@ class Sources:
         memo = Memo()
         count = 0
         for event in events:
-            made = event_to_stix(event, self.partners)
+            made = event_to_stix(event, self.partners, self.node.identity_id)
             problems.extend(self._check(event, made, len(objects), memo))
             objects.extend(made)
             count += 1

@@ -39,6 +39,7 @@ import orjson
 
 from diapason.bundles import BundleError, parse_json, read_limited
 from diapason.domain.extensions import PAP_IDS, SHIPPED_CONTENT, TLP_2_0_IDS
+from diapason.domain.grading import GradingError, grade, mark_osint
 from diapason.domain.markings import (
     TLP_BY_ID,
     Tlp,
@@ -336,9 +337,13 @@ def _uuid_of(stix_id: str) -> str:
     return stix_id.rpartition("--")[2]
 
 
-def event_to_stix(item: MispEvent, partners: Collection[str] = ()) -> list[dict[str, Any]]:
-    """The STIX 2.1 objects of one MISP event (misp-stix), with Diapason's markings and
-    authorship; ``partners``: this node's partner names (for sharing groups)."""
+def event_to_stix(
+    item: MispEvent, partners: Collection[str] = (), own_identity: str | None = None
+) -> list[dict[str, Any]]:
+    """The STIX 2.1 objects of one MISP event (misp-stix), with Diapason's markings,
+    grading and authorship. ``partners``: this node's partner names (for sharing groups);
+    ``own_identity``: this node's identity id (an event whose ``Orgc`` has its uuid is this
+    node's own, and its identity is not made again)."""
     from misp_stix_converter import MISPtoSTIX21Parser
 
     event = _with_timestamps(item.event)
@@ -352,6 +357,7 @@ def event_to_stix(item: MispEvent, partners: Collection[str] = ()) -> list[dict[
     author = f"identity--{orgc['uuid']}"
     markings = _event_markings(event, partners)
     clusters = _clusters(event)
+    tags = _element_tags(event)
     objects: list[dict[str, Any]] = []
     authors: dict[str, dict[str, Any]] = {}
     own: dict[str, list[str]] = {}
@@ -375,9 +381,11 @@ def event_to_stix(item: MispEvent, partners: Collection[str] = ()) -> list[dict[
         else:
             if obj["type"] not in SCO_TYPES and obj["type"] != "marking-definition":
                 obj["created_by_ref"] = author
+                obj = _graded(obj, [*_tag_names(event), *tags.get(_uuid_of(obj["id"]), [])])
             own[obj["id"]] = [*markings.event, *markings.by_uuid.get(_uuid_of(obj["id"]), [])]
         objects.append(obj)
-    authors[author] = organisation_identity(orgc)
+    if author != own_identity:
+        authors[author] = organisation_identity(orgc)
     objects[:0] = authors.values()
     for obj in objects:
         marks = list(own.get(obj["id"], []))
@@ -386,6 +394,49 @@ def event_to_stix(item: MispEvent, partners: Collection[str] = ()) -> list[dict[
                 marks.extend(own.get(obj.get(key) or "", []))
         _mark(obj, marks)
     return [*markings.definitions.values(), *objects]
+
+
+def _element_tags(event: Mapping[str, Any]) -> dict[str, list[str]]:
+    """The tag names of each attribute and object (an object's: its own and its
+    attributes'), by uuid."""
+    found: dict[str, list[str]] = {}
+    for attribute in event.get("Attribute") or []:
+        if isinstance(attribute, dict) and isinstance(attribute.get("uuid"), str):
+            found[attribute["uuid"]] = _tag_names(attribute)
+    for misp_object in event.get("Object") or []:
+        if isinstance(misp_object, dict) and isinstance(misp_object.get("uuid"), str):
+            names = _tag_names(misp_object)
+            for attribute in misp_object.get("Attribute") or []:
+                if isinstance(attribute, dict):
+                    names.extend(_tag_names(attribute))
+            found[misp_object["uuid"]] = names
+    return found
+
+
+_RELIABILITY = 'admiralty-scale:source-reliability="'
+_CREDIBILITY = 'admiralty-scale:information-credibility="'
+
+
+def _graded(obj: dict[str, Any], tag_names: Sequence[str]) -> dict[str, Any]:
+    """``obj`` graded by the MISP ``admiralty-scale`` tags among ``tag_names`` (the last of
+    each scale wins: an attribute's come after its event's), flagged OSINT by any
+    ``osint:`` tag; as it is when there are none."""
+    reliability = credibility = None
+    osint = False
+    for name in tag_names:
+        text = name.strip()
+        if text.startswith(_RELIABILITY):
+            reliability = text.removeprefix(_RELIABILITY).rstrip('"').upper()
+        elif text.startswith(_CREDIBILITY):
+            credibility = text.removeprefix(_CREDIBILITY).rstrip('"')
+        elif text.lower().startswith("osint:"):
+            osint = True
+    if reliability and credibility:
+        try:
+            return grade(obj, "admiralty", reliability, credibility, osint=osint or None)
+        except GradingError:
+            pass  # a value off the scale grades nothing; the tag stays a label
+    return mark_osint(obj) if osint else obj
 
 
 def organisation_identity(organisation: Mapping[str, Any]) -> dict[str, Any]:
