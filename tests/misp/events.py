@@ -16,8 +16,8 @@ from pymisp import (
     MISPSharingGroup,
 )
 
-# 1 March 2026, 00:00 UTC: every timestamp of the events below.
-STAMP = 1772323200
+# 1 March 2026, 09:00 UTC: every timestamp of the events below (published that day).
+STAMP = 1772355600
 ORGC = {"name": "CERT-Sahel", "uuid": "11111111-2222-4333-8444-555555555555"}
 ORGC_IDENTITY = f"identity--{ORGC['uuid']}"
 
@@ -30,7 +30,7 @@ def _stamped(event: MISPEvent) -> dict[str, Any]:
     """The event's JSON as MISP exports it, every element with its timestamp."""
     data: dict[str, Any] = orjson.loads(event.to_json())
     data["timestamp"] = str(STAMP)
-    data["publish_timestamp"] = str(STAMP)
+    data["publish_timestamp"] = str(STAMP + 600)  # published ten minutes later
     for attribute in data.get("Attribute", []):
         attribute["timestamp"] = str(STAMP)
     for misp_object in data.get("Object", []):

@@ -563,8 +563,9 @@ def stix_to_misp(
     distribution: int = YOUR_ORGANISATION,
 ) -> list[dict[str, Any]]:
     """MISP events (``{"Event": {...}}`` each) of STIX objects, by misp-stix: one event per
-    report or grouping, or one event for objects in none. ``organisation`` is the ``Orgc``
-    of each event; ``distribution`` the MISP distribution of what is made (default: your
+    report or grouping, or one event for objects in none. The ``Orgc`` of an event is the
+    author of its report (or grouping) when that identity is among ``objects``, else
+    ``organisation``; ``distribution`` the MISP distribution of what is made (default: your
     organisation only: what a partner's MISP gets from Diapason stays in that
     organisation). ``bundle_name`` makes the uuid of an event made of objects in no report
     (the same name, the same uuid)."""
@@ -605,13 +606,15 @@ def stix_to_misp(
     made = parser.misp_events
     events: list[MISPEvent] = made if isinstance(made, list) else [made]
     by_id = {str(obj.get("id")): obj for obj in objects}
-    orgc = MISPOrganisation()
-    orgc.from_dict(name=organisation.name, uuid=organisation.uuid)
     answer = []
     for event in events:
+        container = by_id.get(f"report--{event.uuid}") or by_id.get(f"grouping--{event.uuid}")
+        creator = by_id.get(str((container or {}).get("created_by_ref")))
+        chosen = Organisation.of_identity(creator, "") if creator else organisation
+        orgc = MISPOrganisation()
+        orgc.from_dict(name=chosen.name, uuid=chosen.uuid)
         event.Orgc = orgc
         event.distribution = distribution
-        container = by_id.get(f"report--{event.uuid}") or by_id.get(f"grouping--{event.uuid}")
         for tag in _diapason_tags(container):
             event.add_tag(tag)
         _settle_dates(event, container, kept)
