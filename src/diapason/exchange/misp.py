@@ -579,6 +579,7 @@ def stix_to_misp(
         for obj in objects
         if obj.get("type") not in ("marking-definition", "extension-definition")
     ]
+    kept = _complete(kept)
     if not kept:
         return []
     for obj in kept:
@@ -624,6 +625,32 @@ def stix_to_misp(
             element.force_timestamp = True
         answer.append({"Event": orjson.loads(event.to_json())})
     return answer
+
+
+def _complete(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What misp-stix can convert of ``objects`` when some of what they refer to is not
+    among them (a feed holds what was released, and observables are not, having no
+    author): observed-data missing one of its observables is left out (its indicator
+    carries the values), so are relationships missing an end, and reports and groupings
+    refer only to what is there."""
+    present = {str(obj.get("id")) for obj in objects}
+    kept = [
+        obj
+        for obj in objects
+        if obj.get("type") != "observed-data"
+        or all(ref in present for ref in obj.get("object_refs") or [])
+    ]
+    present = {str(obj.get("id")) for obj in kept}
+    complete = []
+    for obj in kept:
+        if obj.get("type") in ("relationship", "sighting") and any(
+            isinstance(obj.get(key), str) and obj[key] not in present for key in _RELATIONSHIP_ENDS
+        ):
+            continue
+        if obj.get("type") in ("report", "grouping", "note", "opinion"):
+            obj = {**obj, "object_refs": [r for r in obj.get("object_refs") or [] if r in present]}
+        complete.append(obj)
+    return complete
 
 
 def _diapason_tags(container: Mapping[str, Any] | None) -> list[str]:
