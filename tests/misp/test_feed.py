@@ -24,10 +24,10 @@ GRADED = (
 )
 
 
-def own_event(node: Node) -> dict[str, Any]:
+def own_event(node: Node, number: int = 1) -> dict[str, Any]:
     """An event this node's own MISP made (its Orgc is the node's identity), TLP:GREEN and
     graded: released, but for its tlp:red attribute and the one for the organisation only."""
-    data = phishing_event(number=1, tags=GRADED)
+    data = phishing_event(number=number, tags=GRADED)
     identity = node.identity_id
     assert identity is not None
     data["Event"]["Orgc"] = {"name": "Rabat", "uuid": identity.partition("--")[2]}
@@ -107,6 +107,15 @@ def test_a_partner_pulls_what_was_released_to_it(tmp_path: Path) -> None:
         assert admin.status_code == 403
         assert admin.json() == {"error": "only a partner node's account reads the MISP feed"}
         assert get(server, "..%2Fmanifest.json", token).status_code == 404
+
+        # A new event released while the node serves: in the next pull.
+        node = Node.open(load_settings(data, environ={}, sync_interval=0))
+        try:
+            load(node, own_event(node, number=3))
+            node.ledger.run("tests")
+        finally:
+            node.close()
+        assert sorted(get(server, "manifest.json", token).json()) == [uuid_of(1), uuid_of(3)]
     finally:
         server.stop()
 
@@ -118,6 +127,7 @@ def test_a_partner_pulls_what_was_released_to_it(tmp_path: Path) -> None:
             "/misp/feed/manifest.json",
             f"/misp/feed/{uuid_of(1)}.json",
             "/misp/feed/hashes.csv",
+            "/misp/feed/manifest.json",
         ]
         event_entry = disclosed[1]
         assert f"report--{uuid_of(1)}" in event_entry.object_ids

@@ -16,6 +16,7 @@ audited and answered ``{"error": "<one line>"}``, through the one request pipeli
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,7 +27,7 @@ from starlette.routing import Route
 
 from diapason.accounts import User
 from diapason.exchange.collections import EntryFilter
-from diapason.exchange.misp import Organisation, feed_bundle_name, stix_to_misp, to_feed
+from diapason.exchange.misp import MispError, Organisation, feed_bundle_name, stix_to_misp, to_feed
 from diapason.exchange.partners import Partner
 from diapason.http.pipeline import Credentials, Pipeline, Refused, Trail, json_error
 from diapason.node import Node
@@ -62,6 +63,9 @@ class MispFeed:
         self.trail = Trail(node.audit, "api", denial_status=True)
         self.credentials = Credentials(node.authenticator, self.trail)
         self.pipeline = Pipeline[Reader](self._admit, json_error, self._refused)
+        # Each partner's feed as last made, with what its outbox was then.
+        self._feeds: dict[str, tuple[tuple[int, int], Feed]] = {}
+        self._lock = threading.Lock()
 
     def routes(self) -> list[Route]:
         return [
@@ -86,6 +90,36 @@ class MispFeed:
         return Reader(partner, user)
 
     def feed(self, partner: Partner) -> Feed:
+        """The partner's feed, made again only when its outbox changed since the last pull
+        (a MISP pulls the manifest, then each event: one conversion serves them all)."""
+        key = self._outbox_key(partner)
+        with self._lock:
+            held = self._feeds.get(partner.name)
+            if held is not None and held[0] == key:
+                return held[1]
+        try:
+            made = self._make(partner)
+        except MispError as error:
+            raise Refused(500, f"the MISP feed could not be made: {error}") from None
+        with self._lock:
+            self._feeds[partner.name] = (key, made)
+        return made
+
+    def _outbox_key(self, partner: Partner) -> tuple[int, int]:
+        """What tells the outbox changed: how many latest versions it lists, the last one."""
+        count = last = 0
+        after = 0
+        while True:
+            page = self.node.collections.page(
+                partner.outbox, EntryFilter(), after=after, limit=10_000, with_content=False
+            )
+            count += len(page.entries)
+            if page.entries:
+                last = after = page.entries[-1][0]
+            if not page.more or not page.entries:
+                return count, last
+
+    def _make(self, partner: Partner) -> Feed:
         """The partner's feed, from the latest versions of its outbox."""
         objects: list[dict[str, Any]] = []
         after = 0
