@@ -18,12 +18,12 @@ import time
 from pathlib import Path
 
 import orjson
+from tests.misp.events import phishing_event
 
 from benchmarks.common import positive
 from diapason.node import Node, init_node
 from diapason.settings import load_settings
 from diapason.web.misp_feed import MispFeed
-from tests.misp.events import phishing_event
 
 GRADED = (
     "tlp:green",
