@@ -20,7 +20,6 @@ from diapason.exchange.misp import (
     Organisation,
     event_to_stix,
     feed_size,
-    is_feed_folder,
     looks_like_misp,
     misp_events,
     read_misp_feed,
@@ -51,12 +50,10 @@ class Sources:
 
     def objects(self, path: Path, input_format: str) -> list[Any]:
         """The objects of ``path`` to import (``input_format``: auto, stix or misp)."""
-        if is_feed_folder(path) and input_format != "stix":
+        if path.is_dir():  # import_sources gives folders that are MISP feeds only
             return self._convert(
                 path, read_misp_feed(path, self.limit), feed_size(path, self.limit)
             )
-        if path.is_dir():
-            raise MispError(f"{path}: a folder without manifest.json is not a MISP feed")
         parsed = parse_json(read_limited(path, self.limit), str(path))
         if input_format == "misp" or (input_format == "auto" and looks_like_misp(parsed)):
             events = misp_events(parsed, str(path))

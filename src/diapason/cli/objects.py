@@ -67,7 +67,7 @@ def import_command(
     refused, nothing of it is written. Importing the same input twice changes nothing.
     Exit code 1 if any file or object was refused.
     """
-    files = list(import_sources(paths))
+    files = list(import_sources(paths, input_format))
     if not files:
         raise click.UsageError("no bundle files found in the paths given")
     failed_files: list[str] = []
@@ -107,11 +107,11 @@ def import_command(
         sys.exit(1)
 
 
-def import_sources(paths: tuple[Path, ...]) -> Iterator[Path]:
+def import_sources(paths: tuple[Path, ...], input_format: str) -> Iterator[Path]:
     """The files to import, in a stable order; a MISP feed folder (with its manifest.json)
-    is one source, read whole."""
+    is one source, read whole (unless STIX only is asked for)."""
     for path in paths:
-        if is_feed_folder(path):
+        if input_format != "stix" and is_feed_folder(path):
             yield path
         else:
             yield from bundle_files([path])
