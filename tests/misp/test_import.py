@@ -186,6 +186,34 @@ def test_bad_events_are_refused_precisely(data: Any, message: str) -> None:
     assert str(raised.value).startswith("bad.json")
 
 
+def _attribute(event: dict[str, Any], **changes: Any) -> None:
+    event["Attribute"][0] = {**event["Attribute"][0], **changes}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda e: e["Attribute"].append("x"), "Error loading Event"),
+        (lambda e: e["Attribute"].append({"uuid": uuid_of(0xFF), "value": "x"}), "'type'"),
+        (lambda e: _attribute(e, value=5), "Error validating Attribute"),
+        (lambda e: _attribute(e, type="no-such-type"), "no-such-type is invalid"),
+        (lambda e: e.__setitem__("timestamp", "yesterday"), "invalid literal for int()"),
+        (lambda e: e.__setitem__("SharingGroup", "junk"), "MISPSharingGroup"),
+        (lambda e: e["Tag"].append("tlp:red"), "Event.Tag[3]: expected {'name'"),
+        (lambda e: _attribute(e, Tag=[{"name": 5}]), "Event.Attribute[0].Tag[0]: expected"),
+    ],
+)
+def test_what_misp_stix_would_skip_refuses_the_event(change: Any, message: str) -> None:
+    """PyMISP and misp-stix leave out what they cannot read and only log it: here the whole
+    event is refused, saying what, never imported with a part (a tlp:red tag) missing."""
+    data = phishing_event()
+    change(data["Event"])
+    with pytest.raises(MispError) as raised:
+        convert(data)
+    assert str(raised.value).startswith(f"test.json (event {uuid_of(1)})")
+    assert message in str(raised.value)
+
+
 # -- the command line ---------------------------------------------------------------------
 
 

@@ -112,15 +112,17 @@ def node_organisation(node: Node) -> Organisation:
     return Organisation.of_identity(stored.object if stored else None, node.settings.node_name)
 
 
-def export_misp(node: Node, objects: list[dict[str, Any]], distribution: int) -> Any:
-    """MISP event JSON of ``objects``: one ``{"Event": ...}``, or ``{"response": [...]}``
-    for several events."""
-    events = stix_to_misp(
+def export_misp(
+    node: Node, objects: list[dict[str, Any]], distribution: int
+) -> tuple[Any, list[str]]:
+    """MISP event JSON of ``objects`` (one ``{"Event": ...}``, or ``{"response": [...]}``
+    for several events), and what misp-stix said it could not convert."""
+    made = stix_to_misp(
         objects,
         node_organisation(node),
         bundle_name=f"export:{node.identity_id}",
         distribution=distribution,
     )
-    if len(events) == 1:
-        return events[0]
-    return {"response": events}
+    if len(made.events) == 1:
+        return made.events[0], made.problems
+    return {"response": made.events}, made.problems

@@ -342,11 +342,10 @@ def export_command(
                     persons += 1
                 exported.append(stored.object)
             progress.update(task, total=len(exported), completed=len(exported))
-        document = (
-            export_misp(node, exported, misp_distribution)
-            if output_format == "misp"
-            else make_bundle(exported)
-        )
+        problems: list[str] = []
+        document: Any = make_bundle(exported)
+        if output_format == "misp":
+            document, problems = export_misp(node, exported, misp_distribution)
         data = orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
         details: dict[str, Any] = {
             "output": str(output) if output else "stdout",
@@ -354,6 +353,8 @@ def export_command(
         }
         if output_format == "misp":
             details["format"] = "misp"
+            if problems:
+                details["not_converted"] = len(problems)
         if persons:
             details.update(personal_data=True, persons=persons)
         if left_out:
@@ -361,6 +362,8 @@ def export_command(
         node.audit.append(
             actor(), "export", [obj["id"] for obj in exported], reason=reason, details=details
         )
+    for problem in problems[:20]:
+        stderr.print(f"[yellow]not converted by misp-stix:[/yellow] {escape(problem)}")
     if left_out:
         stderr.print(
             f"{plural(left_out, 'record')} about persons left out: give --reason (why they are "

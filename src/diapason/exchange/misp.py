@@ -28,8 +28,10 @@ Nothing here reads the store or writes anything: the callers (``diapason import`
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -51,6 +53,41 @@ from diapason.domain.timestamps import parse_timestamp, stix_timestamp
 
 # misp-stix logs a warning on every bundle it recognises as MISP's own: noise on a terminal.
 logging.getLogger("misp_stix_converter").setLevel(logging.ERROR)
+
+
+class _Heard(logging.Handler):
+    """What PyMISP and misp-stix log in this thread while it converts: they skip what they
+    cannot read (an attribute without a type, a timestamp that is no number) and only say
+    so in their logs. Diapason turns what they say into errors."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.thread = threading.get_ident()
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.messages.append(record.getMessage()[:300])
+
+
+@contextmanager
+def _listening() -> Iterator[_Heard]:
+    heard = _Heard()
+    loggers = [logging.getLogger(name) for name in ("pymisp", "misp_stix_converter")]
+    for logger in loggers:
+        logger.addHandler(heard)
+    try:
+        yield heard
+    finally:
+        for logger in loggers:
+            logger.removeHandler(heard)
+
+
+def _parser_errors(parser: Any) -> list[str]:
+    """The errors misp-stix recorded (``errors``: lists of messages by identifier)."""
+    found = getattr(parser, "errors", None) or {}
+    return [f"{key}: {message}" for key, messages in found.items() for message in messages]
+
 
 MANIFEST = "manifest.json"
 
@@ -147,7 +184,29 @@ def _checked(event: Any, origin: str) -> MispEvent:
     for key in ("Attribute", "Object", "Tag", "Galaxy"):
         if key in event and not isinstance(event[key], list):
             raise MispError(f"{where}: Event.{key}: expected a list")
+    # A tag misread would be a marking lost (a tlp:red dropped): every one is checked.
+    _check_tags(event, f"{where}: Event")
+    for position, attribute in enumerate(event.get("Attribute") or []):
+        _check_tags(attribute, f"{where}: Event.Attribute[{position}]")
+    for position, misp_object in enumerate(event.get("Object") or []):
+        _check_tags(misp_object, f"{where}: Event.Object[{position}]")
+        inner = misp_object.get("Attribute") if isinstance(misp_object, dict) else None
+        for index, attribute in enumerate(inner or []):
+            _check_tags(attribute, f"{where}: Event.Object[{position}].Attribute[{index}]")
     return MispEvent(where, event)
+
+
+def _check_tags(element: Any, where: str) -> None:
+    if not isinstance(element, dict):
+        return  # misp-stix's own complaint names it (see event_to_stix)
+    tags = element.get("Tag")
+    if tags is None:
+        return
+    if not isinstance(tags, list):
+        raise MispError(f"{where}.Tag: expected a list")
+    for position, tag in enumerate(tags):
+        if not isinstance(tag, dict) or not isinstance(tag.get("name"), str):
+            raise MispError(f"{where}.Tag[{position}]: expected {{'name': '<tag>'}}")
 
 
 def read_misp_file(path: Path, max_bytes: int) -> list[MispEvent]:
@@ -348,11 +407,18 @@ def event_to_stix(
 
     event = _with_timestamps(item.event)
     parser = MISPtoSTIX21Parser()
-    try:
-        parser.parse_misp_event({"Event": event})
-        converted = [orjson.loads(obj.serialize()) for obj in parser.stix_objects]
-    except Exception as error:  # misp-stix raises many kinds; each one is this event's
-        raise MispError(f"{item.origin}: misp-stix could not convert it: {error}") from None
+    with _listening() as heard:
+        try:
+            parser.parse_misp_event({"Event": event})
+            converted = [orjson.loads(obj.serialize()) for obj in parser.stix_objects]
+        except Exception as error:  # misp-stix raises many kinds; each one is this event's
+            raise MispError(f"{item.origin}: misp-stix could not convert it: {error}") from None
+    skipped = [*heard.messages, *_parser_errors(parser)]
+    if skipped:
+        # Nothing of an event is imported when part of it would be left out unsaid.
+        raise MispError(
+            f"{item.origin}: misp-stix could not convert all of it: " + "; ".join(skipped[:5])
+        )
     orgc = event["Orgc"]
     author = f"identity--{orgc['uuid']}"
     markings = _event_markings(event, partners)
@@ -555,13 +621,21 @@ def _definitions_for(objects: Sequence[Mapping[str, Any]]) -> list[dict[str, Any
 _PAP_TAGS = {marking_id: f"PAP:{level.upper()}" for level, marking_id in PAP_IDS.items()}
 
 
+@dataclass(frozen=True)
+class MispExport:
+    """MISP events made of STIX objects, and what misp-stix said it could not convert."""
+
+    events: list[dict[str, Any]]
+    problems: list[str]
+
+
 def stix_to_misp(
     objects: Sequence[Mapping[str, Any]],
     organisation: Organisation,
     *,
     bundle_name: str = "diapason",
     distribution: int = YOUR_ORGANISATION,
-) -> list[dict[str, Any]]:
+) -> MispExport:
     """MISP events (``{"Event": {...}}`` each) of STIX objects, by misp-stix: one event per
     report or grouping, or one event for objects in none. The ``Orgc`` of an event is the
     author of its report (or grouping) when that identity is among ``objects``, else
@@ -581,7 +655,7 @@ def stix_to_misp(
     ]
     kept = _complete(kept)
     if not kept:
-        return []
+        return MispExport([], [])
     for obj in kept:
         # Markings other than TLP are Diapason's: tags of their own, after conversion.
         refs = [ref for ref in obj.get("object_marking_refs") or [] if ref in TLP_BY_ID]
@@ -596,14 +670,17 @@ def stix_to_misp(
         "objects": [*kept, *_definitions_for(kept)],
     }
     from_misp = is_stix2_from_misp(content["objects"])
-    try:
-        invalid: dict[str, Any] = {}
-        bundle = load_stix2_content(content, invalid)
-        parser: Any = InternalSTIX2toMISPParser() if from_misp else ExternalSTIX2toMISPParser()
-        parser.load_stix_bundle(bundle, invalid_objects=invalid)
-        parser.parse_stix_bundle(distribution=distribution, single_event=False)
-    except Exception as error:
-        raise MispError(f"misp-stix could not convert the objects: {error}") from None
+    with _listening() as heard:
+        try:
+            invalid: dict[str, Any] = {}
+            bundle = load_stix2_content(content, invalid)
+            parser: Any = InternalSTIX2toMISPParser() if from_misp else ExternalSTIX2toMISPParser()
+            parser.load_stix_bundle(bundle, invalid_objects=invalid)
+            parser.parse_stix_bundle(distribution=distribution, single_event=False)
+        except Exception as error:
+            raise MispError(f"misp-stix could not convert the objects: {error}") from None
+    problems = [*heard.messages, *_parser_errors(parser)]
+    problems.extend(f"{key}: not loaded by misp-stix" for key in invalid)
     made = parser.misp_events
     events: list[MISPEvent] = made if isinstance(made, list) else [made]
     by_id = {str(obj.get("id")): obj for obj in objects}
@@ -624,7 +701,7 @@ def stix_to_misp(
         for element in [event, *event.attributes, *event.objects]:
             element.force_timestamp = True
         answer.append({"Event": orjson.loads(event.to_json())})
-    return answer
+    return MispExport(answer, problems)
 
 
 def _complete(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ audited and answered ``{"error": "<one line>"}``, through the one request pipeli
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from dataclasses import dataclass, field
@@ -31,6 +32,8 @@ from diapason.exchange.misp import MispError, Organisation, feed_bundle_name, st
 from diapason.exchange.partners import Partner
 from diapason.http.pipeline import Credentials, Pipeline, Refused, Trail, json_error
 from diapason.node import Node
+
+log = logging.getLogger("diapason.misp")
 
 FEED_PATH = "/misp/feed"
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -138,7 +141,10 @@ class MispFeed:
             identity.object if identity else None, node.settings.node_name
         )
         name = feed_bundle_name(node.identity_id or "", partner.name)
-        events = stix_to_misp(objects, organisation, bundle_name=name)
+        made = stix_to_misp(objects, organisation, bundle_name=name)
+        for problem in made.problems[:20]:
+            log.warning("MISP feed of %s: not converted by misp-stix: %s", partner.name, problem)
+        events = made.events
         in_containers: set[str] = set()
         for obj in objects:
             if obj.get("type") in ("report", "grouping"):
