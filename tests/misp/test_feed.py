@@ -13,7 +13,7 @@ import pytest
 
 from diapason.exchange.misp import event_to_stix, misp_events
 from diapason.node import Node, init_node
-from diapason.settings import load_settings
+from diapason.settings import Settings, load_settings
 from tests.misp.events import phishing_event, uuid_of
 from tests.taxii.servers import Server
 
@@ -51,9 +51,13 @@ def get(server: Server, path: str, token: str | None) -> httpx.Response:
 
 
 @pytest.mark.slow
-def test_a_partner_pulls_what_was_released_to_it(tmp_path: Path) -> None:
+def test_a_partner_pulls_what_was_released_to_it(tmp_path: Path, database_url: str) -> None:
     data = tmp_path / "rabat"
-    node, initialised = init_node(load_settings(data, environ={}, sync_interval=0), "tests")
+
+    def settings() -> Settings:
+        return load_settings(data, environ={}, database_url=database_url, sync_interval=0)
+
+    node, initialised = init_node(settings(), "tests")
     assert initialised is not None
     admin_token = initialised.token.secret
     try:
@@ -64,7 +68,6 @@ def test_a_partner_pulls_what_was_released_to_it(tmp_path: Path) -> None:
         # A third party's event, TLP:GREEN and graded: not ours to give.
         load(node, phishing_event(number=2, tags=GRADED))
         node.ledger.run("tests")
-        database_url = node.settings.database_url.reveal()
     finally:
         node.close()
 
@@ -109,7 +112,7 @@ def test_a_partner_pulls_what_was_released_to_it(tmp_path: Path) -> None:
         assert get(server, "..%2Fmanifest.json", token).status_code == 404
 
         # A new event released while the node serves: in the next pull.
-        node = Node.open(load_settings(data, environ={}, sync_interval=0))
+        node = Node.open(settings())
         try:
             load(node, own_event(node, number=3))
             node.ledger.run("tests")
@@ -119,7 +122,7 @@ def test_a_partner_pulls_what_was_released_to_it(tmp_path: Path) -> None:
     finally:
         server.stop()
 
-    node = Node.open(load_settings(data, environ={}))
+    node = Node.open(settings())
     try:
         disclosed = node.audit.entries(actor="paris", action="disclose", limit=100)
         paths = [entry.details.get("misp_feed") for entry in disclosed]
