@@ -24,6 +24,7 @@ from diapason.exchange.misp import (
     MispError,
     distribution_sharing,
     event_to_stix,
+    looks_like_misp,
     misp_events,
     tag_marking,
 )
@@ -184,6 +185,18 @@ def test_bad_events_are_refused_precisely(data: Any, message: str) -> None:
         misp_events(data, "bad.json")
     assert message in str(raised.value)
     assert str(raised.value).startswith("bad.json")
+
+
+def test_every_form_of_misp_json_is_read() -> None:
+    one, two = phishing_event(number=1), phishing_event(number=2)
+    assert [e.uuid for e in misp_events(one, "a")] == [uuid_of(1)]
+    assert [e.uuid for e in misp_events({"response": [one, two]}, "b")] == [uuid_of(1), uuid_of(2)]
+    assert [e.uuid for e in misp_events([one, two], "c")] == [uuid_of(1), uuid_of(2)]
+    assert looks_like_misp({"response": []}) and looks_like_misp([one])
+    bundle = {"type": "bundle", "id": "bundle--" + uuid_of(9), "objects": []}
+    assert not looks_like_misp(bundle) and not looks_like_misp([])
+    with pytest.raises(MispError, match="not MISP event JSON"):
+        misp_events(bundle, "bundle.json")
 
 
 def _attribute(event: dict[str, Any], **changes: Any) -> None:
