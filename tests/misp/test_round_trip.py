@@ -12,6 +12,7 @@ import pytest
 from diapason.domain.extensions import TLP_2_0_IDS
 from diapason.node import init_node
 from diapason.settings import load_settings
+from tests.builders import PERSON
 from tests.misp.events import ORGC, phishing_event, uuid_of
 from tests.misp.test_import import diapason, node_folder, stored  # noqa: F401  (a fixture)
 
@@ -91,3 +92,30 @@ def test_an_event_survives_import_and_export(node_folder: Path, tmp_path: Path) 
     second_held = stored(second)
     assert first_ids <= set(second_held)
     assert TLP_2_0_IDS["red"] in second_held[f"report--{original['uuid']}"]["object_marking_refs"]
+
+
+@pytest.mark.slow
+def test_misp_export_follows_the_persons_rule_and_is_audited(
+    node_folder: Path,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    source = tmp_path / "event.json"
+    source.write_bytes(orjson.dumps(phishing_event()))
+    person = tmp_path / "person.json"
+    person.write_bytes(
+        orjson.dumps({"type": "bundle", "id": "bundle--" + uuid_of(0x99), "objects": [PERSON]})
+    )
+    assert diapason(node_folder, "import", str(source), str(person)).returncode == 0
+
+    out = tmp_path / "out.json"
+    done = diapason(node_folder, "export", "--format", "misp", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    assert "1 record about persons left out" in done.stderr
+    assert PERSON["name"] not in out.read_text()
+
+    listed = diapason(node_folder, "audit", "list", "--json", "--action", "export")
+    (entry,) = orjson.loads(listed.stdout)
+    assert entry["details"]["format"] == "misp"
+    assert entry["details"]["persons_left_out"] == 1
+    assert f"report--{uuid_of(1)}" in entry["object_ids"]
+    assert PERSON["id"] not in entry["object_ids"]
