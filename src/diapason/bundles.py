@@ -30,11 +30,6 @@ def parse_json(data: bytes, origin: str) -> Any:
         raise BundleError(f"{origin}: not valid JSON: {error}") from None
 
 
-def parse_bundle(data: bytes, origin: str) -> list[Any]:
-    """The ``objects`` of a bundle given as JSON bytes (objects themselves unchecked)."""
-    return bundle_objects(parse_json(data, origin), origin)
-
-
 def bundle_objects(parsed: Any, origin: str) -> list[Any]:
     """The ``objects`` of a parsed bundle (objects themselves unchecked)."""
     if not isinstance(parsed, dict):
@@ -60,11 +55,6 @@ def read_limited(path: Path, max_bytes: int) -> bytes:
         return path.read_bytes()
     except OSError as error:
         raise BundleError(f"{path}: cannot be read: {error.strerror}") from None
-
-
-def read_bundle(path: Path, max_bytes: int) -> list[Any]:
-    """Read one bundle file, refusing files over ``max_bytes`` before loading them."""
-    return parse_bundle(read_limited(path, max_bytes), str(path))
 
 
 def bundle_files(paths: Iterable[Path]) -> Iterator[Path]:
