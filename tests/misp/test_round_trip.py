@@ -10,10 +10,11 @@ import orjson
 import pytest
 
 from diapason.domain.extensions import TLP_2_0_IDS
+from diapason.exchange.misp import Organisation, event_to_stix, misp_events, stix_to_misp
 from diapason.node import init_node
 from diapason.settings import load_settings
-from tests.builders import PERSON
-from tests.misp.events import ORGC, phishing_event, uuid_of
+from tests.builders import PERSON, sdo
+from tests.misp.events import ORGC, ORGC_IDENTITY, phishing_event, uuid_of
 from tests.misp.test_import import diapason, node_folder, stored  # noqa: F401  (a fixture)
 
 
@@ -119,3 +120,30 @@ def test_misp_export_follows_the_persons_rule_and_is_audited(
     assert entry["details"]["persons_left_out"] == 1
     assert f"report--{uuid_of(1)}" in entry["object_ids"]
     assert PERSON["id"] not in entry["object_ids"]
+
+
+def test_objects_in_no_report_make_one_more_event() -> None:
+    """misp-stix, given reports, leaves out what none holds: it goes into an event of its
+    own, whose uuid the bundle name fixes."""
+    made = [
+        obj
+        for number in (1, 2)
+        for obj in event_to_stix(misp_events(phishing_event(number=number), "x")[0])
+    ]
+    loose = sdo(
+        "indicator",
+        pattern="[domain-name:value = 'loose.example']",
+        pattern_type="stix",
+        valid_from="2026-01-01T00:00:00.000Z",
+        created_by_ref=ORGC_IDENTITY,
+    )
+    organisation = Organisation("Rabat", uuid_of(0x77))
+    converted = stix_to_misp([*made, loose], organisation, bundle_name="b")
+    assert converted.problems == []
+    events = [e["Event"] for e in converted.events]
+    assert [e["uuid"] for e in events[:2]] == [uuid_of(1), uuid_of(2)]
+    assert "loose.example" in orjson.dumps(events[2]).decode()
+    again = stix_to_misp([*made, loose], organisation, bundle_name="b")
+    assert again.events[2]["Event"]["uuid"] == events[2]["uuid"]
+    # The organisations alone make no event.
+    assert stix_to_misp([made[0]], organisation).events == []

@@ -637,25 +637,19 @@ def stix_to_misp(
     distribution: int = YOUR_ORGANISATION,
 ) -> MispExport:
     """MISP events (``{"Event": {...}}`` each) of STIX objects, by misp-stix: one event per
-    report or grouping, or one event for objects in none. The ``Orgc`` of an event is the
-    author of its report (or grouping) when that identity is among ``objects``, else
+    report or grouping, and one more for the objects in none (misp-stix, given reports,
+    would leave those out: they are converted on their own). The ``Orgc`` of an event is
+    the author of its report (or grouping) when that identity is among ``objects``, else
     ``organisation``; ``distribution`` the MISP distribution of what is made (default: your
     organisation only: what a partner's MISP gets from Diapason stays in that
-    organisation). ``bundle_name`` makes the uuid of an event made of objects in no report
-    (the same name, the same uuid)."""
-    from misp_stix_converter import ExternalSTIX2toMISPParser, InternalSTIX2toMISPParser
-    from misp_stix_converter.tools.stix2_loading_helpers import load_stix2_content
-    from misp_stix_converter.tools.stix2_to_misp_helpers import is_stix2_from_misp
-    from pymisp import MISPEvent, MISPOrganisation
-
+    organisation). ``bundle_name`` makes the uuid of the event of objects in no report (the
+    same name, the same uuid)."""
     kept = [
         dict(obj)
         for obj in objects
         if obj.get("type") not in ("marking-definition", "extension-definition")
     ]
     kept = _complete(kept)
-    if not kept:
-        return MispExport([], [])
     for obj in kept:
         # Markings other than TLP are Diapason's: tags of their own, after conversion.
         refs = [ref for ref in obj.get("object_marking_refs") or [] if ref in TLP_BY_ID]
@@ -663,11 +657,69 @@ def stix_to_misp(
         obj.pop("object_marking_refs", None)
         if refs:
             obj["object_marking_refs"] = refs
-    bundle_id = f"bundle--{uuid.uuid5(_NAMESPACE, bundle_name)}"
+    inside, loose = _by_container(kept)
+    by_id = {str(obj.get("id")): obj for obj in objects}
+    answer: list[dict[str, Any]] = []
+    problems: list[str] = []
+    for group in (inside, loose):
+        if not group:
+            continue
+        events, said = _convert(
+            group, f"bundle--{uuid.uuid5(_NAMESPACE, bundle_name)}", distribution
+        )
+        problems.extend(said)
+        for event in events:
+            container = by_id.get(f"report--{event.uuid}") or by_id.get(f"grouping--{event.uuid}")
+            creator = by_id.get(str((container or {}).get("created_by_ref")))
+            chosen = Organisation.of_identity(creator, "") if creator else organisation
+            answer.append(_finished(event, chosen, container, group, distribution))
+    return MispExport(answer, problems)
+
+
+def _by_container(
+    objects: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The objects that make the events of reports and groupings (those and what they
+    hold, with the relationships between what they hold), and the others with their
+    authors. Identities are who wrote, not what was said: they go with what they wrote,
+    and never make an event alone (it would tell a MISP nothing)."""
+    containers = [obj for obj in objects if obj.get("type") in ("report", "grouping")]
+    held = {str(obj["id"]) for obj in containers}
+    for container in containers:
+        held.update(container.get("object_refs") or [])
+    identities = {str(obj["id"]): obj for obj in objects if obj.get("type") == "identity"}
+    inside, content = [], []
+    for obj in objects:
+        between = (
+            obj.get("type") == "relationship"
+            and {
+                obj.get("source_ref"),
+                obj.get("target_ref"),
+            }
+            <= held
+        )
+        if str(obj.get("id")) in held or between or (containers and obj.get("type") == "identity"):
+            inside.append(obj)
+        elif obj.get("type") != "identity":
+            content.append(obj)
+    if not content:
+        return inside, []
+    authors = {obj.get("created_by_ref") for obj in content}
+    return inside, [*content, *(obj for key, obj in identities.items() if key in authors)]
+
+
+def _convert(
+    objects: list[dict[str, Any]], bundle_id: str, distribution: int
+) -> tuple[list[Any], list[str]]:
+    """misp-stix's MISP events of ``objects`` (PyMISP ``MISPEvent``), and what it said."""
+    from misp_stix_converter import ExternalSTIX2toMISPParser, InternalSTIX2toMISPParser
+    from misp_stix_converter.tools.stix2_loading_helpers import load_stix2_content
+    from misp_stix_converter.tools.stix2_to_misp_helpers import is_stix2_from_misp
+
     content = {
         "type": "bundle",
         "id": bundle_id,
-        "objects": [*kept, *_definitions_for(kept)],
+        "objects": [*objects, *_definitions_for(objects)],
     }
     from_misp = is_stix2_from_misp(content["objects"])
     with _listening() as heard:
@@ -682,26 +734,32 @@ def stix_to_misp(
     problems = [*heard.messages, *_parser_errors(parser)]
     problems.extend(f"{key}: not loaded by misp-stix" for key in invalid)
     made = parser.misp_events
-    events: list[MISPEvent] = made if isinstance(made, list) else [made]
-    by_id = {str(obj.get("id")): obj for obj in objects}
-    answer = []
-    for event in events:
-        container = by_id.get(f"report--{event.uuid}") or by_id.get(f"grouping--{event.uuid}")
-        creator = by_id.get(str((container or {}).get("created_by_ref")))
-        chosen = Organisation.of_identity(creator, "") if creator else organisation
-        orgc = MISPOrganisation()
-        orgc.from_dict(name=chosen.name, uuid=chosen.uuid)
-        event.Orgc = orgc
-        event.distribution = distribution
-        for tag in _diapason_tags(container):
-            event.add_tag(tag)
-        _settle_dates(event, container, kept)
-        # The timestamps misp-stix gave (the objects' modified), not the time of writing:
-        # a MISP pulling a feed sees an event as changed only when it changed.
-        for element in [event, *event.attributes, *event.objects]:
-            element.force_timestamp = True
-        answer.append({"Event": orjson.loads(event.to_json())})
-    return MispExport(answer, problems)
+    return (made if isinstance(made, list) else [made]), problems
+
+
+def _finished(
+    event: Any,
+    organisation: Organisation,
+    container: Mapping[str, Any] | None,
+    objects: Sequence[Mapping[str, Any]],
+    distribution: int,
+) -> dict[str, Any]:
+    """A misp-stix event with its ``Orgc``, distribution, Diapason's tags and dates, as
+    MISP JSON."""
+    from pymisp import MISPOrganisation
+
+    orgc = MISPOrganisation()
+    orgc.from_dict(name=organisation.name, uuid=organisation.uuid)
+    event.Orgc = orgc
+    event.distribution = distribution
+    for tag in _diapason_tags(container):
+        event.add_tag(tag)
+    _settle_dates(event, container, objects)
+    # The timestamps misp-stix gave (the objects' modified), not the time of writing: a
+    # MISP pulling a feed sees an event as changed only when it changed.
+    for element in [event, *event.attributes, *event.objects]:
+        element.force_timestamp = True
+    return {"Event": orjson.loads(event.to_json())}
 
 
 def _complete(objects: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -212,5 +212,5 @@ def _carried(event_uuid: str, objects: list[dict[str, Any]], in_containers: set[
         identifier
         for identifier, obj in by_id.items()
         if identifier not in in_containers
-        and obj.get("type") not in ("marking-definition", "extension-definition")
+        and obj.get("type") not in ("marking-definition", "extension-definition", "identity")
     ]
