@@ -1,4 +1,5 @@
-"""MISP event JSON for ``diapason import`` and ``diapason export --format misp``.
+"""Reading each source of ``diapason import`` (STIX bundles, MISP event JSON, MISP feed
+folders), and the MISP JSON of ``diapason export --format misp``.
 
 The conversion is misp-stix's (``exchange/misp.py``); what is converted goes through the
 same checks and the same write as a STIX import.
