@@ -16,10 +16,10 @@ class BundleError(DiapasonError, ValueError):
     """A file or body that is not a readable STIX bundle; the message names it and says why."""
 
 
-def parse_bundle(data: bytes, origin: str) -> list[Any]:
-    """The ``objects`` of a bundle given as JSON bytes (objects themselves unchecked)."""
+def parse_json(data: bytes, origin: str) -> Any:
+    """JSON bytes parsed, or a ``BundleError`` naming ``origin`` and saying why not."""
     try:
-        parsed = orjson.loads(data)
+        return orjson.loads(data)
     except orjson.JSONDecodeError as error:
         try:
             data.decode("utf-8")
@@ -28,6 +28,10 @@ def parse_bundle(data: bytes, origin: str) -> list[Any]:
                 f"{origin}: not valid UTF-8 (byte {bad.start}: {bad.reason})"
             ) from None
         raise BundleError(f"{origin}: not valid JSON: {error}") from None
+
+
+def bundle_objects(parsed: Any, origin: str) -> list[Any]:
+    """The ``objects`` of a parsed bundle (objects themselves unchecked)."""
     if not isinstance(parsed, dict):
         raise BundleError(f"{origin}: not a STIX bundle (the JSON is not an object)")
     if parsed.get("type") != "bundle":
@@ -39,8 +43,8 @@ def parse_bundle(data: bytes, origin: str) -> list[Any]:
     return objects
 
 
-def read_bundle(path: Path, max_bytes: int) -> list[Any]:
-    """Read one bundle file, refusing files over ``max_bytes`` before loading them."""
+def read_limited(path: Path, max_bytes: int) -> bytes:
+    """The bytes of one file, refusing a file over ``max_bytes`` before loading it."""
     try:
         size = path.stat().st_size
         if size > max_bytes:
@@ -48,10 +52,9 @@ def read_bundle(path: Path, max_bytes: int) -> list[Any]:
                 f"{path}: {size:,} bytes, over the import limit of {max_bytes:,} "
                 "(DIAPASON_MAX_REQUEST_BYTES)"
             )
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as error:
         raise BundleError(f"{path}: cannot be read: {error.strerror}") from None
-    return parse_bundle(data, str(path))
 
 
 def bundle_files(paths: Iterable[Path]) -> Iterator[Path]:

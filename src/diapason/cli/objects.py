@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import Progress
 
-from diapason.bundles import BundleError, bundle_files, make_bundle, read_bundle
+from diapason.bundles import BundleError, bundle_files, make_bundle
 from diapason.cli.common import (
     actor,
     data_option,
@@ -28,10 +28,12 @@ from diapason.cli.common import (
     stderr,
     table,
 )
+from diapason.cli.misp import Sources, export_misp
 from diapason.domain.labels import labels
 from diapason.domain.protection import is_about_person
 from diapason.domain.stix import StixError
 from diapason.domain.timestamps import as_store_timestamp
+from diapason.exchange.misp import is_feed_folder
 from diapason.node import Node
 from diapason.store.interface import PutReport, Query, StoredObject
 
@@ -40,17 +42,32 @@ from diapason.store.interface import PutReport, Query, StoredObject
 @data_option
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @click.option("--source", default=None, help="Provenance recorded with the objects.")
+@click.option(
+    "--format",
+    "input_format",
+    type=click.Choice(["auto", "stix", "misp"]),
+    default="auto",
+    show_default=True,
+    help="STIX 2.1 bundles, or MISP event JSON (an event, a 'response' list, a feed "
+    "folder with its manifest.json); auto: told by each file's content.",
+)
 @json_option
 def import_command(
-    data_dir: Path | None, paths: tuple[Path, ...], source: str | None, as_json: bool
+    data_dir: Path | None,
+    paths: tuple[Path, ...],
+    source: str | None,
+    input_format: str,
+    as_json: bool,
 ) -> None:
-    """Import STIX 2.1 bundles: files, or folders searched for *.json.
+    """Import STIX 2.1 bundles or MISP events: files, or folders searched for *.json.
 
     Each object is checked on its own: refused objects are reported (position, id, field,
-    reason) and nothing of them is written; the others are written. Importing the same
-    bundle twice changes nothing. Exit code 1 if any file or object was refused.
+    reason) and nothing of them is written; the others are written. A MISP file or feed
+    is converted (misp-stix) and checked whole first: if any of its events or objects is
+    refused, nothing of it is written. Importing the same input twice changes nothing.
+    Exit code 1 if any file or object was refused.
     """
-    files = list(bundle_files(paths))
+    files = list(import_sources(paths, input_format))
     if not files:
         raise click.UsageError("no bundle files found in the paths given")
     failed_files: list[str] = []
@@ -61,9 +78,10 @@ def import_command(
         label = plural(len(files), "file")
         task = progress.add_task(label, total=len(files))
         batches = _Batches(node, source, progress, task, label)
+        sources = Sources(node, limit, progress)
         for path in files:
             try:
-                objects = read_bundle(path, limit)
+                objects = sources.objects(path, input_format)
             except BundleError as error:
                 failed_files.append(str(error))
                 stderr.print(f"[red]error:[/red] {escape(str(error))}")
@@ -74,6 +92,8 @@ def import_command(
         progress.update(task, completed=len(files))  # the shares' rounding, made whole
     totals = batches.report
     summary = {**_counts(totals), "files": len(files), "failed_files": failed_files}
+    if sources.events:
+        summary["misp_events"] = sources.events
     if as_json:
         print_json({**summary, "problems": batches.problems})
     else:
@@ -81,9 +101,20 @@ def import_command(
             f"{plural(len(files), 'file')}: {summary['written']:,} written, "
             f"{summary['unchanged']:,} unchanged, {summary['refused']:,} refused"
             + (f", {plural(len(failed_files), 'file')} unreadable" if failed_files else "")
+            + (f" ({plural(sources.events, 'MISP event')})" if sources.events else "")
         )
     if totals.refused or failed_files:
         sys.exit(1)
+
+
+def import_sources(paths: tuple[Path, ...], input_format: str) -> Iterator[Path]:
+    """The files to import, in a stable order; a MISP feed folder (with its manifest.json)
+    is one source, read whole (unless STIX only is asked for)."""
+    for path in paths:
+        if input_format != "stix" and is_feed_folder(path):
+            yield path
+        else:
+            yield from bundle_files([path])
 
 
 def _counts(report: PutReport) -> dict[str, int]:
@@ -253,6 +284,22 @@ def _iterate(node: Node, query: Query) -> Iterator[StoredObject]:
     help="Why this export is made (recorded in the audit); records about persons are "
     "exported only with a reason.",
 )
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["stix", "misp"]),
+    default="stix",
+    show_default=True,
+    help="A STIX 2.1 bundle, or MISP event JSON (misp-stix) a MISP instance imports.",
+)
+@click.option(
+    "--misp-distribution",
+    type=click.IntRange(0, 3),
+    default=0,
+    show_default=True,
+    help="With --format misp: the MISP distribution of the events (0: your organisation "
+    "only, 1: this community, 2: connected communities, 3: all).",
+)
 def export_command(
     data_dir: Path | None,
     types: tuple[str, ...],
@@ -263,8 +310,11 @@ def export_command(
     include_revoked: bool,
     output: Path | None,
     reason: str | None,
+    output_format: str,
+    misp_distribution: int,
 ) -> None:
-    """Export the current version of matching objects as one STIX 2.1 bundle."""
+    """Export the current version of matching objects as one STIX 2.1 bundle, or as MISP
+    event JSON (--format misp)."""
     query = Query(
         types=types,
         created_by=created_by,
@@ -292,11 +342,19 @@ def export_command(
                     persons += 1
                 exported.append(stored.object)
             progress.update(task, total=len(exported), completed=len(exported))
-        data = orjson.dumps(make_bundle(exported), option=orjson.OPT_INDENT_2) + b"\n"
+        problems: list[str] = []
+        document: Any = make_bundle(exported)
+        if output_format == "misp":
+            document, problems = export_misp(node, exported, misp_distribution)
+        data = orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
         details: dict[str, Any] = {
             "output": str(output) if output else "stdout",
             "count": len(exported),
         }
+        if output_format == "misp":
+            details["format"] = "misp"
+            if problems:
+                details["not_converted"] = len(problems)
         if persons:
             details.update(personal_data=True, persons=persons)
         if left_out:
@@ -304,6 +362,8 @@ def export_command(
         node.audit.append(
             actor(), "export", [obj["id"] for obj in exported], reason=reason, details=details
         )
+    for problem in problems[:20]:
+        stderr.print(f"[yellow]not converted by misp-stix:[/yellow] {escape(problem)}")
     if left_out:
         stderr.print(
             f"{plural(left_out, 'record')} about persons left out: give --reason (why they are "

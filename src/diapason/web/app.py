@@ -29,6 +29,7 @@ from diapason.node import Node
 from diapason.settings import Settings, load_settings
 from diapason.web.coordinate_api import CoordinateApi
 from diapason.web.exchange_loop import ExchangeLoop
+from diapason.web.misp_feed import MispFeed
 from diapason.web.ui import build_ui
 from diapason.web.witness_api import WitnessApi
 from diapason.web.worker import die_with_parent
@@ -185,6 +186,7 @@ def create_app(
             *taxii.routes(),
             *CoordinateApi(node, clock=clock).routes(),
             *WitnessApi(node).routes(),
+            *MispFeed(node).routes(),
             *ui_routes,
         ],
         middleware=[Middleware(SecurityHeaders)],
