@@ -7,13 +7,15 @@ Art. 25): the consultation is audited with it, as ``diapason show --reason`` doe
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
 from starlette.responses import Response
 from starlette.routing import Route
 
+from diapason.domain.events import EVENT_TYPE
 from diapason.domain.extensions import TLP_2_0_IDS
 from diapason.domain.labels import labels
 from diapason.domain.markings import effective_markings, marking_refs
@@ -34,6 +36,7 @@ from diapason.store.read_model import Brief, title_of
 from diapason.web.ui.core import NavItem, Refused, Ui, View
 from diapason.web.ui.i18n import N_
 from diapason.web.ui.svg import GraphNode, neighbour_graph
+from diapason.web.ui.words import PLOVER_MODES, PLOVER_NAMES, long_date, relation_name, word
 
 NAV = (NavItem(N_("Knowledge base"), "/objects", "objects:read", 20),)
 PAGE_SIZE = 50
@@ -189,23 +192,42 @@ def _unheld_label(view: View, sender: str | None) -> str:
 def _graph(
     view: View, stored: StoredObject, allowed_personal: bool, sender: str | None
 ) -> tuple[Any, list[GraphNode]]:
+    """The neighbours, each object once: every reference between it and this object (an
+    event's ``actor_refs`` and the ``x-diapason-acts-in`` relationship to the same person)
+    joins one entry, drawn on the first and naming the others."""
     links = _links(view, stored)
     known = view.node.read.briefs_of({other for other, _, _ in links})
-    nodes: list[GraphNode] = []
-    seen: set[tuple[str, str]] = set()
+    relations: dict[str, list[tuple[str, bool]]] = {}
     for other, relation, outgoing in links:
-        if (other, relation) in seen:
-            continue
-        seen.add((other, relation))
+        kinds = relations.setdefault(other, [])
+        shown = (relation_name(view.gettext, relation), outgoing)
+        if shown not in kinds:
+            kinds.append(shown)
+    nodes: list[GraphNode] = []
+    for other, kinds in relations.items():
         found = known.get(other)
         kind, _, rest = other.partition("--")
         label = rest[:8]
         if found is not None and found.title and (allowed_personal or not found.person):
             label = found.title
+        elif found is not None and found.person:
+            label = str(view.gettext("[record about a person]"))
         if found is None:
             label = _unheld_label(view, sender)
         href = f"/objects/{other}" if found is not None else None
-        nodes.append(GraphNode(other, kind, label, relation, outgoing, href))
+        (relation, outgoing), *more = kinds
+        nodes.append(
+            GraphNode(
+                other,
+                kind,
+                label,
+                relation,
+                outgoing,
+                href,
+                type_label=view.type_name(kind),
+                others=tuple(f"{'→' if out else '←'} {name}" for name, out in more),
+            )
+        )
         if len(nodes) >= GRAPH_LIMIT:
             break
     if not nodes:
@@ -216,9 +238,78 @@ def _graph(
         nodes,
         title=str(view.gettext("Neighbours of this object")),
         description=str(
-            view.gettext("%(n)s objects linked to this one by references", n=len(nodes))
+            view.ngettext(
+                "%(n)s object linked to this one by references",
+                "%(n)s objects linked to this one by references",
+                len(nodes),
+                n=len(nodes),
+            )
         ),
+        centre_type_label=view.type_name(stored.type),
     ), nodes
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A reference shown as text: the name of what it names (linked when held here)."""
+
+    label: str
+    href: str | None
+
+
+def _refs(view: View, ids: list[str], allowed_personal: bool, sender: str | None) -> list[Ref]:
+    known = view.node.read.briefs_of(ids)
+    shown = []
+    for ref in ids:
+        found = known.get(ref)
+        if found is None:
+            shown.append(Ref(_unheld_label(view, sender), None))
+        elif found.person and not allowed_personal:
+            shown.append(Ref(str(view.gettext("[record about a person]")), f"/objects/{ref}"))
+        else:
+            shown.append(Ref(found.title or ref, f"/objects/{ref}"))
+    return shown
+
+
+def _event_fields(
+    view: View, obj: dict[str, Any], allowed_personal: bool, sender: str | None
+) -> dict[str, Any] | None:
+    """What an event says, as text: its PLOVER type and mode, date, place, who acted on
+    whom, its topics and the sentence it was read from (None for another type)."""
+    if obj.get("type") != EVENT_TYPE:
+        return None
+
+    def text(key: str) -> str:
+        value = obj.get(key)
+        return value if isinstance(value, str) else ""
+
+    def ids(key: str) -> list[str]:
+        value = obj.get(key)
+        if isinstance(value, str):
+            value = [value]
+        return [ref for ref in value if isinstance(ref, str)] if isinstance(value, list) else []
+
+    kind, mode = text("plover_type"), text("plover_mode")
+    day = text("event_date")
+    try:
+        when = long_date(date.fromisoformat(day), view.lang) if day else ""
+    except ValueError:
+        when = day
+    topics = obj.get("topics")
+    return {
+        "type": word(view.gettext, PLOVER_NAMES, kind) if kind else "",
+        "type_key": kind,
+        "mode": word(view.gettext, PLOVER_MODES, mode) if mode else "",
+        "date": when,
+        "date_key": day,
+        "place": _refs(view, ids("location_ref"), allowed_personal, sender),
+        "actors": _refs(view, ids("actor_refs"), allowed_personal, sender),
+        "targets": _refs(view, ids("target_refs"), allowed_personal, sender),
+        "topics": [view.topic_name(topic) for topic in topics if isinstance(topic, str)]
+        if isinstance(topics, list)
+        else [],
+        "sentence": text("summary"),
+    }
 
 
 def object_page(view: View) -> Response:
@@ -311,6 +402,8 @@ def _show(
         deliveries=view.node.deliveries.of_object(object_id),
         graph=graph,
         neighbours=neighbours,
+        event=_event_fields(view, shown.object, view.can("personal_data:read"), sender),
+        type_label=view.type_name(shown.type),
         description=shown.object.get("description")
         if isinstance(shown.object.get("description"), str)
         else None,
