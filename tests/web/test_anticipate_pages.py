@@ -85,7 +85,7 @@ def test_alerts_written_reach_the_dashboard_and_the_map(site: Site, admin: WebCl
         page=query,
     )
     assert written.status_code == 200
-    assert re.search(r"[1-9]\d* alerts written to the knowledge base", written.text)
+    assert re.search(r"[1-9]\d* alerts? written to the knowledge base", written.text)
     alerts = [row for row in audit_rows(site, "create") if row[3].get("anticipate") == "alerts"]
     assert alerts and alerts[0][0] == "web:admin"
     for alert_id in alerts[0][1]:
@@ -206,5 +206,5 @@ def test_revoked_and_changed_events_are_counted_again(site: Site, admin: WebClie
     }
     put(site.node, moved, revoked)
     page = admin.get("/anticipation").text
-    assert "<title>Morocco: 1 events</title>" in page
-    assert "<title>Algeria: 1 events</title>" in page
+    assert "<title>Morocco: 1 event</title>" in page
+    assert "<title>Algeria: 1 event</title>" in page

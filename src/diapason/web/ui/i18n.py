@@ -94,8 +94,8 @@ def make_ngettext(translations: NullTranslations) -> Gettext:
     """``ngettext("%(n)s event", "%(n)s events", n, n=n)``: the plural form the language
     gives ``n`` (French: one for 0 and 1), interpolated as ``gettext`` does."""
 
-    def ngettext(singular: str, plural: str, count: int, **variables: Any) -> Markup:
-        chosen = translations.ngettext(singular, plural, count)
+    def ngettext(singular: str, plural: str, number: int, /, **variables: Any) -> Markup:
+        chosen = translations.ngettext(singular, plural, number)
         text = Markup(chosen)  # noqa: S704 - our own catalogue
         return text % variables if variables else text
 

@@ -277,9 +277,21 @@ def _map(view: View, facts: list[EventFacts], stored_alerts: list[dict[str, Any]
 
     def label(country: Country, count: int, alerts: int) -> str:
         name = names.get(country.code or "", country.name)
-        text = view.gettext("%(country)s: %(count)s events", country=name, count=count)
+        text = view.ngettext(
+            "%(country)s: %(count)s event",
+            "%(country)s: %(count)s events",
+            count,
+            country=name,
+            count=count,
+        )
         if alerts:
-            text = view.gettext("%(text)s, %(alerts)s alerts", text=text, alerts=alerts)
+            text = view.ngettext(
+                "%(text)s, %(alerts)s alert",
+                "%(text)s, %(alerts)s alerts",
+                alerts,
+                text=text,
+                alerts=alerts,
+            )
         return str(text)
 
     period = (

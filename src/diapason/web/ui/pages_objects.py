@@ -7,7 +7,7 @@ Art. 25): the consultation is audited with it, as ``diapason show --reason`` doe
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -36,28 +36,19 @@ from diapason.store.read_model import Brief, title_of
 from diapason.web.ui.core import NavItem, Refused, Ui, View
 from diapason.web.ui.i18n import N_
 from diapason.web.ui.svg import GraphNode, neighbour_graph
-from diapason.web.ui.words import PLOVER_MODES, PLOVER_NAMES, long_date, relation_name, word
+from diapason.web.ui.words import (
+    PLOVER_MODES,
+    PLOVER_NAMES,
+    STIX_TYPES,
+    long_date,
+    relation_name,
+    word,
+)
 
 NAV = (NavItem(N_("Knowledge base"), "/objects", "objects:read", 20),)
 PAGE_SIZE = 50
 MAX_TEXT = 200
 GRAPH_LIMIT = 24
-COMMON_TYPES = (
-    "threat-actor",
-    "intrusion-set",
-    "campaign",
-    "identity",
-    "location",
-    "report",
-    "note",
-    "opinion",
-    "indicator",
-    "malware",
-    "attack-pattern",
-    "relationship",
-    "sighting",
-    "marking-definition",
-)
 MAX_REASON = 1000
 
 
@@ -91,7 +82,7 @@ def search(view: View) -> Response:
             problems=problems,
             results=None,
             more=None,
-            types=COMMON_TYPES,
+            types=_type_choices(view, kind),
             markings=TLP_2_0_IDS,
         )
     page = view.node.store.query(
@@ -103,16 +94,19 @@ def search(view: View) -> Response:
             after=after,
         )
     )
-    results = [
-        Brief(
-            stored.id,
-            stored.type,
-            title_of(stored.object),
-            stored.modified,
-            is_about_person(stored.object),
-        )
-        for stored in page.objects
-    ]
+    results = readable(
+        view,
+        [
+            Brief(
+                stored.id,
+                stored.type,
+                title_of(stored.object),
+                stored.modified,
+                is_about_person(stored.object),
+            )
+            for stored in page.objects
+        ],
+    )
     view.audit(
         "consult",
         [item.id for item in results],
@@ -127,9 +121,60 @@ def search(view: View) -> Response:
         problems=[],
         results=results,
         more=more,
-        types=COMMON_TYPES,
+        types=_type_choices(view, kind),
         markings=TLP_2_0_IDS,
     )
+
+
+def _type_choices(view: View, typed: str) -> list[tuple[str, str]]:
+    """The type filter's choices, (STIX type, its name in the reader's language), sorted
+    by name; a type in the address that the list lacks is kept as a choice (a refused one
+    too, so the form shows what was asked)."""
+    keys = set(STIX_TYPES) | ({typed[:MAX_TEXT]} if typed else set())
+    return sorted(((key, view.type_name(key)) for key in keys), key=lambda c: c[1].casefold())
+
+
+RELATIONSHIP_TYPES = ("relationship", "sighting")
+
+
+def readable(view: View, briefs: list[Brief]) -> list[Brief]:
+    """``briefs`` with each relationship titled by what it says ("Gérald Darmanin located
+    at France") rather than its bare type, and each sighting by what was sighted. A person
+    at either end is named only to a reader allowed to read personal data."""
+    links = [b.id for b in briefs if b.type in RELATIONSHIP_TYPES]
+    if not links:
+        return briefs
+    objects = view.node.read.current_objects(links)
+    ends: dict[str, tuple[str, str, str]] = {}
+    for object_id, obj in objects.items():
+        if obj.get("type") == "relationship":
+            source, target = obj.get("source_ref"), obj.get("target_ref")
+            verb = str(obj.get("relationship_type", ""))
+        else:
+            source, target, verb = obj.get("sighting_of_ref"), None, "sighting_of_ref"
+        if isinstance(source, str):
+            ends[object_id] = (source, verb, target if isinstance(target, str) else "")
+    named = view.node.read.briefs_of({e for s, _, t in ends.values() for e in (s, t) if e})
+    allowed = view.can("personal_data:read")
+
+    def name(ref: str) -> str:
+        found = named.get(ref)
+        if found is None:
+            return ref.partition("--")[0]
+        if found.person and not allowed:
+            return str(view.gettext("[record about a person]"))
+        return found.title or ref.partition("--")[0]
+
+    shown = []
+    for brief in briefs:
+        if brief.id in ends:
+            source, verb, target = ends[brief.id]
+            words = [name(source), relation_name(view.gettext, verb)]
+            if target:
+                words.append(name(target))
+            brief = replace(brief, title=" ".join(words))
+        shown.append(brief)
+    return shown
 
 
 def _provenance(view: View, source: str | None) -> str:
@@ -196,7 +241,8 @@ def _graph(
     event's ``actor_refs`` and the ``x-diapason-acts-in`` relationship to the same person)
     joins one entry, drawn on the first and naming the others."""
     links = _links(view, stored)
-    known = view.node.read.briefs_of({other for other, _, _ in links})
+    found_briefs = view.node.read.briefs_of({other for other, _, _ in links})
+    known = {brief.id: brief for brief in readable(view, list(found_briefs.values()))}
     relations: dict[str, list[tuple[str, bool]]] = {}
     for other, relation, outgoing in links:
         kinds = relations.setdefault(other, [])

@@ -12,6 +12,7 @@ import re
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from babel import Locale
 from babel.dates import format_date
 
 from diapason.domain.events import EVENT_TYPE
@@ -197,8 +198,8 @@ def long_date(day: date, lang: Lang) -> str:
 
 def human_moment(text: str, lang: Lang, zone: ZoneInfo) -> str:
     """A timestamp as a person reads it, in the node's time zone: "7 December 2026, 14:05"
-    and « 7 décembre 2026 à 14:05 ». A date alone reads as the day; what is not a
-    timestamp is shown as it is."""
+    and « 7 décembre 2026 à 14:05 ». A date alone, or midnight UTC (how STIX writes
+    a day), reads as the day; what is not a timestamp is shown as it is."""
     if isinstance(text, str) and len(text) == 10:
         try:
             return long_date(date.fromisoformat(text), lang)
@@ -207,7 +208,29 @@ def human_moment(text: str, lang: Lang, zone: ZoneInfo) -> str:
     moment = parse_moment(text)
     if moment is None:
         return str(text)
+    utc = moment.astimezone(UTC)
+    if (utc.hour, utc.minute, utc.second, utc.microsecond) == (0, 0, 0, 0):
+        # Midnight UTC is how STIX writes a day (a published date, a meeting's day).
+        return long_date(utc.date(), lang)
     local = moment.astimezone(zone)
     day = long_date(local.date(), lang)
     clock = f"{local.hour:02d}:{local.minute:02d}"
     return f"{day} à {clock}" if lang == "fr" else f"{day}, {clock}"
+
+
+def country_name(code: str, lang: Lang) -> str:
+    """An ISO 3166 alpha-2 code as the country's name in the reader's language (the code
+    itself when it names none)."""
+    return str(Locale(lang).territories.get(code.upper(), code)) if code else ""
+
+
+def country_note(name: str, code: str | None, lang: Lang) -> str:
+    """The country to show beside an entity's name: its name in the reader's language,
+    or nothing when the name already says it ("Ministère de l'Intérieur (Maroc)")."""
+    if not code:
+        return ""
+    folded = name.casefold()
+    spelled = {country_name(code, other).casefold() for other in ("en", "fr")}
+    if f"({code.casefold()})" in folded or any(f"({known})" in folded for known in spelled):
+        return ""
+    return country_name(code, lang)
