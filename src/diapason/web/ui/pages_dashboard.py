@@ -19,6 +19,7 @@ from diapason.web.ui.i18n import N_
 from diapason.web.ui.pages_anticipate import alert_row
 from diapason.web.ui.pages_objects import readable
 from diapason.web.ui.svg import trend_chart
+from diapason.web.ui.words import long_date
 
 NAV = (NavItem(N_("Dashboard"), "/", None, 10),)
 TREND_DAYS = 30
@@ -81,6 +82,7 @@ def dashboard(view: View) -> Response:
                     days=TREND_DAYS,
                 )
             ),
+            day_label=lambda day: long_date(day, view.lang),
         )
     alerts = []
     reports: list[Brief] = []

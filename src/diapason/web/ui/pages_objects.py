@@ -182,6 +182,8 @@ def _provenance(view: View, source: str | None) -> str:
         return str(view.gettext("this node"))
     if source == "diapason":
         return str(view.gettext("shipped with Diapason"))
+    if source == "osint":
+        return str(view.gettext("open sources (ingested on this node)"))
     kind, _, name = source.partition(":")
     if kind == "partner":
         return str(view.gettext("partner %(name)s", name=name))

@@ -32,9 +32,15 @@ TYPE_COLOURS = {
 
 
 def trend_chart(
-    counts: Sequence[tuple[date, int]], *, title: str, description: str, width: int = 720
+    counts: Sequence[tuple[date, int]],
+    *,
+    title: str,
+    description: str,
+    width: int = 720,
+    day_label: Callable[[date], str] = date.isoformat,
 ) -> Markup:
-    """Bars of a count per day, with the maximum marked and the first and last dates."""
+    """Bars of a count per day, with the maximum marked and the first and last dates
+    (written by ``day_label``)."""
     height, left, bottom, top = 180, 44, 28, 12
     plot_w, plot_h = width - left - 8, height - bottom - top
     highest = max((count for _, count in counts), default=0)
@@ -57,7 +63,8 @@ def trend_chart(
         x = left + index * step + 1
         parts.append(
             f'<rect x="{x:.1f}" y="{top + plot_h - bar:.1f}" width="{max(1.0, step - 2):.1f}" '
-            f'height="{bar:.1f}" fill="{ACCENT}"><title>{day.isoformat()}: {count}</title></rect>'
+            f'height="{bar:.1f}" fill="{ACCENT}">'
+            f"<title>{escape(day_label(day))}: {count}</title></rect>"
         )
     if counts:
         for anchor, x, day in (
@@ -66,7 +73,7 @@ def trend_chart(
         ):
             parts.append(
                 f'<text x="{x}" y="{height - 8}" text-anchor="{anchor}" font-size="12" '
-                f'fill="{MUTED}">{day.isoformat()}</text>'
+                f'fill="{MUTED}">{escape(day_label(day))}</text>'
             )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - built from escaped parts
