@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from diapason.errors import DiapasonError
 
@@ -115,6 +116,8 @@ class Settings:
     # URL written without one; diapason init writes it when given a URL with a password.
     database_password_file: str = ""
     node_name: str = "diapason"
+    # The IANA time zone the web pages show times in (stored times are UTC).
+    time_zone: str = "UTC"
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = 1
@@ -201,6 +204,7 @@ SETTINGS_TABLE: dict[str, tuple[str, type]] = {
     "database_url": ("DIAPASON_DATABASE_URL", Secret),
     "database_password_file": ("DIAPASON_DATABASE_PASSWORD_FILE", str),
     "node_name": ("DIAPASON_NODE_NAME", str),
+    "time_zone": ("DIAPASON_TIME_ZONE", str),
     "host": ("DIAPASON_HOST", str),
     "port": ("DIAPASON_PORT", int),
     "workers": ("DIAPASON_WORKERS", int),
@@ -309,6 +313,10 @@ def _convert(name: str, kind: type, raw: Any, origin: str) -> Any:
         raise SettingsError(
             f"{name} ({origin}): 1-63 lower-case letters, digits, '.', '-' or '_', got {raw!r}"
         )
+    if name == "time_zone" and not _known_zone(raw):
+        raise SettingsError(
+            f"{name} ({origin}): an IANA time zone such as UTC or Europe/Paris, got {raw!r}"
+        )
     if name == "client_auth" and raw not in CLIENT_AUTH:
         raise SettingsError(f"{name} ({origin}): one of {', '.join(CLIENT_AUTH)}, got {raw!r}")
     if name == "trusted_proxies":
@@ -322,6 +330,17 @@ def _convert(name: str, kind: type, raw: Any, origin: str) -> Any:
     if name in ("log_level", "osint_person_category"):
         return raw.strip().lower()
     return raw
+
+
+def _known_zone(name: str) -> bool:
+    """Whether ``name`` is a time zone of the IANA database (shipped with ``tzdata``)."""
+    if not name or len(name) > 64 or name.startswith(("/", ".")) or ".." in name:
+        return False
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
 
 
 def valid_audit_key(text: str) -> bool:

@@ -21,7 +21,7 @@ def messages() -> set[str]:
     found: set[str] = set()
     method_map = [("**/templates/**.html", "jinja2.ext:babel_extract"), ("**/ui/**.py", "python")]
     options = {"**/templates/**.html": {"trim_blocks": "true", "lstrip_blocks": "true"}}
-    keywords = {"_": None, "gettext": None, "N_": None}
+    keywords = {"_": None, "gettext": None, "N_": None, "ngettext": (1, 2)}
     for _, _, message, _, _ in extract_from_dir(
         str(WEB), method_map=method_map, options_map=options, keywords=keywords
     ):
@@ -32,14 +32,23 @@ def messages() -> set[str]:
 def test_every_message_is_translated_into_french() -> None:
     with (WEB / "i18n" / "fr" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
         catalogue = read_po(handle, locale="fr")
-    translated = {m.id: m.string for m in catalogue if m.id and m.string and not m.fuzzy}
+    translated: dict[str, tuple[str, ...]] = {}
+    for m in catalogue:
+        if not m.id or m.fuzzy:
+            continue
+        # A plural message (ngettext) has its singular and plural forms, and one French
+        # form per plural of the language (two: 0 and 1, then more).
+        ids = (m.id,) if isinstance(m.id, str) else tuple(m.id)
+        forms = (m.string,) if isinstance(m.string, str) else tuple(m.string or ())
+        if all(forms):
+            translated[ids[0]] = (*ids, *forms)
     wanted = messages()
     assert len(wanted) > 100
     missing = sorted(wanted - set(translated))
     assert not missing, f"messages without a French translation: {missing}"
-    for message, french in translated.items():
-        assert isinstance(message, str) and isinstance(french, str)
-        assert sorted(PLACEHOLDER.findall(message)) == sorted(PLACEHOLDER.findall(french)), message
+    for message, texts in translated.items():
+        for text in texts:
+            assert sorted(PLACEHOLDER.findall(message)) == sorted(PLACEHOLDER.findall(text)), text
 
 
 def test_language_choice() -> None:

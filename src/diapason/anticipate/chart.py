@@ -10,6 +10,7 @@ escaped.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from xml.sax.saxutils import escape
 
@@ -19,7 +20,23 @@ from diapason.anticipate.forecast import Forecast
 from diapason.anticipate.series import Series
 
 WIDTH, HEIGHT = 760, 320
-_LEFT, _RIGHT, _TOP, _BOTTOM = 56, 16, 36, 40
+_LEFT, _RIGHT, _TOP, _BOTTOM = 56, 24, 36, 40
+
+
+def nice_ticks(top: float, count: int = 5) -> list[float]:
+    """The y axis's ticks from 0 to at least ``top``: about ``count`` of them, a step of
+    1, 2 or 5 times a power of ten, never below 1 (counts are whole)."""
+    if top <= 0:
+        return [0.0, 1.0]
+    raw = top / max(count - 1, 1)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    step = max(step, 1.0)
+    return [index * step for index in range(math.ceil(top / step - 1e-9) + 1)]
+
+
+def _tick_text(value: float) -> str:
+    return f"{value:,.0f}".replace(",", "\N{THIN SPACE}") if value == int(value) else f"{value:g}"
 
 
 def chart_svg(
@@ -28,16 +45,19 @@ def chart_svg(
     alerts: Sequence[Alert] = (),
     *,
     last_periods: int = 60,
+    title: str | None = None,
 ) -> str:
     """The SVG document of ``series`` (its last ``last_periods``), its forecasts (those of
-    this series) and alerts (those of this series)."""
+    this series) and alerts (those of this series), headed ``title`` (default: the
+    series' name)."""
     own = sorted((f for f in forecasts if f.series == series.name), key=lambda f: f.horizon)
     shown = min(last_periods, len(series.counts))
     first_offset = len(series.counts) - shown
     labels = [series.label(o) for o in range(first_offset, len(series.counts))]
     labels += [f.period for f in own]
     values = [float(v) for v in series.counts[first_offset:]]
-    top = max([*values, *(f.quantiles[0.95] for f in own), 1.0])
+    ticks = nice_ticks(max([*values, *(f.quantiles[0.95] for f in own), 1.0]))
+    top = ticks[-1]
     span = max(len(labels) - 1, 1)
     plot_width = WIDTH - _LEFT - _RIGHT
     plot_height = HEIGHT - _TOP - _BOTTOM
@@ -46,16 +66,21 @@ def chart_svg(
         return _LEFT + plot_width * index / span
 
     def y(value: float) -> float:
-        return _TOP + plot_height * (1.0 - value / (top * 1.05))
+        return _TOP + plot_height * (1.0 - value / top)
 
     index_of = {label: i for i, label in enumerate(labels)}
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{HEIGHT}" '
         f'viewBox="0 0 {WIDTH} {HEIGHT}" font-family="sans-serif" font-size="11">',
-        f"<title>{escape(series.name)}</title>",
+        f"<title>{escape(title or series.name)}</title>",
         f'<rect width="{WIDTH}" height="{HEIGHT}" fill="white"/>',
-        f'<text x="{_LEFT}" y="20" font-size="14">{escape(series.name)}</text>',
+        f'<text x="{_LEFT}" y="20" font-size="14">{escape(title or series.name)}</text>',
     ]
+    for tick in ticks:
+        parts.append(
+            f'<line class="grid" x1="{_LEFT}" y1="{y(tick):.1f}" x2="{WIDTH - _RIGHT}" '
+            f'y2="{y(tick):.1f}" stroke="#e5e7eb"/>'
+        )
     for alert in alerts:
         if alert.series != series.name or alert.period_end not in index_of:
             continue
@@ -101,16 +126,18 @@ def chart_svg(
         f'<line x1="{_LEFT}" y1="{HEIGHT - _BOTTOM}" x2="{WIDTH - _RIGHT}" '
         f'y2="{HEIGHT - _BOTTOM}" stroke="#888"/>'
     )
-    step = max(1, len(labels) // 8)
+    step = max(1, math.ceil(len(labels) / 8))
     for i in range(0, len(labels), step):
+        # The first and last labels stay inside the drawing (they would be cut in half).
+        anchor = "start" if i == 0 else "end" if i == len(labels) - 1 else "middle"
         parts.append(
-            f'<text x="{x(i):.1f}" y="{HEIGHT - _BOTTOM + 16}" text-anchor="middle">'
-            f"{escape(labels[i])}</text>"
+            f'<text class="period" x="{x(i):.1f}" y="{HEIGHT - _BOTTOM + 16}" '
+            f'text-anchor="{anchor}">{escape(labels[i])}</text>'
         )
-    for fraction in (0.0, 0.5, 1.0):
-        value = top * fraction
+    for tick in ticks:
         parts.append(
-            f'<text x="{_LEFT - 6}" y="{y(value) + 4:.1f}" text-anchor="end">{value:.0f}</text>'
+            f'<text class="count" x="{_LEFT - 6}" y="{y(tick) + 4:.1f}" text-anchor="end">'
+            f"{_tick_text(tick)}</text>"
         )
     parts.append("</svg>")
     return "\n".join(parts) + "\n"

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 from starlette.datastructures import FormData
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
@@ -44,6 +45,7 @@ from diapason.web.ui.i18n import (
     choose_language,
     load_catalogues,
     make_gettext,
+    make_ngettext,
 )
 from diapason.web.ui.sessions import (
     ANONYMOUS_COOKIE,
@@ -53,6 +55,7 @@ from diapason.web.ui.sessions import (
     new_anonymous_id,
     well_formed,
 )
+from diapason.web.ui.words import human_moment, topic_name, type_name, zone_of
 
 # A browser form never needs more; bigger bodies are refused before they are parsed.
 MAX_FORM_BYTES = 1_048_576
@@ -171,6 +174,30 @@ class View:
             self.actor, action, object_ids, reason=reason, details={"via": "web", **(details or {})}
         )
 
+    @property
+    def ngettext(self) -> Gettext:
+        """The plural-aware ``gettext`` of the reader's language."""
+        return make_ngettext(self.ui.catalogues[self.lang])
+
+    def when(self, timestamp: str) -> str:
+        """A stored timestamp as the reader reads it, in the node's time zone."""
+        return human_moment(timestamp, self.lang, self.ui.zone)
+
+    def moment(self, timestamp: object) -> Markup:
+        """``<time datetime=…>`` with the timestamp as the reader reads it (empty when
+        there is none)."""
+        if not isinstance(timestamp, str) or not timestamp:
+            return Markup("")
+        return Markup('<time datetime="{}">{}</time>').format(timestamp, self.when(timestamp))
+
+    def type_name(self, stix_type: str) -> str:
+        """A STIX type in the reader's language."""
+        return type_name(self.gettext, stix_type)
+
+    def topic_name(self, topic: str) -> str:
+        """A topic key in the reader's language."""
+        return topic_name(self.gettext, topic)
+
     def set_cookie(self, name: str, value: str | None, max_age: int | None = None) -> None:
         """Set (or, with None, delete) a cookie on whatever response the handler returns."""
         self.cookies.append((name, value, max_age))
@@ -222,6 +249,8 @@ class Ui:
         self.clock = clock
         self.sessions = sessions or Sessions(node.facts, key)
         self.catalogues = load_catalogues()
+        # The time zone the pages show times in (stored times are UTC).
+        self.zone = zone_of(node.settings.time_zone)
         self.templates = Environment(
             loader=PackageLoader("diapason.web", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -249,6 +278,12 @@ class Ui:
         ]
         return {
             "_": view.gettext,
+            "ngettext": view.ngettext,
+            "when": view.when,
+            "moment": view.moment,
+            "type_name": view.type_name,
+            "topic_name": view.topic_name,
+            "time_zone": self.node.settings.time_zone,
             "lang": view.lang,
             "languages": LANGUAGES,
             "node_name": self.node.settings.node_name,

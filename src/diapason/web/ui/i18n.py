@@ -88,3 +88,15 @@ def make_gettext(translations: NullTranslations) -> Gettext:
         return text % variables if variables else text
 
     return gettext
+
+
+def make_ngettext(translations: NullTranslations) -> Gettext:
+    """``ngettext("%(n)s event", "%(n)s events", n, n=n)``: the plural form the language
+    gives ``n`` (French: one for 0 and 1), interpolated as ``gettext`` does."""
+
+    def ngettext(singular: str, plural: str, number: int, /, **variables: Any) -> Markup:
+        chosen = translations.ngettext(singular, plural, number)
+        text = Markup(chosen)  # noqa: S704 - our own catalogue
+        return text % variables if variables else text
+
+    return ngettext

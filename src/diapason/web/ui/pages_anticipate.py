@@ -46,6 +46,7 @@ from diapason.store.read_model import ReadModel
 from diapason.web.ui.core import NavItem, Ui, View
 from diapason.web.ui.i18n import N_
 from diapason.web.ui.svg import Country, region_map
+from diapason.web.ui.words import country_name
 
 NAV = (NavItem(N_("Anticipation"), "/anticipation", "objects:read", 40),)
 FREQUENCIES = ("month", "week")
@@ -243,11 +244,20 @@ def alert_row(obj: dict[str, Any]) -> dict[str, str]:
     }
 
 
+def _country(code: str, name: str, view: View) -> str:
+    """A country's name in the reader's language (the data's English name otherwise)."""
+    named = country_name(code, view.lang) if code else ""
+    return named if named and named != code else name
+
+
 def _choices(view: View) -> dict[str, Any]:
     regions = named_regions()
     return {
         "regions": [(key, value[f"name_{view.lang}"]) for key, value in sorted(regions.items())],
-        "countries": sorted(countries().items(), key=lambda pair: pair[1]),
+        "countries": sorted(
+            ((code, _country(code, name, view)) for code, name in countries().items()),
+            key=lambda pair: pair[1].casefold(),
+        ),
         "topics": TOPICS,
         "frequencies": FREQUENCIES,
         "horizons": range(1, MAX_HORIZON + 1),
@@ -279,10 +289,22 @@ def _map(view: View, facts: list[EventFacts], stored_alerts: list[dict[str, Any]
     names = countries()
 
     def label(country: Country, count: int, alerts: int) -> str:
-        name = names.get(country.code or "", country.name)
-        text = view.gettext("%(country)s: %(count)s events", country=name, count=count)
+        name = _country(country.code or "", names.get(country.code or "", country.name), view)
+        text = view.ngettext(
+            "%(country)s: %(count)s event",
+            "%(country)s: %(count)s events",
+            count,
+            country=name,
+            count=count,
+        )
         if alerts:
-            text = view.gettext("%(text)s, %(alerts)s alerts", text=text, alerts=alerts)
+            text = view.ngettext(
+                "%(text)s, %(alerts)s alert",
+                "%(text)s, %(alerts)s alerts",
+                alerts,
+                text=text,
+                alerts=alerts,
+            )
         return str(text)
 
     period = (
@@ -313,6 +335,26 @@ def _map(view: View, facts: list[EventFacts], stored_alerts: list[dict[str, Any]
     )
 
 
+def _title(view: View, typed: dict[str, str]) -> str:
+    """The chart's heading in the reader's language: place, events, periods."""
+    place = typed["place"]
+    regions = named_regions()
+    if place == "all":
+        where = str(view.gettext("everywhere"))
+    elif place in regions:
+        where = str(regions[place][f"name_{view.lang}"])
+    else:
+        where = country_name(place, view.lang)
+    category = typed["category"]
+    what = (
+        str(view.gettext("all events"))
+        if category == "all"
+        else view.topic_name(category.removeprefix("topic:"))
+    )
+    per = {"month": view.gettext("per month"), "week": view.gettext("per week")}
+    return f"{where} · {what} · {per.get(typed['frequency'], typed['frequency'])}"
+
+
 def anticipation_page(
     view: View, problem: str | None = None, status: int = 200, published: int | None = None
 ) -> Response:
@@ -323,7 +365,9 @@ def anticipation_page(
     chart = None
     if shown.series is not None:
         # The package's SVG escapes every text it draws.
-        chart = Markup(chart_svg(shown.series, shown.forecasts, shown.alerts))  # noqa: S704
+        chart = Markup(  # noqa: S704
+            chart_svg(shown.series, shown.forecasts, shown.alerts, title=_title(view, typed))
+        )
     elif status == 200 and any(key in view.query for key in typed):
         status = 400
     stored_alerts = view.node.read.newest_of_type(ALERT_TYPE, STORED_ALERTS)

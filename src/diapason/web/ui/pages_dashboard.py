@@ -1,25 +1,49 @@
-"""The dashboard: what came from and went to each partner lately, their sync status, the
-trend of objects added per day, the newest early-warning alerts, the overdue actions and
-the open requests for information."""
+"""The dashboard: what a reader opens first (the latest reports, the newest early-warning
+alerts, open requests for information, meetings to come and overdue actions), what came
+from and went to each partner lately, their sync status, and the trend of objects added
+per day."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from starlette.responses import Response
 from starlette.routing import Route
 
 from diapason.anticipate.alerts import ALERT_TYPE
+from diapason.store.read_model import Brief, title_of
 from diapason.web.ui.coordination import loose, service
 from diapason.web.ui.core import NavItem, Ui, View
 from diapason.web.ui.i18n import N_
 from diapason.web.ui.pages_anticipate import alert_row
+from diapason.web.ui.pages_objects import readable
 from diapason.web.ui.svg import trend_chart
+from diapason.web.ui.words import long_date
 
 NAV = (NavItem(N_("Dashboard"), "/", None, 10),)
 TREND_DAYS = 30
 LATEST = 5
 ROWS = 10
+# What the partner lists skip: links between objects, reached from the objects they link
+# (five "located-at" in a row tell a reader nothing), and what the node writes for itself.
+SKIPPED_TYPES = frozenset({"relationship", "sighting", "x-diapason-indicator-figure"})
+# How many newest versions are read to find LATEST worth listing.
+SCANNED = 60
+
+
+def _worth_opening(view: View, briefs: list[Brief]) -> list[Brief]:
+    """The first ``LATEST`` objects a reader would open, each once, titled readably."""
+    seen: set[str] = set()
+    kept = []
+    for item in briefs:
+        if item.type in SKIPPED_TYPES or item.id in seen:
+            continue
+        seen.add(item.id)
+        kept.append(item)
+        if len(kept) == LATEST:
+            break
+    return readable(view, kept)
 
 
 def dashboard(view: View) -> Response:
@@ -33,8 +57,8 @@ def dashboard(view: View) -> Response:
     for partner in partners:
         received = released = []
         if view.can("objects:read"):
-            received = read.received_from(partner.name, LATEST)
-            released = read.released_to(partner.outbox, LATEST)
+            received = _worth_opening(view, read.received_from(partner.name, SCANNED))
+            released = _worth_opening(view, read.released_to(partner.outbox, SCANNED))
             shown.extend(item.id for item in (*received, *released))
         # What the partner has not acknowledged storing, and receipts we still owe it.
         tally = (
@@ -50,24 +74,41 @@ def dashboard(view: View) -> Response:
             counts,
             title=str(view.gettext("Objects added per day")),
             description=str(
-                view.gettext(
+                view.ngettext(
+                    "%(total)s object version added over the last %(days)s days",
                     "%(total)s object versions added over the last %(days)s days",
+                    sum(count for _, count in counts),
                     total=sum(count for _, count in counts),
                     days=TREND_DAYS,
                 )
             ),
+            day_label=lambda day: long_date(day, view.lang),
         )
     alerts = []
+    reports: list[Brief] = []
     if view.can("objects:read"):
         alerts = read.newest_of_type(ALERT_TYPE, LATEST)
         shown.extend(str(alert.get("id")) for alert in alerts)
+        reports = [
+            Brief(
+                str(obj.get("id")),
+                "report",
+                title_of(obj),
+                str(obj.get("published") or obj.get("modified") or ""),
+                False,
+            )
+            for obj in read.newest_of_type("report", LATEST)
+        ]
+        shown.extend(item.id for item in reports)
     overdue: list[dict[str, object]] = []
     open_requests: list[dict[str, object]] = []
+    meetings: list[dict[str, object]] = []
     if view.can("coordination:read"):
         # The service audits these listings itself (as a consultation of each item).
         coordination = service(view)
         overdue = coordination.actions(overdue=True)[:ROWS]
         open_requests = [r for r in coordination.requests() if r.get("status") == "open"][:ROWS]
+        meetings = _next_meetings(coordination.meetings(), _today(view))
     if shown:
         view.audit("consult", sorted(set(shown)), details={"page": "dashboard"})
     return view.render(
@@ -77,7 +118,23 @@ def dashboard(view: View) -> Response:
         alerts=[alert_row(alert) for alert in alerts],
         overdue=loose(overdue),
         open_requests=loose(open_requests),
+        reports=reports,
+        meetings=loose(meetings),
     )
+
+
+def _today(view: View) -> str:
+    """Today's date (the interface's clock, else now), as the meetings' dates begin."""
+    now = view.ui.clock() if view.ui.clock is not None else datetime.now(UTC)
+    return now.astimezone(UTC).date().isoformat()
+
+
+def _next_meetings(meetings: list[dict[str, Any]], today: str) -> list[dict[str, Any]]:
+    """The meetings to come, soonest first; when none is planned, the latest held."""
+    coming = [m for m in meetings if str(m.get("start", ""))[:10] >= today]
+    if coming:
+        return coming[:LATEST]
+    return list(reversed(meetings))[:LATEST]
 
 
 def routes(ui: Ui) -> list[Route]:

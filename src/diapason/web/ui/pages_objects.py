@@ -7,13 +7,15 @@ Art. 25): the consultation is audited with it, as ``diapason show --reason`` doe
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
 from starlette.responses import Response
 from starlette.routing import Route
 
+from diapason.domain.events import EVENT_TYPE
 from diapason.domain.extensions import TLP_2_0_IDS
 from diapason.domain.labels import labels
 from diapason.domain.markings import effective_markings, marking_refs
@@ -34,27 +36,19 @@ from diapason.store.read_model import Brief, title_of
 from diapason.web.ui.core import NavItem, Refused, Ui, View
 from diapason.web.ui.i18n import N_
 from diapason.web.ui.svg import GraphNode, neighbour_graph
+from diapason.web.ui.words import (
+    PLOVER_MODES,
+    PLOVER_NAMES,
+    STIX_TYPES,
+    long_date,
+    relation_name,
+    word,
+)
 
 NAV = (NavItem(N_("Knowledge base"), "/objects", "objects:read", 20),)
 PAGE_SIZE = 50
 MAX_TEXT = 200
 GRAPH_LIMIT = 24
-COMMON_TYPES = (
-    "threat-actor",
-    "intrusion-set",
-    "campaign",
-    "identity",
-    "location",
-    "report",
-    "note",
-    "opinion",
-    "indicator",
-    "malware",
-    "attack-pattern",
-    "relationship",
-    "sighting",
-    "marking-definition",
-)
 MAX_REASON = 1000
 
 
@@ -88,7 +82,7 @@ def search(view: View) -> Response:
             problems=problems,
             results=None,
             more=None,
-            types=COMMON_TYPES,
+            types=_type_choices(view, kind),
             markings=TLP_2_0_IDS,
         )
     page = view.node.store.query(
@@ -100,16 +94,19 @@ def search(view: View) -> Response:
             after=after,
         )
     )
-    results = [
-        Brief(
-            stored.id,
-            stored.type,
-            title_of(stored.object),
-            stored.modified,
-            is_about_person(stored.object),
-        )
-        for stored in page.objects
-    ]
+    results = readable(
+        view,
+        [
+            Brief(
+                stored.id,
+                stored.type,
+                title_of(stored.object),
+                stored.modified,
+                is_about_person(stored.object),
+            )
+            for stored in page.objects
+        ],
+    )
     view.audit(
         "consult",
         [item.id for item in results],
@@ -124,9 +121,60 @@ def search(view: View) -> Response:
         problems=[],
         results=results,
         more=more,
-        types=COMMON_TYPES,
+        types=_type_choices(view, kind),
         markings=TLP_2_0_IDS,
     )
+
+
+def _type_choices(view: View, typed: str) -> list[tuple[str, str]]:
+    """The type filter's choices, (STIX type, its name in the reader's language), sorted
+    by name; a type in the address that the list lacks is kept as a choice (a refused one
+    too, so the form shows what was asked)."""
+    keys = set(STIX_TYPES) | ({typed[:MAX_TEXT]} if typed else set())
+    return sorted(((key, view.type_name(key)) for key in keys), key=lambda c: c[1].casefold())
+
+
+RELATIONSHIP_TYPES = ("relationship", "sighting")
+
+
+def readable(view: View, briefs: list[Brief]) -> list[Brief]:
+    """``briefs`` with each relationship titled by what it says ("Gérald Darmanin located
+    at France") rather than its bare type, and each sighting by what was sighted. A person
+    at either end is named only to a reader allowed to read personal data."""
+    links = [b.id for b in briefs if b.type in RELATIONSHIP_TYPES]
+    if not links:
+        return briefs
+    objects = view.node.read.current_objects(links)
+    ends: dict[str, tuple[str, str, str]] = {}
+    for object_id, obj in objects.items():
+        if obj.get("type") == "relationship":
+            source, target = obj.get("source_ref"), obj.get("target_ref")
+            verb = str(obj.get("relationship_type", ""))
+        else:
+            source, target, verb = obj.get("sighting_of_ref"), None, "sighting_of_ref"
+        if isinstance(source, str):
+            ends[object_id] = (source, verb, target if isinstance(target, str) else "")
+    named = view.node.read.briefs_of({e for s, _, t in ends.values() for e in (s, t) if e})
+    allowed = view.can("personal_data:read")
+
+    def name(ref: str) -> str:
+        found = named.get(ref)
+        if found is None:
+            return ref.partition("--")[0]
+        if found.person and not allowed:
+            return str(view.gettext("[record about a person]"))
+        return found.title or ref.partition("--")[0]
+
+    shown = []
+    for brief in briefs:
+        if brief.id in ends:
+            source, verb, target = ends[brief.id]
+            words = [name(source), relation_name(view.gettext, verb)]
+            if target:
+                words.append(name(target))
+            brief = replace(brief, title=" ".join(words))
+        shown.append(brief)
+    return shown
 
 
 def _provenance(view: View, source: str | None) -> str:
@@ -134,6 +182,8 @@ def _provenance(view: View, source: str | None) -> str:
         return str(view.gettext("this node"))
     if source == "diapason":
         return str(view.gettext("shipped with Diapason"))
+    if source == "osint":
+        return str(view.gettext("open sources (ingested on this node)"))
     kind, _, name = source.partition(":")
     if kind == "partner":
         return str(view.gettext("partner %(name)s", name=name))
@@ -189,23 +239,43 @@ def _unheld_label(view: View, sender: str | None) -> str:
 def _graph(
     view: View, stored: StoredObject, allowed_personal: bool, sender: str | None
 ) -> tuple[Any, list[GraphNode]]:
+    """The neighbours, each object once: every reference between it and this object (an
+    event's ``actor_refs`` and the ``x-diapason-acts-in`` relationship to the same person)
+    joins one entry, drawn on the first and naming the others."""
     links = _links(view, stored)
-    known = view.node.read.briefs_of({other for other, _, _ in links})
-    nodes: list[GraphNode] = []
-    seen: set[tuple[str, str]] = set()
+    found_briefs = view.node.read.briefs_of({other for other, _, _ in links})
+    known = {brief.id: brief for brief in readable(view, list(found_briefs.values()))}
+    relations: dict[str, list[tuple[str, bool]]] = {}
     for other, relation, outgoing in links:
-        if (other, relation) in seen:
-            continue
-        seen.add((other, relation))
+        kinds = relations.setdefault(other, [])
+        shown = (relation_name(view.gettext, relation), outgoing)
+        if shown not in kinds:
+            kinds.append(shown)
+    nodes: list[GraphNode] = []
+    for other, kinds in relations.items():
         found = known.get(other)
         kind, _, rest = other.partition("--")
         label = rest[:8]
         if found is not None and found.title and (allowed_personal or not found.person):
             label = found.title
+        elif found is not None and found.person:
+            label = str(view.gettext("[record about a person]"))
         if found is None:
             label = _unheld_label(view, sender)
         href = f"/objects/{other}" if found is not None else None
-        nodes.append(GraphNode(other, kind, label, relation, outgoing, href))
+        (relation, outgoing), *more = kinds
+        nodes.append(
+            GraphNode(
+                other,
+                kind,
+                label,
+                relation,
+                outgoing,
+                href,
+                type_label=view.type_name(kind),
+                others=tuple(f"{'→' if out else '←'} {name}" for name, out in more),
+            )
+        )
         if len(nodes) >= GRAPH_LIMIT:
             break
     if not nodes:
@@ -216,9 +286,78 @@ def _graph(
         nodes,
         title=str(view.gettext("Neighbours of this object")),
         description=str(
-            view.gettext("%(n)s objects linked to this one by references", n=len(nodes))
+            view.ngettext(
+                "%(n)s object linked to this one by references",
+                "%(n)s objects linked to this one by references",
+                len(nodes),
+                n=len(nodes),
+            )
         ),
+        centre_type_label=view.type_name(stored.type),
     ), nodes
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A reference shown as text: the name of what it names (linked when held here)."""
+
+    label: str
+    href: str | None
+
+
+def _refs(view: View, ids: list[str], allowed_personal: bool, sender: str | None) -> list[Ref]:
+    known = view.node.read.briefs_of(ids)
+    shown = []
+    for ref in ids:
+        found = known.get(ref)
+        if found is None:
+            shown.append(Ref(_unheld_label(view, sender), None))
+        elif found.person and not allowed_personal:
+            shown.append(Ref(str(view.gettext("[record about a person]")), f"/objects/{ref}"))
+        else:
+            shown.append(Ref(found.title or ref, f"/objects/{ref}"))
+    return shown
+
+
+def _event_fields(
+    view: View, obj: dict[str, Any], allowed_personal: bool, sender: str | None
+) -> dict[str, Any] | None:
+    """What an event says, as text: its PLOVER type and mode, date, place, who acted on
+    whom, its topics and the sentence it was read from (None for another type)."""
+    if obj.get("type") != EVENT_TYPE:
+        return None
+
+    def text(key: str) -> str:
+        value = obj.get(key)
+        return value if isinstance(value, str) else ""
+
+    def ids(key: str) -> list[str]:
+        value = obj.get(key)
+        if isinstance(value, str):
+            value = [value]
+        return [ref for ref in value if isinstance(ref, str)] if isinstance(value, list) else []
+
+    kind, mode = text("plover_type"), text("plover_mode")
+    day = text("event_date")
+    try:
+        when = long_date(date.fromisoformat(day), view.lang) if day else ""
+    except ValueError:
+        when = day
+    topics = obj.get("topics")
+    return {
+        "type": word(view.gettext, PLOVER_NAMES, kind) if kind else "",
+        "type_key": kind,
+        "mode": word(view.gettext, PLOVER_MODES, mode) if mode else "",
+        "date": when,
+        "date_key": day,
+        "place": _refs(view, ids("location_ref"), allowed_personal, sender),
+        "actors": _refs(view, ids("actor_refs"), allowed_personal, sender),
+        "targets": _refs(view, ids("target_refs"), allowed_personal, sender),
+        "topics": [view.topic_name(topic) for topic in topics if isinstance(topic, str)]
+        if isinstance(topics, list)
+        else [],
+        "sentence": text("summary"),
+    }
 
 
 def object_page(view: View) -> Response:
@@ -311,6 +450,8 @@ def _show(
         deliveries=view.node.deliveries.of_object(object_id),
         graph=graph,
         neighbours=neighbours,
+        event=_event_fields(view, shown.object, view.can("personal_data:read"), sender),
+        type_label=view.type_name(shown.type),
         description=shown.object.get("description")
         if isinstance(shown.object.get("description"), str)
         else None,

@@ -26,7 +26,8 @@ from diapason.osint.view import ArticleView, ArticleViews, ViewEntity, article_v
 from diapason.persons import ProtectRefused, needs_confirmation
 from diapason.web.ui.core import NavItem, Refused, Ui, View
 from diapason.web.ui.highlight import Mark, highlight
-from diapason.web.ui.i18n import N_
+from diapason.web.ui.i18n import N_, Lang
+from diapason.web.ui.words import country_note
 
 NAV = (NavItem(N_("OSINT"), "/osint", "objects:read", 30),)
 LATEST = 20
@@ -50,6 +51,7 @@ class EntityRow:
     country: str | None
     surfaces: list[str]
     object_id: str | None
+    country_note: str = ""  # the country, unless the name already says it
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,7 @@ def _linked(entity: ViewEntity, refs: dict[str, dict[str, Any]]) -> str | None:
 
 
 def _rows(
-    shown: ArticleView, report_id: str, refs: dict[str, dict[str, Any]]
+    shown: ArticleView, report_id: str, refs: dict[str, dict[str, Any]], lang: Lang
 ) -> tuple[list[EntityRow], list[EventRow], list[Mark], list[Mark]]:
     entities: list[EntityRow] = []
     entity_marks: list[Mark] = []
@@ -146,7 +148,13 @@ def _rows(
         link = _linked(entity, refs)
         entities.append(
             EntityRow(
-                number, entity.type, entity.canonical, entity.country, list(entity.surfaces), link
+                number,
+                entity.type,
+                entity.canonical,
+                entity.country,
+                list(entity.surfaces),
+                link,
+                country_note(entity.canonical, entity.country, lang),
             )
         )
         for start, end in entity.mentions:
@@ -256,7 +264,7 @@ def article_page(
     )
     article = _article_of(report)
     shown = ArticleViews(view.node.facts).get(report_id) or _analysed_again(view, report, None)
-    entities, events, entity_marks, event_marks = _rows(shown, report_id, refs)
+    entities, events, entity_marks, event_marks = _rows(shown, report_id, refs, view.lang)
     view.audit("consult", [report_id, *refs], details={"page": "osint-article"})
     return view.render(
         "osint/article.html",

@@ -9,7 +9,6 @@ each chart carries a title and a description for screen readers.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -33,9 +32,15 @@ TYPE_COLOURS = {
 
 
 def trend_chart(
-    counts: Sequence[tuple[date, int]], *, title: str, description: str, width: int = 720
+    counts: Sequence[tuple[date, int]],
+    *,
+    title: str,
+    description: str,
+    width: int = 720,
+    day_label: Callable[[date], str] = date.isoformat,
 ) -> Markup:
-    """Bars of a count per day, with the maximum marked and the first and last dates."""
+    """Bars of a count per day, with the maximum marked and the first and last dates
+    (written by ``day_label``)."""
     height, left, bottom, top = 180, 44, 28, 12
     plot_w, plot_h = width - left - 8, height - bottom - top
     highest = max((count for _, count in counts), default=0)
@@ -58,7 +63,8 @@ def trend_chart(
         x = left + index * step + 1
         parts.append(
             f'<rect x="{x:.1f}" y="{top + plot_h - bar:.1f}" width="{max(1.0, step - 2):.1f}" '
-            f'height="{bar:.1f}" fill="{ACCENT}"><title>{day.isoformat()}: {count}</title></rect>'
+            f'height="{bar:.1f}" fill="{ACCENT}">'
+            f"<title>{escape(day_label(day))}: {count}</title></rect>"
         )
     if counts:
         for anchor, x, day in (
@@ -67,7 +73,7 @@ def trend_chart(
         ):
             parts.append(
                 f'<text x="{x}" y="{height - 8}" text-anchor="{anchor}" font-size="12" '
-                f'fill="{MUTED}">{day.isoformat()}</text>'
+                f'fill="{MUTED}">{escape(day_label(day))}</text>'
             )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - built from escaped parts
@@ -75,16 +81,88 @@ def trend_chart(
 
 @dataclass(frozen=True)
 class GraphNode:
+    """One neighbour of the graph's centre, drawn once whatever the number of references
+    between them: ``relation`` is the first (the edge it is drawn on), ``others`` the rest,
+    each as shown to the reader (a verb with its arrow)."""
+
     id: str
     type: str
     label: str
-    relation: str  # the property linking it to the centre, as shown on the edge
+    relation: str  # the kind of reference it is drawn on, as shown (a verb: "contains")
     outgoing: bool  # the centre refers to it (else it refers to the centre)
     href: str | None
+    type_label: str = ""  # its type as the reader names it
+    others: tuple[str, ...] = ()  # its other references to or from the centre, as shown
 
 
 def _short(text: str, length: int = 22) -> str:
     return text if len(text) <= length else text[: length - 1] + "…"
+
+
+# Advance widths of a sans-serif font (DejaVu Sans, Liberation Sans, Arial), in ems, by
+# kind of character: enough to reserve room for a text without a browser to measure it.
+_NARROW = set("fijlrtI.,:;'!|()[]{} ")
+_WIDE = set("mwMW@%")
+
+
+def text_width(text: str, size: float) -> float:
+    """An upper estimate of the width of ``text`` at ``size`` pixels."""
+    ems = 0.0
+    for char in text:
+        if char in _NARROW:
+            ems += 0.36
+        elif char in _WIDE:
+            ems += 0.95
+        elif char.isupper() or char.isdigit() or (not char.isascii() and not char.isalpha()):
+            ems += 0.74
+        else:
+            ems += 0.62
+    return ems * size + 2
+
+
+_ROW = 38  # vertical room of one neighbour: its name and its type on two lines
+_FAN = 46  # from the end of a bundle's label to its neighbours
+_LABEL, _TYPE, _EDGE, _CENTRE = 12, 10, 11, 13  # font sizes
+
+
+@dataclass
+class _Bundle:
+    """The neighbours reached by one kind of reference in one direction: one edge from
+    the centre, one label, then a fan to each of them."""
+
+    relation: str
+    outgoing: bool
+    members: list[GraphNode]
+
+    def text(self, rightwards: bool) -> str:
+        count = f" ({len(self.members)})" if len(self.members) > 1 else ""
+        return f"{self.relation}{count} →" if rightwards else f"← {self.relation}{count}"
+
+
+def _bundles(neighbours: Sequence[GraphNode]) -> tuple[list[_Bundle], list[_Bundle]]:
+    """The bundles of the left side (what refers to the centre) and of the right side
+    (what the centre refers to); when one side would be empty, the later bundles move to
+    it while that lowers the drawing."""
+    found: dict[tuple[bool, str], _Bundle] = {}
+    for node in neighbours:
+        key = (node.outgoing, node.relation)
+        found.setdefault(key, _Bundle(node.relation, node.outgoing, [])).members.append(node)
+    ordered = [found[key] for key in sorted(found, key=lambda k: (k[0], k[1]))]
+    for bundle in ordered:
+        bundle.members.sort(key=lambda n: (n.type, n.label.casefold(), n.id))
+    left = [b for b in ordered if not b.outgoing]
+    right = [b for b in ordered if b.outgoing]
+
+    def rows(side: list[_Bundle]) -> int:
+        return sum(len(b.members) for b in side)
+
+    if not left or not right:
+        full = left or right
+        other: list[_Bundle] = []
+        while len(full) > 1 and rows(other) + len(full[-1].members) <= rows(full[:-1]):
+            other.insert(0, full.pop())
+        left, right = (other, full) if not left else (full, other)
+    return left, right
 
 
 def neighbour_graph(
@@ -94,60 +172,119 @@ def neighbour_graph(
     *,
     title: str,
     description: str,
-    size: int | None = None,
+    centre_type_label: str = "",
 ) -> Markup:
-    """The object in the middle, its neighbours on a circle, each edge labelled with the
-    referencing property; each neighbour links to its own page."""
-    # A few neighbours need less room than many: the drawing grows with them.
-    size = size or (380 if len(neighbours) <= 6 else 560)
-    middle = size / 2
-    radius = size / 2 - 70
+    """The object in the middle, what refers to it on the left, what it refers to on the
+    right, one row per neighbour; the neighbours reached by the same kind of reference
+    share one edge and one label ("contains (19)"). Every text has its own room, so no
+    two overlap; the layout depends on nothing but its input. Each neighbour links to its
+    own page."""
+    left, right = _bundles(neighbours)
+    centre_text = _short(centre_label, 34)
+    centre_sub = _short(centre_type_label or centre_type, 34)
+    half_centre = max(text_width(centre_text, _CENTRE) * 1.1, text_width(centre_sub, _TYPE)) / 2
+
+    def widths(side: list[_Bundle]) -> tuple[float, float]:
+        edge = max((text_width(b.text(True), _EDGE) for b in side), default=0.0)
+        node = max(
+            (
+                max(
+                    text_width(_short(n.label, 30), _LABEL),
+                    text_width(_short(n.type_label or n.type, 30), _TYPE),
+                )
+                for b in side
+                for n in b.members
+            ),
+            default=0.0,
+        )
+        return edge, node
+
+    left_edge, left_node = widths(left)
+    right_edge, right_node = widths(right)
+    reach = max(half_centre + 14, 34.0)  # from the centre to where a bundle's label starts
+    pad = 10.0
+    middle_x = pad + half_centre
+    if left:
+        middle_x = max(middle_x, pad + left_node + 13 + _FAN + 8 + left_edge + reach)
+    width = middle_x + half_centre + pad
+    if right:
+        width = max(width, middle_x + reach + 8 + right_edge + _FAN + 13 + right_node + pad)
+    rows = max(sum(len(b.members) for b in left), sum(len(b.members) for b in right), 1)
+    height = max(rows * _ROW + 24, 110)
+    middle_y = height / 2 - (6 if rows > 1 else 14)
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {size} {size}" '
-        f'width="100%" role="img" aria-labelledby="graph-title graph-desc" class="graph">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width:.0f} {height:.0f}" '
+        f'width="{width:.0f}" height="{height:.0f}" role="img" '
+        f'aria-labelledby="graph-title graph-desc" class="graph" font-family="sans-serif">',
         f'<title id="graph-title">{escape(title)}</title>',
         f'<desc id="graph-desc">{escape(description)}</desc>',
     ]
-    count = max(1, len(neighbours))
-    placed: list[tuple[GraphNode, float, float]] = []
-    for index, node in enumerate(neighbours):
-        angle = 2 * math.pi * index / count - math.pi / 2
-        placed.append((node, middle + radius * math.cos(angle), middle + radius * math.sin(angle)))
-    for node, x, y in placed:
-        parts.append(
-            f'<line x1="{middle:.1f}" y1="{middle:.1f}" x2="{x:.1f}" y2="{y:.1f}" '
-            f'stroke="{GRID}" stroke-width="1.5"/>'
-        )
-        mx, my = (middle + x) / 2, (middle + y) / 2
-        arrow = "→" if node.outgoing else "←"
-        parts.append(
-            f'<text x="{mx:.1f}" y="{my:.1f}" text-anchor="middle" font-size="10" '
-            f'fill="{MUTED}">{arrow} {escape(_short(node.relation, 26))}</text>'
-        )
-    for node, x, y in placed:
-        colour = TYPE_COLOURS.get(node.type, MUTED)
-        circle = (
-            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="9" fill="{colour}"/>'
-            f'<text x="{x:.1f}" y="{y + 24:.1f}" text-anchor="middle" font-size="11" '
-            f'fill="{INK}">{escape(_short(node.label, 22 if node.href else 30))}</text>'
-            f'<text x="{x:.1f}" y="{y + 37:.1f}" text-anchor="middle" font-size="10" '
-            f'fill="{MUTED}">{escape(node.type)}</text>'
-        )
-        if node.href:
+    texts: list[str] = []
+    for side, sign, edge_width in ((left, -1, left_edge), (right, 1, right_edge)):
+        count = sum(len(b.members) for b in side)
+        row_y = middle_y - (count - 1) * _ROW / 2
+        label_x = middle_x + sign * reach
+        fan_x = label_x + sign * (8 + edge_width)
+        node_x = fan_x + sign * _FAN
+        anchor = "start" if sign > 0 else "end"
+        for bundle in side:
+            ys = [row_y + i * _ROW for i in range(len(bundle.members))]
+            row_y += len(bundle.members) * _ROW
+            bundle_y = sum(ys) / len(ys)
             parts.append(
-                f'<a href="{escape(node.href)}" aria-label="{escape(node.type)}: '
-                f'{escape(node.label)}">{circle}</a>'
+                f'<line x1="{middle_x:.1f}" y1="{middle_y:.1f}" x2="{label_x:.1f}" '
+                f'y2="{bundle_y:.1f}" stroke="{GRID}" stroke-width="1.5"/>'
             )
-        else:
-            parts.append(circle)
+            rightwards = bundle.outgoing == (sign > 0)
+            texts.append(
+                f'<text class="edge-label" x="{label_x + sign * 4:.1f}" y="{bundle_y + 4:.1f}" '
+                f'text-anchor="{anchor}" font-size="{_EDGE}" fill="{MUTED}">'
+                f"{escape(bundle.text(rightwards))}</text>"
+            )
+            for node, y in zip(bundle.members, ys, strict=True):
+                parts.append(
+                    f'<line x1="{fan_x:.1f}" y1="{bundle_y:.1f}" x2="{node_x - sign * 9:.1f}" '
+                    f'y2="{y:.1f}" stroke="{GRID}" stroke-width="1.5"/>'
+                )
+                texts.append(_neighbour(node, node_x, y, sign, anchor))
+    parts.extend(texts)
     colour = TYPE_COLOURS.get(centre_type, INK)
+    box = half_centre * 2 + 8
     parts.append(
-        f'<circle cx="{middle}" cy="{middle}" r="16" fill="{colour}" stroke="{INK}" '
-        f'stroke-width="2"/><text x="{middle}" y="{middle + 34}" text-anchor="middle" '
-        f'font-size="13" font-weight="bold" fill="{INK}">{escape(_short(centre_label, 30))}</text>'
+        f'<circle cx="{middle_x:.1f}" cy="{middle_y:.1f}" r="14" fill="{colour}" stroke="{INK}" '
+        f'stroke-width="2"/><rect x="{middle_x - box / 2:.1f}" y="{middle_y + 17:.1f}" '
+        f'width="{box:.1f}" height="30" fill="#ffffff" fill-opacity="0.9"/>'
+        f'<text class="centre-label" x="{middle_x:.1f}" y="{middle_y + 31:.1f}" '
+        f'text-anchor="middle" font-size="{_CENTRE}" font-weight="bold" fill="{INK}">'
+        f"{escape(centre_text)}</text>"
+        f'<text class="centre-label" x="{middle_x:.1f}" y="{middle_y + 44:.1f}" '
+        f'text-anchor="middle" font-size="{_TYPE}" fill="{MUTED}">{escape(centre_sub)}</text>'
     )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - built from escaped parts
+
+
+def _neighbour(node: GraphNode, x: float, y: float, sign: int, anchor: str) -> str:
+    """One neighbour: its dot, its name and its type beside it (outwards), as a link to
+    its page with a tooltip naming every reference it has to the centre."""
+    colour = TYPE_COLOURS.get(node.type, MUTED)
+    kind = node.type_label or node.type
+    text_x = x + sign * 13
+    tip = " ; ".join((node.relation, *node.others))
+    drawn = (
+        f"<title>{escape(node.label)} ({escape(kind)}): {escape(tip)}</title>"
+        f'<circle cx="{x:.1f}" cy="{y:.1f}" r="8" fill="{colour}"/>'
+        f'<text class="node-label" x="{text_x:.1f}" y="{y + 1:.1f}" text-anchor="{anchor}" '
+        f'font-size="{_LABEL}" fill="{INK}">{escape(_short(node.label, 30))}</text>'
+        f'<text class="node-type" x="{text_x:.1f}" y="{y + 14:.1f}" text-anchor="{anchor}" '
+        f'font-size="{_TYPE}" fill="{MUTED}">{escape(_short(kind, 30))}</text>'
+    )
+    if node.href:
+        return (
+            f'<a href="{escape(node.href)}" aria-label="{escape(kind)}: {escape(node.label)}">'
+            f"{drawn}</a>"
+        )
+    return f"<g>{drawn}</g>"
 
 
 # Sequential blues for event counts (light to dark; the darkest keeps white text legible),

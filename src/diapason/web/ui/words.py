@@ -1,0 +1,236 @@
+"""The words a reader sees for the store's keys: STIX type names, reference properties and
+relationship types, topics, PLOVER event types and modes, and timestamps.
+
+Each table maps a key to an English msgid marked with ``N_``; the page translates it with
+the reader's catalogue (French in ``i18n/fr``). A key the tables do not know is shown as
+readable as it can be made (``x-diapason-acts-in`` reads "acts in"), never dropped.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date
+
+from diapason.domain.events import EVENT_TYPE
+from diapason.web.ui.i18n import N_, Gettext, Lang
+
+STIX_TYPES: dict[str, str] = {
+    "attack-pattern": N_("attack pattern"),
+    "campaign": N_("campaign"),
+    "course-of-action": N_("course of action"),
+    "grouping": N_("grouping"),
+    "identity": N_("identity"),
+    "incident": N_("incident"),
+    "indicator": N_("indicator"),
+    "infrastructure": N_("infrastructure"),
+    "intrusion-set": N_("intrusion set"),
+    "location": N_("location"),
+    "malware": N_("malware"),
+    "malware-analysis": N_("malware analysis"),
+    "note": N_("note"),
+    "observed-data": N_("observed data"),
+    "opinion": N_("opinion"),
+    "report": N_("report"),
+    "threat-actor": N_("threat actor"),
+    "tool": N_("tool"),
+    "vulnerability": N_("vulnerability"),
+    "relationship": N_("relationship"),
+    "sighting": N_("sighting"),
+    "marking-definition": N_("marking definition"),
+    "extension-definition": N_("extension definition"),
+    "language-content": N_("language content"),
+    EVENT_TYPE: N_("event"),
+    "x-diapason-alert": N_("alert"),
+    "x-diapason-meeting": N_("meeting"),
+    "x-diapason-rfi": N_("request for information"),
+    "x-diapason-action": N_("action item"),
+    "x-diapason-group": N_("coordination group"),
+    "x-diapason-indicator-figure": N_("indicator figure"),
+    "x-diapason-receipt": N_("receipt"),
+}
+
+# Reference properties (``object_refs[3]`` reads as ``object_refs``) and relationship
+# types, as a verb read from the referring object to the referred one.
+RELATIONS: dict[str, str] = {
+    "object_refs": N_("contains"),
+    "created_by_ref": N_("created by"),
+    "actor_refs": N_("has actor"),
+    "target_refs": N_("has target"),
+    "location_ref": N_("takes place in"),
+    "sighting_of_ref": N_("sighting of"),
+    "where_sighted_refs": N_("sighted at"),
+    "observed_data_refs": N_("observed data"),
+    "sample_refs": N_("sample"),
+    "object_marking_refs": N_("marked by"),
+    "source_ref": N_("source"),
+    "target_ref": N_("target"),
+    "located-at": N_("located at"),
+    "targets": N_("targets"),
+    "uses": N_("uses"),
+    "attributed-to": N_("attributed to"),
+    "indicates": N_("indicates"),
+    "related-to": N_("related to"),
+    "duplicate-of": N_("duplicate of"),
+    "derived-from": N_("derived from"),
+    "mitigates": N_("mitigates"),
+    "authored-by": N_("authored by"),
+    "impersonates": N_("impersonates"),
+    "x-diapason-acts-in": N_("acts in"),
+    "x-diapason-targeted-by": N_("targeted by"),
+    "x-diapason-duplicate-of": N_("duplicate of"),
+}
+
+TOPIC_NAMES: dict[str, str] = {
+    "terrorism": N_("terrorism"),
+    "organized_crime": N_("organised crime"),
+    "drug_trafficking": N_("drug trafficking"),
+    "migration": N_("migration"),
+    "border_security": N_("border security"),
+    "security_cooperation": N_("security cooperation"),
+    "cyber": N_("cyber"),
+    "none": N_("no topic"),
+}
+
+PLOVER_NAMES: dict[str, str] = {
+    "AGREE": N_("agree"),
+    "CONSULT": N_("consult"),
+    "SUPPORT": N_("support"),
+    "CONCEDE": N_("concede"),
+    "COOPERATE": N_("cooperate"),
+    "AID": N_("aid"),
+    "RETREAT": N_("retreat"),
+    "REQUEST": N_("request"),
+    "ACCUSE": N_("accuse"),
+    "REJECT": N_("reject"),
+    "THREATEN": N_("threaten"),
+    "PROTEST": N_("protest"),
+    "SANCTION": N_("sanction"),
+    "MOBILIZE": N_("mobilise"),
+    "COERCE": N_("coerce"),
+    "ASSAULT": N_("assault"),
+}
+
+PLOVER_MODES: dict[str, str] = {
+    "abduct": N_("abduction"),
+    "aerial": N_("aerial attack"),
+    "allege": N_("allegation"),
+    "arrest": N_("arrest"),
+    "assist": N_("assistance"),
+    "convict": N_("conviction"),
+    "demo": N_("demonstration"),
+    "deport": N_("deportation"),
+    "disapprove": N_("disapproval"),
+    "drone": N_("drone attack"),
+    "explosives": N_("explosives"),
+    "firearms": N_("firearms"),
+    "investigate": N_("investigation"),
+    "release": N_("release"),
+    "restrict": N_("restriction"),
+    "seize": N_("seizure"),
+    "suicide-attack": N_("suicide attack"),
+    "troops": N_("troops"),
+    "visit": N_("visit"),
+}
+
+_INDEX = re.compile(r"\[\d+\]")
+
+
+def relation_key(path: str) -> str:
+    """A reference's kind: the property path without list indexes (``object_refs[3]``
+    is ``object_refs``; ``extensions.x.y_ref`` keeps its path)."""
+    return _INDEX.sub("", path)
+
+
+def _readable(key: str) -> str:
+    text = key.removeprefix("x-diapason-").removeprefix("x_diapason_").removeprefix("x-")
+    for suffix in ("_refs", "_ref"):
+        text = text.removesuffix(suffix)
+    return text.replace("_", " ").replace("-", " ").strip() or key
+
+
+def word(gettext: Gettext, table: dict[str, str], key: str) -> str:
+    """``key`` in the reader's language: its msgid translated, else made readable."""
+    msgid = table.get(key)
+    return str(gettext(msgid)) if msgid is not None else _readable(key)
+
+
+def type_name(gettext: Gettext, stix_type: str) -> str:
+    """A STIX type as a reader names it ("threat actor", « acteur de la menace »)."""
+    return word(gettext, STIX_TYPES, stix_type)
+
+
+def relation_name(gettext: Gettext, path: str) -> str:
+    """A reference property or relationship type as a verb ("contains", « contient »)."""
+    return word(gettext, RELATIONS, relation_key(path))
+
+
+def topic_name(gettext: Gettext, topic: str) -> str:
+    """A topic key (``organized_crime``, or the label ``topic:organized_crime``)."""
+    return word(gettext, TOPIC_NAMES, topic.removeprefix("topic:"))
+
+
+def zone_of(name: str) -> ZoneInfo:
+    """The time zone a node shows its times in (the ``time_zone`` setting)."""
+    return ZoneInfo(name)
+
+
+def parse_moment(text: str) -> datetime | None:
+    """A STIX or store timestamp (``2026-12-07T14:05:00.000Z``, ``…+00:00``) as an aware
+    datetime, or None when it is not one."""
+    if not isinstance(text, str) or len(text) < 10:
+        return None
+    cleaned = text.strip().replace("Z", "+00:00")
+    try:
+        moment = datetime.fromisoformat(cleaned)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def long_date(day: date, lang: Lang) -> str:
+    """A day as a person reads it: 7 December 2026, 7 décembre 2026."""
+    return format_date(day, format="long", locale="fr_FR" if lang == "fr" else "en_GB")
+
+
+def human_moment(text: str, lang: Lang, zone: ZoneInfo) -> str:
+    """A timestamp as a person reads it, in the node's time zone: "7 December 2026, 14:05"
+    and « 7 décembre 2026 à 14:05 ». A date alone, or midnight UTC (how STIX writes
+    a day), reads as the day; what is not a timestamp is shown as it is."""
+    if isinstance(text, str) and len(text) == 10:
+        try:
+            return long_date(date.fromisoformat(text), lang)
+        except ValueError:
+            return text
+    moment = parse_moment(text)
+    if moment is None:
+        return str(text)
+    utc = moment.astimezone(UTC)
+    if (utc.hour, utc.minute, utc.second, utc.microsecond) == (0, 0, 0, 0):
+        # Midnight UTC is how STIX writes a day (a published date, a meeting's day).
+        return long_date(utc.date(), lang)
+    local = moment.astimezone(zone)
+    day = long_date(local.date(), lang)
+    clock = f"{local.hour:02d}:{local.minute:02d}"
+    return f"{day} à {clock}" if lang == "fr" else f"{day}, {clock}"
+
+
+def country_name(code: str, lang: Lang) -> str:
+    """An ISO 3166 alpha-2 code as the country's name in the reader's language (the code
+    itself when it names none)."""
+    return str(Locale(lang).territories.get(code.upper(), code)) if code else ""
+
+
+def country_note(name: str, code: str | None, lang: Lang) -> str:
+    """The country to show beside an entity's name: its name in the reader's language,
+    or nothing when the name already says it ("Ministère de l'Intérieur (Maroc)")."""
+    if not code:
+        return ""
+    folded = name.casefold()
+    spelled = {country_name(code, other).casefold() for other in ("en", "fr")}
+    if f"({code.casefold()})" in folded or any(f"({known})" in folded for known in spelled):
+        return ""
+    return country_name(code, lang)
