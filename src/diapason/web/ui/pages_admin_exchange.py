@@ -28,10 +28,14 @@ def partners_page(
     status: int = 200,
 ) -> Response:
     """The partners page; ``issued`` is (partner, token) shown this once."""
+    found = view.node.partners.all()
+    own = view.node.own_identities()
     return view.render(
         "admin/partners.html",
         status=status,
-        partners=view.node.partners.all(),
+        partners=found,
+        own_identity=view.node.identity_id,
+        unattributed={p.name: view.node.partners.unattributed(p.name, own) for p in found},
         typed=typed or dict.fromkeys(PARTNER_FIELDS, ""),
         problem=problem,
         issued=issued,

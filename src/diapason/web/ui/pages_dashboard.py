@@ -37,9 +37,11 @@ def dashboard(view: View) -> Response:
             released = read.released_to(partner.outbox, LATEST)
             shown.extend(item.id for item in (*received, *released))
         # What the partner has not acknowledged storing, and receipts we still owe it.
+        # And the joint items it sent that no side can be given yet (its identity unknown).
         tally = (
             view.node.deliveries.unacknowledged(partner.name),
             view.node.outgoing_receipts.count(partner.name),
+            view.node.partners.unattributed(partner.name, view.node.own_identities()),
         )
         exchanges.append((partner, received, released, tally))
     trend = None
@@ -77,6 +79,7 @@ def dashboard(view: View) -> Response:
         alerts=[alert_row(alert) for alert in alerts],
         overdue=loose(overdue),
         open_requests=loose(open_requests),
+        own_identity=view.node.identity_id,
     )
 
 
