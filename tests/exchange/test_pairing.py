@@ -7,6 +7,8 @@ from __future__ import annotations
 import subprocess
 import sys
 import uuid
+from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 import orjson
@@ -14,10 +16,13 @@ import pytest
 
 from diapason.domain.coordination import RFI_TYPE
 from diapason.domain.trust import Sender
+from diapason.exchange.pairing import decode
 from diapason.exchange.protocol import IDENTITY_PROPERTY, TAXII
 from tests.clock import Clock, day
 from tests.exchange.conftest import MakeNode
 from tests.exchange.nodes import FedNode
+from tests.exchange.test_tls import received, shared
+from tests.pki import Pki
 
 
 def ask(asker: FedNode, asked: str, title: str) -> str:
@@ -179,3 +184,28 @@ def test_an_identity_given_that_the_partner_contradicts_is_refused_not_overwritt
     settled = sync(rabat, "paris")
     assert settled["status"] == "ok", settled["error"]
     assert rabat.cli_json("partner", "list")[0]["identity_state"] == "confirmed"
+
+
+@pytest.mark.slow
+def test_pairing_over_tls_pins_each_node_s_certificate(make_node: MakeNode, tmp_path: Path) -> None:
+    pki = Pki(tmp_path / "pki")
+    alpha, bravo = make_node("alpha"), make_node("bravo")
+    alpha_cert, bravo_cert = pki.issue("alpha"), pki.issue("bravo")
+    alpha.use_tls(alpha_cert)
+    bravo.use_tls(bravo_cert)
+    code = invite(alpha, "bravo")
+    carried = decode(code, now=datetime.now(UTC), me="bravo")
+    assert (carried.url, carried.fingerprint) == (alpha.url, alpha_cert.fingerprint)
+    joined = bravo.cli_json("partner", "join", code, "--url", bravo.url)
+    assert joined["security"] == "pinned" and joined["fingerprint"] == alpha_cert.fingerprint
+    back = decode(joined["code_for_partner"], now=datetime.now(UTC), me="alpha")
+    assert back.fingerprint == bravo_cert.fingerprint
+    assert alpha.cli_json("partner", "join", joined["code_for_partner"])["security"] == "pinned"
+
+    alpha.start()
+    bravo.start()
+    sent = shared(alpha, "bravo", 3)
+    assert sync(alpha, "bravo")["status"] == "ok"
+    assert sync(bravo, "alpha")["status"] == "ok"
+    assert received(bravo, "alpha") >= sent
+    assert bravo.cli_json("partner", "list")[0]["identity_state"] == "confirmed"
