@@ -99,7 +99,7 @@ def test_invite_and_join_both_ways_pair_two_nodes_and_a_request_is_listed(
     assert paris.cli_json("partner", "list")[0]["identity_state"] == "confirmed"
     table = rabat.cli("partner", "list", env={**rabat.env(), "COLUMNS": "400"}).stdout
     assert f"partners of rabat (its identity: {rabat.identity})" in table
-    assert "(confirmed)" in table
+    assert f"│ {paris.identity} │ confirmed" in table
 
 
 @pytest.mark.slow

@@ -182,6 +182,7 @@ def partner_list(data_dir: Path | None, as_json: bool) -> None:
             "name",
             "url",
             "identity",
+            "identity state",
             "not attributed",
             "last sync",
             "failures",
@@ -195,9 +196,10 @@ def partner_list(data_dir: Path | None, as_json: bool) -> None:
             [
                 partner.name,
                 partner.url,
-                f"{partner.identity_id} ({partner.identity_state})"
+                partner.identity_id or "unknown",
+                partner.identity_state
                 if partner.identity_id
-                else "unknown (learned at the next sync)",
+                else "learned from its node at the next sync",
                 f"{plural(unattributed, 'item')} from {partner.name} not attributed"
                 if unattributed
                 else 0,
@@ -313,6 +315,10 @@ def partner_invite(
     )
     click.echo(code)
     console.print(
+        f"its token is token {issued.info.id} of account {escape(issued.info.username)}: "
+        f"`diapason token revoke {issued.info.id}` if the code is not used"
+    )
+    console.print(
         f"on {escape(name)}: diapason partner join CODE"
         + (
             ""
@@ -365,6 +371,11 @@ def partner_join(
         identity = node.identity_id
         if identity is None:
             raise click.ClickException("this node has no identity yet: run `diapason init`")
+        if node.partners.get(invited.node) is not None:
+            raise click.ClickException(
+                f"partner {invited.node!r} exists already; to change how it is reached: "
+                f"`diapason partner update {invited.node} …`, or remove it first"
+            )
         back = node.accounts.get_user(invited.node) is None
         # Checked before anything is written: the code printed back needs this address.
         address, fingerprint = own_address(node.settings, url) if back else (None, None)
