@@ -18,6 +18,7 @@ from diapason.domain.coordination import RFI_TYPE
 from diapason.domain.trust import Sender
 from diapason.exchange.pairing import decode
 from diapason.exchange.protocol import IDENTITY_PROPERTY, TAXII
+from tests.builders import sdo
 from tests.clock import Clock, day
 from tests.exchange.conftest import MakeNode
 from tests.exchange.nodes import FedNode
@@ -209,3 +210,32 @@ def test_pairing_over_tls_pins_each_node_s_certificate(make_node: MakeNode, tmp_
     assert sync(bravo, "alpha")["status"] == "ok"
     assert received(bravo, "alpha") >= sent
     assert bravo.cli_json("partner", "list")[0]["identity_state"] == "confirmed"
+
+
+@pytest.mark.slow
+def test_an_invited_node_not_yet_paired_writes_as_a_partner_never_as_this_node(
+    make_node: MakeNode,
+) -> None:
+    rabat = make_node("rabat")
+    # `partner invite paris` was run; paris has not paired back (no partner row here).
+    token = rabat.node.partners.prepare_account("paris")
+    inbox = rabat.node.collections.find_alias("main", "from-paris")
+    assert inbox is not None and rabat.node.partners.get("paris") is None
+    rabat.start()
+    forged = sdo("threat-actor", name="signed as rabat", created_by_ref=rabat.identity)
+    plain = sdo("threat-actor", name="paris's own")
+    posted = httpx.post(
+        f"{rabat.url}/taxii2/main/collections/{inbox.id}/objects/",
+        content=orjson.dumps({"objects": [forged, plain]}),
+        headers={
+            "Accept": TAXII,
+            "Content-Type": TAXII,
+            "Authorization": f"Bearer {token.secret}",
+        },
+        timeout=30,
+    )
+    assert posted.status_code == 202, posted.text
+    status = posted.json()
+    assert (status["success_count"], status["failure_count"]) == (1, 1)
+    assert "created by this node: no partner may send it" in str(status["failures"])
+    assert [row[0] for row in rabat.versions("partner:paris")] == [plain["id"]]
