@@ -20,7 +20,7 @@ from diapason.exchange.pairing import decode
 from diapason.exchange.protocol import IDENTITY_PROPERTY, TAXII
 from tests.builders import sdo
 from tests.clock import Clock, day
-from tests.exchange.conftest import MakeNode
+from tests.exchange.conftest import MakeFake, MakeNode
 from tests.exchange.nodes import FedNode
 from tests.exchange.test_tls import received, shared
 from tests.pki import Pki
@@ -239,3 +239,24 @@ def test_an_invited_node_not_yet_paired_writes_as_a_partner_never_as_this_node(
     assert (status["success_count"], status["failure_count"]) == (1, 1)
     assert "created by this node: no partner may send it" in str(status["failures"])
     assert [row[0] for row in rabat.versions("partner:paris")] == [plain["id"]]
+
+
+@pytest.mark.slow
+def test_joint_items_from_a_partner_that_states_no_identity_are_counted_and_said(
+    make_node: MakeNode, make_fake: MakeFake
+) -> None:
+    rabat, paris = make_node("rabat"), make_node("paris")
+    paris.node.partners.add("rabat", "http://127.0.0.1:9", "unused", identity_id=rabat.identity)
+    request = ask(paris, "rabat", "Filière")
+    sent = paris.node.store.get(request)
+    assert sent is not None
+    # An older node: a proper TAXII collection, its discovery states no identity.
+    older = make_fake("objects", "rabat", [sent.object])
+    rabat.node.partners.add("older", older.url, "dia_a-token-they-gave-us")
+    ran = rabat.cli("sync", "--partner", "older", "--json")
+    assert ran.returncode == 0, ran.stderr
+    assert orjson.loads(ran.stdout)["partners"][0]["received"] == 1
+    assert "1 joint item(s) from older not attributed: its identity is unknown" in ran.stderr
+    [row] = rabat.cli_json("partner", "list")
+    assert (row["identity_state"], row["unattributed"]) == ("unknown", 1)
+    assert listed(rabat) == []

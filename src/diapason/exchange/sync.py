@@ -284,7 +284,24 @@ class SyncAgent:
             next_attempt_at=None,
             last_sync_at=store_now(),
         )
+        self._warn_unattributed(partner)
         return result
+
+    def _warn_unattributed(self, partner: Partner) -> None:
+        """Say it when a partner whose identity is still unknown (its discovery states
+        none) sent joint items: stored, but the joint records cannot list them."""
+        now = self.partners.get(partner.name)
+        if now is None or now.identity_id is not None:
+            return
+        count = self.partners.unattributed(partner.name, self.local.identities())
+        if count:
+            log.warning(
+                "%d joint item(s) from %s not attributed: its identity is unknown (its TAXII "
+                "discovery states none); give it with `diapason partner update %s --identity ID`",
+                count,
+                partner.name,
+                partner.name,
+            )
 
     def _describe(self, error: Exception, partner: Partner) -> str:
         """A failure with ``partner`` in one line."""
