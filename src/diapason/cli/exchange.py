@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,13 +21,7 @@ from diapason.cli.common import (
     show,
     table,
 )
-from diapason.exchange.pairing import (
-    PairingError,
-    decode,
-    invitation,
-    own_address,
-    parse_expiry,
-)
+from diapason.exchange.pairing import PairingError, invite, join, own_address, parse_expiry
 from diapason.tls import parse_fingerprint, read_ca_file
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -283,27 +276,13 @@ def partner_invite(
     runs `diapason partner join CODE`. The code holds a secret: it is shown once."""
     valid_for = parse_expiry(expires)
     with opened(data_dir) as node:
-        identity = node.identity_id
-        if identity is None:
-            raise click.ClickException("this node has no identity yet: run `diapason init`")
-        address, fingerprint = own_address(node.settings, url)
-        me = node.settings.node_name
-        if name == me:
-            raise click.ClickException(f"{name!r} is this node's own name")
-        issued = node.partners.prepare_account(name, account)
-        made = invitation(
-            me, name, address, issued.secret, identity, fingerprint, valid_for=valid_for
-        )
-        node.audit.append(
-            actor(),
-            "token_create",
-            details={
-                "user": issued.info.username,
-                "token_id": issued.info.id,
-                "pairing_invite": made.describe(),
-            },
-        )
+        invited = invite(
+            node.partners, node.settings, node.identity_id, name,
+            url=url, valid_for=valid_for, account=account,
+        )  # fmt: skip
+        node.audit.append(actor(), "token_create", details=invited.audit_details())
         added = node.partners.get(name) is not None
+    made, issued = invited.invitation, invited.token
     code = made.encode()
     if as_json:
         print_json({**made.describe(), "token_id": issued.info.id, "code": code})
@@ -367,51 +346,18 @@ def partner_join(
     valid_for = parse_expiry(expires)
     with opened(data_dir) as node:
         me = node.settings.node_name
-        invited = decode(code, now=datetime.now(UTC), me=me)
-        identity = node.identity_id
-        if identity is None:
-            raise click.ClickException("this node has no identity yet: run `diapason init`")
-        if node.partners.get(invited.node) is not None:
-            raise click.ClickException(
-                f"partner {invited.node!r} exists already; to change how it is reached: "
-                f"`diapason partner update {invited.node} …`, or remove it first"
-            )
-        back = node.accounts.get_user(invited.node) is None
-        # Checked before anything is written: the code printed back needs this address.
-        address, fingerprint = own_address(node.settings, url) if back else (None, None)
-        partner, issued = node.partners.add(
-            invited.node,
-            invited.url,
-            invited.token,
-            identity_id=invited.identity,
-            identity_source="code",
-            fingerprint=invited.fingerprint,
-            insecure=insecure,
-        )
+        joined = join(
+            node.partners, node.settings, node.identity_id, code,
+            url=url, valid_for=valid_for, insecure=insecure,
+        )  # fmt: skip
+        partner = joined.partner
         node.audit.append(
             actor(), "partner_add", details={**partner.describe(), "via": "pairing code"}
         )
-        reply = None
-        if issued is not None and address is not None:
-            reply = invitation(
-                me,
-                invited.node,
-                address,
-                issued.secret,
-                identity,
-                fingerprint,
-                valid_for=valid_for,
-            )
-            node.audit.append(
-                actor(),
-                "token_create",
-                details={
-                    "user": issued.info.username,
-                    "token_id": issued.info.id,
-                    "pairing_invite": reply.describe(),
-                },
-            )
+        if joined.reply is not None:
+            node.audit.append(actor(), "token_create", details=joined.reply.audit_details())
         run = node.ledger.run(actor())
+    reply = joined.reply.invitation if joined.reply is not None else None
     payload: dict[str, Any] = {
         **partner.describe(),
         "released": run.released.get(partner.name, 0),

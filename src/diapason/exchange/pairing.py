@@ -37,11 +37,14 @@ from typing import Any
 
 import orjson
 
+from diapason.accounts import IssuedToken
 from diapason.domain.timestamps import parse_timestamp, stix_timestamp
 from diapason.errors import DiapasonError
 from diapason.exchange.partners import (
     PARTNER_NAME_RE,
+    Partner,
     PartnerError,
+    Partners,
     check_identity,
     check_transport,
     check_url,
@@ -264,3 +267,97 @@ def own_address(settings: Settings, given: str | None) -> tuple[str, str | None]
         raise TlsError(
             f"tls_cert {settings.tls_cert}: cannot read its certificate ({error})"
         ) from None
+
+
+@dataclass(frozen=True, repr=False)
+class Invited:
+    """An invitation made here and the token it carries (its id goes in the audit)."""
+
+    invitation: Invitation
+    token: IssuedToken
+
+    def audit_details(self) -> dict[str, Any]:
+        """What the audit keeps of it: never the token."""
+        return {
+            "user": self.token.info.username,
+            "token_id": self.token.info.id,
+            "pairing_invite": self.invitation.describe(),
+        }
+
+
+def invite(
+    partners: Partners,
+    settings: Settings,
+    identity: str | None,
+    name: str,
+    *,
+    url: str | None = None,
+    valid_for: timedelta = DEFAULT_EXPIRY,
+    account: str | None = None,
+) -> Invited:
+    """Prepare, on this node, what node ``name`` needs to read from it (``partner
+    invite``): its account, outbox, inbox and a new token, in one code. Everything is
+    checked before anything is written."""
+    if identity is None:
+        raise PairingError("this node has no identity yet: run `diapason init`")
+    if name == settings.node_name:
+        raise PairingError(f"{name!r} is this node's own name")
+    address, fingerprint = own_address(settings, url)
+    issued = partners.prepare_account(name, account)
+    made = invitation(
+        settings.node_name, name, address, issued.secret, identity, fingerprint,
+        valid_for=valid_for,
+    )  # fmt: skip
+    return Invited(made, issued)
+
+
+@dataclass(frozen=True)
+class Joined:
+    """The partner a code added here and, when it had no account here yet, the invitation
+    it needs in turn."""
+
+    partner: Partner
+    reply: Invited | None
+
+
+def join(
+    partners: Partners,
+    settings: Settings,
+    identity: str | None,
+    code: str,
+    *,
+    url: str | None = None,
+    valid_for: timedelta = DEFAULT_EXPIRY,
+    insecure: bool = False,
+    now: datetime | None = None,
+) -> Joined:
+    """Add the node whose code this is as a partner (``partner join``); checked whole
+    before anything is written."""
+    me = settings.node_name
+    invited = decode(code, now=(now or datetime.now(UTC)).astimezone(UTC), me=me)
+    if identity is None:
+        raise PairingError("this node has no identity yet: run `diapason init`")
+    if partners.get(invited.node) is not None:
+        raise PairingError(
+            f"partner {invited.node!r} exists already; to change how it is reached: "
+            f"`diapason partner update {invited.node} …`, or remove it first"
+        )
+    back = partners.accounts.get_user(invited.node) is None
+    # The code printed back needs this node's address: known before anything is written.
+    address, fingerprint = own_address(settings, url) if back else (None, None)
+    partner, issued = partners.add(
+        invited.node,
+        invited.url,
+        invited.token,
+        identity_id=invited.identity,
+        identity_source="code",
+        fingerprint=invited.fingerprint,
+        insecure=insecure,
+    )
+    reply = None
+    if issued is not None and address is not None:
+        made = invitation(
+            me, invited.node, address, issued.secret, identity, fingerprint, valid_for=valid_for
+        )
+        reply = Invited(made, issued)
+    return Joined(partner, reply)
