@@ -17,6 +17,7 @@ import pytest
 from diapason.domain.coordination import RFI_TYPE
 from diapason.domain.trust import Sender
 from diapason.exchange.pairing import decode
+from diapason.exchange.partners import IdentityMismatch, Partner, PartnerError
 from diapason.exchange.protocol import IDENTITY_PROPERTY, TAXII
 from tests.builders import sdo
 from tests.clock import Clock, day
@@ -260,3 +261,34 @@ def test_joint_items_from_a_partner_that_states_no_identity_are_counted_and_said
     [row] = rabat.cli_json("partner", "list")
     assert (row["identity_state"], row["unattributed"]) == ("unknown", 1)
     assert listed(rabat) == []
+
+
+def test_a_partner_may_not_state_this_node_s_or_another_partner_s_identity(
+    make_node: MakeNode,
+) -> None:
+    rabat = make_node("rabat")
+    partners = rabat.node.partners
+    own = rabat.node.own_identities()
+    lyon = f"identity--{uuid.uuid4()}"
+    partners.add("lyon", "http://127.0.0.1:9", "unused", identity_id=lyon)
+    partners.add("paris", "http://127.0.0.1:9", "unused")
+
+    def paris() -> Partner:
+        found = partners.get("paris")
+        assert found is not None
+        return found
+
+    assert partners.settle_identity(paris(), None, own) is None  # an older node: nothing
+    with pytest.raises(IdentityMismatch, match="which is partner lyon's"):
+        partners.settle_identity(paris(), lyon, own)
+    with pytest.raises(IdentityMismatch, match="this node's own identity"):
+        partners.settle_identity(paris(), rabat.identity, own)
+    with pytest.raises(PartnerError, match="expected identity--<UUID>"):
+        partners.settle_identity(paris(), "identity--not-a-uuid", own)
+    assert paris().identity_id is None and paris().identity_state == "unknown"
+    stated = f"identity--{uuid.uuid4()}"
+    assert partners.settle_identity(paris(), stated, own) == "learned"
+    assert partners.settle_identity(paris(), stated, own) is None  # settled: nothing more
+    assert (paris().identity_id, paris().identity_state) == (stated, "learned")
+    with pytest.raises(IdentityMismatch, match=f"but it stated before {stated}"):
+        partners.settle_identity(paris(), f"identity--{uuid.uuid4()}", own)

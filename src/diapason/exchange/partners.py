@@ -389,11 +389,12 @@ class Partners:
             self.update(partner.name, identity_id=stated, identity_source="learned")
             return "learned"
         if partner.identity_id != stated:
-            given = {"code": "the pairing code"}.get(
-                partner.identity_source or "", "this node's operator"
-            )
+            given = {
+                "code": "the pairing code gave",
+                "learned": "it stated before",
+            }.get(partner.identity_source or "", "this node's operator gave")
             raise IdentityMismatch(
-                f"partner {partner.name} states identity {stated}, but {given} gave "
+                f"partner {partner.name} states identity {stated}, but {given} "
                 f"{partner.identity_id}; nothing is pulled until an operator settles it "
                 f"(`diapason partner update {partner.name} --identity ID` with the right one)"
             )
