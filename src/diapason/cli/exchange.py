@@ -21,6 +21,7 @@ from diapason.cli.common import (
     show,
     table,
 )
+from diapason.exchange.pairing import PairingError, invite, join, own_address, parse_expiry
 from diapason.tls import parse_fingerprint, read_ca_file
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -130,6 +131,12 @@ def partner_add(
         f"({payload['released']} released, {payload['withheld']} withheld so far); "
         f"reached over {escape(partner.transport())}"
     )
+    if partner.identity_id is None:
+        console.print(
+            f"its identity will be learned from its TAXII discovery at the first sync "
+            f"(`diapason sync --partner {escape(name)}`); until then what it authors is "
+            "not attributed"
+        )
     if issued is not None:
         console.print(f"token for {escape(name)} to read from this node (shown once):")
         click.echo(issued.secret)
@@ -139,25 +146,37 @@ def partner_add(
 @data_option
 @json_option
 def partner_list(data_dir: Path | None, as_json: bool) -> None:
-    """List partners and their sync state (never their tokens)."""
+    """List partners and their sync state (never their tokens): each one's identity and
+    whether it is confirmed, learned, unchecked or unknown, and how many joint items it
+    sent that cannot be attributed yet. This node's own identity is in the title."""
     with opened(data_dir) as node:
+        own = node.own_identities()
         found = [
             (
                 partner,
                 node.deliveries.unacknowledged(partner.name),
                 node.outgoing_receipts.count(partner.name),
+                node.partners.unattributed(partner.name, own),
             )
             for partner in node.partners.all()
         ]
+        me, identity = node.settings.node_name, node.identity_id
     show(
         [
-            {**partner.describe(), "unacknowledged": unacked, "receipts_owed": owed}
-            for partner, unacked, owed in found
+            {
+                **partner.describe(),
+                "unacknowledged": unacked,
+                "receipts_owed": owed,
+                "unattributed": unattributed,
+            }
+            for partner, unacked, owed, unattributed in found
         ],
         [
             "name",
             "url",
             "identity",
+            "identity state",
+            "not attributed",
             "last sync",
             "failures",
             "last error",
@@ -171,6 +190,12 @@ def partner_list(data_dir: Path | None, as_json: bool) -> None:
                 partner.name,
                 partner.url,
                 partner.identity_id or "unknown",
+                partner.identity_state
+                if partner.identity_id
+                else "learned from its node at the next sync",
+                f"{plural(unattributed, 'item')} from {partner.name} not attributed"
+                if unattributed
+                else 0,
                 partner.last_sync_at or "never",
                 partner.failures,
                 partner.last_error,
@@ -181,10 +206,186 @@ def partner_list(data_dir: Path | None, as_json: bool) -> None:
                 else partner.refused,
                 partner.transport(),
             ]
-            for partner, unacked, owed in found
+            for partner, unacked, owed, unattributed in found
         ),
         as_json=as_json,
+        title=f"partners of {me} (its identity: {identity or 'none yet, run diapason init'})",
+        empty=f"{me} (identity {identity}) has no partner yet: `diapason partner invite NAME`",
     )
+
+
+@partner_group.command("identity")
+@data_option
+@click.option("--url", default=None, help="The URL partners reach this node at.")
+@json_option
+def partner_identity(data_dir: Path | None, url: str | None, as_json: bool) -> None:
+    """This node's name, STIX identity id, URL and TLS fingerprint: what a partner's
+    operator needs to add it by hand (``partner add --identity``)."""
+    with opened(data_dir) as node:
+        me, identity = node.settings.node_name, node.identity_id
+        address: str | None
+        problem: str | None
+        try:
+            address, fingerprint = own_address(node.settings, url)
+        except PairingError as error:
+            address, fingerprint = None, None
+            problem = str(error)
+        else:
+            problem = None
+    show(
+        {"name": me, "identity_id": identity, "url": address, "fingerprint": fingerprint},
+        ["", ""],
+        [
+            ["name", me],
+            ["identity", identity or "none yet: run diapason init"],
+            ["url", address or problem],
+            ["fingerprint", fingerprint or "none (no TLS certificate served by this node)"],
+        ],
+        as_json=as_json,
+        title="this node",
+    )
+
+
+@partner_group.command("invite")
+@data_option
+@click.argument("name")
+@click.option(
+    "--url",
+    default=None,
+    help="The URL NAME reaches this node at (default: where serve listens, if not 0.0.0.0).",
+)
+@click.option(
+    "--expires",
+    default="24h",
+    show_default=True,
+    help="How long the code is good for: 30m, 12h, 7d (at most 30d).",
+)
+@click.option("--account", default=None, help="Local account it uses (default: NAME).")
+@json_option
+def partner_invite(
+    data_dir: Path | None,
+    name: str,
+    url: str | None,
+    expires: str,
+    account: str | None,
+    as_json: bool,
+) -> None:
+    """Invite node NAME: make its account here (role partner: read what is released to
+    it, acknowledge what it stored), a token for it, and print ONE pairing code holding
+    this node's URL, that token, this node's identity and TLS fingerprint. NAME's operator
+    runs `diapason partner join CODE`. The code holds a secret: it is shown once."""
+    valid_for = parse_expiry(expires)
+    with opened(data_dir) as node:
+        invited = invite(
+            node.partners, node.settings, node.identity_id, name,
+            url=url, valid_for=valid_for, account=account,
+        )  # fmt: skip
+        node.audit.append(actor(), "token_create", details=invited.audit_details())
+        added = node.partners.get(name) is not None
+    made, issued = invited.invitation, invited.token
+    code = made.encode()
+    if as_json:
+        print_json({**made.describe(), "token_id": issued.info.id, "code": code})
+        return
+    console = Console(stderr=True)
+    console.print(
+        f"pairing code for {escape(name)} (shown once: it holds a token; good until "
+        f"{made.describe()['expires']}):"
+    )
+    click.echo(code)
+    console.print(
+        f"its token is token {issued.info.id} of account {escape(issued.info.username)}: "
+        f"`diapason token revoke {issued.info.id}` if the code is not used"
+    )
+    console.print(
+        f"on {escape(name)}: diapason partner join CODE"
+        + (
+            ""
+            if added
+            else f"; then, to read from {escape(name)}: its code here, `diapason partner "
+            "join CODE` (its join prints it)"
+        )
+    )
+
+
+@partner_group.command("join")
+@data_option
+@click.argument("code")
+@click.option(
+    "--url",
+    default=None,
+    help="The URL the inviting node reaches this node at, for the code printed back "
+    "(default: where serve listens).",
+)
+@click.option(
+    "--expires",
+    default="24h",
+    show_default=True,
+    help="How long the code printed back is good for.",
+)
+@click.option(
+    "--insecure",
+    is_flag=True,
+    help="Allow a plain http:// URL outside loopback (nothing encrypted or checked).",
+)
+@json_option
+def partner_join(
+    data_dir: Path | None,
+    code: str,
+    url: str | None,
+    expires: str,
+    insecure: bool,
+    as_json: bool,
+) -> None:
+    """Join the node whose pairing code CODE is (``-``: read it from standard input, kept
+    out of the shell's history): add it as a partner with its URL, token, identity and
+    certificate fingerprint. When it has no account here yet, print the code it needs to
+    read from this node (its operator joins it): then the two nodes are paired both ways."""
+    if code == "-":
+        code = sys.stdin.read(8192)
+    valid_for = parse_expiry(expires)
+    with opened(data_dir) as node:
+        me = node.settings.node_name
+        joined = join(
+            node.partners, node.settings, node.identity_id, code,
+            url=url, valid_for=valid_for, insecure=insecure,
+        )  # fmt: skip
+        partner = joined.partner
+        node.audit.append(
+            actor(), "partner_add", details={**partner.describe(), "via": "pairing code"}
+        )
+        if joined.reply is not None:
+            node.audit.append(actor(), "token_create", details=joined.reply.audit_details())
+        run = node.ledger.run(actor())
+    reply = joined.reply.invitation if joined.reply is not None else None
+    payload: dict[str, Any] = {
+        **partner.describe(),
+        "released": run.released.get(partner.name, 0),
+        "withheld": run.withheld.get(partner.name, 0),
+    }
+    if reply is not None:
+        payload["code_for_partner"] = reply.encode()
+    if as_json:
+        print_json(payload)
+        return
+    console = Console(stderr=True)
+    console.print(
+        f"partner {escape(partner.name)} added (identity {partner.identity_id}, from its "
+        f"code; reached over {escape(partner.transport())}); "
+        f"{payload['released']} released to it, {payload['withheld']} withheld so far"
+    )
+    if reply is not None:
+        console.print(
+            f"pairing code for {escape(partner.name)} to read from this node "
+            "(shown once: it holds a token):"
+        )
+        click.echo(payload["code_for_partner"])
+        console.print(f"on {escape(partner.name)}: diapason partner join CODE")
+    else:
+        console.print(
+            f"{escape(partner.name)} reads from {escape(me)} with the code "
+            f"`diapason partner invite {escape(partner.name)}` gave it: paired both ways"
+        )
 
 
 @partner_group.command("remove")

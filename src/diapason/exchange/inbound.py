@@ -4,7 +4,10 @@ An account of role ``partner`` speaks for its partner node: what it sends is wri
 the provenance ``partner:NAME`` under the trust rules with that partner as the sender (so
 the ledger never echoes it back, and the third-party rule knows where it came from), its
 receipts are recorded as deliveries (and the head of its audit trail each carries is kept
-as a witness), and what the trust rules refused is reported against the partner. Any other
+as a witness), and what the trust rules refused is reported against the partner. An
+account of role ``partner`` whose node is not a partner here yet (``partner invite`` made
+it; the other side has not paired back) speaks for that node as an unknown partner:
+provenance ``partner:USERNAME``, the trust rules of a partner, never this node's. Any other
 account writes as this node (provenance ``taxii:USERNAME``).
 """
 
@@ -43,6 +46,19 @@ class Inbound:
         """Write what ``user`` posted; returns the store's report (what was written,
         unchanged, refused and why)."""
         partner = self.partners.speaking_for(user)
+        if partner is None and user.role == "partner":
+            # Invited, not paired yet: a partner all the same, never this node.
+            return self.store.put_many(
+                received,
+                source=f"partner:{user.username}",
+                sender=Sender(
+                    partner=user.username,
+                    own_identities=self.identities(),
+                    partner_identities={
+                        p.identity_id: p.name for p in self.partners.all() if p.identity_id
+                    },
+                ),
+            )
         if partner is None:
             return self.store.put_many(received, source=f"taxii:{user.username}", sender=Sender())
         report = self.store.put_many(

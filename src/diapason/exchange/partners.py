@@ -4,6 +4,14 @@ Adding a partner sets up both directions on this side: a local account (role ``p
 that the partner's node uses to read from us, the partner's outbox collection here (its
 disclosure ledger, which only that account may read), and the URL and token this node uses
 to read from the partner. The token is a secret: stored to be used, never shown.
+
+A partner's STIX identity (the ``created_by_ref`` of what it authors) is what attributes
+its objects to it: the joint mechanism lists a request for information only when its
+author is a known side. The operator may give it (``partner add --identity``), a pairing
+code carries it (``exchange/pairing.py``), and the partner's TAXII discovery states it
+(``x_diapason_identity``): the sync agent learns it from there when none was given, and
+confirms the one given, refusing to go on when the two differ (:meth:`Partners.settle_identity`);
+a given identity is never overwritten by what a partner says.
 """
 
 from __future__ import annotations
@@ -18,14 +26,15 @@ import sqlalchemy as sa
 
 from diapason.accounts import Accounts, IssuedToken, User
 from diapason.audit import AuditLog
-from diapason.domain.stix import Problem
+from diapason.domain.coordination import ITEM_TYPES
+from diapason.domain.stix import ID_RE, Problem
 from diapason.domain.timestamps import store_now
 from diapason.domain.trust import TRUST_RULES, Sender
 from diapason.errors import DiapasonError
 from diapason.exchange.collections import DEFAULT_API_ROOT, Collection, Collections
 from diapason.settings import Secret
 from diapason.store.db import write_transaction
-from diapason.store.schema import partners, users
+from diapason.store.schema import objects, partners, users
 from diapason.tls import FINGERPRINT_RE, is_loopback
 
 log = logging.getLogger("diapason.partners")
@@ -35,6 +44,19 @@ PARTNER_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9._-]{0,31}\Z")
 
 class PartnerError(DiapasonError, ValueError):
     """A refused partner operation; the message says why and never shows a token."""
+
+
+class IdentityMismatch(PartnerError):
+    """The identity a partner states is not the one this node was given for it."""
+
+
+# Where a partner's identity came from: the operator's word (``partner add --identity``,
+# ``partner update --identity``, the admin page), a pairing code (``partner join``), the
+# partner's TAXII discovery (``learned``), or one of the first two and the partner's
+# discovery states the same (``confirmed``).
+IDENTITY_SOURCES = ("operator", "code", "learned", "confirmed")
+# Those that the partner's own statement has not checked yet.
+UNCHECKED_SOURCES = frozenset({"operator", "code"})
 
 
 @dataclass(frozen=True)
@@ -63,6 +85,19 @@ class Partner:
     insecure: bool = False
     # The client certificate its account is bound to (its fingerprint), if any.
     client_certificate: str | None = None
+    # Where identity_id came from (IDENTITY_SOURCES); None while it is unknown.
+    identity_source: str | None = None
+
+    @property
+    def identity_state(self) -> str:
+        """How far this node may rely on the partner's identity: ``unknown`` (its objects
+        cannot be attributed yet), ``unchecked`` (given here, not yet stated by the
+        partner), ``learned`` or ``confirmed``."""
+        if self.identity_id is None:
+            return "unknown"
+        if self.identity_source in UNCHECKED_SOURCES or self.identity_source is None:
+            return "unchecked"
+        return self.identity_source
 
     @property
     def security(self) -> str:
@@ -113,6 +148,8 @@ class Partner:
             "url": self.url,
             "account": self.account,
             "identity_id": self.identity_id,
+            "identity_source": self.identity_source,
+            "identity_state": self.identity_state,
             "outbox": self.outbox,
             "remote_collection": self.remote_collection,
             "remote_inbox": self.remote_inbox,
@@ -148,6 +185,7 @@ def _partner(row: sa.Row[Any]) -> Partner:
         token=Secret(row.token),
         account=row.account,
         identity_id=row.identity_id,
+        identity_source=row.identity_source if row.identity_id is not None else None,
         outbox=row.outbox,
         remote_collection=row.remote_collection,
         remote_inbox=row.remote_inbox,
@@ -172,6 +210,18 @@ def check_url(url: str) -> str:
     if not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?\Z", url) or len(url) > 500:
         raise PartnerError(f"partner URL {url[:100]!r}: expected http(s)://HOST[:PORT][/PATH]")
     return url.rstrip("/")
+
+
+def check_identity(value: str, what: str = "partner identity") -> str:
+    """A STIX identity id (``identity--UUID``), else a precise refusal."""
+    if (
+        not isinstance(value, str)
+        or not value.startswith("identity--")
+        or not ID_RE.match(value)
+        or len(value) > 100
+    ):
+        raise PartnerError(f"{what} {str(value)[:100]!r}: expected identity--<UUID>")
+    return value
 
 
 def check_transport(
@@ -208,6 +258,7 @@ class Partners:
         token: str,
         *,
         identity_id: str | None = None,
+        identity_source: str = "operator",
         account: str | None = None,
         ca_certificates: str | None = None,
         fingerprint: str | None = None,
@@ -228,6 +279,10 @@ class Partners:
         url = check_url(url)
         if not token or len(token) > 200 or not token.isprintable():
             raise PartnerError("partner token: 1 to 200 printable characters")
+        if identity_id is not None:
+            identity_id = check_identity(identity_id)
+        if identity_source not in UNCHECKED_SOURCES:
+            raise PartnerError(f"identity source {identity_source!r}: operator or code")
         check_transport(url, ca_certificates, fingerprint, insecure)
         if self.get(name) is not None:
             raise PartnerError(f"partner {name!r} exists already")
@@ -240,19 +295,7 @@ class Partners:
         elif user.role != "partner":
             raise PartnerError(f"account {account!r} has role {user.role}, not partner")
         self.collections.ensure_default(name)
-        outbox = self._collection(
-            f"to-{name}",
-            f"Released to {name}",
-            f"The disclosure ledger of partner {name}: what this node releases to it.",
-        )
-        self.collections.grant(outbox.id, account, read=True, write=False)
-        # Where the partner acknowledges what it stored (its receipts), and may push.
-        inbox = self._collection(
-            f"from-{name}",
-            f"Received from {name}",
-            f"What partner {name} sends to this node: receipts, pushed objects.",
-        )
-        self.collections.grant(inbox.id, account, read=False, write=True)
+        outbox = self._collections_of(name, account)
         if client_certificate is not None:
             self.accounts.bind_certificate(account, client_certificate)
         with write_transaction(self.engine) as connection:
@@ -263,6 +306,7 @@ class Partners:
                     token=token,
                     account=account,
                     identity_id=identity_id,
+                    identity_source=identity_source if identity_id is not None else None,
                     outbox=outbox.id,
                     failures=0,
                     created_at=store_now(),
@@ -274,6 +318,110 @@ class Partners:
         found = self.get(name)
         assert found is not None
         return found, issued
+
+    def prepare_account(self, name: str, account: str | None = None) -> IssuedToken:
+        """What a partner needs to read from this node before it is added here (``partner
+        invite``): its account (role ``partner``: read its outbox, write its inbox, nothing
+        else), those two collections, and a new token for it, returned once."""
+        if not PARTNER_NAME_RE.match(name):
+            raise PartnerError(
+                f"partner name {name!r}: 1-32 lower-case letters, digits, '.', '-' or '_'"
+            )
+        account = account or name
+        user = self.accounts.get_user(account)
+        if user is None:
+            self.accounts.add_user(account, "partner")
+        elif user.role != "partner":
+            raise PartnerError(f"account {account!r} has role {user.role}, not partner")
+        elif user.disabled:
+            raise PartnerError(
+                f"account {account!r} is disabled (partner {name} was removed); "
+                "choose another --account"
+            )
+        self.collections.ensure_default(name)
+        self._collections_of(name, account)
+        return self.accounts.create_token(account, f"partner node {name} (invite)")
+
+    def _collections_of(self, name: str, account: str) -> Collection:
+        """The partner's outbox here (its ledger, which its account reads) and its inbox
+        (where it acknowledges what it stored, and may push; its account writes), made if
+        missing; returns the outbox."""
+        outbox = self._collection(
+            f"to-{name}",
+            f"Released to {name}",
+            f"The disclosure ledger of partner {name}: what this node releases to it.",
+        )
+        self.collections.grant(outbox.id, account, read=True, write=False)
+        inbox = self._collection(
+            f"from-{name}",
+            f"Received from {name}",
+            f"What partner {name} sends to this node: receipts, pushed objects.",
+        )
+        self.collections.grant(inbox.id, account, read=False, write=True)
+        return outbox
+
+    def settle_identity(
+        self, partner: Partner, stated: str | None, own_identities: frozenset[str]
+    ) -> str | None:
+        """Compare what ``partner`` states as its identity (its TAXII discovery's
+        ``x_diapason_identity``; None when it states none) with what this node holds.
+
+        Unknown here: the stated one is learned (``learned``), unless it is this node's own
+        or another partner's. Given here and stated the same: ``confirmed``. Given here and
+        stated otherwise: :class:`IdentityMismatch`, nothing changed: a partner's word never
+        replaces the operator's. Returns what changed (``learned``, ``confirmed``) or None.
+        """
+        if stated is None:
+            return None
+        stated = check_identity(stated, f"the identity partner {partner.name} states")
+        if partner.identity_id is None:
+            if stated in own_identities:
+                raise IdentityMismatch(
+                    f"partner {partner.name} states this node's own identity {stated}; "
+                    "its objects stay unattributed"
+                )
+            for other in self.all():
+                if other.name != partner.name and other.identity_id == stated:
+                    raise IdentityMismatch(
+                        f"partner {partner.name} states identity {stated}, which is partner "
+                        f"{other.name}'s; its objects stay unattributed"
+                    )
+            self.update(partner.name, identity_id=stated, identity_source="learned")
+            return "learned"
+        if partner.identity_id != stated:
+            given = {
+                "code": "the pairing code gave",
+                "learned": "it stated before",
+            }.get(partner.identity_source or "", "this node's operator gave")
+            raise IdentityMismatch(
+                f"partner {partner.name} states identity {stated}, but {given} "
+                f"{partner.identity_id}; nothing is pulled until an operator settles it "
+                f"(`diapason partner update {partner.name} --identity ID` with the right one)"
+            )
+        if partner.identity_source in UNCHECKED_SOURCES or partner.identity_source is None:
+            self.update(partner.name, identity_source="confirmed")
+            return "confirmed"
+        return None
+
+    def unattributed(self, name: str, own_identities: frozenset[str]) -> int:
+        """How many joint-mechanism items (requests for information, meetings, …) received
+        from partner ``name`` have an author that is neither this node nor a partner it
+        knows the identity of: stored, but no side can be given to them, so the joint
+        records cannot list them until that identity is known."""
+        known = set(own_identities) | {p.identity_id for p in self.all() if p.identity_id}
+        author = objects.c.created_by_ref
+        statement = (
+            sa.select(sa.func.count())
+            .select_from(objects)
+            .where(
+                objects.c.source == f"partner:{name}",
+                objects.c.is_current.is_(sa.true()),
+                objects.c.type.in_(ITEM_TYPES),
+                sa.or_(author.is_(None), author.not_in(sorted(known))) if known else sa.true(),
+            )
+        )
+        with self.engine.connect() as connection:
+            return int(connection.execute(statement).scalar_one())
 
     def _collection(self, alias: str, title: str, description: str) -> Collection:
         """The collection with this alias in the default API root, made if missing."""
@@ -310,6 +458,7 @@ class Partners:
             "fingerprint",
             "insecure",
             "identity_id",
+            "identity_source",
             "remote_collection",
             "remote_inbox",
             "watermark",
@@ -325,6 +474,11 @@ class Partners:
             raise PartnerError(f"cannot change {', '.join(sorted(unknown))}")
         if "url" in values:
             values["url"] = check_url(values["url"])
+        if values.get("identity_id") is not None:
+            values["identity_id"] = check_identity(values["identity_id"])
+            values.setdefault("identity_source", "operator")
+        if values.get("identity_source") not in (None, *IDENTITY_SOURCES):
+            raise PartnerError(f"identity source {values['identity_source']!r}: unknown")
         reached = {"url", "ca_certificates", "fingerprint", "insecure"} & set(values)
         if reached:
             found = self.get(name)

@@ -1,6 +1,9 @@
 """The sync agent: pull from each partner's collection for us, from a stored watermark.
 
-One round, for each partner due: find our collection on the partner (discovery, once),
+One round, for each partner due: find our collection on the partner (discovery, once;
+and until the partner's STIX identity is settled, the identity its discovery states:
+learned when none was given here, else checked against the one given, see
+``Partners.settle_identity``),
 send the receipts still owed to it, page through the collection with ``added_after`` the
 stored watermark, write what arrives with its provenance, then move the watermark; at the
 end, send the partner the head of this node's audit trail if it moved (the partner keeps
@@ -57,8 +60,8 @@ from diapason.domain.timestamps import (
 )
 from diapason.domain.trust import TRUST_RULES
 from diapason.exchange.collections import PAGE_BYTES
-from diapason.exchange.partners import Partner, Partners, report_untrusted
-from diapason.exchange.protocol import TAXII, WITNESS_PATH
+from diapason.exchange.partners import Partner, PartnerError, Partners, report_untrusted
+from diapason.exchange.protocol import IDENTITY_PROPERTY, TAXII, WITNESS_PATH
 from diapason.exchange.receipts import OutgoingReceipts, make_receipts
 from diapason.store.interface import ObjectStore
 from diapason.tls import Identity, TlsError, client_context, explain, pin_hook
@@ -281,7 +284,24 @@ class SyncAgent:
             next_attempt_at=None,
             last_sync_at=store_now(),
         )
+        self._warn_unattributed(partner)
         return result
+
+    def _warn_unattributed(self, partner: Partner) -> None:
+        """Say it when a partner whose identity is still unknown (its discovery states
+        none) sent joint items: stored, but the joint records cannot list them."""
+        now = self.partners.get(partner.name)
+        if now is None or now.identity_id is not None:
+            return
+        count = self.partners.unattributed(partner.name, self.local.identities())
+        if count:
+            log.warning(
+                "%d joint item(s) from %s not attributed: its identity is unknown (its TAXII "
+                "discovery states none); give it with `diapason partner update %s --identity ID`",
+                count,
+                partner.name,
+                partner.name,
+            )
 
     def _describe(self, error: Exception, partner: Partner) -> str:
         """A failure with ``partner`` in one line."""
@@ -356,10 +376,33 @@ class SyncAgent:
             raise SyncError(f"{response.url}: the answer is not a JSON object")
         return value
 
-    def _discover(self, client: httpx.Client, partner: Partner) -> tuple[str, str | None]:
+    def _settle_identity(self, partner: Partner, discovery: dict[str, Any]) -> Partner:
+        """Read the identity the partner states in its discovery (``x_diapason_identity``):
+        learn it when this node has none, confirm the one it was given; a different one is
+        a ``SyncError`` (nothing is pulled until an operator settles it). Returns the
+        partner as it now is."""
+        stated = discovery.get(IDENTITY_PROPERTY)
+        if stated is not None and not isinstance(stated, str):
+            raise SyncError(f"{partner.url}/taxii2/: {IDENTITY_PROPERTY} is not a string")
+        try:
+            changed = self.partners.settle_identity(partner, stated, self.local.identities())
+        except PartnerError as error:
+            raise SyncError(str(error)) from None
+        if changed is None:
+            return partner
+        log.info("partner %s: identity %s %s", partner.name, stated, changed)
+        self.audit.append(
+            "sync",
+            "partner_update",
+            details={"partner": partner.name, "identity_id": stated, "identity": changed},
+        )
+        return self.partners.get(partner.name) or partner
+
+    def _discover(
+        self, client: httpx.Client, partner: Partner, discovery: dict[str, Any]
+    ) -> tuple[str, str | None]:
         """The URLs of the partner's collection for us (alias ``to-<our node name>``) and
         of its inbox for us (alias ``from-<our node name>``, where receipts go), if any."""
-        discovery = self._json(self._get(client, f"{partner.url}/taxii2/"))
         roots = discovery.get("api_roots")
         if not isinstance(roots, list) or not roots:
             raise SyncError(f"{partner.url}: no API root in the partner's discovery")
@@ -530,9 +573,16 @@ class SyncAgent:
 
     def _pull(self, client: httpx.Client, partner: Partner, result: SyncResult) -> None:
         collection_url, inbox = partner.remote_collection, partner.remote_inbox
-        if not collection_url:
-            collection_url, inbox = self._discover(client, partner)
-            self.partners.update(partner.name, remote_collection=collection_url, remote_inbox=inbox)
+        # The discovery is read until the partner's identity is settled (learned from it,
+        # or the one given here confirmed by it), and to find the collections once.
+        if not collection_url or partner.identity_state not in ("learned", "confirmed"):
+            discovery = self._json(self._get(client, f"{partner.url}/taxii2/"))
+            partner = self._settle_identity(partner, discovery)
+            if not collection_url:
+                collection_url, inbox = self._discover(client, partner, discovery)
+                self.partners.update(
+                    partner.name, remote_collection=collection_url, remote_inbox=inbox
+                )
         give_up = time.monotonic() + self.budget
         listing = Listing(collection_url, self.page_size, self.max_pages)
         params: dict[str, str] = {"match[version]": "all", "limit": str(self.page_size)}

@@ -256,6 +256,10 @@ partners = sa.Table(
     sa.Column("token", sa.String(200), nullable=False),
     sa.Column("account", sa.String(100), nullable=False),
     sa.Column("identity_id", StixId),
+    # Where identity_id came from (exchange/partners.py, IDENTITY_SOURCES): "operator",
+    # "code" (a pairing code), "learned" (the partner's TAXII discovery), "confirmed" (given,
+    # and the partner's discovery states the same).
+    sa.Column("identity_source", sa.String(10)),
     sa.Column("outbox", sa.String(36), nullable=False),
     sa.Column("remote_collection", sa.String(500)),
     sa.Column("remote_inbox", sa.String(500)),

@@ -152,6 +152,7 @@ def create_app(
         node.inbound(),
         name=settings.node_name,
         key=settings.secret_key.reveal().encode(),
+        identity=lambda: node.identity_id,
     )
     # The interface signs CSRF tokens with the node's key (shared by every worker); without
     # one, a random key: forms then only work within this process.

@@ -5,6 +5,7 @@ the audit of a read."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
@@ -29,8 +30,8 @@ REASON_HEADER = "X-Diapason-Reason"
 
 class Context:
     """The collections served, the audit trail (and how TAXII writes in it), what a POST
-    goes through (``Inbound``), this node's name (the discovery's title) and the key that
-    signs paging cursors."""
+    goes through (``Inbound``), this node's name (the discovery's title), its STIX identity
+    (stated in the discovery) and the key that signs paging cursors."""
 
     def __init__(
         self,
@@ -40,8 +41,10 @@ class Context:
         *,
         name: str,
         key: bytes,
+        identity: Callable[[], str | None] = lambda: None,
     ) -> None:
         self.collections = collections
+        self.identity = identity
         self.audit = audit
         self.trail = Trail(audit, "taxii", denial_status=False)
         self.inbound = inbound

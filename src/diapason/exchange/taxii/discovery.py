@@ -8,13 +8,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from diapason.accounts import User
-from diapason.exchange.protocol import TAXII
+from diapason.exchange.protocol import IDENTITY_PROPERTY, TAXII
 from diapason.exchange.taxii.context import Context
 from diapason.exchange.taxii.media import taxii_response
 
 
 def discovery(taxii: Context, request: Request, user: User) -> Response:
-    """This node and its API roots (``main`` is the default)."""
+    """This node, its STIX identity (the custom property ``x_diapason_identity``: the
+    ``created_by_ref`` of what it authors, read by partners' sync agents) and its API roots
+    (``main`` is the default)."""
     roots = taxii.collections.api_roots()
     resource: dict[str, Any] = {
         "title": f"Diapason node {taxii.name}",
@@ -25,6 +27,9 @@ def discovery(taxii: Context, request: Request, user: User) -> Response:
         resource["default"] = "/taxii2/main/"
     if not resource["api_roots"]:
         del resource["api_roots"]
+    identity = taxii.identity()
+    if identity:
+        resource[IDENTITY_PROPERTY] = identity
     taxii.audit.append(user.username, "consult", details={"taxii": "discovery"})
     return taxii_response(resource)
 

@@ -47,11 +47,17 @@ class TaxiiServer:
         *,
         name: str,
         key: bytes,
+        identity: Callable[[], str | None] = lambda: None,
     ) -> None:
         # Without a configured key, a random one: cursors then only work within this process,
         # but a key everybody knows would let any client forge them.
         self.context = Context(
-            collections, audit, inbound, name=name, key=key or secrets.token_bytes(32)
+            collections,
+            audit,
+            inbound,
+            name=name,
+            key=key or secrets.token_bytes(32),
+            identity=identity,
         )
         trail = self.context.trail
         self.credentials = Credentials(authenticator, trail)

@@ -7,6 +7,7 @@ from starlette.routing import Route
 
 from diapason.accounts import AccountError
 from diapason.exchange.collections import DEFAULT_API_ROOT, CollectionError
+from diapason.exchange.pairing import PairingError, invite, join, parse_expiry
 from diapason.exchange.partners import PartnerError
 from diapason.tls import TlsError, ca_certificates, parse_fingerprint
 from diapason.web.ui.core import NavItem, Refused, Ui, View
@@ -26,15 +27,27 @@ def partners_page(
     problem: str | None = None,
     issued: tuple[str, str] | None = None,
     status: int = 200,
+    code: tuple[str, str] | None = None,
+    paired: str | None = None,
+    pairing_problem: tuple[str, str] | None = None,
 ) -> Response:
-    """The partners page; ``issued`` is (partner, token) shown this once."""
+    """The partners page; ``issued`` is (partner, token) and ``code`` (node, pairing code),
+    shown this once; ``paired`` the partner a code just added; ``pairing_problem``
+    (``invite`` or ``join``, why) a refused pairing form."""
+    found = view.node.partners.all()
+    own = view.node.own_identities()
     return view.render(
         "admin/partners.html",
         status=status,
-        partners=view.node.partners.all(),
+        partners=found,
+        own_identity=view.node.identity_id,
+        unattributed={p.name: view.node.partners.unattributed(p.name, own) for p in found},
         typed=typed or dict.fromkeys(PARTNER_FIELDS, ""),
         problem=problem,
         issued=issued,
+        code=code,
+        paired=paired,
+        pairing_problem=pairing_problem,
     )
 
 
@@ -69,6 +82,55 @@ def add_partner(view: View) -> Response:
     view.audit("partner_add", details=partner.describe())
     view.node.ledger.run(view.actor)
     return partners_page(view, issued=(partner.name, issued.secret) if issued else None)
+
+
+# What a pairing form may refuse, said on the page (never with the code or a token).
+PAIRING_ERRORS = (PairingError, PartnerError, AccountError, CollectionError, TlsError)
+
+
+def invite_partner(view: View) -> Response:
+    """Make node NAME's account, outbox, inbox and token here; show its pairing code once."""
+    name = view.form.get("name", "").strip()
+    try:
+        invited = invite(
+            view.node.partners,
+            view.node.settings,
+            view.node.identity_id,
+            name,
+            url=view.form.get("url", "").strip() or None,
+            valid_for=parse_expiry(view.form.get("expires", "").strip() or "24h"),
+        )
+    except PAIRING_ERRORS as error:
+        return partners_page(view, pairing_problem=("invite", str(error)), status=400)
+    view.audit("token_create", details=invited.audit_details())
+    return partners_page(view, code=(name, invited.invitation.encode()))
+
+
+def join_partner(view: View) -> Response:
+    """Add the node whose pairing code was pasted; show the code it needs back, once."""
+    try:
+        joined = join(
+            view.node.partners,
+            view.node.settings,
+            view.node.identity_id,
+            view.form.get("code", ""),
+            url=view.form.get("url", "").strip() or None,
+            insecure=view.form.get("insecure") == "on",
+        )
+    except PAIRING_ERRORS as error:
+        # The code holds a token: it is not sent back into the page.
+        return partners_page(view, pairing_problem=("join", str(error)), status=400)
+    partner = joined.partner
+    view.audit("partner_add", details={**partner.describe(), "via": "pairing code"})
+    if joined.reply is not None:
+        view.audit("token_create", details=joined.reply.audit_details())
+    view.node.ledger.run(view.actor)
+    reply = joined.reply
+    return partners_page(
+        view,
+        paired=partner.name,
+        code=(partner.name, reply.invitation.encode()) if reply is not None else None,
+    )
 
 
 def remove_partner(view: View) -> Response:
@@ -175,6 +237,15 @@ def routes(ui: Ui) -> list[Route]:
         ui.page("/admin/partners", partners, permission="partners:manage"),
         ui.page(
             "/admin/partners/add", add_partner, methods=("POST",), permission="partners:manage"
+        ),
+        ui.page(
+            "/admin/partners/invite",
+            invite_partner,
+            methods=("POST",),
+            permission="partners:manage",
+        ),
+        ui.page(
+            "/admin/partners/join", join_partner, methods=("POST",), permission="partners:manage"
         ),
         ui.page(
             "/admin/partners/{name}/remove",

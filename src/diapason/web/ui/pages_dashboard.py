@@ -61,9 +61,11 @@ def dashboard(view: View) -> Response:
             released = _worth_opening(view, read.released_to(partner.outbox, SCANNED))
             shown.extend(item.id for item in (*received, *released))
         # What the partner has not acknowledged storing, and receipts we still owe it.
+        # And the joint items it sent that no side can be given yet (its identity unknown).
         tally = (
             view.node.deliveries.unacknowledged(partner.name),
             view.node.outgoing_receipts.count(partner.name),
+            view.node.partners.unattributed(partner.name, view.node.own_identities()),
         )
         exchanges.append((partner, received, released, tally))
     trend = None
@@ -120,6 +122,7 @@ def dashboard(view: View) -> Response:
         open_requests=loose(open_requests),
         reports=reports,
         meetings=loose(meetings),
+        own_identity=view.node.identity_id,
     )
 
 
