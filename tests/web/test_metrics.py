@@ -10,12 +10,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from diapason.domain.timestamps import parse_timestamp, stix_timestamp, store_timestamp
 from diapason.exchange.collections import DEFAULT_API_ROOT
+from diapason.http.metrics import RequestMetrics
+from diapason.http.pipeline import Pipeline, Refused, json_error
 from diapason.node import Node
 from tests.builders import sdo
 from tests.clock import NOW, Clock
@@ -270,3 +277,43 @@ def test_audit_entries_per_hour_match_the_trail(tmp_path: Path, database_url: st
         expected[hour] = expected.get(hour, 0) + 1
     assert dict(hours) == {hour: expected.get(hour, 0) for hour, _ in hours}
     assert sum(count for _, count in hours) == len(entries)
+
+
+def test_the_pipeline_counts_failures_and_refusals_by_template() -> None:
+    """A handler that fails is counted as the 500 Starlette answers; a refusal by its
+    status; an application without figures counts nothing and still answers."""
+
+    def handler(request: Request, caller: str) -> Response:
+        if request.path_params["item_id"] == "boom":
+            raise RuntimeError("a bug")
+        if request.path_params["item_id"] == "gone":
+            raise Refused(410, "gone")
+        return Response("ok")
+
+    pipeline = Pipeline[str](lambda request: "caller", json_error)
+    routes = [Route("/items/{item_id}", pipeline.endpoint(handler))]
+    counted = Starlette(routes=routes)
+    counted.state.metrics = RequestMetrics()
+    plain = Starlette(routes=routes)
+
+    async def requests() -> None:
+        transport = httpx.ASGITransport(counted, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://node") as client:
+            for path, status in (("/items/a", 200), ("/items/b", 200), ("/items/gone", 410)):
+                assert (await client.get(path)).status_code == status
+            assert (await client.get("/items/boom")).status_code == 500
+        transport = httpx.ASGITransport(plain)
+        async with httpx.AsyncClient(transport=transport, base_url="http://node") as client:
+            assert (await client.get("/items/a")).text == "ok"
+
+    anyio.run(requests)
+    found = samples(counted.state.metrics.exposition().decode())
+    assert requests_of(found, "/items/{item_id}") == {"200": 2, "410": 1, "500": 1}
+    [row] = counted.state.metrics.endpoints()
+    assert (row.endpoint, row.requests, row.client_errors, row.server_errors) == (
+        "/items/{item_id}",
+        4,
+        1,
+        1,
+    )
+    assert row.mean_seconds > 0
