@@ -2,7 +2,7 @@
 
 Run from the project root::
 
-    .venv/bin/python -m benchmarks.request_metrics [--requests 1000] [--rounds 7]
+    .venv/bin/python -m benchmarks.request_metrics [--requests 500] [--rounds 15]
         [--clients 4] [--json PATH]
 
 One node (SQLite, in a temporary folder, its background loop off) is served twice at
@@ -14,8 +14,9 @@ each with its own keep-alive connection, send requests until ``--requests`` have
 answered, to two endpoints served through the pipeline: ``GET /login`` (a page rendered
 from memory, no database write: where the figures' share is largest) and ``GET /taxii2/``
 (the TAXII discovery: the admin's Bearer token checked, the consultation audited). The
-rounds alternate between the two servers, so both see the same machine; each mode's
-median round is its throughput, and the ratio is on/off. The last scrape checks that the
+rounds alternate between the two servers, a pair of rounds back to back (in turns first),
+so both see the same machine; each mode's median round is its throughput, and the ratio is
+the median of the pairs' on/off. The last scrape checks that the
 figures counted every request of the "on" rounds. The cost of counting one request
 (``RequestMetrics.observe``, multiprocess mode) is also timed alone, in this process.
 """
@@ -146,8 +147,8 @@ def counted(url: str, token: str) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--requests", type=positive, default=1000, help="per round")
-    parser.add_argument("--rounds", type=positive, default=7, help="per mode and endpoint")
+    parser.add_argument("--requests", type=positive, default=500, help="per round")
+    parser.add_argument("--rounds", type=positive, default=15, help="per mode and endpoint")
     parser.add_argument("--clients", type=positive, default=4)
     parser.add_argument("--json", type=writable_file, default=None)
     parser.add_argument(
@@ -173,8 +174,10 @@ def main() -> None:
             for path in PATHS:
                 for mode in ("on", "off"):  # warm-up: connections, caches, first requests
                     load(servers[mode][1], path, token, warm, options.clients)
-                for _ in range(options.rounds):
-                    for mode in ("on", "off"):
+                for round_ in range(options.rounds):
+                    # Each round a pair back to back, in turns first: a machine whose load
+                    # changes over the run weighs on both modes alike.
+                    for mode in ("on", "off") if round_ % 2 == 0 else ("off", "on"):
                         rates[path][mode].append(
                             load(servers[mode][1], path, token, options.requests, options.clients)
                         )
@@ -189,9 +192,15 @@ def main() -> None:
         path: {mode: statistics.median(values) for mode, values in modes.items()}
         for path, modes in rates.items()
     }
-    ratios = {path: median[path]["on"] / median[path]["off"] for path in PATHS}
+    # The median of each round's on/off pair.
+    ratios = {
+        path: statistics.median(
+            on / off for on, off in zip(rates[path]["on"], rates[path]["off"], strict=True)
+        )
+        for path in PATHS
+    }
     table = Table(title=f"{options.clients} clients, median of {options.rounds} rounds")
-    for heading in ("endpoint", "metrics", "requests/s (median)", "each round", "on/off"):
+    for heading in ("endpoint", "metrics", "requests/s (median)", "each round", "on/off (pairs)"):
         table.add_column(heading)
     for path in PATHS:
         for mode in ("on", "off"):
