@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 
 from diapason.node import init_node
@@ -103,3 +104,17 @@ def test_a_scrape_sums_the_workers_and_a_restart_starts_afresh(served: Served) -
     assert value(found, "diapason_http_workers") == 2
     pids_now = {path.stem.rsplit("_", 1)[1] for path in folder.glob("counter_*.db")}
     assert not pids_now & pids, "the previous run's files were not removed"
+    # A backup leaves the workers' figures out (they start afresh with serve anyway).
+    backup = served.data.parent / "backup"
+    result = subprocess.run(
+        [sys.executable, "-m", "diapason", "backup", str(backup), "--data", str(served.data)],
+        env=base_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    manifest = orjson.loads((backup / "manifest.json").read_bytes())
+    paths = [entry["path"] for entry in manifest["files"]]
+    assert paths and not [path for path in paths if "/metrics/" in f"/{path}"], paths
