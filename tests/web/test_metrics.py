@@ -317,3 +317,22 @@ def test_the_pipeline_counts_failures_and_refusals_by_template() -> None:
         1,
     )
     assert row.mean_seconds > 0
+
+
+def test_the_template_is_found_without_the_route_in_the_scope() -> None:
+    """Starlette releases that do not name the matched route in the scope: the template
+    is that of the route whose endpoint answered."""
+
+    async def answer(request: Request) -> Response:
+        return Response("ok")
+
+    app = Starlette(routes=[Route("/things/{thing_id}", answer)])
+    metrics = RequestMetrics()
+    scope = {"type": "http", "method": "GET", "path": "/things/42", "headers": []}
+    request = Request({**scope, "app": app, "endpoint": answer, "state": {"started": 0.0}})
+    metrics.observe(request, 200)
+    stranger = Request({**scope, "app": app, "endpoint": object(), "state": {}})
+    metrics.observe(stranger, 404)
+    found = samples(metrics.exposition().decode())
+    assert requests_of(found, "/things/{thing_id}") == {"200": 1}
+    assert requests_of(found, "(unmatched)") == {"404": 1}

@@ -121,6 +121,7 @@ class RequestMetrics:
             multiprocess_mode="livesum",
         )
         self.workers.set(1)
+        self.templates: dict[object, str] = {}
         if folder is not None:
             MultiProcessCollector(self.registry, path=str(folder))  # type: ignore[no-untyped-call]
         # What a scrape reads: the request figures and the collectors added.
@@ -133,13 +134,25 @@ class RequestMetrics:
     def observe(self, request: Request, status: int) -> None:
         """Count one answered request and observe its latency (since it reached the
         pipeline: ``request.state.started``)."""
-        route = request.scope.get("route")
-        endpoint = getattr(route, "path", None) or UNMATCHED
+        endpoint = self._template(request)
         method = request.method if request.method in KNOWN_METHODS else "other"
         self.requests.labels(endpoint, method, str(status)).inc()
         started = getattr(request.state, "started", None)
         if started is not None:
             self.latency.labels(endpoint, method).observe(time.perf_counter() - started)
+
+    def _template(self, request: Request) -> str:
+        """The template of the route that matched: Starlette names it in the scope
+        (``route``); before it did, the route whose endpoint is the scope's ``endpoint``."""
+        path = getattr(request.scope.get("route"), "path", None)
+        if isinstance(path, str):
+            return path
+        endpoint = request.scope.get("endpoint")
+        if endpoint not in self.templates:
+            routes = getattr(request.scope.get("app"), "routes", [])
+            found = [route.path for route in routes if getattr(route, "endpoint", None) is endpoint]
+            self.templates[endpoint] = found[0] if found else UNMATCHED
+        return self.templates[endpoint]
 
     def exposition(self) -> bytes:
         """Every figure in Prometheus's text format (summed over workers)."""
