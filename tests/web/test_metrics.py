@@ -238,8 +238,11 @@ def test_the_dashboard_shows_the_operations_to_a_monitor(figures: Figures) -> No
         assert f"paris 1 min 30 s {released} {pending} 3 connection refused 0" in text
         assert 'aria-labelledby="audit-hours-title audit-hours-desc"' in page.text
         assert "Audit entries per hour" in page.text
-        # A monitor reads no object: the dashboard's other sections show none.
+        # A monitor reads no object, no joint record, no partner's settings: the
+        # dashboard's other sections are left out, not shown empty.
         assert "Latest received from" not in text
+        for empty in ("No alerts", "No overdue actions", "No open requests", "no partners yet"):
+            assert empty not in text, empty
         french = WebClient.at(figures.url, **{"Accept-Language": "fr"})
         try:
             assert french.login("monitor").status_code == 303
