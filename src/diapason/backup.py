@@ -20,6 +20,7 @@ from typing import Any
 import orjson
 
 from diapason.errors import DiapasonError
+from diapason.http.metrics import FOLDER_NAME as METRICS_FOLDER
 from diapason.node import prepare_data_folder, record_database
 from diapason.settings import Settings, database_identity, default_database_url
 from diapason.store import COPY_FILES, copy_database, load_database
@@ -119,7 +120,8 @@ def _hash_copy(source: Path, target: Path | None, advance: Callable[[int], None]
 
 
 def _folder_files(settings: Settings) -> list[Path]:
-    """Every regular file of the data folder but its live SQLite database."""
+    """Every regular file of the data folder but its live SQLite database and the request
+    figures of ``serve``'s workers (``metrics/``, emptied at each start)."""
     skipped: set[str] = set()
     if settings.database_dialect == "sqlite":
         live = database_identity(settings.database_url.reveal())[1]
@@ -132,6 +134,7 @@ def _folder_files(settings: Settings) -> list[Path]:
         and not path.is_symlink()
         and str(path.resolve()) not in skipped
         and not path.name.startswith(".write-test-")
+        and path.relative_to(folder).parts[0] != METRICS_FOLDER
     )
 
 

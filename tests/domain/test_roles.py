@@ -15,7 +15,7 @@ from diapason.domain.roles import (
 
 
 def test_roles_and_table_agree() -> None:
-    assert ROLES == ("admin", "analyst", "liaison", "auditor", "viewer", "partner")
+    assert ROLES == ("admin", "analyst", "liaison", "auditor", "viewer", "monitor", "partner")
     assert set(ROLE_PERMISSIONS) == set(ROLES)
     for granted in ROLE_PERMISSIONS.values():
         assert granted <= PERMISSIONS
@@ -43,6 +43,15 @@ def test_viewer_reads_non_personal_objects_only() -> None:
     }
     assert not has_permission("viewer", "personal_data:read")
     assert not has_permission("viewer", "export")
+
+
+def test_monitor_reads_the_figures_and_nothing_else() -> None:
+    assert permissions("monitor") == {"metrics:read", "tokens:manage_own"}
+    assert has_permission("admin", "metrics:read")
+    assert [role for role in ROLES if has_permission(role, "metrics:read")] == [
+        "admin",
+        "monitor",
+    ]
 
 
 def test_auditor_reads_the_audit_and_nothing_else() -> None:

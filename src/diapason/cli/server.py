@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from diapason.cli.common import actor, data_option, json_option, print_json, settings_for
+from diapason.http.metrics import metrics_folder
 from diapason.node import Initialised, client_identity, init_node
 from diapason.settings import SETTINGS_TABLE, Settings
 from diapason.tls import Identity, client_context, not_after, server_context
@@ -157,6 +158,8 @@ def serve_command(
     )
     # Workers are separate processes: they rebuild the settings from the environment.
     os.environ["DIAPASON_DATA"] = str(settings.data_dir.resolve())
+    # Their request figures are written in one folder, summed by a scrape (/metrics).
+    metrics_folder(settings.data_dir)
     uvicorn.run(
         "diapason.web.app:create_app_from_environment",
         factory=True,

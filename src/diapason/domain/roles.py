@@ -1,6 +1,6 @@
 """Roles and what each may do: least privilege, decided in one table.
 
-Six roles cover a security-cooperation node:
+Seven roles cover a security-cooperation node:
 
 - ``viewer`` reads objects that hold no personal data and the joint mechanism's records
   (groups, meetings, actions, requests, figures, opinions); nothing else.
@@ -12,6 +12,9 @@ Six roles cover a security-cooperation node:
   such consultation needs a reason, which the audit log enforces), and keeps the joint
   mechanism's records.
 - ``admin`` may do everything.
+- ``monitor`` is what a monitoring system (Prometheus) scrapes ``/metrics`` with: it reads
+  the node's operational figures (``metrics:read``) and nothing else, no object, no
+  audit entry, no partner's settings.
 - ``partner`` is the account a partner node uses: it reads and writes over TAXII, and only
   in the collections it is granted; it has no other access.
 
@@ -27,7 +30,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
-ROLES: tuple[str, ...] = ("admin", "analyst", "liaison", "auditor", "viewer", "partner")
+ROLES: tuple[str, ...] = (
+    "admin",
+    "analyst",
+    "liaison",
+    "auditor",
+    "viewer",
+    "monitor",
+    "partner",
+)
 
 PERMISSIONS: frozenset[str] = frozenset(
     {
@@ -48,6 +59,7 @@ PERMISSIONS: frozenset[str] = frozenset(
         "taxii:write",
         "coordination:read",
         "coordination:write",
+        "metrics:read",
     }
 )
 
@@ -81,6 +93,7 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[str]] = MappingProxyType(
         },
         "auditor": _OWN_TOKENS | {"audit:read", "audit:verify"},
         "viewer": _OWN_TOKENS | {"objects:read", "taxii:read", "coordination:read"},
+        "monitor": _OWN_TOKENS | {"metrics:read"},
         "partner": frozenset({"taxii:read", "taxii:write"}),
     }
 )

@@ -29,6 +29,7 @@ from starlette.responses import Response
 from diapason.accounts import User
 from diapason.audit import AuditLog
 from diapason.authentication import Authenticator, SignInThrottled, client_certificate
+from diapason.http.metrics import observe
 
 REALM = 'Basic realm="diapason", Bearer realm="diapason"'
 
@@ -91,7 +92,8 @@ class Pipeline(Generic[C]):
     refusal not audited yet (None: the face audits its refusals where they happen). The
     handler finds the body in ``request.state.body`` and the time the request reached the
     pipeline (``time.perf_counter``) in ``request.state.started``. Admission, checks,
-    handlers, answers and records all run in worker threads.
+    handlers, answers and records all run in worker threads. Each answer is counted, with
+    its latency, in the application's request figures (``http/metrics.py``).
     """
 
     def __init__(
@@ -119,9 +121,14 @@ class Pipeline(Generic[C]):
                     if body.check is not None:
                         limit = await anyio.to_thread.run_sync(body.check, request, caller)
                     request.state.body = await body.read(request, limit)
-                return await anyio.to_thread.run_sync(handler, request, caller)
+                response = await anyio.to_thread.run_sync(handler, request, caller)
             except Refused as refused:
-                return await anyio.to_thread.run_sync(self._refuse, request, caller, refused)
+                response = await anyio.to_thread.run_sync(self._refuse, request, caller, refused)
+            except Exception:  # answered 500 by Starlette; counted as such
+                observe(request, 500)
+                raise
+            observe(request, response.status_code)
+            return response
 
         return run
 

@@ -151,6 +151,8 @@ signin_failures = sa.Table(
     sa.Column("locked_until", Stamp),
 )
 sa.Index("ix_signin_failures_last", signin_failures.c.last_failure_at)
+# The dashboard's audit entries per hour (store/read_model.py: a range of the last hours).
+sa.Index("ix_audit_log_at", audit_log.c.at)
 
 sa.Index("ix_objects_current_type", objects.c.type, objects.c.seq)
 sa.Index("ix_objects_created_by", objects.c.created_by_ref)

@@ -24,11 +24,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from diapason import __version__
 from diapason.exchange.taxii import TaxiiServer, taxii_error
+from diapason.http.metrics import RequestMetrics, multiprocess_folder
 from diapason.http.pipeline import Refused
 from diapason.node import Node
 from diapason.settings import Settings, load_settings
 from diapason.web.coordinate_api import CoordinateApi
 from diapason.web.exchange_loop import ExchangeLoop
+from diapason.web.metrics import MetricsApi, NodeCollector, utc_now
 from diapason.web.misp_feed import MispFeed
 from diapason.web.ui import build_ui
 from diapason.web.witness_api import WitnessApi
@@ -141,10 +143,17 @@ def create_app(
     node: Node | None = None,
     *,
     clock: Callable[[], datetime] | None = None,
+    metrics: bool = True,
 ) -> Starlette:
     """Build the application for one node (opened here unless given). ``clock`` is the
-    time the joint mechanism sees, in its pages and its API (default: now; tests fix it)."""
+    time the joint mechanism sees, in its pages and its API, and the figures of
+    ``/metrics`` (default: now; tests fix it). ``metrics``: whether requests are counted
+    and ``/metrics`` served (the benchmark compares both)."""
     node = node or Node.open(settings)
+    figures = None
+    if metrics:
+        figures = RequestMetrics(multiprocess_folder())
+        figures.add(NodeCollector(node, clock or utc_now))
     taxii = TaxiiServer(
         node.collections,
         node.audit,
@@ -179,6 +188,8 @@ def create_app(
                 # lease to expire (30 s) before its first exchange turn.
                 with contextlib.suppress(sa.exc.DBAPIError):
                     await anyio.to_thread.run_sync(exchange.stop)
+            if figures is not None:
+                figures.close()
             node.close()
 
     app = Starlette(
@@ -188,6 +199,7 @@ def create_app(
             *CoordinateApi(node, clock=clock).routes(),
             *WitnessApi(node).routes(),
             *MispFeed(node).routes(),
+            *(MetricsApi(node, figures).routes() if figures is not None else []),
             *ui_routes,
         ],
         middleware=[Middleware(SecurityHeaders)],
@@ -195,6 +207,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.node = node
+    app.state.metrics = figures
     return app
 
 

@@ -1,28 +1,35 @@
 """The dashboard: what a reader opens first (the latest reports, the newest early-warning
 alerts, open requests for information, meetings to come and overdue actions), what came
 from and went to each partner lately, their sync status, and the trend of objects added
-per day."""
+per day; for the roles with ``metrics:read``, the node's operations (the figures of
+``/metrics``, web/metrics.py) and its audit entries per hour."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from markupsafe import Markup
 from starlette.responses import Response
 from starlette.routing import Route
 
 from diapason.anticipate.alerts import ALERT_TYPE
+from diapason.http.metrics import EndpointFigures, RequestMetrics
 from diapason.store.read_model import Brief, title_of
+from diapason.web.metrics import PERMISSION as METRICS
+from diapason.web.metrics import Operations
 from diapason.web.ui.coordination import loose, service
 from diapason.web.ui.core import NavItem, Ui, View
 from diapason.web.ui.i18n import N_
 from diapason.web.ui.pages_anticipate import alert_row
 from diapason.web.ui.pages_objects import readable
-from diapason.web.ui.svg import trend_chart
+from diapason.web.ui.svg import bar_chart, trend_chart
 from diapason.web.ui.words import long_date
 
 NAV = (NavItem(N_("Dashboard"), "/", None, 10),)
 TREND_DAYS = 30
+AUDIT_HOURS = 48
 LATEST = 5
 ROWS = 10
 # What the partner lists skip: links between objects, reached from the objects they link
@@ -44,6 +51,56 @@ def _worth_opening(view: View, briefs: list[Brief]) -> list[Brief]:
         if len(kept) == LATEST:
             break
     return readable(view, kept)
+
+
+@dataclass(frozen=True)
+class OperationsView:
+    """The Operations section: the figures, the busiest endpoints, the audit chart."""
+
+    figures: Operations
+    endpoints: list[EndpointFigures]
+    audit_chart: Markup
+    audit_recent: int
+
+
+def elapsed(view: View, seconds: float | None) -> str:
+    """A duration as a person reads it: ``42 s``, ``5 min 3 s``, ``3 h 02 min``, ``2 d 4 h``."""
+    if seconds is None:
+        return str(view.gettext("never"))
+    whole = int(seconds)
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return str(view.gettext("%(days)s d %(hours)s h", days=days, hours=hours))
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    if minutes:
+        return f"{minutes} min {secs} s"
+    return f"{secs} s"
+
+
+def operations(view: View) -> OperationsView:
+    """The same figures ``/metrics`` gives, read now, for a person."""
+    now = datetime.now(UTC)
+    figures = Operations.of(view.node, view.ui.clock() if view.ui.clock else now)
+    metrics = getattr(view.request.app.state, "metrics", None)
+    endpoints = metrics.endpoints()[:ROWS] if isinstance(metrics, RequestMetrics) else []
+    hours = view.node.read.audit_per_hour(now, AUDIT_HOURS)
+    recent = sum(count for _, count in hours)
+    chart = bar_chart(
+        [(f"{hour:%Y-%m-%d %H}:00", count) for hour, count in hours],
+        title=str(view.gettext("Audit entries per hour")),
+        description=str(
+            view.gettext(
+                "%(total)s audit entries written over the last %(hours)s hours (UTC)",
+                total=recent,
+                hours=AUDIT_HOURS,
+            )
+        ),
+        ident="audit-hours",
+    )
+    return OperationsView(figures, endpoints, chart, recent)
 
 
 def dashboard(view: View) -> Response:
@@ -123,6 +180,8 @@ def dashboard(view: View) -> Response:
         reports=reports,
         meetings=loose(meetings),
         own_identity=view.node.identity_id,
+        operations=operations(view) if view.can(METRICS) else None,
+        elapsed=lambda seconds: elapsed(view, seconds),
     )
 
 

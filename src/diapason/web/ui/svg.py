@@ -1,5 +1,5 @@
-"""Charts drawn on the server as SVG: the dashboard's trend, an object's neighbours and the
-anticipation map of the region.
+"""Charts drawn on the server as SVG: the dashboard's trend and audit entries per hour, an
+object's neighbours and the anticipation map of the region.
 
 Drawn here rather than in the browser so the pages need no script (the CSP forbids inline
 ones) and work offline. Only presentation attributes are used (``fill``, ``stroke``):
@@ -41,16 +41,32 @@ def trend_chart(
 ) -> Markup:
     """Bars of a count per day, with the maximum marked and the first and last dates
     (written by ``day_label``)."""
+    bars = [(day_label(day), count) for day, count in counts]
+    return bar_chart(bars, title=title, description=description, ident="trend", width=width)
+
+
+def bar_chart(
+    bars: Sequence[tuple[str, int]],
+    *,
+    title: str,
+    description: str,
+    ident: str,
+    width: int = 720,
+) -> Markup:
+    """Bars of a count per label (a day, an hour), with the maximum marked and the first
+    and last labels; ``ident`` makes the ids of its title and description unique on the
+    page."""
     height, left, bottom, top = 180, 44, 28, 12
     plot_w, plot_h = width - left - 8, height - bottom - top
-    highest = max((count for _, count in counts), default=0)
+    highest = max((count for _, count in bars), default=0)
     scale = plot_h / highest if highest else 0.0
-    step = plot_w / max(1, len(counts))
+    step = plot_w / max(1, len(bars))
+    ident = escape(ident)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-        f'width="100%" role="img" aria-labelledby="trend-title trend-desc" class="chart">',
-        f'<title id="trend-title">{escape(title)}</title>',
-        f'<desc id="trend-desc">{escape(description)}</desc>',
+        f'width="100%" role="img" aria-labelledby="{ident}-title {ident}-desc" class="chart">',
+        f'<title id="{ident}-title">{escape(title)}</title>',
+        f'<desc id="{ident}-desc">{escape(description)}</desc>',
         f'<line x1="{left}" y1="{top + plot_h}" x2="{width - 8}" y2="{top + plot_h}" '
         f'stroke="{GRID}"/>',
         f'<text x="{left - 6}" y="{top + 10}" text-anchor="end" font-size="12" '
@@ -58,22 +74,21 @@ def trend_chart(
         f'<text x="{left - 6}" y="{top + plot_h}" text-anchor="end" font-size="12" '
         f'fill="{MUTED}">0</text>',
     ]
-    for index, (day, count) in enumerate(counts):
+    for index, (label, count) in enumerate(bars):
         bar = count * scale
         x = left + index * step + 1
         parts.append(
             f'<rect x="{x:.1f}" y="{top + plot_h - bar:.1f}" width="{max(1.0, step - 2):.1f}" '
-            f'height="{bar:.1f}" fill="{ACCENT}">'
-            f"<title>{escape(day_label(day))}: {count}</title></rect>"
+            f'height="{bar:.1f}" fill="{ACCENT}"><title>{escape(label)}: {count}</title></rect>'
         )
-    if counts:
-        for anchor, x, day in (
-            ("start", left, counts[0][0]),
-            ("end", width - 8, counts[-1][0]),
+    if bars:
+        for anchor, x, label in (
+            ("start", left, bars[0][0]),
+            ("end", width - 8, bars[-1][0]),
         ):
             parts.append(
                 f'<text x="{x}" y="{height - 8}" text-anchor="{anchor}" font-size="12" '
-                f'fill="{MUTED}">{escape(day_label(day))}</text>'
+                f'fill="{MUTED}">{escape(label)}</text>'
             )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - built from escaped parts
