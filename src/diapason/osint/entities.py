@@ -258,8 +258,51 @@ def _resolve(
     _attach_acronyms(text, result)
     for entity in result:
         if entity.type == "PER" and entity.country is None:
-            entity.country = _nationality(text, entity)
+            entity.country = _nationality(text, entity) or _office_country(text, entity, gazetteer)
     return sorted(result, key=lambda entity: entity.first)
+
+
+# A national office named just before a person ("Le ministre de l'Intérieur, Abdelouafi
+# Laftit", "SM le Roi Mohammed VI", "President X"): the person holds it in a country.
+_OFFICE = re.compile(
+    r"\b(?:ministres?|ministre\s+délégué|secrétaire\s+d['\u2019]État|premier\s+ministre|"
+    r"présidente?|roi|reine|souverain|sm|sa\s+majesté|chef\s+de\s+l['\u2019]État|"
+    r"chef\s+du\s+gouvernement|ambassadeur|ambassadrice|"
+    r"minister|president|prime\s+minister|king|queen|his\s+majesty|ambassador)\b"
+    r"[^.!?\n]{0,45}$",
+    re.IGNORECASE,
+)
+
+
+def _office_country(text: str, person: Entity, gazetteer: Gazetteer) -> str | None:
+    """The country of a national office said just before a mention of ``person`` without
+    a nationality: the country its context names, as for a national body (the seed's
+    "Le ministre de l'Intérieur, Abdelouafi Laftit" and "SM le Roi Mohammed VI" are
+    Moroccan as the unqualified "ministère de l'Intérieur" is). Persons are located by
+    their office the same way whichever country it is."""
+    for mention in sorted(person.mentions, key=lambda m: m.start):
+        window = text[max(0, mention.start - 60) : mention.start]
+        window = re.split(r"[.!?\n]", window)[-1]
+        if _OFFICE.search(window):
+            return _office_context_country(text, mention.start, gazetteer)
+    return None
+
+
+def _office_context_country(text: str, position: int, gazetteer: Gazetteer) -> str | None:
+    """A country named right before the office ("le roi du Maroc, Mohammed VI"), else the
+    article's first country (the unqualified office of a news article is its own
+    country's)."""
+    window = re.split(r"[.!?\n]", text[max(0, position - 60) : position])[-1]
+    named = [
+        hit.entry.country
+        for hit in gazetteer.scan(window)
+        if hit.entry.type == "LOC"
+        and hit.entry.country in gazetteer.countries
+        and hit.entry.canonical == gazetteer.countries[hit.entry.country].canonical
+    ]
+    if named:
+        return named[-1]
+    return _first_country(text, gazetteer)
 
 
 def _nationality(text: str, person: Entity) -> str | None:
@@ -341,6 +384,11 @@ def _context_country(text: str, position: int, gazetteer: Gazetteer) -> str | No
             near.append((abs(hit.start - 60), hit.entry.country))
     if near:
         return min(near)[1]
+    return _first_country(text, gazetteer)
+
+
+def _first_country(text: str, gazetteer: Gazetteer) -> str | None:
+    """The first country the article names (its title included)."""
     for hit in gazetteer.scan(text[:2000]):
         if (
             hit.entry.country

@@ -50,6 +50,16 @@ _LOCATIVE = re.compile(
 
 
 _AGREED = frozenset({"CONSULT", "COOPERATE", "AID"})
+# What was agreed or said: a place named after the trigger is what it is about ("renforcer
+# les canaux d'échange ... dans la région sahélo-saharienne"), not where it happened.
+_SPOKEN = frozenset({"AGREE"})
+# "Les deux ministres ont convenu": the participants of the meeting told before.
+_BOTH = re.compile(
+    r"\b(?:les\s+deux\s+(?:ministres|parties|pays|hommes|délégations|responsables|"
+    r"dirigeants|chefs\s+d['\u2019]État)|both\s+(?:ministers|sides|countries|men|delegations)|"
+    r"the\s+two\s+(?:ministers|sides|countries|men|delegations))\b",
+    re.IGNORECASE,
+)
 # Acts done at a distance (passing information, asking for help) have no place.
 _REMOTE = frozenset({"COOPERATE", "REQUEST"})
 _REACH_BEFORE = 200
@@ -162,6 +172,12 @@ def code_events(
             continue
         mentions = [(m, e) for m, e in placed if start <= m.start < end]
         own_place = _place(text, start, mentions)
+        first_trigger = found[0][1][0]
+        if all(rule.plover in _SPOKEN for rule, _, _ in found):
+            # Only a place told before what was agreed is where it was agreed.
+            own_place = _place(
+                text, start, [(m, e) for m, e in mentions if m.start - start < first_trigger]
+            )
         # An act told without its place happened where the article's main (first placed)
         # event did: follow-ups of one operation share its place.
         inherited = next((e.place for e in events if e.place is not None), None)
@@ -185,6 +201,18 @@ def code_events(
                 targets = _participants(before)
             actors = [a for a in actors if a is not own_place]
             targets = [t for t in targets if t is not own_place and t not in actors]
+            if not actors and _BOTH.search(sentence[:trigger_start]):
+                meeting = next(
+                    (
+                        e
+                        for e in reversed(events)
+                        if e.plover == "CONSULT" and (e.actors or e.targets)
+                    ),
+                    None,
+                )
+                if meeting is not None:
+                    actors = _unique([*meeting.targets, *meeting.actors])
+                    targets = [t for t in targets if t not in actors]
             events.append(
                 Event(
                     rule.plover,
@@ -198,6 +226,14 @@ def code_events(
                 )
             )
     return _merge(events)
+
+
+def _unique(entities: list[Entity]) -> list[Entity]:
+    kept: list[Entity] = []
+    for entity in entities:
+        if entity not in kept:
+            kept.append(entity)
+    return kept
 
 
 def _triggers(rules: list[Rule], sentence: str) -> list[tuple[Rule, tuple[int, int], str | None]]:
