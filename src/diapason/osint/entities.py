@@ -54,6 +54,16 @@ _INSTITUTION = re.compile(
     r"police of|police department of)\s+(?i:de|d'|du)\s*"
     rf"({_NAME_WORD}(?:\s+{_NAME_WORD})?)"
 )
+# A state body named by its nationality ("armée française", "gouvernement malien",
+# "ambassade équatorienne"): the corpus guidelines count these descriptive references to a
+# unique institution as organisations. The nationality is told by its suffix.
+_NATIONAL_BODY = re.compile(
+    r"(?<![\w-])(?:armée|gouvernement|police|ambassade|marine|diplomatie|présidence)\s+"
+    r"(?:fédérale|[a-zàâäéèêëïîôöûüç-]+(?:aise|ais|ienne|ien|aine|ain|oise|ois|éenne|éen|ane|an)s?)"
+    r"(?:\s+en\s+exil)?\b"
+)
+# An acronym is an organisation's name, not a person's; a place only if places know it.
+_ACRONYM = re.compile(r"^[A-ZÀ-Ý]{2,6}$")
 _ORG_WORDS, _NOT_NAMES = _word_lists()
 
 
@@ -123,6 +133,8 @@ def extract_entities(
     for hit in gazetteer.scan(text):
         if hit.entry.type in ("PER", "ORG", "LOC", "GROUP"):
             add(Mention(hit.start, hit.end, hit.surface, hit.entry.type, "gazetteer"), hit.entry)
+    for match in _NATIONAL_BODY.finditer(text):
+        add(Mention(match.start(), match.end(), match.group(), "ORG", "rule"), None)
     for match in _PERSON_TITLE.finditer(text):
         add(Mention(match.start(), match.end(), match.group(), "PER", "rule"), None)
     candidates = _spacy_candidates(text, doc) if doc is not None else _rule_candidates(text)
@@ -194,6 +206,8 @@ def _retype(surface: str, label: str, gazetteer: Gazetteer) -> str | None:
     if entry is not None:
         return entry.type
     known_place = gazetteer.place(surface) is not None
+    if label in ("PER", "LOC") and _ACRONYM.match(surface) and not known_place:
+        return "ORG"
     if label == "PER" and len(surface.split()) == 1:
         # A lone capitalised word tagged PER: a place if it is one; a surname is merged
         # with its full name later (see _resolve), otherwise it is dropped there.

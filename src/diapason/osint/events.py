@@ -52,7 +52,7 @@ _LOCATIVE = re.compile(
 _AGREED = frozenset({"CONSULT", "COOPERATE", "AID"})
 # What was agreed or said: a place named after the trigger is what it is about ("renforcer
 # les canaux d'échange ... dans la région sahélo-saharienne"), not where it happened.
-_SPOKEN = frozenset({"AGREE"})
+_SPOKEN = frozenset({"AGREE", "ACCUSE", "REQUEST", "REJECT", "SUPPORT", "THREATEN"})
 # "Les deux ministres ont convenu": the participants of the meeting told before.
 _BOTH = re.compile(
     r"\b(?:les\s+deux\s+(?:ministres|parties|pays|hommes|délégations|responsables|"
@@ -61,7 +61,7 @@ _BOTH = re.compile(
     re.IGNORECASE,
 )
 # Acts done at a distance (passing information, asking for help) have no place.
-_REMOTE = frozenset({"COOPERATE", "REQUEST"})
+_REMOTE = frozenset({"COOPERATE", "REQUEST", "ACCUSE", "REJECT", "SUPPORT", "THREATEN"})
 _REACH_BEFORE = 200
 _REACH_AFTER = 120
 
