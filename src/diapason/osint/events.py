@@ -63,6 +63,8 @@ _BOTH = re.compile(
 # Acts done at a distance (passing information, asking for help) have no place.
 _REMOTE = frozenset({"COOPERATE", "REQUEST", "ACCUSE", "REJECT", "SUPPORT", "THREATEN"})
 _REACH_BEFORE = 200
+# An undated sentence does not take a date more than this many days before publication.
+_STALE_DAYS = 31
 _REACH_AFTER = 120
 
 
@@ -163,6 +165,14 @@ def code_events(
         sentence = text[start:end]
         in_sentence = [d for d in dates if start <= d.start < end]
         day = in_sentence[0].day if in_sentence else last_day
+        if (
+            not in_sentence
+            and day is not None
+            and published is not None
+            and (published - day).days > _STALE_DAYS
+        ):
+            # An undated act told after a date of the past (a death years ago) is news.
+            day = published
         if in_sentence:
             last_day = in_sentence[-1].day
         if _BACKGROUND.search(sentence):
