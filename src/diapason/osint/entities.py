@@ -64,6 +64,10 @@ _NATIONAL_BODY = re.compile(
 )
 # An acronym is an organisation's name, not a person's; a place only if places know it.
 _ACRONYM = re.compile(r"^[A-ZÀ-Ý]{2,6}$")
+# A single capitalised plural of a nationality or people that the places do not know.
+_PEOPLE = re.compile(
+    r"^[A-ZÀ-Ý][a-zà-ÿ-]+(?:ains|aines|iens|iennes|ais|aises|ois|oises|sses|ans|anes)$"
+)
 _ORG_WORDS, _NOT_NAMES = _word_lists()
 
 
@@ -208,6 +212,8 @@ def _retype(surface: str, label: str, gazetteer: Gazetteer) -> str | None:
     known_place = gazetteer.place(surface) is not None
     if label in ("PER", "LOC") and _ACRONYM.match(surface) and not known_place:
         return "ORG"
+    if label == "LOC" and not known_place and _PEOPLE.match(surface):
+        return None  # "Russes", "Tibétains": a people, not a place
     if label == "PER" and len(surface.split()) == 1:
         # A lone capitalised word tagged PER: a place if it is one; a surname is merged
         # with its full name later (see _resolve), otherwise it is dropped there.

@@ -8,7 +8,8 @@ mode; mode cues of the same sentence give a mode to events that have none. Then:
   act and those after receive, except for "host" triggers ("a reçu", "hosted") where the
   host receives the visit;
 - **date**: the first date expression of the sentence, else the last date met before it in
-  the article (an undated act tied to a dated one takes its date), else the publication date;
+  the article (an undated act tied to a dated one takes its date) unless that date is over
+  31 days before publication, else the publication date;
 - **place**: the first place of the sentence introduced by a locative word ("à", "in",
   "near"...), else the first place of the sentence, else the place of the article's first
   placed event (not for remote acts: information passed, requests).
