@@ -68,6 +68,34 @@ def test_seed_events(seed: Analysis) -> None:
     assert any(e.plover == "AGREE" and e.day == date(2024, 4, 22) for e in seed.events)
 
 
+def test_seed_agreement_is_where_the_ministers_met_and_has_them_as_actors(
+    seed: Analysis,
+) -> None:
+    """Issue 24: "les deux ministres ... convenir de renforcer ... dans la région
+    sahélo-saharienne" was agreed in Rabat by the two ministers; the Sahel-Sahara is what
+    they talked about."""
+    agree = [e for e in seed.events if e.plover == "AGREE"]
+    assert len(agree) == 1
+    assert agree[0].place is not None and agree[0].place.canonical == "Rabat"
+    assert {a.canonical for a in agree[0].actors} == {"Abdelouafi Laftit", "Gérald Darmanin"}
+    assert agree[0].targets == []
+
+
+def test_seed_persons_are_located_by_their_office(seed: Analysis) -> None:
+    """Issue 24: the Moroccan minister and king are located in Morocco as the French
+    minister and president are in France: by the country of their office."""
+    countries = {
+        name: entity(seed, name).country
+        for name in ("Abdelouafi Laftit", "Mohammed VI", "Gérald Darmanin", "Emmanuel Macron")
+    }
+    assert countries == {
+        "Abdelouafi Laftit": "MA",
+        "Mohammed VI": "MA",
+        "Gérald Darmanin": "FR",
+        "Emmanuel Macron": "FR",
+    }
+
+
 def test_seed_topics(seed: Analysis) -> None:
     assert {"migration", "security_cooperation"} <= set(seed.topics)
 

@@ -70,9 +70,24 @@ def test_seed_ingested_as_valid_linked_stix(node: Node, seed_bytes: bytes) -> No
         for r in by_type(objects, "relationship")
     }
     assert (consult["id"], "located-at", rabat["id"]) in kinds
-    assert (laftit["id"], "x-diapason-targeted-by", consult["id"]) in kinds
-    france = named(objects, "France")
-    assert (named(objects, "Gérald Darmanin")["id"], "located-at", france["id"]) in kinds
+    # Issue 24: the host of a visit is its counterpart, not its target.
+    assert (laftit["id"], "x-diapason-hosts", consult["id"]) in kinds
+    assert not any(kind == "x-diapason-targeted-by" for _, kind, _ in kinds)
+    agree = next(e for e in events if e["plover_type"] == "AGREE")
+    assert agree["location_ref"] == rabat["id"]
+    assert set(agree["actor_refs"]) == {laftit["id"], named(objects, "Gérald Darmanin")["id"]}
+    # Persons are located by the country of their office, Moroccan and French alike.
+    france, morocco = named(objects, "France"), named(objects, "Morocco")
+    for person, country in (
+        ("Gérald Darmanin", france),
+        ("Emmanuel Macron", france),
+        ("Abdelouafi Laftit", morocco),
+        ("Mohammed VI", morocco),
+    ):
+        assert (named(objects, person)["id"], "located-at", country["id"]) in kinds, person
+    # A ministers' meeting is not a threat report: report-type-ov has no news value, the
+    # article is about the identities it names.
+    assert report["report_types"] == ["identity"]
     # Every stored, and every span points at a stored object.
     assert node.store.known_ids([obj["id"] for obj in objects]) == {obj["id"] for obj in objects}
     assert any(s.surface == "M. Laftit" and s.object_id == laftit["id"] for s in result.spans)

@@ -196,6 +196,7 @@ def eval_osint_command(
     Uses the node's gazetteer corrections when --data names a node folder that has them;
     writes nothing.
     """
+    from diapason.osint import nlp
     from diapason.osint.evaluation import GoldError, evaluate, spacy_model_for_eval
 
     folder = settings_for(data_dir).data_dir if data_dir is not None else None
@@ -218,7 +219,7 @@ def eval_osint_command(
             raise click.ClickException(str(error)) from None
     title = plural(scores.articles, "article") + (f" ({split})" if split else "")
     show(
-        scores.as_dict() | {"split": split, "spacy_model": spacy_model or "fr_core_news_sm"},
+        scores.as_dict() | {"split": split, "spacy_model": spacy_model or nlp.MODEL},
         ["metric", "diapason", "plain spaCy"],
         [*scores.rows(), *scores.interval_rows()],
         as_json=as_json,

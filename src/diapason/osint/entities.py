@@ -54,6 +54,20 @@ _INSTITUTION = re.compile(
     r"police of|police department of)\s+(?i:de|d'|du)\s*"
     rf"({_NAME_WORD}(?:\s+{_NAME_WORD})?)"
 )
+# A state body named by its nationality ("armée française", "gouvernement malien",
+# "ambassade équatorienne"): the corpus guidelines count these descriptive references to a
+# unique institution as organisations. The nationality is told by its suffix.
+_NATIONAL_BODY = re.compile(
+    r"(?<![\w-])(?:armée|gouvernement|police|ambassade|marine|diplomatie|présidence)\s+"
+    r"(?:fédérale|[a-zàâäéèêëïîôöûüç-]+(?:aise|ais|ienne|ien|aine|ain|oise|ois|éenne|éen|ane|an)s?)"
+    r"(?:\s+en\s+exil)?\b"
+)
+# An acronym is an organisation's name, not a person's; a place only if places know it.
+_ACRONYM = re.compile(r"^[A-ZÀ-Ý]{2,6}$")
+# A single capitalised plural of a nationality or people that the places do not know.
+_PEOPLE = re.compile(
+    r"^[A-ZÀ-Ý][a-zà-ÿ-]+(?:ains|aines|iens|iennes|ais|aises|ois|oises|sses|ans|anes)$"
+)
 _ORG_WORDS, _NOT_NAMES = _word_lists()
 
 
@@ -123,6 +137,8 @@ def extract_entities(
     for hit in gazetteer.scan(text):
         if hit.entry.type in ("PER", "ORG", "LOC", "GROUP"):
             add(Mention(hit.start, hit.end, hit.surface, hit.entry.type, "gazetteer"), hit.entry)
+    for match in _NATIONAL_BODY.finditer(text):
+        add(Mention(match.start(), match.end(), match.group(), "ORG", "rule"), None)
     for match in _PERSON_TITLE.finditer(text):
         add(Mention(match.start(), match.end(), match.group(), "PER", "rule"), None)
     candidates = _spacy_candidates(text, doc) if doc is not None else _rule_candidates(text)
@@ -194,6 +210,10 @@ def _retype(surface: str, label: str, gazetteer: Gazetteer) -> str | None:
     if entry is not None:
         return entry.type
     known_place = gazetteer.place(surface) is not None
+    if label in ("PER", "LOC") and _ACRONYM.match(surface) and not known_place:
+        return "ORG"
+    if label == "LOC" and not known_place and _PEOPLE.match(surface):
+        return None  # "Russes", "Tibétains": a people, not a place
     if label == "PER" and len(surface.split()) == 1:
         # A lone capitalised word tagged PER: a place if it is one; a surname is merged
         # with its full name later (see _resolve), otherwise it is dropped there.
@@ -258,8 +278,51 @@ def _resolve(
     _attach_acronyms(text, result)
     for entity in result:
         if entity.type == "PER" and entity.country is None:
-            entity.country = _nationality(text, entity)
+            entity.country = _nationality(text, entity) or _office_country(text, entity, gazetteer)
     return sorted(result, key=lambda entity: entity.first)
+
+
+# A national office named just before a person ("Le ministre de l'Intérieur, Abdelouafi
+# Laftit", "SM le Roi Mohammed VI", "President X"): the person holds it in a country.
+_OFFICE = re.compile(
+    r"\b(?:ministres?|ministre\s+délégué|secrétaire\s+d['\u2019]État|premier\s+ministre|"
+    r"présidente?|roi|reine|souverain|sm|sa\s+majesté|chef\s+de\s+l['\u2019]État|"
+    r"chef\s+du\s+gouvernement|ambassadeur|ambassadrice|"
+    r"minister|president|prime\s+minister|king|queen|his\s+majesty|ambassador)\b"
+    r"[^.!?\n]{0,45}$",
+    re.IGNORECASE,
+)
+
+
+def _office_country(text: str, person: Entity, gazetteer: Gazetteer) -> str | None:
+    """The country of a national office said just before a mention of ``person`` without
+    a nationality: the country its context names, as for a national body (the seed's
+    "Le ministre de l'Intérieur, Abdelouafi Laftit" and "SM le Roi Mohammed VI" are
+    Moroccan as the unqualified "ministère de l'Intérieur" is). Persons are located by
+    their office the same way whichever country it is."""
+    for mention in sorted(person.mentions, key=lambda m: m.start):
+        window = text[max(0, mention.start - 60) : mention.start]
+        window = re.split(r"[.!?\n]", window)[-1]
+        if _OFFICE.search(window):
+            return _office_context_country(text, mention.start, gazetteer)
+    return None
+
+
+def _office_context_country(text: str, position: int, gazetteer: Gazetteer) -> str | None:
+    """A country named right before the office ("le roi du Maroc, Mohammed VI"), else the
+    article's first country (the unqualified office of a news article is its own
+    country's)."""
+    window = re.split(r"[.!?\n]", text[max(0, position - 60) : position])[-1]
+    named = [
+        hit.entry.country
+        for hit in gazetteer.scan(window)
+        if hit.entry.type == "LOC"
+        and hit.entry.country in gazetteer.countries
+        and hit.entry.canonical == gazetteer.countries[hit.entry.country].canonical
+    ]
+    if named:
+        return named[-1]
+    return _first_country(text, gazetteer)
 
 
 def _nationality(text: str, person: Entity) -> str | None:
@@ -341,6 +404,11 @@ def _context_country(text: str, position: int, gazetteer: Gazetteer) -> str | No
             near.append((abs(hit.start - 60), hit.entry.country))
     if near:
         return min(near)[1]
+    return _first_country(text, gazetteer)
+
+
+def _first_country(text: str, gazetteer: Gazetteer) -> str | None:
+    """The first country the article names (its title included)."""
     for hit in gazetteer.scan(text[:2000]):
         if (
             hit.entry.country

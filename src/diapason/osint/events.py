@@ -8,7 +8,8 @@ mode; mode cues of the same sentence give a mode to events that have none. Then:
   act and those after receive, except for "host" triggers ("a reçu", "hosted") where the
   host receives the visit;
 - **date**: the first date expression of the sentence, else the last date met before it in
-  the article (an undated act tied to a dated one takes its date), else the publication date;
+  the article (an undated act tied to a dated one takes its date) unless that date is over
+  31 days before publication, else the publication date;
 - **place**: the first place of the sentence introduced by a locative word ("à", "in",
   "near"...), else the first place of the sentence, else the place of the article's first
   placed event (not for remote acts: information passed, requests).
@@ -50,9 +51,21 @@ _LOCATIVE = re.compile(
 
 
 _AGREED = frozenset({"CONSULT", "COOPERATE", "AID"})
+# What was agreed or said: a place named after the trigger is what it is about ("renforcer
+# les canaux d'échange ... dans la région sahélo-saharienne"), not where it happened.
+_SPOKEN = frozenset({"AGREE", "ACCUSE", "REQUEST", "REJECT", "SUPPORT", "THREATEN"})
+# "Les deux ministres ont convenu": the participants of the meeting told before.
+_BOTH = re.compile(
+    r"\b(?:les\s+deux\s+(?:ministres|parties|pays|hommes|délégations|responsables|"
+    r"dirigeants|chefs\s+d['\u2019]État)|both\s+(?:ministers|sides|countries|men|delegations)|"
+    r"the\s+two\s+(?:ministers|sides|countries|men|delegations))\b",
+    re.IGNORECASE,
+)
 # Acts done at a distance (passing information, asking for help) have no place.
-_REMOTE = frozenset({"COOPERATE", "REQUEST"})
+_REMOTE = frozenset({"COOPERATE", "REQUEST", "ACCUSE", "REJECT", "SUPPORT", "THREATEN"})
 _REACH_BEFORE = 200
+# An undated sentence does not take a date more than this many days before publication.
+_STALE_DAYS = 31
 _REACH_AFTER = 120
 
 
@@ -153,6 +166,14 @@ def code_events(
         sentence = text[start:end]
         in_sentence = [d for d in dates if start <= d.start < end]
         day = in_sentence[0].day if in_sentence else last_day
+        if (
+            not in_sentence
+            and day is not None
+            and published is not None
+            and (published - day).days > _STALE_DAYS
+        ):
+            # An undated act told after a date of the past (a death years ago) is news.
+            day = published
         if in_sentence:
             last_day = in_sentence[-1].day
         if _BACKGROUND.search(sentence):
@@ -162,6 +183,12 @@ def code_events(
             continue
         mentions = [(m, e) for m, e in placed if start <= m.start < end]
         own_place = _place(text, start, mentions)
+        first_trigger = found[0][1][0]
+        if all(rule.plover in _SPOKEN for rule, _, _ in found):
+            # Only a place told before what was agreed is where it was agreed.
+            own_place = _place(
+                text, start, [(m, e) for m, e in mentions if m.start - start < first_trigger]
+            )
         # An act told without its place happened where the article's main (first placed)
         # event did: follow-ups of one operation share its place.
         inherited = next((e.place for e in events if e.place is not None), None)
@@ -185,6 +212,18 @@ def code_events(
                 targets = _participants(before)
             actors = [a for a in actors if a is not own_place]
             targets = [t for t in targets if t is not own_place and t not in actors]
+            if not actors and _BOTH.search(sentence[:trigger_start]):
+                meeting = next(
+                    (
+                        e
+                        for e in reversed(events)
+                        if e.plover == "CONSULT" and (e.actors or e.targets)
+                    ),
+                    None,
+                )
+                if meeting is not None:
+                    actors = _unique([*meeting.targets, *meeting.actors])
+                    targets = [t for t in targets if t not in actors]
             events.append(
                 Event(
                     rule.plover,
@@ -198,6 +237,14 @@ def code_events(
                 )
             )
     return _merge(events)
+
+
+def _unique(entities: list[Entity]) -> list[Entity]:
+    kept: list[Entity] = []
+    for entity in entities:
+        if entity not in kept:
+            kept.append(entity)
+    return kept
 
 
 def _triggers(rules: list[Rule], sentence: str) -> list[tuple[Rule, tuple[int, int], str | None]]:

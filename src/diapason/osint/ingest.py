@@ -41,6 +41,7 @@ from diapason.osint.stix_objects import (
     entity_object,
     entity_stix_type,
     event_object,
+    recipient_relationship,
     relationship,
     report_id_for,
     report_object,
@@ -295,7 +296,7 @@ class Ingestor:
                         relationships.append(
                             relationship(
                                 ids[id(target)],
-                                "x-diapason-targeted-by",
+                                recipient_relationship(event.plover),
                                 event_id,
                                 timestamp,
                                 author,

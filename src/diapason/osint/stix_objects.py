@@ -7,8 +7,10 @@
 - ``intrusion-set`` for armed groups, ``threat-actor`` (crime syndicate) for criminal ones;
 - ``x-diapason-event`` objects (PLOVER), declared by the event extension-definition;
 - relationships: persons and organisations ``located-at`` their country, events
-  ``located-at`` their place, actors ``x-diapason-acts-in`` and targets
-  ``x-diapason-targeted-by`` … each event; a duplicate report ``x-diapason-duplicate-of``
+  ``located-at`` their place, actors ``x-diapason-acts-in`` each event, and its recipients
+  by their role (:func:`recipient_relationship`): a visit's host ``x-diapason-hosts`` it,
+  the recipient of a cooperative act ``x-diapason-receives`` it, the target of a hostile
+  one is ``x-diapason-targeted-by`` it; a duplicate report ``x-diapason-duplicate-of``
   the original.
 
 Every id is deterministic (a UUIDv5 of what the object denotes): the same person, place or
@@ -178,6 +180,22 @@ def event_object(
     return mark_osint(obj)
 
 
+# PLOVER types whose recipient is a counterpart, not a target (manual: CONSULT to AID are
+# cooperative). A visit's recipient is its host.
+_COOPERATIVE = frozenset({"AGREE", "CONSULT", "SUPPORT", "COOPERATE", "AID", "REQUEST", "RETREAT"})
+
+
+def recipient_relationship(plover: str) -> str:
+    """The relationship type from an event's recipient (``target_refs``) to the event:
+    the host of a meeting hosts it, the recipient of a cooperative act receives it, only
+    the target of a hostile act (an attack, an arrest, an accusation) is targeted by it."""
+    if plover == "CONSULT":
+        return "x-diapason-hosts"
+    if plover in _COOPERATIVE:
+        return "x-diapason-receives"
+    return "x-diapason-targeted-by"
+
+
 def relationship(
     source: str, kind: str, target: str, timestamp: str, author: str | None
 ) -> dict[str, Any]:
@@ -193,6 +211,24 @@ def source_name(url: str | None) -> str:
         return "open source"
     host = urlsplit(url).hostname or ""
     return host.removeprefix("www.") or "open source"
+
+
+# Events that make an article a report on a threat: force, coercion, threats.
+_HOSTILE = frozenset({"ASSAULT", "COERCE", "THREATEN", "SANCTION", "MOBILIZE"})
+
+
+def report_types(analysis: Analysis) -> list[str]:
+    """What a news article is primarily about, in STIX 2.1's report-type-ov (an open
+    vocabulary with no value for general news): ``threat-report`` only when it reports a
+    hostile act; ``threat-actor`` when it names an armed or criminal group; otherwise
+    ``identity``, the persons and organisations it tells about (the seed: two ministers
+    meeting and agreeing)."""
+    kinds: list[str] = []
+    if any(event.plover in _HOSTILE for event in analysis.events):
+        kinds.append("threat-report")
+    if any(entity.type == "GROUP" for entity in analysis.entities):
+        kinds.append("threat-actor")
+    return kinds or ["identity"]
 
 
 def report_object(
@@ -214,7 +250,7 @@ def report_object(
     obj.update(
         name=name[:500] or "untitled article",
         published=published,
-        report_types=["threat-report"],
+        report_types=report_types(analysis),
         description=article.body,
         external_references=[reference],
         labels=[OSINT_LABEL, *(f"topic:{topic}" for topic in analysis.topics)],
