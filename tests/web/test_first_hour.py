@@ -196,7 +196,9 @@ def test_the_first_hour_on_the_demo(
             return (
                 page.get_by_role("heading", level=1).count() == 1
                 and words.withheld not in page.content()
-                and all(page.get_by_text(name).count() > 0 for name in names)
+                and all(
+                    page.get_by_role("link", name=name, exact=True).count() > 0 for name in names
+                )
             )
 
         wait_for(persons_on_paris, 90, "the seed article and its persons shown on paris")
