@@ -266,24 +266,49 @@ def _serve_over_tls(data: Path) -> None:
         )
 
 
-# The demo's web account on each node (an analyst), its password kept in this file of the
-# node's data folder, readable by its owner only.
+# The demo's web account on each node (an analyst): its password and a TAXII token of its
+# own are kept in this file of the node's data folder, readable by its owner only.
 WEB_USER = "analyste"
 WEB_PASSWORD_FILE = "demo-web-password"  # noqa: S105 (a file name)
+PASSWORD_KEY = "password"  # noqa: S105 (a key of the file, not a secret)
+TOKEN_KEY = "taxii-token"  # noqa: S105 (a key of the file, not a secret)
+
+
+def read_credentials(path: Path) -> dict[str, str]:
+    """The ``key: value`` lines of a demo credentials file (``password``, ``taxii-token``)."""
+    found: dict[str, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        key, sep, value = line.partition(":")
+        if sep:
+            found[key.strip()] = value.strip()
+    return found
 
 
 def _web_user(demo_node: DemoNode, say: Callable[[str], None]) -> None:
-    """An analyst account to sign in to the node's web interface with. Its password is made
-    once, written to a private file and shown then; later runs say where it is."""
+    """An analyst account to sign in to the node's web interface with, and a TAXII token of
+    the same account for ``/taxii2/``. Both are made once, written to a private file and
+    shown then; later runs say where they are."""
     path = demo_node.data / WEB_PASSWORD_FILE
-    where = f"password in {path}"
+    where = f"password and TAXII token in {path}"
     if demo_node.node.accounts.get_user(WEB_USER) is None:
         password = secrets.token_urlsafe(12)
         demo_node.node.accounts.add_user(WEB_USER, "analyst", password=password)
         demo_node.node.audit.append("demo", "user_add", details={"username": WEB_USER})
+        name = f"demo: {WEB_USER} over TAXII"
+        token = demo_node.node.accounts.create_token(WEB_USER, name)
+        demo_node.node.audit.append(
+            "demo",
+            "token_create",
+            details={"username": WEB_USER, "token_id": token.info.id, "name": name},
+        )
         path.touch(mode=0o600)
-        path.write_text(password + "\n", encoding="utf-8")
-        where = f"password {password} (shown once; kept in {path})"
+        path.write_text(
+            f"{PASSWORD_KEY}: {password}\n{TOKEN_KEY}: {token.secret}\n", encoding="utf-8"
+        )
+        where = (
+            f"password {password}; TAXII token {token.secret} for {demo_node.url}/taxii2/ "
+            f"(shown once; both kept in {path})"
+        )
     say(f"{demo_node.name}: web interface {demo_node.url}/ — sign in as {WEB_USER}, {where}")
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 import time
 from pathlib import Path
 
@@ -13,6 +15,23 @@ from rich.markup import escape
 from diapason.cli.common import Styled, json_option, print_json, table
 
 MARKER = ".diapason-demo"
+
+
+def invoked_as(argv0: str, executable: str, cwd: str) -> str:
+    """The command as the user ran it, for hints to copy: ``.venv/bin/diapason`` when run
+    as that, a bare ``diapason`` when found on PATH, ``.venv/bin/python -m diapason`` when
+    run as a module; paths under ``cwd`` relative to it, others absolute."""
+
+    def shown(path: str) -> str:
+        absolute = os.path.normpath(os.path.join(cwd, path))
+        relative = os.path.relpath(absolute, cwd)
+        return absolute if relative.startswith("..") else relative
+
+    if os.path.basename(argv0) == "__main__.py" or not argv0:
+        return f"{shown(executable)} -m diapason"
+    if os.sep not in argv0:
+        return argv0
+    return shown(argv0)
 
 
 @click.command("demo")
@@ -90,10 +109,13 @@ def demo_command(data_root: Path, ports: str, once: bool, as_json: bool) -> None
                 )
         if once:
             return
+        command = invoked_as(sys.argv[0], sys.executable, os.getcwd())
         console.print(
-            "Both nodes keep running; explore them with the CLI, e.g. "
-            f"`diapason search --data {data_root}/paris` or `diapason release show ID "
-            f"--data {data_root}/rabat`. Ctrl+C stops them."
+            escape(
+                "Both nodes keep running; explore them with the CLI, e.g. "
+                f"`{command} search --data {data_root}/paris` or `{command} release show ID "
+                f"--data {data_root}/rabat`. Ctrl+C stops them."
+            )
         )
         while True:
             time.sleep(1)
