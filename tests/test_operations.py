@@ -116,9 +116,13 @@ def test_backup_during_an_import_restores_a_consistent_node(
         # Consistent: the objects restored are exactly the first batches written.
         ids = {row[0] for row in rows(restored_url(fresh), sa.select(objects.c.id))}
         everything = {obj["id"] for batch in batches for obj in batch}
-        count = next(k for k, batch in enumerate(batches) if batch[0]["id"] not in ids)
+        # Every batch written before the copy's snapshot, none after (on a loaded machine
+        # the importer may write nothing between the snapshot and its stop: then all).
+        count = next(
+            (k for k, batch in enumerate(batches) if batch[0]["id"] not in ids), len(batches)
+        )
         assert ids & everything == {obj["id"] for batch in batches[:count] for obj in batch}
-        assert 3 <= count < len(batches), (count, len(batches))
+        assert count >= 3, (count, len(batches))
         assert (fresh / "audit.key").read_bytes() == (data / "audit.key").read_bytes()
         assert stat.S_IMODE(fresh.stat().st_mode) == 0o700
         assert stat.S_IMODE((fresh / "diapason.toml").stat().st_mode) == 0o600

@@ -38,7 +38,7 @@ def test_the_page_opens_on_the_deaths_with_their_attribution(
     page = admin.get("/anticipation")
     assert page.status_code == 200, text_of(page.text)[:500]
     html = page.text
-    assert "<title>sahel-saharan/deaths</title>" in html  # the series, first
+    assert "<title>Sahel-Saharan band · deaths (UCDP) · per month</title>" in html  # first
     assert '<option value="deaths" selected>' in html
     forecast_rows = html.split("<caption>Forecast</caption>")[1].split("</table>")[0]
     assert forecast_rows.count("<tr>") == 7  # header and six months
@@ -59,9 +59,9 @@ def test_events_still_come_first_once_the_node_has_some(site: web.Site, admin: W
     import_shipped(site.node)
     store_events(site.node)
     html = admin.get("/anticipation", place="ML").text
-    assert "<title>ML/all</title>" in html
+    assert "<title>Mali · all events · per month</title>" in html
     html = admin.get("/anticipation", place="ML", category="deaths").text
-    assert "<title>ML/deaths</title>" in html
+    assert "<title>Mali · deaths (UCDP) · per month</title>" in html
 
 
 def test_the_demo_nodes_hold_the_history(tmp_path: Path) -> None:

@@ -346,11 +346,12 @@ def _title(view: View, typed: dict[str, str]) -> str:
     else:
         where = country_name(place, view.lang)
     category = typed["category"]
-    what = (
-        str(view.gettext("all events"))
-        if category == "all"
-        else view.topic_name(category.removeprefix("topic:"))
-    )
+    if category == "all":
+        what = str(view.gettext("all events"))
+    elif category == "deaths":
+        what = str(view.gettext("deaths (UCDP)"))
+    else:
+        what = view.topic_name(category.removeprefix("topic:"))
     per = {"month": view.gettext("per month"), "week": view.gettext("per week")}
     return f"{where} · {what} · {per.get(typed['frequency'], typed['frequency'])}"
 
