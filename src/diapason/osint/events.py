@@ -31,6 +31,7 @@ from functools import lru_cache
 from diapason.osint.dates import DateMention
 from diapason.osint.entities import Entity, Mention
 from diapason.osint.gazetteer import DATA
+from diapason.osint.verbs import verb_pattern
 
 _BACKGROUND = re.compile(
     r"\bdepuis\s+(?:20\d\d|des\s+années|plusieurs\s+années)|\bces\s+dernières\s+années\b|"
@@ -38,6 +39,8 @@ _BACKGROUND = re.compile(
     r"\bentre\s+20\d\d\s+et\s+20\d\d\b|\bau\s+cours\s+de\s+l['\u2019]année\s+20\d\d\b|"
     r"\bprevious\s+meeting\b|\bprécédente\s+réunion\b|\bfirst\s+half\s+of\s+the\s+year\b|"
     r"\bprojetaient\b|\bplanned\s+to\b|"
+    r"\bil\s+y\s+a\s+(?:quelques|plusieurs|\d+|deux|trois|dix)\s+(?:années|ans)\b|"
+    r"\b(?:a\s+few|several|\d+|two|three|ten)\s+years\s+ago\b|"
     r"\bhas\s+not\s+been\s+(?:formally\s+)?claimed\b|\bn['\u2019]a\s+pas\s+été\s+revendiqu|"
     # Claims of responsibility are the group's word, not an event.
     r"\ba\s+été\s+revendiquée?\b|\bclaimed\s+responsibility\b|\brevendiqué\s+par\b",
@@ -102,14 +105,19 @@ def lexicon() -> tuple[Rule, ...]:
         lines = (line for line in handle if line.strip() and not line.startswith("#"))
         reader = csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
         for row in reader:
+            pattern = row["pattern"]
+            kind = row["kind"]
+            if kind == "verb":
+                # Lemmas: every inflected form of the verbs is a trigger (verbs.py).
+                pattern, kind = verb_pattern(row["lang"], pattern), "trigger"
             rules.append(
                 Rule(
                     row["lang"],
                     row["plover"],
                     row["mode"] or None,
-                    row["kind"],
+                    kind,
                     row["role"],
-                    re.compile(row["pattern"], re.IGNORECASE),
+                    re.compile(pattern, re.IGNORECASE),
                 )
             )
     return tuple(rules)
@@ -178,7 +186,9 @@ def code_events(
             last_day = in_sentence[-1].day
         if _BACKGROUND.search(sentence):
             continue
-        found = _triggers(rules, sentence)
+        found = [
+            item for item in _triggers(rules, sentence) if not _quoted(text, start + item[1][0])
+        ]
         if not found:
             continue
         mentions = [(m, e) for m, e in placed if start <= m.start < end]
@@ -249,8 +259,9 @@ def _unique(entities: list[Entity]) -> list[Entity]:
 
 def _triggers(rules: list[Rule], sentence: str) -> list[tuple[Rule, tuple[int, int], str | None]]:
     taken: list[tuple[int, int]] = []
-    found: list[tuple[Rule, tuple[int, int], str | None]] = []
-    seen: set[tuple[str, str | None]] = set()
+    # One event per type and mode in a sentence, at its first trigger: the participants
+    # are read around the verb that comes first (« s'est entretenu ... en visite »).
+    first: dict[tuple[str, str | None], tuple[Rule, tuple[int, int]]] = {}
     for rule in rules:
         if rule.kind != "trigger":
             continue
@@ -260,10 +271,9 @@ def _triggers(rules: list[Rule], sentence: str) -> list[tuple[Rule, tuple[int, i
                 continue
             taken.append(span)
             key = (rule.plover, rule.mode)
-            if key in seen:
-                continue
-            seen.add(key)
-            found.append((rule, span, rule.mode))
+            if key not in first or span[0] < first[key][1][0]:
+                first[key] = (rule, span)
+    found = [(rule, span, rule.mode) for rule, span in first.values()]
     # Cooperation or a meeting that the sentence says was agreed or decided is the
     # agreement's content, not an event of its own (PLOVER: future CONSULT/COOPERATE/AID
     # are AGREE).
@@ -282,6 +292,17 @@ def _triggers(rules: list[Rule], sentence: str) -> list[tuple[Rule, tuple[int, i
                     break
         result.append((rule, span, mode))
     return sorted(result, key=lambda item: item[1])
+
+
+def _quoted(text: str, position: int) -> bool:
+    """Whether ``position`` is inside a quotation (« ... », “ ... ”, "...") of its paragraph: what
+    a speaker says others did is their claim, not an event the article reports."""
+    paragraph = text[text.rfind("\n", 0, position) + 1 : position]
+    return (
+        paragraph.count("«") > paragraph.count("»")
+        or paragraph.count("“") > paragraph.count("”")
+        or paragraph.count('"') % 2 == 1
+    )
 
 
 def _place(text: str, start: int, mentions: list[tuple[Mention, Entity]]) -> Entity | None:
