@@ -103,3 +103,17 @@ def test_the_first_trigger_of_a_sentence_reads_the_participants(gazetteer: Gazet
     visit = next(event for event in analysis.events if event.plover == "CONSULT")
     assert [actor.canonical for actor in visit.actors] == ["Abdelouafi Laftit"]
     assert "Bruno Retailleau" in [target.canonical for target in visit.targets]
+
+
+def test_a_country_before_the_act_is_its_party_not_its_place(gazetteer: Gazetteer) -> None:
+    text = (
+        "Menaces\n\n16.08.2012\n\nLe Royaume-Uni a menacé d'entrer dans l'ambassade. "
+        "Des manifestants ont été arrêtés samedi au Nigeria.\n"
+    )
+    analysis = analyse(parse_bytes(text.encode(), "fr.txt"), gazetteer, language="fr")
+    threat = next(event for event in analysis.events if event.plover == "THREATEN")
+    assert threat.place is None
+    assert [actor.canonical for actor in threat.actors] == ["United Kingdom"]
+    # A country told with a locative word is where the act happened.
+    arrest = next(event for event in analysis.events if event.plover == "COERCE")
+    assert arrest.place is not None and arrest.place.canonical == "Nigeria"

@@ -30,7 +30,7 @@ from functools import lru_cache
 
 from diapason.osint.dates import DateMention
 from diapason.osint.entities import Entity, Mention
-from diapason.osint.gazetteer import DATA
+from diapason.osint.gazetteer import DATA, is_country
 from diapason.osint.verbs import verb_pattern
 
 _BACKGROUND = re.compile(
@@ -192,12 +192,15 @@ def code_events(
         if not found:
             continue
         mentions = [(m, e) for m, e in placed if start <= m.start < end]
-        own_place = _place(text, start, mentions)
         first_trigger = found[0][1][0]
+        own_place = _place(text, start, mentions, first_trigger)
         if all(rule.plover in _SPOKEN for rule, _, _ in found):
             # Only a place told before what was agreed is where it was agreed.
             own_place = _place(
-                text, start, [(m, e) for m, e in mentions if m.start - start < first_trigger]
+                text,
+                start,
+                [(m, e) for m, e in mentions if m.start - start < first_trigger],
+                first_trigger,
             )
         # An act told without its place happened where the article's main (first placed)
         # event did: follow-ups of one operation share its place.
@@ -305,11 +308,17 @@ def _quoted(text: str, position: int) -> bool:
     )
 
 
-def _place(text: str, start: int, mentions: list[tuple[Mention, Entity]]) -> Entity | None:
+def _place(
+    text: str, start: int, mentions: list[tuple[Mention, Entity]], trigger: int = 0
+) -> Entity | None:
     places = [(m, e) for m, e in mentions if e.type == "LOC"]
     for mention, entity in places:
         if _LOCATIVE.search(text[max(start, mention.start - 25) : mention.start]):
             return entity
+    # A country named without a locative word before the act is its party (« Le
+    # Royaume-Uni a menacé », « la direction de la chaîne ... de la France a condamné »),
+    # not where it happened.
+    places = [(m, e) for m, e in places if m.start - start >= trigger or not is_country(e.entry)]
     return places[0][1] if places else None
 
 

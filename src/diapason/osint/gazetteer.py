@@ -218,6 +218,14 @@ def _entries(path: Path) -> list[Entry]:
     return entries
 
 
+def is_country(entry: Entry | None) -> bool:
+    """Whether ``entry`` is one of the shipped countries (``data/countries.tsv``)."""
+    if entry is None or entry.type != "LOC" or entry.country is None:
+        return False
+    country = _shipped()[1].get(entry.country)
+    return country is not None and country.canonical == entry.canonical
+
+
 @lru_cache(maxsize=1)
 def _shipped() -> tuple[list[Entry], dict[str, Entry], dict[str, list[Place]]]:
     entries = _entries(DATA / "gazetteer.tsv")
