@@ -117,3 +117,32 @@ def test_a_country_before_the_act_is_its_party_not_its_place(gazetteer: Gazettee
     # A country told with a locative word is where the act happened.
     arrest = next(event for event in analysis.events if event.plover == "COERCE")
     assert arrest.place is not None and arrest.place.canonical == "Nigeria"
+
+
+def test_english_capitalised_sequences_are_cut_and_typed(gazetteer: Gazetteer) -> None:
+    # Names no gazetteer line knows: the rules alone.
+    text = (
+        "Training\n\n16.05.2024\n\nZubrovia's Ministry of the Interior hosted the course. "
+        "Captain Ilan Varga of the ZEKT tactical unit spoke. The Zubrovian National Guard "
+        "sent officers, and the defence ministry paid for it.\n"
+    )
+    analysis = analyse(parse_bytes(text.encode(), "en.txt"), gazetteer, language="en")
+    found = {(e.type, surface) for e in analysis.entities for surface in e.surfaces}
+    assert ("ORG", "Ministry of the Interior") in found
+    assert ("PER", "Ilan Varga") in found
+    assert ("ORG", "ZEKT") in found
+    assert ("ORG", "Zubrovian National Guard") in found
+    assert ("ORG", "defence ministry") in found
+
+
+def test_an_acronym_after_a_person_or_place_is_not_theirs(gazetteer: Gazetteer) -> None:
+    text = (
+        "Débat\n\n06.11.2012\n\nLe député Philippe Gosselin (UMP) a dénoncé le texte. "
+        "La direction des étrangers en France (DGEF) a publié un rapport. L'UMP a voté contre.\n"
+    )
+    analysis = analyse(parse_bytes(text.encode(), "fr.txt"), gazetteer, language="fr")
+    person = next(e for e in analysis.entities if e.canonical == "Philippe Gosselin")
+    assert person.surfaces == ["Philippe Gosselin"]
+    france = next(e for e in analysis.entities if e.canonical == "France")
+    assert "DGEF" not in france.surfaces
+    assert any(e.type == "ORG" and "UMP" in e.surfaces for e in analysis.entities)
