@@ -51,3 +51,17 @@ def test_relative_dates(text: str, expected: date) -> None:
 def test_next_day_follows_its_anchor() -> None:
     found = find_dates("interpellé lundi 3 février, puis le lendemain à Agadir", date(2025, 2, 5))
     assert [mention.day for mention in found] == [date(2025, 2, 3), date(2025, 2, 4)]
+
+
+def test_day_before_precedes_its_anchor() -> None:
+    text = (
+        "Il a décidé hier, jeudi 16 août. Le Royaume-Uni avait menacé la veille d'envahir "
+        "l'ambassade. The day before, talks failed. La veille de l'élection, rien."
+    )
+    found = find_dates(text, date(2012, 8, 17))
+    assert [(m.surface, m.day) for m in found] == [
+        ("hier", date(2012, 8, 16)),
+        ("jeudi 16 août", date(2012, 8, 16)),
+        ("la veille", date(2012, 8, 15)),
+        ("The day before", date(2012, 8, 14)),
+    ]

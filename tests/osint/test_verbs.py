@@ -146,3 +146,14 @@ def test_an_acronym_after_a_person_or_place_is_not_theirs(gazetteer: Gazetteer) 
     france = next(e for e in analysis.entities if e.canonical == "France")
     assert "DGEF" not in france.surfaces
     assert any(e.type == "ORG" and "UMP" in e.surfaces for e in analysis.entities)
+
+
+def test_a_ministry_named_by_its_portfolio_is_an_organisation(gazetteer: Gazetteer) -> None:
+    text = (
+        "Censure\n\n20.08.2012\n\nLe ministère de l'Information a levé les restrictions. "
+        "Le secrétariat d'État aux Sports a publié un communiqué.\n"
+    )
+    analysis = analyse(parse_bytes(text.encode(), "fr.txt"), gazetteer, language="fr")
+    found = {(e.type, surface) for e in analysis.entities for surface in e.surfaces}
+    assert ("ORG", "ministère de l'Information") in found
+    assert ("ORG", "secrétariat d'État aux Sports") in found

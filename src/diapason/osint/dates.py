@@ -9,7 +9,7 @@ Conventions (those of event-data coding, see docs/osint.md):
 - "mardi de la semaine dernière"/"last week on Tuesday" is the Tuesday of the previous
   calendar week; "la semaine dernière"/"last week" alone is the Monday of that week;
 - "le lendemain"/"the next day" is the day after the date it is anchored to (the previous
-  date found in the text);
+  date found in the text), "la veille"/"the day before" the day before it;
 - explicit dates ("3 février", "lundi 3 février", "12 November 2024", "November 12") take
   the year of publication, or the year before when that would put them in the future.
 """
@@ -63,6 +63,13 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [
         re.compile(r"\baujourd['\u2019]hui\b|\bce\s+matin\b|\btoday\b|\bthis\s+morning\b", re.I),
     ),
     ("next_day", re.compile(r"\ble\s+lendemain\b|\bthe\s+(?:next|following)\s+day\b", re.I)),
+    (
+        "day_before",
+        re.compile(
+            r"\bla\s+veille\b(?!\s+(?:du|des|de|d['\u2019]une?)\b)|\bthe\s+(?:day\s+before|previous\s+day)\b",
+            re.I,
+        ),
+    ),
     ("last_week", re.compile(r"\bla\s+semaine\s+(?:dernière|passée)\b|\blast\s+week\b", re.I)),
     ("weekday", re.compile(rf"\b({_DAY})\b", re.I)),
 ]
@@ -146,6 +153,8 @@ def _resolve(kind: str, match: re.Match[str], published: date, previous: date) -
         return published
     if kind == "next_day":
         return previous + timedelta(days=1)
+    if kind == "day_before":
+        return previous - timedelta(days=1)
     if kind == "last_week":
         return _previous_week(published, 0)
     if kind == "weekday":

@@ -62,6 +62,13 @@ _NATIONAL_BODY = re.compile(
     r"(?:fédérale|[a-zàâäéèêëïîôöûüç-]+(?:aise|ais|ienne|ien|aine|ain|oise|ois|éenne|éen|ane|an)s?)"
     r"(?:\s+en\s+exil)?\b"
 )
+# « ministère de l'Information », « secrétariat d'État aux Sports »: a ministry named by
+# its portfolio is an organisation whatever the portfolio.
+_MINISTRY = re.compile(
+    r"(?<![\w-])(?:[Mm]inistère|[Ss]ecrétariat\s+d['\u2019]État)\s+"
+    r"(?:de\s+l['\u2019]|de\s+la\s+|des\s+|du\s+|aux\s+|à\s+la\s+|chargé\s+de\s+la\s+)"
+    rf"{_NAME_WORD}"
+)
 # English descriptive references to a unique state body ("the defence ministry"), which
 # the corpus guidelines count as organisations, as the French « armée malienne ».
 _ENGLISH_BODY = re.compile(
@@ -144,6 +151,8 @@ def extract_entities(
     for hit in gazetteer.scan(text):
         if hit.entry.type in ("PER", "ORG", "LOC", "GROUP"):
             add(Mention(hit.start, hit.end, hit.surface, hit.entry.type, "gazetteer"), hit.entry)
+    for match in _MINISTRY.finditer(text):
+        add(Mention(match.start(), match.end(), match.group(), "ORG", "rule"), None)
     body = _NATIONAL_BODY if language == "fr" else _ENGLISH_BODY
     for match in body.finditer(text):
         add(Mention(match.start(), match.end(), match.group(), "ORG", "rule"), None)
