@@ -157,3 +157,15 @@ def test_a_ministry_named_by_its_portfolio_is_an_organisation(gazetteer: Gazette
     found = {(e.type, surface) for e in analysis.entities for surface in e.surfaces}
     assert ("ORG", "ministère de l'Information") in found
     assert ("ORG", "secrétariat d'État aux Sports") in found
+
+
+def test_a_named_square_or_airport_is_a_place_with_its_noun(gazetteer: Gazetteer) -> None:
+    text = (
+        "Rassemblement\n\n22.06.2012\n\nDes milliers de personnes se sont rassemblées "
+        "vendredi sur la place Tahrir. L'avion venait de l'aéroport international "
+        "Murtala-Muhammed.\n"
+    )
+    analysis = analyse(parse_bytes(text.encode(), "fr.txt"), gazetteer, language="fr")
+    found = {(e.type, surface) for e in analysis.entities for surface in e.surfaces}
+    assert ("LOC", "place Tahrir") in found
+    assert ("LOC", "aéroport international Murtala-Muhammed") in found

@@ -62,6 +62,14 @@ _NATIONAL_BODY = re.compile(
     r"(?:fédérale|[a-zàâäéèêëïîôöûüç-]+(?:aise|ais|ienne|ien|aine|ain|oise|ois|éenne|éen|ane|an)s?)"
     r"(?:\s+en\s+exil)?\b"
 )
+# A named square, island, airport, stadium or street is a place with its noun (the corpus
+# guidelines' airports and stadiums): « place Tahrir », « îles Sanguinaires », « aéroport
+# international Murtala-Muhammed », « Stade municipal de Berkane ».
+_PLACE_NOUN = re.compile(
+    r"(?<![\w-])(?:[Pp]lace|[Îî]les?|[Aa]éroport(?:\s+international)?|[Ss]tade(?:\s+municipal)?|"
+    r"[Rr]ue|[Aa]venue|[Bb]oulevard)\s+(?:de\s+la\s+|de\s+l['\u2019]|du\s+|des\s+|de\s+|d['\u2019])?"
+    rf"{_NAME_WORD}(?:[\s-]{_NAME_WORD})*"
+)
 # « ministère de l'Information », « secrétariat d'État aux Sports »: a ministry named by
 # its portfolio is an organisation whatever the portfolio.
 _MINISTRY = re.compile(
@@ -151,6 +159,9 @@ def extract_entities(
     for hit in gazetteer.scan(text):
         if hit.entry.type in ("PER", "ORG", "LOC", "GROUP"):
             add(Mention(hit.start, hit.end, hit.surface, hit.entry.type, "gazetteer"), hit.entry)
+    if language == "fr":
+        for match in _PLACE_NOUN.finditer(text):
+            add(Mention(match.start(), match.end(), match.group(), "LOC", "rule"), None)
     for match in _MINISTRY.finditer(text):
         add(Mention(match.start(), match.end(), match.group(), "ORG", "rule"), None)
     body = _NATIONAL_BODY if language == "fr" else _ENGLISH_BODY

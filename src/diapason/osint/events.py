@@ -31,7 +31,7 @@ from functools import lru_cache
 from diapason.osint.dates import DateMention
 from diapason.osint.entities import Entity, Mention
 from diapason.osint.gazetteer import DATA, is_country
-from diapason.osint.verbs import verb_pattern
+from diapason.osint.verbs import verb_cues, verb_pattern
 
 _BACKGROUND = re.compile(
     r"\bdepuis\s+(?:20\d\d|des\s+années|plusieurs\s+années)|\bces\s+dernières\s+années\b|"
@@ -80,6 +80,8 @@ class Rule:
     kind: str  # trigger or mode
     role: str  # active or host
     pattern: re.Pattern[str]
+    # For verb rows: the sentence (lower case) must hold one of these to be searched.
+    cues: frozenset[str] = frozenset()
 
 
 @dataclass
@@ -107,8 +109,10 @@ def lexicon() -> tuple[Rule, ...]:
         for row in reader:
             pattern = row["pattern"]
             kind = row["kind"]
+            cues: frozenset[str] = frozenset()
             if kind == "verb":
                 # Lemmas: every inflected form of the verbs is a trigger (verbs.py).
+                cues = verb_cues(row["lang"], pattern)
                 pattern, kind = verb_pattern(row["lang"], pattern), "trigger"
             rules.append(
                 Rule(
@@ -118,6 +122,7 @@ def lexicon() -> tuple[Rule, ...]:
                     kind,
                     row["role"],
                     re.compile(pattern, re.IGNORECASE),
+                    cues,
                 )
             )
     return tuple(rules)
@@ -265,8 +270,11 @@ def _triggers(rules: list[Rule], sentence: str) -> list[tuple[Rule, tuple[int, i
     # One event per type and mode in a sentence, at its first trigger: the participants
     # are read around the verb that comes first (« s'est entretenu ... en visite »).
     first: dict[tuple[str, str | None], tuple[Rule, tuple[int, int]]] = {}
+    lowered = sentence.lower()
     for rule in rules:
         if rule.kind != "trigger":
+            continue
+        if rule.cues and not any(cue in lowered for cue in rule.cues):
             continue
         for match in rule.pattern.finditer(sentence):
             span = match.span()

@@ -53,33 +53,24 @@ _ETRE = r"(?:est|sont|était|étaient|sera|seront|serait|seraient|étant|être|f
 # Adverbs between the auxiliary and the participle: « a fermement condamné ».
 _ADVERBS = r"(?:(?:\w+ment|déjà|aussi|encore|ensuite|alors|enfin|aussitôt|vivement)\s+)*"
 # A verb form right after a determiner is a noun: « la demande », « une attaque ».
-_FR_NOUN = "".join(
-    f"(?<!\\b{d})"
-    for d in (
-        "la ",
-        "le ",
-        "les ",
-        "une ",
-        "un ",
-        "des ",
-        "cette ",
-        "sa ",
-        "son ",
-        "ses ",
-        "leur ",
-        "l'",
-        "l\u2019",
-        "d'",
-        "d\u2019",
-        "du ",
-        "de ",
-        "au ",
-        "aux ",
+_FR_DETERMINERS = (
+    "la ", "le ", "les ", "une ", "un ", "des ", "cette ", "sa ", "son ", "ses ", "leur ",
+    "l'", "l\u2019", "d'", "d\u2019", "du ", "de ", "au ", "aux ",
+)  # fmt: skip
+_EN_DETERMINERS = ("the ", "a ", "an ", "this ", "its ", "their ", "his ", "her ")
+
+
+def _not_after(words: tuple[str, ...]) -> str:
+    """Negative lookbehinds for ``words``, one per length (a lookbehind is fixed-width)."""
+    lengths = sorted({len(word) for word in words})
+    return "".join(
+        "(?<!\\b(?:{}))".format("|".join(re.escape(w) for w in words if len(w) == n))
+        for n in lengths
     )
-)
-_EN_NOUN = "".join(
-    f"(?<!\\b{d})" for d in ("the ", "a ", "an ", "this ", "its ", "their ", "his ", "her ")
-)
+
+
+_FR_NOUN = _not_after(_FR_DETERMINERS)
+_EN_NOUN = _not_after(_EN_DETERMINERS)
 _EN_IRREGULAR: dict[str, tuple[str, ...]] = {
     "meet": ("met",),
     "hold": ("held",),
@@ -150,7 +141,7 @@ def french_pattern(lemma: str) -> str:
         simple = rf"\b(?:se\s+|s['\u2019]){_ADVERBS}(?:{finite_alt})"
         compound = rf"\b(?:se\s+|s['\u2019]){_ETRE}\s+{_ADVERBS}{participle}"
     else:
-        simple = rf"{_FR_NOUN}\b(?:{finite_alt})"
+        simple = rf"\b{_FR_NOUN}(?:{finite_alt})"
         compound = rf"\b{_AVOIR}\s+{_ADVERBS}{participle}"
     return rf"(?:{simple}|{compound}){_tail(complement)}\b"
 
@@ -174,7 +165,7 @@ def english_pattern(lemma: str) -> str:
     """A regular expression matching the finite forms of the English ``lemma``."""
     verb, *complement = lemma.split("_")
     alt = "|".join(re.escape(form) for form in english_forms(verb))
-    return rf"{_EN_NOUN}\b(?:{alt}){_tail(complement)}\b"
+    return rf"\b{_EN_NOUN}(?:{alt}){_tail(complement)}\b"
 
 
 def _tail(words: list[str]) -> str:
@@ -182,7 +173,39 @@ def _tail(words: list[str]) -> str:
     return "".join(rf"\s+{re.escape(word)}" for word in words)
 
 
+def verb_cues(language: str, lemmas: str) -> frozenset[str]:
+    """Lower-case beginnings (four letters) of every form of the ``|``-separated
+    ``lemmas``: a sentence holding none of them cannot match, and is not searched with
+    the (slower) pattern."""
+    cues: set[str] = set()
+    for lemma in (item.strip() for item in lemmas.split("|") if item.strip()):
+        words = [word for word in lemma.split("_") if word != "se"]
+        if language == "fr":
+            verb = "_".join(words) if "_".join(words) in _IRREGULAR else words[0]
+            finite, participle = french_forms(verb)
+            forms = [*finite, participle]
+        else:
+            forms = english_forms(words[0])
+        cues.update(form.split()[-1 if form.startswith("en ") else 0][:4].lower() for form in forms)
+    return frozenset(cues)
+
+
 def verb_pattern(language: str, lemmas: str) -> str:
     """One regular expression for the ``|``-separated ``lemmas`` of ``language``."""
-    build = french_pattern if language == "fr" else english_pattern
-    return "|".join(f"(?:{build(lemma.strip())})" for lemma in lemmas.split("|") if lemma.strip())
+    items = [lemma.strip() for lemma in lemmas.split("|") if lemma.strip()]
+    if language != "fr":
+        return "|".join(f"(?:{english_pattern(lemma)})" for lemma in items)
+    # Plain verbs share one pattern (one pass over the sentence, not one per verb).
+    plain = [lemma for lemma in items if "_" not in lemma]
+    parts = [f"(?:{french_pattern(lemma)})" for lemma in items if "_" in lemma]
+    if plain:
+        conjugated = [french_forms(lemma) for lemma in plain]
+        finite = "|".join(
+            re.escape(form).replace(r"\ ", r"\s+") for forms, _ in conjugated for form in forms
+        )
+        participles = "|".join(_participle(stem) for _, stem in conjugated)
+        parts.insert(
+            0,
+            rf"(?:\b{_FR_NOUN}(?:{finite})|\b{_AVOIR}\s+{_ADVERBS}(?:{participles}))\b",
+        )
+    return "|".join(parts)
