@@ -1,7 +1,9 @@
 """PLOVER event coding from the lexicon in ``data/events.tsv`` (French and English).
 
 Sentence by sentence, every trigger of the lexicon makes a candidate event of its type and
-mode; mode cues of the same sentence give a mode to events that have none. Then:
+mode (verbs are listed by infinitive and conjugated by :mod:`diapason.osint.verbs`; one
+event per type and mode, at its first trigger; none inside a quotation); mode cues of the
+same sentence give a mode to events that have none. Then:
 
 - **actors and targets**: the named participants of the sentence, the most specific kind
   first (a person, else an organisation or group, else a country); those before the trigger
@@ -11,7 +13,8 @@ mode; mode cues of the same sentence give a mode to events that have none. Then:
   the article (an undated act tied to a dated one takes its date) unless that date is over
   31 days before publication, else the publication date;
 - **place**: the first place of the sentence introduced by a locative word ("à", "in",
-  "near"...), else the first place of the sentence, else the place of the article's first
+  "near"...), else the first place of the sentence (not a country named before the
+  trigger: that is a party), else the place of the article's first
   placed event (not for remote acts: information passed, requests).
 
 Background (history, yearly figures) and claims of responsibility are left out: sentences
