@@ -234,9 +234,7 @@ def test_events_without_deaths_do_not_stretch_a_deaths_series(node: Node, tmp_pa
         "id": f"{EVENT_TYPE}--0b5d6c1e-8f39-4a4e-9d6a-3f1c2b7a9e10",
         "created": "2024-06-01T00:00:00.000Z",
         "modified": "2024-06-01T00:00:00.000Z",
-        "extensions": {
-            diapason_id("extension-definition", "event"): {"extension_type": "new-sdo"}
-        },
+        "extensions": {diapason_id("extension-definition", "event"): {"extension_type": "new-sdo"}},
         "name": "CONSULT",
         "plover_type": "CONSULT",
         "event_date": "2024-06-01",
