@@ -64,6 +64,25 @@ def test_a_pattern_of_another_shape_is_left_as_it_is() -> None:
         assert nlp.factored(pattern) == pattern
 
 
+@pytest.mark.parametrize(
+    ("expression", "whole"),
+    [
+        ("^a[-–]b", True),
+        ("(?:l['’])?", True),
+        ("[]a]x", True),
+        ("[^]a]", True),
+        (r"\(a", True),
+        ("[(]", True),
+        ("(a", False),
+        ("a)", False),
+        ("[ab", False),
+        ("a\\", False),
+    ],
+)
+def test_a_segment_is_cut_out_only_when_self_contained(expression: str, whole: bool) -> None:
+    assert nlp._self_contained(expression) is whole
+
+
 def test_alternatives_differing_in_one_segment_share_the_rest() -> None:
     letters = "[" + "a-z" * 40 + "]"
     pattern = (

@@ -130,12 +130,18 @@ def factored(pattern: str) -> str:
     pieces = [cut.split(alternative) for alternative in alternatives]
     for parts in pieces:
         for literal in parts[0::2]:
-            if literal[:1] in ("*", "+", "?", "{") or not _compiles(literal):
+            if literal[:1] in ("*", "+", "?", "{") or not _self_contained(literal):
                 _LOG.info("token_match segment %r not self-contained: compiled as it is", literal)
                 return pattern
     for index in range(0, max(len(parts) for parts in pieces), 2):
         pieces = _merge_on(pieces, index)
-    return _FLAGS + "|".join("(?:" + "".join(parts) + ")" for parts in pieces)
+    rewritten = _FLAGS + "|".join("(?:" + "".join(parts) + ")" for parts in pieces)
+    try:
+        re.compile(rewritten)  # kept in re's cache for the tokenizer's own compile
+    except re.error:
+        _LOG.info("token_match could not be factored: compiled as it is")
+        return pattern
+    return rewritten
 
 
 def _merge_on(pieces: list[list[str]], index: int) -> list[list[str]]:
@@ -159,12 +165,29 @@ def _merge_on(pieces: list[list[str]], index: int) -> list[list[str]]:
     return merged
 
 
-def _compiles(expression: str) -> bool:
-    try:
-        re.compile(_FLAGS + expression)
-    except re.error:
-        return False
-    return True
+def _self_contained(expression: str) -> bool:
+    """Whether ``expression`` closes every group and class it opens and does not end in
+    an escape: then it means the same cut out of its alternative or put into another."""
+    depth, class_start, escaped = 0, -1, False  # class_start: where an open class began
+    for index, char in enumerate(expression):
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif class_start >= 0:
+            # A "]" first in a class (right after "[" or "[^") is a member, not its end.
+            first = class_start + 1 + (expression[class_start + 1 : class_start + 2] == "^")
+            if char == "]" and index > first:
+                class_start = -1
+        elif char == "[":
+            class_start = index
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                return False
+    return depth == 0 and class_start < 0 and not escaped
 
 
 def loaded() -> bool:
