@@ -55,7 +55,15 @@ from diapason.web.ui.sessions import (
     new_anonymous_id,
     well_formed,
 )
-from diapason.web.ui.words import human_moment, topic_name, type_name, zone_of
+from diapason.web.ui.words import (
+    display_title,
+    human_moment,
+    language_name,
+    term,
+    topic_name,
+    type_name,
+    zone_of,
+)
 
 # A browser form never needs more; bigger bodies are refused before they are parsed.
 MAX_FORM_BYTES = 1_048_576
@@ -198,6 +206,20 @@ class View:
         """A topic key in the reader's language."""
         return topic_name(self.gettext, topic)
 
+    def term(self, vocabulary: str, key: str) -> str:
+        """A code of one of ``words.VOCABULARIES`` (a PLOVER type, an RFI's state, …) in
+        the reader's language."""
+        return term(self.gettext, vocabulary, key)
+
+    def language_name(self, code: str) -> str:
+        """A language code as the language's name in the reader's language."""
+        return language_name(code, self.lang)
+
+    def display_title(self, obj: Mapping[str, Any]) -> str | None:
+        """The title of ``obj`` in the reader's language when its name is written in
+        codes (an OSINT event) or in one language (a country); None otherwise."""
+        return display_title(self.gettext, self.lang, obj)
+
     def set_cookie(self, name: str, value: str | None, max_age: int | None = None) -> None:
         """Set (or, with None, delete) a cookie on whatever response the handler returns."""
         self.cookies.append((name, value, max_age))
@@ -283,6 +305,8 @@ class Ui:
             "moment": view.moment,
             "type_name": view.type_name,
             "topic_name": view.topic_name,
+            "term": view.term,
+            "language_name": view.language_name,
             "time_zone": self.node.settings.time_zone,
             "lang": view.lang,
             "languages": LANGUAGES,
