@@ -59,6 +59,7 @@ from diapason.web.ui.words import (
     display_title,
     human_moment,
     language_name,
+    number,
     term,
     topic_name,
     type_name,
@@ -211,6 +212,10 @@ class View:
         the reader's language."""
         return term(self.gettext, vocabulary, key)
 
+    def number(self, value: float, digits: int = 0) -> str:
+        """A figure in the reader's way of writing numbers."""
+        return number(value, digits, self.lang)
+
     def language_name(self, code: str) -> str:
         """A language code as the language's name in the reader's language."""
         return language_name(code, self.lang)
@@ -307,6 +312,7 @@ class Ui:
             "topic_name": view.topic_name,
             "term": view.term,
             "language_name": view.language_name,
+            "number": view.number,
             "time_zone": self.node.settings.time_zone,
             "lang": view.lang,
             "languages": LANGUAGES,

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date
+from babel.numbers import format_decimal
 
 from diapason.domain.events import EVENT_TYPE
 from diapason.web.ui.i18n import N_, Gettext, Lang
@@ -393,6 +394,13 @@ def human_moment(text: str, lang: Lang, zone: ZoneInfo) -> str:
     day = long_date(local.date(), lang)
     clock = f"{local.hour:02d}:{local.minute:02d}"
     return f"{day} à {clock}" if lang == "fr" else f"{day}, {clock}"
+
+
+def number(value: float, digits: int, lang: Lang) -> str:
+    """A figure as the reader writes it, rounded to ``digits`` decimals: 1,098.6 and
+    « 1 098,6 »."""
+    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    return str(format_decimal(value, format=pattern, locale="fr_FR" if lang == "fr" else "en_GB"))
 
 
 def country_name(code: str, lang: Lang) -> str:
