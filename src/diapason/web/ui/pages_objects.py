@@ -291,7 +291,9 @@ def _graph(
                 relation,
                 outgoing,
                 href,
-                type_label=view.type_name(kind),
+                type_label=str(view.gettext("person"))
+                if found is not None and found.person
+                else view.type_name(kind),
                 others=tuple(f"{'→' if out else '←'} {name}" for name, out in more),
             )
         )
@@ -471,7 +473,9 @@ def _show(
         graph=graph,
         neighbours=neighbours,
         event=_event_fields(view, shown.object, view.can("personal_data:read"), sender),
-        type_label=view.type_name(shown.type),
+        type_label=str(view.gettext("person"))
+        if is_about_person(shown.object)
+        else view.type_name(shown.type),
         description=shown.object.get("description")
         if isinstance(shown.object.get("description"), str)
         else None,
