@@ -191,7 +191,9 @@ def test_the_first_hour_on_the_demo(
         page.goto(f"{rabat.url}/osint")
         page.get_by_label(words.article_file).set_input_files(SEED)
         shot(page, lang, "1-rabat-osint")
-        page.get_by_role("button", name=words.ingest, exact=True).click()
+        # The first ingest of a fresh node loads the language model: more than the 30 s a
+        # click waits for its page by default on a busy machine.
+        page.get_by_role("button", name=words.ingest, exact=True).click(timeout=120_000)
         expect(page.get_by_role("status")).to_contain_text(words.ingested)
         report_id = page.url.split("/osint/articles/", 1)[1].split("?", 1)[0]
         assert report_id.startswith("report--")
