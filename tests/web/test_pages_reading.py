@@ -363,7 +363,7 @@ def test_codes_are_said_in_words() -> None:
         ),
         (
             "fr",
-            "Protection des données: autre personne; à réexaminer avant le 1 janvier 2099; "
+            "Protection des données : autre personne; à réexaminer avant le 1 janvier 2099; "
             "fait; base légale : Art. 8, Directive 2016/680; finalité : smuggling cases",
         ),
     ],
@@ -398,6 +398,9 @@ def test_the_coordination_pages_say_their_codes_in_french(joint: Site) -> None:
     assert ">trimestre</option>" in opinions and ">tout à fait d&#39;accord</option>" in opinions
     groups = client.get("/coordination").text
     assert ">groupe migratoire mixte permanent</option>" in groups
-    for page in (requests, opinions, groups):
+    indicators = client.get("/coordination/indicators").text
+    assert "(tentatives)" in indicators and ">tentatives</text>" in indicators
+    assert "attempts" not in text_of(indicators)
+    for page in (requests, opinions, groups, indicators):
         for code in (">open<", ">urgent<", ">quarter<", ">strongly-agree<", ">gmmp<", "(admin)"):
             assert code not in page, code

@@ -224,6 +224,13 @@ ROLES: dict[str, str] = {
     "monitor": N_("monitoring"),
     "partner": N_("partner node"),
 }
+# The units of the shared indicators (coordinate/data/indicators.json).
+UNITS: dict[str, str] = {
+    "attempts": N_("attempts"),
+    "documents": N_("documents"),
+    "networks": N_("networks"),
+    "persons": N_("persons"),
+}
 # How a forecast was made (anticipate/forecast.py).
 FORECAST_METHODS: dict[str, str] = {
     "model": N_("model"),
@@ -250,6 +257,7 @@ VOCABULARIES: dict[str, dict[str, str]] = {
     "period": PERIODS,
     "forecast_method": FORECAST_METHODS,
     "role": ROLES,
+    "unit": UNITS,
 }
 
 _INDEX = re.compile(r"\[\d+\]")
