@@ -30,6 +30,8 @@ from diapason.web.ui.words import (
     event_title,
     human_moment,
     language_name,
+    number,
+    period_name,
     term,
 )
 from tests.builders import new_id, sdo, stamp
@@ -351,6 +353,9 @@ def test_codes_are_said_in_words() -> None:
     assert display_title(french, "fr", {**morocco, "name": "Nador"}) is None
     assert country_note("Morocco", "MA", "fr") == ""
     assert language_name("fr", "fr") == "français" and language_name("fr", "en") == "French"
+    assert period_name("2024-05", "fr") == "mai 2024" and period_name("2024-05", "en") == "May 2024"
+    assert period_name("2024-W05", "fr") == "2024-W05"
+    assert number(1098.6, 1, "en") == "1,098.6" and number(1098.6, 1, "fr") == "1\u202f098,6"
 
 
 @pytest.mark.parametrize(

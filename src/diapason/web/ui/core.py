@@ -60,6 +60,7 @@ from diapason.web.ui.words import (
     human_moment,
     language_name,
     number,
+    period_name,
     term,
     topic_name,
     type_name,
@@ -216,6 +217,10 @@ class View:
         """A figure in the reader's way of writing numbers."""
         return number(value, digits, self.lang)
 
+    def period_name(self, period: str) -> str:
+        """A month period ("2024-05") as the reader names it (« mai 2024 »)."""
+        return period_name(period, self.lang)
+
     def language_name(self, code: str) -> str:
         """A language code as the language's name in the reader's language."""
         return language_name(code, self.lang)
@@ -313,6 +318,7 @@ class Ui:
             "term": view.term,
             "language_name": view.language_name,
             "number": view.number,
+            "period_name": view.period_name,
             "time_zone": self.node.settings.time_zone,
             "lang": view.lang,
             "languages": LANGUAGES,

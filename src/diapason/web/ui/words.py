@@ -404,6 +404,19 @@ def human_moment(text: str, lang: Lang, zone: ZoneInfo) -> str:
     return f"{day} à {clock}" if lang == "fr" else f"{day}, {clock}"
 
 
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+
+
+def period_name(period: str, lang: Lang) -> str:
+    """A month period ("2024-05") as a reader names it: "May 2024", « mai 2024 »; a
+    week ("2024-W05") or anything else as it is."""
+    found = _MONTH.fullmatch(period) if isinstance(period, str) else None
+    if found is None or not 1 <= int(found.group(2)) <= 12:
+        return str(period)
+    day = date(int(found.group(1)), int(found.group(2)), 1)
+    return str(format_date(day, format="LLLL y", locale="fr_FR" if lang == "fr" else "en_GB"))
+
+
 def number(value: float, digits: int, lang: Lang) -> str:
     """A figure as the reader writes it, rounded to ``digits`` decimals: 1,098.6 and
     « 1 098,6 »."""
