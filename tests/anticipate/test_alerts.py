@@ -72,7 +72,7 @@ def test_one_alert_per_episode_with_its_explanation() -> None:
     shown = alert.explanation(
         "fr",
         series="Mali · tous les événements",
-        period={"2024-01": "janvier 2024", "2024-04": "avril 2024"}.get,
+        period=lambda period: {"2024-01": "janvier 2024", "2024-04": "avril 2024"}[period],
         number=lambda value, decimals: f"{value:.{decimals}f}".replace(".", ","),
     )
     assert shown.startswith("Mali · tous les événements : ")
