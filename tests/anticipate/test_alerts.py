@@ -68,6 +68,18 @@ def test_one_alert_per_episode_with_its_explanation() -> None:
     assert "ML/all" in text and f"{alert.observed:.0f} observed" in text
     french = alert.explanation("fr")
     assert "queue haute de sa prévision" in french and f"{alert.observed:.0f} observés" in french
+    # A page names the series, the months and the figures its readers' way.
+    shown = alert.explanation(
+        "fr",
+        series="Mali · tous les événements",
+        period=lambda period: {"2024-01": "janvier 2024", "2024-04": "avril 2024"}[period],
+        number=lambda value, decimals: f"{value:.{decimals}f}".replace(".", ","),
+    )
+    assert shown.startswith("Mali · tous les événements : ")
+    assert "de janvier 2024 à avril 2024" in shown and "ML/all" not in shown
+    mean = f"{alert.expected_mean:.1f}".replace(".", ",")
+    assert f"la prévision attendait {mean} (" in shown
+    assert shown.endswith(" %.") and "e-" not in shown
 
 
 def test_a_sustained_rise_is_a_change_point() -> None:

@@ -42,7 +42,7 @@ def test_the_page_opens_on_the_deaths_with_their_attribution(
     assert '<option value="deaths" selected>' in html
     forecast_rows = html.split("<caption>Forecast</caption>")[1].split("</table>")[0]
     assert forecast_rows.count("<tr>") == 7  # header and six months
-    assert "2024-06" in forecast_rows
+    assert "June 2024" in forecast_rows
     assert "1106 events read from the knowledge base" in html
     text = text_of(html)
     assert "UCDP data: Uppsala Conflict Data Program, licensed CC BY 4.0." in text

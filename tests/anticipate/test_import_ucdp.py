@@ -30,7 +30,7 @@ from diapason.anticipate.ucdp import (
     ucdp_identity,
 )
 from diapason.domain.events import EVENT_TYPE
-from diapason.domain.extensions import TLP_2_0_IDS
+from diapason.domain.extensions import TLP_2_0_IDS, diapason_id
 from diapason.domain.grading import grading_of, is_osint
 from diapason.node import Node
 from diapason.store.interface import Query
@@ -219,6 +219,34 @@ def test_ged_events_count_as_events_and_deaths(node: Node, tmp_path: Path) -> No
     for checked in (obj, events(node)[0], ucdp_identity()):
         result = validate_instance(checked, ValidationOptions(strict=False))
         assert result.is_valid, [str(error) for error in result.errors]
+
+
+def test_events_without_deaths_do_not_stretch_a_deaths_series(node: Node, tmp_path: Path) -> None:
+    """An article's event months after the UCDP history say nothing of deaths: the deaths
+    series ends with the history (no months of made-up zeros), the events series runs on."""
+    path = tmp_path / "ged.csv"
+    rows = [ged_row(101, "2023-01-02", "Mali", 12), ged_row(102, "2023-02-20", "Mali", 0)]
+    path.write_text("\n".join([GED_HEADER, *rows]) + "\n", encoding="utf-8")
+    import_ucdp(node.store, node.audit, read_ucdp(path), actor="tests")
+    article_event = {
+        "type": EVENT_TYPE,
+        "spec_version": "2.1",
+        "id": f"{EVENT_TYPE}--0b5d6c1e-8f39-4a4e-9d6a-3f1c2b7a9e10",
+        "created": "2024-06-01T00:00:00.000Z",
+        "modified": "2024-06-01T00:00:00.000Z",
+        "extensions": {diapason_id("extension-definition", "event"): {"extension_type": "new-sdo"}},
+        "name": "CONSULT",
+        "plover_type": "CONSULT",
+        "event_date": "2024-06-01",
+        "country": "ML",
+    }
+    node.store.put_many([article_event], source="tests")
+    (deaths,) = store_series(node.store, ["ML"], ["deaths"]).series
+    assert deaths.counts.tolist() == [12, 0]
+    assert format_period(deaths.end, "month") == "2023-02"
+    (counted,) = store_series(node.store, ["ML"], ["all"]).series
+    assert format_period(counted.end, "month") == "2024-06"
+    assert counted.counts.sum() == 3  # two UCDP events and the article's
 
 
 @pytest.mark.parametrize("few", [50, 0])  # held versions read one by one, or in pages

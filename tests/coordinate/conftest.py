@@ -4,14 +4,18 @@ partner, a fixed clock the tests move (``tests.clock``), and real nodes served o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from stix2validator import ValidationOptions, validate_instance
 
+from diapason.cli import main
 from diapason.coordinate import Coordination
 from diapason.coordinate.meetings import moment
 from diapason.domain.coordination import RFI_TYPE
@@ -20,10 +24,71 @@ from diapason.domain.stix import new_id
 from diapason.domain.timestamps import stix_timestamp
 from diapason.node import Node, init_node
 from diapason.settings import load_settings
-from tests.clock import Clock
-from tests.exchange.conftest import make_node  # noqa: F401  (a fixture, used here too)
+from tests.clock import Clock, RunningClock
+from tests.exchange.conftest import (
+    MakeNode,
+    make_node,  # noqa: F401  (a fixture, used here too)
+)
+from tests.exchange.nodes import FedNode
 
 PARIS_IDENTITY = "identity--0b6cf3f5-8a2e-4f43-9a5b-1f6f0f9c2d11"
+
+
+@dataclass
+class Ran:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+@dataclass
+class Diapason:
+    """``diapason ARGS --data FOLDER`` with the joint mechanism at the time of ``clock``:
+    its exit code and what it printed, as the shell sees them."""
+
+    data: Path
+    clock: Callable[[], datetime]
+    capsys: pytest.CaptureFixture[str]
+
+    def __call__(self, *args: str) -> Ran:
+        self.capsys.readouterr()
+        try:
+            main([*args, "--data", str(self.data)], clock=self.clock)
+            code = 0
+        except SystemExit as done:
+            code = done.code if isinstance(done.code, int) else 1
+        printed = self.capsys.readouterr()
+        return Ran(code, printed.out, printed.err)
+
+    def json(self, *args: str) -> Any:
+        result = self(*args, "--json")
+        assert result.returncode == 0, (result.returncode, result.stdout, result.stderr)
+        return orjson.loads(result.stdout)
+
+
+@dataclass
+class CliNode:
+    """A node's data folder and ``diapason … --data`` run on it."""
+
+    node: FedNode
+    diapason: Diapason
+
+
+@pytest.fixture
+def rabat_cli(
+    make_node: MakeNode,  # noqa: F811 - the fixture imported above
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> CliNode:
+    """Node ``rabat`` with partner ``paris`` (not running), and its command line in the
+    environment of a user of this node only (as ``FedNode.cli`` gives its processes),
+    the joint mechanism at the time of a ``RunningClock``."""
+    rabat = make_node("rabat")
+    rabat.node.partners.add("paris", "http://127.0.0.1:9", "unused", identity_id=PARIS_IDENTITY)
+    for name in [name for name in os.environ if name.startswith("DIAPASON_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("DIAPASON_DATABASE_URL", rabat.database_url)
+    return CliNode(rabat, Diapason(rabat.data, RunningClock(), capsys))
 
 
 @dataclass

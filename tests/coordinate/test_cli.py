@@ -5,68 +5,19 @@ also as a real process."""
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-import orjson
 import pytest
 
-from diapason.cli import main
-from tests.clock import RunningClock, day, month
-from tests.coordinate.conftest import PARIS_IDENTITY
-from tests.exchange.conftest import MakeNode
-
-
-@dataclass
-class Ran:
-    returncode: int
-    stdout: str
-    stderr: str
-
-
-@dataclass
-class Diapason:
-    """``diapason ARGS --data FOLDER`` with the joint mechanism at the time of ``clock``:
-    its exit code and what it printed, as the shell sees them."""
-
-    data: Path
-    clock: Callable[[], datetime]
-    capsys: pytest.CaptureFixture[str]
-
-    def __call__(self, *args: str) -> Ran:
-        self.capsys.readouterr()
-        try:
-            main([*args, "--data", str(self.data)], clock=self.clock)
-            code = 0
-        except SystemExit as done:
-            code = done.code if isinstance(done.code, int) else 1
-        printed = self.capsys.readouterr()
-        return Ran(code, printed.out, printed.err)
-
-    def json(self, *args: str) -> Any:
-        result = self(*args, "--json")
-        assert result.returncode == 0, (result.returncode, result.stdout, result.stderr)
-        return orjson.loads(result.stdout)
+from tests.clock import day, month
+from tests.coordinate.conftest import CliNode
 
 
 @pytest.mark.slow
 def test_a_coordinator_runs_the_joint_mechanism_from_the_command_line(
-    make_node: MakeNode,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    rabat_cli: CliNode, tmp_path: Path
 ) -> None:
-    rabat = make_node("rabat")
-    rabat.node.partners.add("paris", "http://127.0.0.1:9", "unused", identity_id=PARIS_IDENTITY)
-    # The environment of a user of this node only (as FedNode.cli gives its processes).
-    for name in [name for name in os.environ if name.startswith("DIAPASON_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("DIAPASON_DATABASE_URL", rabat.database_url)
-    diapason = Diapason(rabat.data, RunningClock(), capsys)
+    rabat, diapason = rabat_cli.node, rabat_cli.diapason
     soon = day(14)
     last_month = month(1)
 

@@ -5,32 +5,19 @@ names and the members' functions given on the command line."""
 from __future__ import annotations
 
 import io
-import os
 from pathlib import Path
 
 import pytest
 
-from tests.clock import RunningClock, day
-from tests.coordinate.conftest import PARIS_IDENTITY
-from tests.coordinate.test_cli import Diapason
-from tests.exchange.conftest import MakeNode
+from tests.clock import day
+from tests.coordinate.conftest import CliNode
 
 pypdf = pytest.importorskip("pypdf")
 
 
 @pytest.mark.slow
-def test_the_command_line_writes_marked_documents(
-    make_node: MakeNode,
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    rabat = make_node("rabat")
-    rabat.node.partners.add("paris", "http://127.0.0.1:9", "unused", identity_id=PARIS_IDENTITY)
-    for name in [name for name in os.environ if name.startswith("DIAPASON_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("DIAPASON_DATABASE_URL", rabat.database_url)
-    diapason = Diapason(rabat.data, RunningClock(), capsys)
+def test_the_command_line_writes_marked_documents(rabat_cli: CliNode, tmp_path: Path) -> None:
+    diapason = rabat_cli.diapason
     group = diapason.json(
         "coordinate", "group", "add", "GMMP", "--kind", "gmmp",
         "--partner", "rabat", "--partner", "paris",

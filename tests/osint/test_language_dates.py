@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 
 import pytest
 
+from diapason.osint.article import read_article
 from diapason.osint.dates import find_dates
-from diapason.osint.language import identify
+from diapason.osint.language import FUNCTION_WORDS, _identifier, by_function_words, identify
+from tests.shared import DEV_CORPUS, SEED
+
+REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize(
@@ -22,6 +27,53 @@ from diapason.osint.language import identify
 )
 def test_identify(text: str, language: str) -> None:
     assert identify(text) == language
+
+
+def test_function_words_tell_the_articles_as_py3langid_does() -> None:
+    """Every article of the corpora is told by its function words, as py3langid tells it."""
+    paths = [SEED, *sorted((DEV_CORPUS / "articles").glob("*.md"))]
+    paths += sorted((REPOSITORY / "corpus" / "osint" / "articles").glob("*"))
+    told = {}
+    for path in paths:
+        sample = read_article(path).text[:5000]
+        told[str(path)] = (by_function_words(sample), _identifier().classify(sample)[0])
+    assert all(fast == slow for fast, slow in told.values()), told
+    assert {fast for fast, _ in told.values()} == {"fr", "en"}
+
+
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        (
+            "es",
+            "El ministro del Interior se reunió el lunes en Rabat con su homólogo francés para "
+            "hablar de la cooperación en materia de seguridad y de la lucha contra el terrorismo "
+            "en la región del Sahel, según informó el ministerio en un comunicado publicado por "
+            "la agencia oficial. Los dos países acordaron reforzar los canales de intercambio.",
+        ),
+        (
+            "de",
+            "Der Innenminister hat sich am Montag in Rabat mit seinem französischen Amtskollegen "
+            "getroffen, um über die Zusammenarbeit im Bereich der Sicherheit und den Kampf gegen "
+            "den Terrorismus in der Sahelzone zu sprechen, wie das Ministerium in einer "
+            "Mitteilung erklärte. Die beiden Länder wollen den Austausch verstärken.",
+        ),
+    ],
+)
+def test_function_words_of_other_languages(language: str, text: str) -> None:
+    assert by_function_words(text) == language == identify(text)
+
+
+def test_each_function_word_belongs_to_one_language() -> None:
+    for language, words in FUNCTION_WORDS.items():
+        for other, theirs in FUNCTION_WORDS.items():
+            assert other == language or not words & theirs, (language, other, words & theirs)
+
+
+def test_short_or_mixed_text_goes_to_py3langid() -> None:
+    assert by_function_words("Le ministre a reçu son homologue à Rabat.") is None
+    mixed = " ".join(["the minister and the police of the city"] * 5 + ["le ministre et les"] * 8)
+    assert by_function_words(mixed) is None
 
 
 PUBLISHED = date(2024, 4, 22)  # a Monday

@@ -12,8 +12,9 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from diapason.node import Node
 from tests.clock import RunningClock
+from tests.exchange.nodes import FedNode, federate
 from tests.web.browser import ARGS, CHROMIUM, VIEWPORT, require_chromium
-from tests.web.site import WebClient, make_node, serve
+from tests.web.site import PASSWORD, WebClient, make_node, serve
 
 
 @dataclass
@@ -41,6 +42,23 @@ def site(tmp_path: Path, database_url: str) -> Iterator[Site]:
         yield served
         for client in served.clients:
             client.close()
+
+
+@pytest.fixture
+def two_nodes(tmp_path: Path) -> Iterator[tuple[FedNode, FedNode]]:
+    """rabat and paris, partnered both ways, not started (each test starts them as it
+    needs); each admin's password is ``PASSWORD``."""
+    made: list[FedNode] = []
+    try:
+        for name in ("rabat", "paris"):
+            node = FedNode.create(tmp_path, name, None)
+            made.append(node)
+            node.node.accounts.set_password("admin", PASSWORD)
+        federate(*made)
+        yield made[0], made[1]
+    finally:
+        for node in made:
+            node.close()
 
 
 @pytest.fixture

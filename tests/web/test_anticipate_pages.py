@@ -65,8 +65,10 @@ def test_series_forecast_alerts_and_map(site: Site, admin: WebClient) -> None:
     assert "<title>Mali · all events · per month</title>" in html
     forecast_rows = html.split("<caption>Forecast</caption>")[1].split("</table>")[0]
     assert forecast_rows.count("<tr>") == 4  # header and three periods
-    assert "2024-03" in forecast_rows
+    assert "March 2024" in forecast_rows  # a month as a person names it
     assert "upper tail" in html  # the surge's alert, explained
+    alert = html.split("Alerts of this series")[1].split("</ul>")[0]
+    assert "Mali · all events: an observed count" in alert and "ML/all" not in alert
     # The map: Mali has events of the last year, Morocco too; a legend; no alert stored yet.
     assert re.search(r"<title>Mali: \d+ events</title>", html)
     assert "<title>Morocco: 3 events</title>" in html

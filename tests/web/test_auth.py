@@ -50,7 +50,7 @@ def test_login_then_logout_ends_the_session(site: Site) -> None:
     assert actions(site, "login") == [("web:admin", {"via": "web"})]
     dashboard = client.get("/")
     assert dashboard.status_code == 200
-    assert "admin (admin)" in text_of(dashboard.text)
+    assert "admin (administrator)" in text_of(dashboard.text)
     stolen = client.http.cookies[COOKIE]
     assert client.post("/logout", {}, page="/").status_code == 303
     assert client.get("/").status_code == 303

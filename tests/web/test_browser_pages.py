@@ -47,12 +47,12 @@ def test_the_seed_article_uploaded_shows_its_entities(
     expect(page.get_by_role("status")).to_have_text("Article ingested.")
     text = page.get_by_role("article", name="Article text")
     laftit = text.locator("a.ent-per", has_text="Abdelouafi Laftit")
-    expect(laftit).to_have_attribute("title", "PER: Abdelouafi Laftit")
+    expect(laftit).to_have_attribute("title", "person: Abdelouafi Laftit")
     expect(text.locator("a.ent-per", has_text="M. Laftit")).to_have_count(1)
     # The ministry the pipeline finds ("communiqué du ministère de l'Intérieur"), with the
     # country it gave it.
     ministry = text.locator("a.ent-org", has_text=re.compile("ministère de l'Intérieur", re.I))
-    expect(ministry).to_have_attribute("title", "ORG: Ministère de l'Intérieur (Maroc)")
+    expect(ministry).to_have_attribute("title", "organisation: Ministère de l'Intérieur (Maroc)")
     expect(text.locator("a.ent-org", has_text="GMMP")).to_be_visible()
     expect(text.locator("span.event").first).to_be_visible()
     page.screenshot(path=screenshot_path("osint-article"), full_page=True)

@@ -123,7 +123,7 @@ def test_group_meeting_decisions_and_an_action(joint: Site, admin: WebClient) ->
     assert "Exchange liaison officers" in page and "Name the liaison officers" in page
     assert "held" in page
     # The action's own statuses on its status form, its own status chosen.
-    assert '<option value="open" selected>open</option>' in page
+    assert '<option value="open" selected>to do</option>' in page
     assert '<option value="in-progress">' in page
     minutes = admin.get(f"{path}/minutes.md")
     assert minutes.headers["content-type"].startswith("text/markdown")

@@ -4,7 +4,14 @@ the reader's language comes from the switch, else the browser."""
 from __future__ import annotations
 
 import re
+import shutil
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
 
+import pytest
+from babel.messages.catalog import Catalog, Message, TranslationError
+from babel.messages.checkers import checkers
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
@@ -49,6 +56,44 @@ def test_every_message_is_translated_into_french() -> None:
     for message, texts in translated.items():
         for text in texts:
             assert sorted(PLACEHOLDER.findall(message)) == sorted(PLACEHOLDER.findall(text)), text
+
+
+CATALOGUES = sorted((WEB / "i18n").glob("*/LC_MESSAGES/*.po"))
+
+
+@pytest.mark.parametrize("po", CATALOGUES, ids=lambda path: path.parent.parent.name)
+def test_every_catalogue_passes_the_gettext_checks(po: Path) -> None:
+    """``msgfmt -c`` accepts every catalogue (a ``python-format`` message whose
+    translation breaks its directives, like a bare "%", would be refused), and so do
+    Babel's checkers, which the interface compiles the catalogues with."""
+    assert CATALOGUES, "no catalogue found"
+    with po.open("rb") as handle:
+        catalogue = read_po(handle, locale=po.parent.parent.name)
+    problems = [
+        f"{message.id!r}: {error}"
+        for message in catalogue
+        if message.id
+        for checker in checkers
+        for error in _errors(checker, catalogue, message)
+    ]
+    assert not problems
+    msgfmt = shutil.which("msgfmt")
+    if msgfmt is None:
+        pytest.skip("msgfmt (gettext) is not installed; Babel's checkers passed")
+    done = subprocess.run(
+        [msgfmt, "-c", "-o", "/dev/null", str(po)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def _errors(
+    checker: Callable[[Catalog | None, Message], object], catalogue: Catalog, message: Message
+) -> list[str]:
+    try:
+        checker(catalogue, message)
+    except TranslationError as error:
+        return [str(error)]
+    return []
 
 
 def test_language_choice() -> None:

@@ -6,37 +6,18 @@ Chromium."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
 from diapason.exchange.collections import DEFAULT_API_ROOT
-from tests.exchange.nodes import FedNode, federate, read_collection, wait_for
+from tests.exchange.nodes import FedNode, read_collection, wait_for
 from tests.web.browser import VIEWPORT, screenshot_path
 from tests.web.objects import actor
-from tests.web.site import PASSWORD
 from tests.web.test_metrics import Samples, samples, value
 from tests.web.test_two_nodes import sign_in
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def two_nodes(tmp_path: Path) -> Iterator[tuple[FedNode, FedNode]]:
-    made: list[FedNode] = []
-    try:
-        for name in ("rabat", "paris"):
-            node = FedNode.create(tmp_path, name, None)
-            made.append(node)
-            node.node.accounts.set_password("admin", PASSWORD)
-        federate(*made)
-        yield made[0], made[1]
-    finally:
-        for node in made:
-            node.close()
 
 
 def scrape(node: FedNode) -> Samples:

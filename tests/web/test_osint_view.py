@@ -66,7 +66,7 @@ def test_an_article_without_a_view_is_analysed_when_shown(site: Site, admin: Web
     site.node.facts.set(KEY_PREFIX + report_id, "{}")
     assert views.get(report_id) is None
     page = admin.get(f"/osint/articles/{report_id}")
-    assert page.status_code == 200 and 'title="PER: Abdelouafi Laftit"' in page.text
+    assert page.status_code == 200 and 'title="person: Abdelouafi Laftit"' in page.text
     again = views.get(report_id)
     assert again is not None
     assert [(e.type, e.canonical, e.mentions) for e in again.entities] == [

@@ -7,25 +7,40 @@ of what a person opens; hostile text escaped everywhere."""
 from __future__ import annotations
 
 import re
+from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from babel.messages.pofile import read_po
 
 from diapason.anticipate.chart import nice_ticks
 from diapason.domain.events import EVENT_TYPE
 from diapason.domain.extensions import EVENT_EXTENSION_ID, TLP_2_0_IDS
+from diapason.domain.protection import protect
 from diapason.node import init_node
 from diapason.settings import SettingsError, load_settings
+from diapason.web.ui.i18n import load_catalogues, make_gettext
 from diapason.web.ui.svg import GraphNode, neighbour_graph, text_width
-from diapason.web.ui.words import country_note, human_moment
+from diapason.web.ui.words import (
+    VOCABULARIES,
+    country_note,
+    display_title,
+    event_title,
+    human_moment,
+    language_name,
+    number,
+    period_name,
+    term,
+)
 from tests.builders import new_id, sdo, stamp
 from tests.web.conftest import Site
 from tests.web.objects import SCRIPT, person, relationship, valid
 from tests.web.site import PASSWORD, WebClient, put, serve, text_of
 from tests.web.test_coordinate_pages import joint as joint
 from tests.web.test_coordinate_pages import make_group, make_meeting
+from tests.web.test_i18n import WEB
 
 PARIS = ZoneInfo("Europe/Paris")
 TEXT_RE = re.compile(
@@ -176,7 +191,7 @@ def test_an_event_page_reads_as_text_and_draws_each_object_once(
     html = consult(admin, event["id"])
     fields = html.split('aria-labelledby="event-h"')[1].split("</section>")[0]
     text = " ".join(text_of(fields).split())
-    assert "Type consult CONSULT" in text and "Mode visit" in text
+    assert "Type Consultation Mode visit" in text and "CONSULT" not in text
     assert '<time datetime="2024-04-22">22 April 2024</time>' in fields
     assert "Place Rabat" in text and "Topics security cooperation, migration" in text
     assert f'<a href="/objects/{who["id"]}">Gérald &lt;script&gt;' in fields
@@ -193,7 +208,9 @@ def test_an_event_page_reads_as_text_and_draws_each_object_once(
     assert "→ has actor; ← acts in" in rows and "→ takes place in; → located at" in rows
     # Times as a person reads them; the types' names, not their keys.
     assert re.search(r"<time datetime=\"[^\"]+\">\d{1,2} [A-Z][a-z]+ \d{4}, \d\d:\d\d</time>", html)
-    assert '<span class="type">event</span> CONSULT (visit)' in html
+    # An OSINT event's name ("CONSULT (visit) 2024-04-22 Rabat") in words.
+    assert '<span class="type">event</span> Consultation (visit), 22 April 2024, Rabat' in html
+    assert "CONSULT (visit)" not in html.split('id="json-h"')[0]
 
 
 def test_the_same_event_in_french(site: Site) -> None:
@@ -203,7 +220,9 @@ def test_the_same_event_in_french(site: Site) -> None:
     assert client.login().status_code == 303
     html = consult(client, event["id"])
     text = " ".join(text_of(html).split())
-    assert "L'événement" in text and "Type se consulter" in text and "Mode visite" in text
+    assert "L'événement" in text and "Type Consultation" in text and "Mode visite" in text
+    assert "Consultation (visite), 22 avril 2024, Rabat" in text
+    assert "CONSULT" not in text.split("Contenu STIX")[0]
     assert "Thèmes coopération de sécurité, migrations" in text
     assert '<time datetime="2024-04-22">22 avril 2024</time>' in html
     assert "→ a pour acteur; ← agit dans" in text
@@ -305,3 +324,88 @@ def test_times_follow_the_node_time_zone(tmp_path: Path, database_url: str) -> N
             client.close()
     # Stored in UTC, read in Paris (UTC+2 in July).
     assert '<time datetime="2024-07-01T10:15:00.000Z">1 July 2024, 12:15</time>' in html
+
+
+def test_codes_are_said_in_words() -> None:
+    """Every code a page names through ``words.VOCABULARIES`` has an English msgid and a
+    French translation; an OSINT event and a country are titled in the reader's language."""
+    catalogues = load_catalogues()
+    english, french = make_gettext(catalogues["en"]), make_gettext(catalogues["fr"])
+    with (WEB / "i18n" / "fr" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        translated = {m.id for m in read_po(handle, locale="fr") if m.id and m.string}
+    for vocabulary, table in VOCABULARIES.items():
+        for key, msgid in table.items():
+            assert term(english, vocabulary, key) == msgid
+            assert msgid in translated, (vocabulary, key)
+    event = {
+        "type": EVENT_TYPE,
+        "name": "CONSULT (visit) 2024-04-22 Rabat",
+        "plover_type": "CONSULT",
+        "plover_mode": "visit",
+        "event_date": "2024-04-22",
+    }
+    assert event_title(english, "en", event) == "Consultation (visit), 22 April 2024, Rabat"
+    assert event_title(french, "fr", event) == "Consultation (visite), 22 avril 2024, Rabat"
+    # An event named otherwise keeps its name.
+    assert event_title(french, "fr", {**event, "name": "Visite de travail"}) is None
+    morocco = {"type": "location", "name": "Morocco", "country": "MA"}
+    assert display_title(french, "fr", morocco) == "Maroc"
+    assert display_title(french, "fr", {**morocco, "name": "Nador"}) is None
+    assert country_note("Morocco", "MA", "fr") == ""
+    assert language_name("fr", "fr") == "français" and language_name("fr", "en") == "French"
+    assert period_name("2024-05", "fr") == "mai 2024" and period_name("2024-05", "en") == "May 2024"
+    assert period_name("2024-W05", "fr") == "2024-W05"
+    assert number(1098.6, 1, "en") == "1,098.6" and number(1098.6, 1, "fr") == "1\u202f098,6"
+
+
+@pytest.mark.parametrize(
+    ("lang", "said"),
+    [
+        (
+            "en",
+            "Data protection: other person; review by 1 January 2099; fact; "
+            "legal basis: Art. 8, Directive 2016/680; purpose: smuggling cases",
+        ),
+        (
+            "fr",
+            "Protection des données : autre personne; à réexaminer avant le 1 janvier 2099; "
+            "fait; base légale : Art. 8, Directive 2016/680; finalité : smuggling cases",
+        ),
+    ],
+)
+def test_a_person_page_says_its_data_protection_in_words(site: Site, lang: str, said: str) -> None:
+    record = protect(
+        person(),
+        "other",
+        date(2099, 1, 1),
+        nature="fact",
+        legal_basis="Art. 8, Directive 2016/680",
+        purpose="smuggling cases",
+    )
+    put(site.node, record)
+    client = site.client()
+    client.http.cookies.set("diapason_lang", lang)
+    assert client.login().status_code == 303
+    path = f"/objects/{record['id']}"
+    page = client.post(path, {"reason": "case 1"}, page=path)
+    assert page.status_code == 200
+    shown = page.text.split('id="data-protection">')[1].split("</p>")[0]
+    assert " ".join(text_of(shown).split()) == said
+
+
+def test_the_coordination_pages_say_their_codes_in_french(joint: Site) -> None:
+    client = joint.client()
+    client.http.cookies.set("diapason_lang", "fr")
+    assert client.login().status_code == 303
+    requests = client.get("/coordination/requests").text
+    assert ">en attente de réponse</option>" in requests and ">urgente</option>" in requests
+    opinions = client.get("/coordination/opinions").text
+    assert ">trimestre</option>" in opinions and ">tout à fait d&#39;accord</option>" in opinions
+    groups = client.get("/coordination").text
+    assert ">groupe migratoire mixte permanent</option>" in groups
+    indicators = client.get("/coordination/indicators").text
+    assert "(tentatives)" in indicators and ">tentatives</text>" in indicators
+    assert "attempts" not in text_of(indicators)
+    for page in (requests, opinions, groups, indicators):
+        for code in (">open<", ">urgent<", ">quarter<", ">strongly-agree<", ">gmmp<", "(admin)"):
+            assert code not in page, code

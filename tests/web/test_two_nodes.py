@@ -7,36 +7,18 @@ the clock of their joint mechanism starting at the fixed ``tests.clock.NOW``).""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.clock import RunningClock, day
-from tests.exchange.nodes import FedNode, federate, wait_for
+from tests.exchange.nodes import FedNode, wait_for
 from tests.web.browser import VIEWPORT, screenshot_path
 from tests.web.objects import actor
 from tests.web.site import PASSWORD, serve
 from tests.web.test_browser import sign_in as sign_in_en
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def two_nodes(tmp_path: Path) -> Iterator[tuple[FedNode, FedNode]]:
-    made: list[FedNode] = []
-    try:
-        for name in ("rabat", "paris"):
-            node = FedNode.create(tmp_path, name, None)
-            made.append(node)
-            node.node.accounts.set_password("admin", PASSWORD)
-        rabat, paris = made
-        federate(rabat, paris)
-        yield rabat, paris
-    finally:
-        for node in made:
-            node.close()
 
 
 def sign_in(page: Page, url: str) -> None:

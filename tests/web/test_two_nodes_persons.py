@@ -8,32 +8,14 @@ pages show the names."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.exchange.nodes import FedNode, federate
+from tests.exchange.nodes import FedNode
 from tests.shared import SEED
-from tests.web.site import PASSWORD, WebClient, text_of
+from tests.web.site import WebClient, text_of
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def two_nodes(tmp_path: Path) -> Iterator[tuple[FedNode, FedNode]]:
-    made: list[FedNode] = []
-    try:
-        for name in ("rabat", "paris"):
-            node = FedNode.create(tmp_path, name, None)
-            made.append(node)
-            node.node.accounts.set_password("admin", PASSWORD)
-        rabat, paris = made
-        federate(rabat, paris)
-        yield rabat, paris
-    finally:
-        for node in made:
-            node.close()
 
 
 def shown(client: WebClient, object_id: str) -> str:

@@ -20,8 +20,9 @@ it is written as a new version of the same object.
 
 from __future__ import annotations
 
+import math
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,9 +54,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "one": "in {start}",
         "span": "from {start} to {end}",
         "text": (
-            "{series}: {kinds} {when}. In {peak}, {observed:.0f} observed where "
-            "the forecast expected {mean:.1f} (90% range {low:.0f}-{high:.0f}); a count this "
-            "high had a probability of {probability:.3g}."
+            "{series}: {kinds} {when}. In {peak}, {observed} observed where "
+            "the forecast expected {mean} (90% range {low}-{high}); a count this "
+            "high had a probability of {probability}."
         ),
     },
     "fr": {
@@ -65,9 +66,9 @@ _WORDS: dict[str, dict[str, str]] = {
         "one": "en {start}",
         "span": "de {start} à {end}",
         "text": (
-            "{series} : {kinds} {when}. En {peak}, {observed:.0f} observés quand "
-            "la prévision attendait {mean:.1f} (intervalle à 90 % {low:.0f}-{high:.0f}) ; un "
-            "nombre aussi élevé avait une probabilité de {probability:.3g}."
+            "{series} : {kinds} {when}. En {peak}, {observed} observés quand "
+            "la prévision attendait {mean} (intervalle à 90 % {low}-{high}) ; un "
+            "nombre aussi élevé avait une probabilité de {probability}."
         ),
     },
 }
@@ -95,22 +96,42 @@ class Alert:
         name = f"{self.series}|{self.frequency}|{self.period_start}"
         return f"{ALERT_TYPE}--{uuid.uuid5(NAMESPACE, f'{ALERT_TYPE}:{name}')}"
 
-    def explanation(self, lang: Lang = "en") -> str:
-        """What the alert says, in English or French (the STIX description is English)."""
+    def explanation(
+        self,
+        lang: Lang = "en",
+        *,
+        series: str | None = None,
+        period: Callable[[str], str] = str,
+        number: Callable[[float, int], str] | None = None,
+    ) -> str:
+        """What the alert says, in English or French (the STIX description is English,
+        with the series' key, periods as ``YYYY-MM`` and plain figures). A page passes
+        the series as its readers name it, and its own ways of writing periods and
+        numbers (``number(value, decimals)``)."""
         words = _WORDS[lang]
         kinds = words["and"].join(words[kind] for kind in self.kinds)
         span = "one" if self.period_start == self.period_end else "span"
-        when = words[span].format(start=self.period_start, end=self.period_end)
+        when = words[span].format(start=period(self.period_start), end=period(self.period_end))
+
+        def figure(value: float, decimals: int) -> str:
+            return number(value, decimals) if number else f"{value:.{decimals}f}"
+
+        probability = f"{self.probability:.3g}"
+        if number is not None:
+            # As a percentage with two significant figures: « 0,005 % », "1.2 %".
+            percent = self.probability * 100
+            decimals = max(0, 1 - math.floor(math.log10(percent))) if percent > 0 else 0
+            probability = number(percent, decimals) + (" %" if lang == "fr" else "%")
         return words["text"].format(
-            series=self.series,
+            series=series or self.series,
             kinds=kinds,
             when=when,
-            peak=self.peak_period,
-            observed=self.observed,
-            mean=self.expected_mean,
-            low=self.expected_low,
-            high=self.expected_high,
-            probability=self.probability,
+            peak=period(self.peak_period),
+            observed=figure(self.observed, 0),
+            mean=figure(self.expected_mean, 1),
+            low=figure(self.expected_low, 0),
+            high=figure(self.expected_high, 0),
+            probability=probability,
         )
 
     def properties(self) -> dict[str, Any]:

@@ -127,7 +127,7 @@ class Category:
     def amount(self, facts: EventFacts) -> float | None:
         """What ``facts`` adds to the series, or None if it does not count in it (a
         country-month aggregate is not an event; an event that reports no deaths adds
-        nothing to a deaths series, nor its markings, but its period is on the calendar)."""
+        nothing to a deaths series, nor its markings, nor its period to the calendar)."""
         if not self.holds(facts):
             return None
         if self.measure == "deaths":
@@ -225,14 +225,18 @@ def series_from_facts(
             markings[name] = set()
     first: int | None = None
     last: int | None = None
-    # The calendar runs over the records these categories count anywhere (a deaths series
-    # spans the UCDP history; an events series is not stretched by the aggregates).
+    # The calendar runs over the records these categories could count, in any place: a
+    # deaths series over the records that report deaths (the UCDP history, its zeros
+    # included), not over events that say nothing of deaths (their month is no evidence
+    # of zero deaths); an events series over events, not over the UCDP aggregates.
     counted = {category.measure for category in categories}
     for fact in facts:
         period = period_of_date(fact.day, frequency)
         if until is not None and period > until:
             continue
-        if "deaths" in counted or not fact.aggregate:
+        if ("deaths" in counted and fact.deaths is not None) or (
+            "events" in counted and not fact.aggregate
+        ):
             first = period if first is None else min(first, period)
             last = period if last is None else max(last, period)
         for place in places:

@@ -375,8 +375,9 @@ class Coordination:
     def figures(self, indicator: str | None = None) -> list[dict[str, Any]]:
         return indicators.table(self.records, indicator)
 
-    def figures_chart(self, indicator: str, lang: str = "en") -> str:
-        """The side-by-side chart of one indicator, as SVG text."""
+    def figures_chart(self, indicator: str, lang: str = "en", unit: str | None = None) -> str:
+        """The side-by-side chart of one indicator, as SVG text; ``unit`` names its unit in
+        the reader's words (default: the definition's unit code)."""
         definition = indicators.definitions().get(indicator)
         if definition is None:
             raise NotFound(f"indicator {indicator[:60]!r} is not a shared definition")
@@ -386,7 +387,7 @@ class Coordination:
             definition.names[chosen],
             indicators.series(rows, indicator),
             self.records.partners(),
-            unit=definition.unit,
+            unit=unit or definition.unit,
             empty_text="aucun chiffre" if chosen == "fr" else "no figures",
         )
 

@@ -80,6 +80,8 @@ class Hit:
 
 def normalise(text: str) -> str:
     """Lower case, no accents, one space: the key for case-insensitive lookups."""
+    if text.isascii():  # nothing to decompose (most of the 64,000 names of places.tsv)
+        return " ".join(text.casefold().split())
     decomposed = unicodedata.normalize("NFKD", text.replace("\u2019", "'"))
     stripped = "".join(char for char in decomposed if not unicodedata.combining(char))
     return " ".join(stripped.casefold().split())

@@ -26,25 +26,17 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from diapason.accounts import User
 from diapason.exchange.collections import EntryFilter
 from diapason.exchange.misp import MispError, Organisation, feed_bundle_name, stix_to_misp, to_feed
 from diapason.exchange.partners import Partner
-from diapason.http.pipeline import Credentials, Pipeline, Refused, Trail, json_error
+from diapason.http.pipeline import Refused
 from diapason.node import Node
+from diapason.web.partner_api import PartnerAdmission, PartnerCaller
 
 log = logging.getLogger("diapason.misp")
 
 FEED_PATH = "/misp/feed"
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-@dataclass(frozen=True)
-class Reader:
-    """Who pulls: a partner node's account."""
-
-    partner: Partner
-    user: User
 
 
 @dataclass
@@ -63,9 +55,8 @@ class MispFeed:
 
     def __init__(self, node: Node) -> None:
         self.node = node
-        self.trail = Trail(node.audit, "api", denial_status=True)
-        self.credentials = Credentials(node.authenticator, self.trail)
-        self.pipeline = Pipeline[Reader](self._admit, json_error, self._refused)
+        admission = PartnerAdmission(node, "only a partner node's account reads the MISP feed")
+        self.pipeline = admission.pipeline()
         # Each partner's feed as last made, with what its outbox was then.
         self._feeds: dict[str, tuple[tuple[int, int], Feed]] = {}
         self._lock = threading.Lock()
@@ -76,21 +67,6 @@ class MispFeed:
             Route(f"{FEED_PATH}/hashes.csv", self.pipeline.endpoint(self._hashes)),
             Route(f"{FEED_PATH}/{{name}}.json", self.pipeline.endpoint(self._event)),
         ]
-
-    def _refused(self, request: Request, caller: Reader | None, refused: Refused) -> None:
-        self.trail.refused(request, caller.user if caller else None, refused)
-
-    def _admit(self, request: Request) -> Reader:
-        user = self.credentials.user(request)
-        partner = self.node.partners.speaking_for(user)
-        if partner is None:
-            raise self.trail.denied(
-                request,
-                user,
-                "not a partner node's account",
-                Refused(403, "only a partner node's account reads the MISP feed"),
-            )
-        return Reader(partner, user)
 
     def feed(self, partner: Partner) -> Feed:
         """The partner's feed, made again only when its outbox changed since the last pull
@@ -159,7 +135,7 @@ class MispFeed:
             feed.carried[event_uuid] = _carried(event_uuid, objects, in_containers)
         return feed
 
-    def _disclosed(self, reader: Reader, request: Request, ids: list[str]) -> None:
+    def _disclosed(self, reader: PartnerCaller, request: Request, ids: list[str]) -> None:
         self.node.audit.append(
             reader.user.username,
             "disclose",
@@ -171,18 +147,18 @@ class MispFeed:
             },
         )
 
-    def _manifest(self, request: Request, reader: Reader) -> Response:
+    def _manifest(self, request: Request, reader: PartnerCaller) -> Response:
         feed = self.feed(reader.partner)
         self._disclosed(reader, request, _containers(feed))
         return Response(orjson.dumps(feed.manifest), media_type="application/json")
 
-    def _hashes(self, request: Request, reader: Reader) -> Response:
+    def _hashes(self, request: Request, reader: PartnerCaller) -> Response:
         feed = self.feed(reader.partner)
         self._disclosed(reader, request, [i for ids in feed.carried.values() for i in ids])
         text = "".join(f"{value},{event_uuid}\n" for value, event_uuid in feed.hashes)
         return Response(text, media_type="text/csv")
 
-    def _event(self, request: Request, reader: Reader) -> Response:
+    def _event(self, request: Request, reader: PartnerCaller) -> Response:
         name = request.path_params["name"]
         if not _UUID.fullmatch(name):
             raise Refused(404, "no such event in this feed")

@@ -11,39 +11,24 @@ reads are audited; a head kept is not (it would move this node's own head each t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import orjson
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from diapason.accounts import User
-from diapason.exchange.partners import Partner
 from diapason.exchange.protocol import WITNESS_PATH
 from diapason.exchange.witness import MAX_LISTING, parse_head, report_conflict
 from diapason.http.pipeline import (
     Body,
-    Credentials,
-    Pipeline,
     Refused,
-    Trail,
-    json_error,
     json_response,
     read_bytes,
 )
 from diapason.node import Node
+from diapason.web.partner_api import PartnerAdmission, PartnerCaller
 
 # A head is some hundred bytes of JSON.
 MAX_BODY = 4096
-
-
-@dataclass(frozen=True)
-class Witnessed:
-    """Who calls: a partner node's account."""
-
-    partner: Partner
-    user: User
 
 
 class WitnessApi:
@@ -53,12 +38,13 @@ class WitnessApi:
     def __init__(self, node: Node) -> None:
         self.node = node
         self.witnesses = node.witnesses
-        self.trail = Trail(node.audit, "api", denial_status=True)
-        self.credentials = Credentials(node.authenticator, self.trail)
-        self.pipeline = Pipeline[Witnessed](self._admit, json_error, self._refused)
+        admission = PartnerAdmission(
+            node, "only a partner node's account has its audit heads witnessed here"
+        )
+        self.pipeline = admission.pipeline()
 
     def routes(self) -> list[Route]:
-        body = Body[Witnessed](
+        body = Body[PartnerCaller](
             read_bytes(lambda limit: f"the body is over {limit} bytes"), MAX_BODY
         )
         return [
@@ -66,22 +52,7 @@ class WitnessApi:
             Route(WITNESS_PATH, self.pipeline.endpoint(self._record, body=body), methods=["POST"]),
         ]
 
-    def _refused(self, request: Request, caller: Witnessed | None, refused: Refused) -> None:
-        self.trail.refused(request, caller.user if caller else None, refused)
-
-    def _admit(self, request: Request) -> Witnessed:
-        user = self.credentials.user(request)
-        partner = self.node.partners.speaking_for(user)
-        if partner is None:
-            raise self.trail.denied(
-                request,
-                user,
-                "not a partner node's account",
-                Refused(403, "only a partner node's account has its audit heads witnessed here"),
-            )
-        return Witnessed(partner, user)
-
-    def _record(self, request: Request, caller: Witnessed) -> Response:
+    def _record(self, request: Request, caller: PartnerCaller) -> Response:
         partner, user = caller.partner, caller.user
         try:
             value = orjson.loads(request.state.body)
@@ -100,7 +71,7 @@ class WitnessApi:
             raise Refused(409, why, audited=True)
         return json_response(recorded.as_dict())
 
-    def _heads(self, request: Request, caller: Witnessed) -> Response:
+    def _heads(self, request: Request, caller: PartnerCaller) -> Response:
         partner, user = caller.partner, caller.user
         after = _whole(request, "after", 0, 0, 2**53)
         limit = _whole(request, "limit", 1000, 1, MAX_LISTING)

@@ -55,7 +55,17 @@ from diapason.web.ui.sessions import (
     new_anonymous_id,
     well_formed,
 )
-from diapason.web.ui.words import human_moment, topic_name, type_name, zone_of
+from diapason.web.ui.words import (
+    display_title,
+    human_moment,
+    language_name,
+    number,
+    period_name,
+    term,
+    topic_name,
+    type_name,
+    zone_of,
+)
 
 # A browser form never needs more; bigger bodies are refused before they are parsed.
 MAX_FORM_BYTES = 1_048_576
@@ -198,6 +208,28 @@ class View:
         """A topic key in the reader's language."""
         return topic_name(self.gettext, topic)
 
+    def term(self, vocabulary: str, key: str) -> str:
+        """A code of one of ``words.VOCABULARIES`` (a PLOVER type, an RFI's state, …) in
+        the reader's language."""
+        return term(self.gettext, vocabulary, key)
+
+    def number(self, value: float, digits: int = 0) -> str:
+        """A figure in the reader's way of writing numbers."""
+        return number(value, digits, self.lang)
+
+    def period_name(self, period: str) -> str:
+        """A month period ("2024-05") as the reader names it (« mai 2024 »)."""
+        return period_name(period, self.lang)
+
+    def language_name(self, code: str) -> str:
+        """A language code as the language's name in the reader's language."""
+        return language_name(code, self.lang)
+
+    def display_title(self, obj: Mapping[str, Any]) -> str | None:
+        """The title of ``obj`` in the reader's language when its name is written in
+        codes (an OSINT event) or in one language (a country); None otherwise."""
+        return display_title(self.gettext, self.lang, obj)
+
     def set_cookie(self, name: str, value: str | None, max_age: int | None = None) -> None:
         """Set (or, with None, delete) a cookie on whatever response the handler returns."""
         self.cookies.append((name, value, max_age))
@@ -283,6 +315,10 @@ class Ui:
             "moment": view.moment,
             "type_name": view.type_name,
             "topic_name": view.topic_name,
+            "term": view.term,
+            "language_name": view.language_name,
+            "number": view.number,
+            "period_name": view.period_name,
             "time_zone": self.node.settings.time_zone,
             "lang": view.lang,
             "languages": LANGUAGES,

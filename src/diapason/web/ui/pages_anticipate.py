@@ -335,8 +335,8 @@ def _map(view: View, facts: list[EventFacts], stored_alerts: list[dict[str, Any]
     )
 
 
-def _title(view: View, typed: dict[str, str]) -> str:
-    """The chart's heading in the reader's language: place, events, periods."""
+def _title(view: View, typed: dict[str, str], *, per: bool = True) -> str:
+    """The chart's heading in the reader's language: place, events and (``per``) periods."""
     place = typed["place"]
     regions = named_regions()
     if place == "all":
@@ -352,8 +352,10 @@ def _title(view: View, typed: dict[str, str]) -> str:
         what = str(view.gettext("deaths (UCDP)"))
     else:
         what = view.topic_name(category.removeprefix("topic:"))
-    per = {"month": view.gettext("per month"), "week": view.gettext("per week")}
-    return f"{where} · {what} · {per.get(typed['frequency'], typed['frequency'])}"
+    if not per:
+        return f"{where} · {what}"
+    periods = {"month": view.gettext("per month"), "week": view.gettext("per week")}
+    return f"{where} · {what} · {periods.get(typed['frequency'], typed['frequency'])}"
 
 
 def anticipation_page(
@@ -385,7 +387,18 @@ def anticipation_page(
         typed=typed,
         problem=problem or shown.refusal,
         chart=chart,
-        alerts=[(alert, alert.explanation(view.lang)) for alert in shown.alerts],
+        alerts=[
+            (
+                alert,
+                alert.explanation(
+                    view.lang,
+                    series=_title(view, typed, per=False),
+                    period=view.period_name,
+                    number=view.number,
+                ),
+            )
+            for alert in shown.alerts
+        ],
         forecasts=shown.forecasts,
         notes=shown.notes,
         events_read=data.read,

@@ -33,8 +33,10 @@ def indicators_page(
         raise Refused(404, str(view.gettext("No such indicator.")))
     if typed and typed.get("indicator") in codes:
         chosen = typed["indicator"]
+    definition = next(d for d in definitions if d["code"] == chosen)
+    unit = view.term("unit", str(definition.get("unit") or ""))
     # The chart is the service's SVG: every text in it is escaped there.
-    chart = Markup(coordination.figures_chart(chosen, view.lang))  # noqa: S704
+    chart = Markup(coordination.figures_chart(chosen, view.lang, unit))  # noqa: S704
     return view.render(
         "coordinate/indicators.html",
         status=status,
@@ -42,7 +44,8 @@ def indicators_page(
             view,
             definitions=definitions,
             chosen=chosen,
-            definition=next(d for d in definitions if d["code"] == chosen),
+            definition=definition,
+            unit=unit,
             chart=chart,
             figures=coordination.figures(chosen),
             typed=typed or {"indicator": chosen},

@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import orjson
+from markupsafe import Markup
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -26,6 +27,7 @@ from diapason.domain.protection import (
     is_about_person,
     proposal_of,
     protection_of,
+    review_overdue,
 )
 from diapason.domain.stix import ID_RE, TYPE_RE, StixError
 from diapason.domain.timestamps import as_store_timestamp
@@ -36,14 +38,7 @@ from diapason.store.read_model import Brief, title_of
 from diapason.web.ui.core import NavItem, Refused, Ui, View
 from diapason.web.ui.i18n import N_
 from diapason.web.ui.svg import GraphNode, neighbour_graph
-from diapason.web.ui.words import (
-    PLOVER_MODES,
-    PLOVER_NAMES,
-    STIX_TYPES,
-    long_date,
-    relation_name,
-    word,
-)
+from diapason.web.ui.words import STIX_TYPES, long_date, relation_name
 
 NAV = (NavItem(N_("Knowledge base"), "/objects", "objects:read", 20),)
 PAGE_SIZE = 50
@@ -137,10 +132,32 @@ def _type_choices(view: View, typed: str) -> list[tuple[str, str]]:
 RELATIONSHIP_TYPES = ("relationship", "sighting")
 
 
+# The types whose stored names a page may rewrite in the reader's language (words.py).
+RETITLED_TYPES = (EVENT_TYPE, "location")
+
+
+def retitled(view: View, briefs: dict[str, Brief]) -> dict[str, Brief]:
+    """``briefs`` (by id) with each OSINT event and each country titled in the reader's
+    language ("CONSULT (visit) 2024-04-22 Rabat" reads « Consultation (visite), 22 avril
+    2024, Rabat »)."""
+    wanted = [b.id for b in briefs.values() if b.type in RETITLED_TYPES]
+    if not wanted:
+        return briefs
+    shown = dict(briefs)
+    for object_id, obj in view.node.read.current_objects(wanted).items():
+        title = view.display_title(obj)
+        if title and object_id in shown:
+            shown[object_id] = replace(shown[object_id], title=title)
+    return shown
+
+
 def readable(view: View, briefs: list[Brief]) -> list[Brief]:
     """``briefs`` with each relationship titled by what it says ("Gérald Darmanin located
-    at France") rather than its bare type, and each sighting by what was sighted. A person
-    at either end is named only to a reader allowed to read personal data."""
+    at France") rather than its bare type, each sighting by what was sighted, and each
+    OSINT event and country in the reader's language. A person at either end is named only
+    to a reader allowed to read personal data."""
+    by_id = retitled(view, {b.id: b for b in briefs})
+    briefs = [by_id.get(b.id, b) for b in briefs]
     links = [b.id for b in briefs if b.type in RELATIONSHIP_TYPES]
     if not links:
         return briefs
@@ -154,7 +171,9 @@ def readable(view: View, briefs: list[Brief]) -> list[Brief]:
             source, target, verb = obj.get("sighting_of_ref"), None, "sighting_of_ref"
         if isinstance(source, str):
             ends[object_id] = (source, verb, target if isinstance(target, str) else "")
-    named = view.node.read.briefs_of({e for s, _, t in ends.values() for e in (s, t) if e})
+    named = retitled(
+        view, view.node.read.briefs_of({e for s, _, t in ends.values() for e in (s, t) if e})
+    )
     allowed = view.can("personal_data:read")
 
     def name(ref: str) -> str:
@@ -272,7 +291,9 @@ def _graph(
                 relation,
                 outgoing,
                 href,
-                type_label=view.type_name(kind),
+                type_label=str(view.gettext("person"))
+                if found is not None and found.person
+                else view.type_name(kind),
                 others=tuple(f"{'→' if out else '←'} {name}" for name, out in more),
             )
         )
@@ -281,7 +302,7 @@ def _graph(
     if not nodes:
         return None, nodes
     return neighbour_graph(
-        title_of(stored.object) or stored.id,
+        view.display_title(stored.object) or title_of(stored.object) or stored.id,
         stored.type,
         nodes,
         title=str(view.gettext("Neighbours of this object")),
@@ -306,7 +327,7 @@ class Ref:
 
 
 def _refs(view: View, ids: list[str], allowed_personal: bool, sender: str | None) -> list[Ref]:
-    known = view.node.read.briefs_of(ids)
+    known = retitled(view, view.node.read.briefs_of(ids))
     shown = []
     for ref in ids:
         found = known.get(ref)
@@ -345,9 +366,8 @@ def _event_fields(
         when = day
     topics = obj.get("topics")
     return {
-        "type": word(view.gettext, PLOVER_NAMES, kind) if kind else "",
-        "type_key": kind,
-        "mode": word(view.gettext, PLOVER_MODES, mode) if mode else "",
+        "type": view.term("plover", kind) if kind else "",
+        "mode": view.term("plover_mode", mode) if mode else "",
         "date": when,
         "date_key": day,
         "place": _refs(view, ids("location_ref"), allowed_personal, sender),
@@ -422,6 +442,7 @@ def _show(
     today = datetime.now(UTC).date()
     marks = effective_markings(shown.object, definitions)
     shown_labels = labels(shown.object, definitions, today=today, lang=view.lang)
+    shown_labels.pop("data_protection", None)  # said in words below (_data_protection)
     author = None
     author_ref = shown.object.get("created_by_ref")
     if isinstance(author_ref, str):
@@ -440,9 +461,10 @@ def _show(
         status=status,
         stored=shown,
         current=stored,
-        title=title_of(shown.object) or object_id,
+        title=view.display_title(shown.object) or title_of(shown.object) or object_id,
         tlp=marks.tlp.value if marks.tlp else None,
         labels=shown_labels,
+        data_protection=_data_protection(view, shown.object, today),
         provenance=_provenance(view, sender),
         version_rows=[(v, _provenance(view, v.source)) for v in versions],
         author=author,
@@ -451,7 +473,9 @@ def _show(
         graph=graph,
         neighbours=neighbours,
         event=_event_fields(view, shown.object, view.can("personal_data:read"), sender),
-        type_label=view.type_name(shown.type),
+        type_label=str(view.gettext("person"))
+        if is_about_person(shown.object)
+        else view.type_name(shown.type),
         description=shown.object.get("description")
         if isinstance(shown.object.get("description"), str)
         else None,
@@ -461,6 +485,32 @@ def _show(
         notice=notice,
         problem=problem,
     )
+
+
+def _data_protection(view: View, obj: dict[str, Any], today: date) -> Markup | None:
+    """The data-protection metadata of a record about a person, in words: the category
+    of data subject, the review date (overdue or not), the nature, the legal basis and
+    the purpose (these two as the analyst wrote them)."""
+    try:
+        protection = protection_of(obj)
+    except ProtectionError as error:
+        return Markup("{}").format(str(error))
+    if protection is None:
+        return None
+    day = long_date(protection.review_by, view.lang)
+    parts: list[str] = [
+        view.term("subject_category", protection.category.value),
+        view.gettext("review overdue since %(day)s", day=day)
+        if review_overdue(protection, today)
+        else view.gettext("review by %(day)s", day=day),
+    ]
+    if protection.nature is not None:
+        parts.append(view.term("data_nature", protection.nature.value))
+    if protection.legal_basis:
+        parts.append(view.gettext("legal basis: %(text)s", text=protection.legal_basis))
+    if protection.purpose:
+        parts.append(view.gettext("purpose: %(text)s", text=protection.purpose))
+    return Markup("; ").join(parts)
 
 
 def _protect_form(

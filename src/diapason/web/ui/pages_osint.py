@@ -26,8 +26,8 @@ from diapason.osint.view import ArticleView, ArticleViews, ViewEntity, article_v
 from diapason.persons import ProtectRefused, needs_confirmation
 from diapason.web.ui.core import NavItem, Refused, Ui, View
 from diapason.web.ui.highlight import Mark, highlight
-from diapason.web.ui.i18n import N_, Lang
-from diapason.web.ui.words import country_note
+from diapason.web.ui.i18n import N_
+from diapason.web.ui.words import country_note, country_title, event_label
 
 NAV = (NavItem(N_("OSINT"), "/osint", "objects:read", 30),)
 LATEST = 20
@@ -52,6 +52,7 @@ class EntityRow:
     surfaces: list[str]
     object_id: str | None
     country_note: str = ""  # the country, unless the name already says it
+    shown_name: str = ""  # the name in the reader's language (a country's), else canonical
 
 
 @dataclass(frozen=True)
@@ -140,12 +141,15 @@ def _linked(entity: ViewEntity, refs: dict[str, dict[str, Any]]) -> str | None:
 
 
 def _rows(
-    shown: ArticleView, report_id: str, refs: dict[str, dict[str, Any]], lang: Lang
+    view: View, shown: ArticleView, report_id: str, refs: dict[str, dict[str, Any]]
 ) -> tuple[list[EntityRow], list[EventRow], list[Mark], list[Mark]]:
+    lang = view.lang
     entities: list[EntityRow] = []
     entity_marks: list[Mark] = []
     for number, entity in enumerate(shown.entities):
         link = _linked(entity, refs)
+        place = {"type": "location", "name": entity.canonical, "country": entity.country}
+        name = (country_title(lang, place) if entity.type == "LOC" else None) or entity.canonical
         entities.append(
             EntityRow(
                 number,
@@ -155,6 +159,7 @@ def _rows(
                 list(entity.surfaces),
                 link,
                 country_note(entity.canonical, entity.country, lang),
+                name,
             )
         )
         for start, end in entity.mentions:
@@ -163,7 +168,7 @@ def _rows(
                     start,
                     end,
                     entity.type,
-                    f"{entity.type}: {entity.canonical}",
+                    f"{view.term('entity', entity.type)}: {name}",
                     f"/objects/{link}" if link else None,
                 )
             )
@@ -177,7 +182,7 @@ def _rows(
                     event.start,
                     event.start + len(event.sentence),
                     "EVENT",
-                    f"{event.plover}" + (f" ({event.mode})" if event.mode else ""),
+                    event_label(view.gettext, event.plover, event.mode),
                     anchor=f"event-{number}",
                 )
             )
@@ -264,7 +269,7 @@ def article_page(
     )
     article = _article_of(report)
     shown = ArticleViews(view.node.facts).get(report_id) or _analysed_again(view, report, None)
-    entities, events, entity_marks, event_marks = _rows(shown, report_id, refs, view.lang)
+    entities, events, entity_marks, event_marks = _rows(view, shown, report_id, refs)
     view.audit("consult", [report_id, *refs], details={"page": "osint-article"})
     return view.render(
         "osint/article.html",

@@ -9,11 +9,14 @@ readable as it can be made (``x-diapason-acts-in`` reads "acts in"), never dropp
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.dates import format_date
+from babel.numbers import format_decimal
 
 from diapason.domain.events import EVENT_TYPE
 from diapason.web.ui.i18n import N_, Gettext, Lang
@@ -81,6 +84,8 @@ RELATIONS: dict[str, str] = {
     "impersonates": N_("impersonates"),
     "x-diapason-acts-in": N_("acts in"),
     "x-diapason-targeted-by": N_("targeted by"),
+    "x-diapason-hosts": N_("hosts"),
+    "x-diapason-receives": N_("receives"),
     "x-diapason-duplicate-of": N_("duplicate of"),
 }
 
@@ -95,23 +100,24 @@ TOPIC_NAMES: dict[str, str] = {
     "none": N_("no topic"),
 }
 
+# PLOVER event types as a reader names an event ("Consultation (visit)").
 PLOVER_NAMES: dict[str, str] = {
-    "AGREE": N_("agree"),
-    "CONSULT": N_("consult"),
-    "SUPPORT": N_("support"),
-    "CONCEDE": N_("concede"),
-    "COOPERATE": N_("cooperate"),
-    "AID": N_("aid"),
-    "RETREAT": N_("retreat"),
-    "REQUEST": N_("request"),
-    "ACCUSE": N_("accuse"),
-    "REJECT": N_("reject"),
-    "THREATEN": N_("threaten"),
-    "PROTEST": N_("protest"),
-    "SANCTION": N_("sanction"),
-    "MOBILIZE": N_("mobilise"),
-    "COERCE": N_("coerce"),
-    "ASSAULT": N_("assault"),
+    "AGREE": N_("Agreement"),
+    "CONSULT": N_("Consultation"),
+    "SUPPORT": N_("Support"),
+    "CONCEDE": N_("Concession"),
+    "COOPERATE": N_("Cooperation"),
+    "AID": N_("Aid"),
+    "RETREAT": N_("Retreat"),
+    "REQUEST": N_("Request"),
+    "ACCUSE": N_("Accusation"),
+    "REJECT": N_("Rejection"),
+    "THREATEN": N_("Threat"),
+    "PROTEST": N_("Protest"),
+    "SANCTION": N_("Sanction"),
+    "MOBILIZE": N_("Mobilisation"),
+    "COERCE": N_("Coercion"),
+    "ASSAULT": N_("Assault"),
 }
 
 PLOVER_MODES: dict[str, str] = {
@@ -134,6 +140,124 @@ PLOVER_MODES: dict[str, str] = {
     "suicide-attack": N_("suicide attack"),
     "troops": N_("troops"),
     "visit": N_("visit"),
+}
+
+# The entity types of the OSINT pipeline (and IGNORE, a correction's "not an entity").
+ENTITY_TYPES: dict[str, str] = {
+    "PER": N_("person"),
+    "ORG": N_("organisation"),
+    "LOC": N_("place"),
+    "GROUP": N_("armed or criminal group"),
+    "MISC": N_("other entity"),
+    "IGNORE": N_("not an entity"),
+}
+
+# Data protection (domain/protection.py): the categories of data subject (Directive
+# 2016/680, Art. 6) and the nature of the data (Art. 7).
+SUBJECT_CATEGORIES: dict[str, str] = {
+    "suspect": N_("suspect"),
+    "convicted": N_("convicted person"),
+    "victim": N_("victim"),
+    "witness": N_("witness"),
+    "contact": N_("contact or associate"),
+    "other": N_("other person"),
+}
+DATA_NATURES: dict[str, str] = {
+    "fact": N_("fact"),
+    "assessment": N_("assessment"),
+}
+
+# The joint mechanism's vocabularies (domain/coordination.py, coordinate/opinions.py).
+GROUP_KINDS: dict[str, str] = {
+    "gmmp": N_("permanent joint migration group"),
+    "security": N_("security cooperation"),
+    "other": N_("other group"),
+}
+MEETING_KINDS: dict[str, str] = {
+    "tete-a-tete": N_("one-to-one"),
+    "working": N_("working session"),
+    "plenary": N_("plenary session"),
+}
+MEETING_STATUSES: dict[str, str] = {
+    "planned": N_("planned"),
+    "held": N_("held"),
+    "cancelled": N_("cancelled"),
+}
+ACTION_STATUSES: dict[str, str] = {
+    "open": N_("to do"),
+    "in-progress": N_("in progress"),
+    "done": N_("done"),
+    "cancelled": N_("cancelled"),
+}
+RFI_PRIORITIES: dict[str, str] = {
+    "low": N_("low"),
+    "normal": N_("normal"),
+    "high": N_("high"),
+    "urgent": N_("urgent"),
+}
+RFI_STATES: dict[str, str] = {
+    "open": N_("awaiting an answer"),
+    "answered": N_("answered"),
+    "late": N_("late"),
+    "closed": N_("closed"),
+    "cancelled": N_("cancelled"),
+}
+OPINION_LEVELS: dict[str, str] = {
+    "strongly-disagree": N_("strongly disagree"),
+    "disagree": N_("disagree"),
+    "neutral": N_("neutral"),
+    "agree": N_("agree"),
+    "strongly-agree": N_("strongly agree"),
+}
+PERIODS: dict[str, str] = {
+    "month": N_("month"),
+    "quarter": N_("quarter"),
+    "year": N_("year"),
+}
+# The roles of domain/roles.py.
+ROLES: dict[str, str] = {
+    "admin": N_("administrator"),
+    "analyst": N_("analyst"),
+    "liaison": N_("liaison officer"),
+    "auditor": N_("auditor"),
+    "viewer": N_("reader"),
+    "monitor": N_("monitoring"),
+    "partner": N_("partner node"),
+}
+# The units of the shared indicators (coordinate/data/indicators.json).
+UNITS: dict[str, str] = {
+    "attempts": N_("attempts"),
+    "documents": N_("documents"),
+    "networks": N_("networks"),
+    "persons": N_("persons"),
+}
+# How a forecast was made (anticipate/forecast.py).
+FORECAST_METHODS: dict[str, str] = {
+    "model": N_("model"),
+    "historical": N_("past counts"),
+}
+
+# The tables a template names in ``term(vocabulary, key)``.
+VOCABULARIES: dict[str, dict[str, str]] = {
+    "stix_type": STIX_TYPES,
+    "relation": RELATIONS,
+    "topic": TOPIC_NAMES,
+    "plover": PLOVER_NAMES,
+    "plover_mode": PLOVER_MODES,
+    "entity": ENTITY_TYPES,
+    "subject_category": SUBJECT_CATEGORIES,
+    "data_nature": DATA_NATURES,
+    "group_kind": GROUP_KINDS,
+    "meeting_kind": MEETING_KINDS,
+    "meeting_status": MEETING_STATUSES,
+    "action_status": ACTION_STATUSES,
+    "priority": RFI_PRIORITIES,
+    "rfi_state": RFI_STATES,
+    "opinion": OPINION_LEVELS,
+    "period": PERIODS,
+    "forecast_method": FORECAST_METHODS,
+    "role": ROLES,
+    "unit": UNITS,
 }
 
 _INDEX = re.compile(r"\[\d+\]")
@@ -166,6 +290,68 @@ def type_name(gettext: Gettext, stix_type: str) -> str:
 def relation_name(gettext: Gettext, path: str) -> str:
     """A reference property or relationship type as a verb ("contains", « contient »)."""
     return word(gettext, RELATIONS, relation_key(path))
+
+
+def term(gettext: Gettext, vocabulary: str, key: str) -> str:
+    """``key`` of one of the ``VOCABULARIES`` in the reader's language."""
+    return word(gettext, VOCABULARIES[vocabulary], key)
+
+
+def event_label(gettext: Gettext, plover: str, mode: str | None) -> str:
+    """An event's kind as a reader names it: "Consultation (visit)", « Consultation
+    (visite) »."""
+    label = word(gettext, PLOVER_NAMES, plover) if plover else ""
+    return f"{label} ({word(gettext, PLOVER_MODES, mode)})" if mode else label
+
+
+def event_title(gettext: Gettext, lang: Lang, obj: Mapping[str, Any]) -> str | None:
+    """The title of an event whose name is the one the OSINT pipeline writes ("CONSULT
+    (visit) 2024-04-22 Rabat"), in the reader's language: "Consultation (visit),
+    22 April 2024, Rabat", « Consultation (visite), 22 avril 2024, Rabat ». None for
+    another object, or an event named otherwise (its name is shown as written)."""
+    if obj.get("type") != EVENT_TYPE:
+        return None
+    name, plover = obj.get("name"), obj.get("plover_type")
+    mode, day = obj.get("plover_mode"), obj.get("event_date")
+    if not isinstance(name, str) or not isinstance(plover, str) or not plover:
+        return None
+    mode = mode if isinstance(mode, str) and mode else None
+    day = day if isinstance(day, str) and day else None
+    code = plover + (f" ({mode})" if mode else "")
+    written = " ".join(part for part in (code, day) if part)
+    if name != written and not name.startswith(written + " "):
+        return None
+    place = name[len(written) :].strip()
+    try:
+        when = long_date(date.fromisoformat(day), lang) if day else ""
+    except ValueError:
+        when = day or ""
+    return ", ".join(part for part in (event_label(gettext, plover, mode), when, place) if part)
+
+
+def country_title(lang: Lang, obj: Mapping[str, Any]) -> str | None:
+    """A location that is a country, named in the reader's language (the gazetteer names
+    Morocco "Morocco": a French page says « Maroc »); None for another object."""
+    code, name = obj.get("country"), obj.get("name")
+    if obj.get("type") != "location" or not isinstance(code, str) or not isinstance(name, str):
+        return None
+    spelled = {country_name(code, other).casefold() for other in ("en", "fr")}
+    return country_name(code, lang) if name.casefold() in spelled else None
+
+
+def display_title(gettext: Gettext, lang: Lang, obj: Mapping[str, Any]) -> str | None:
+    """The title a page shows for ``obj`` when its stored name is written in codes or in
+    one language (an OSINT event, a country), else None (its own title is shown)."""
+    return event_title(gettext, lang, obj) or country_title(lang, obj)
+
+
+def language_name(code: str, lang: Lang) -> str:
+    """A language code (``fr``, ``ar``) as the language's name in the reader's language
+    ("French", « français »); the code itself when it names none."""
+    try:
+        return str(Locale(lang).languages.get(code.lower(), code)) if code else ""
+    except ValueError:
+        return code
 
 
 def topic_name(gettext: Gettext, topic: str) -> str:
@@ -218,6 +404,26 @@ def human_moment(text: str, lang: Lang, zone: ZoneInfo) -> str:
     return f"{day} à {clock}" if lang == "fr" else f"{day}, {clock}"
 
 
+_MONTH = re.compile(r"(\d{4})-(\d{2})")
+
+
+def period_name(period: str, lang: Lang) -> str:
+    """A month period ("2024-05") as a reader names it: "May 2024", « mai 2024 »; a
+    week ("2024-W05") or anything else as it is."""
+    found = _MONTH.fullmatch(period) if isinstance(period, str) else None
+    if found is None or not 1 <= int(found.group(2)) <= 12:
+        return str(period)
+    day = date(int(found.group(1)), int(found.group(2)), 1)
+    return str(format_date(day, format="LLLL y", locale="fr_FR" if lang == "fr" else "en_GB"))
+
+
+def number(value: float, digits: int, lang: Lang) -> str:
+    """A figure as the reader writes it, rounded to ``digits`` decimals: 1,098.6 and
+    « 1 098,6 »."""
+    pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+    return str(format_decimal(value, format=pattern, locale="fr_FR" if lang == "fr" else "en_GB"))
+
+
 def country_name(code: str, lang: Lang) -> str:
     """An ISO 3166 alpha-2 code as the country's name in the reader's language (the code
     itself when it names none)."""
@@ -231,6 +437,8 @@ def country_note(name: str, code: str | None, lang: Lang) -> str:
         return ""
     folded = name.casefold()
     spelled = {country_name(code, other).casefold() for other in ("en", "fr")}
+    if folded in spelled:
+        return ""  # the entity is the country itself ("Morocco")
     if f"({code.casefold()})" in folded or any(f"({known})" in folded for known in spelled):
         return ""
     return country_name(code, lang)
