@@ -510,7 +510,8 @@ def _data_protection(view: View, obj: dict[str, Any], today: date) -> Markup | N
         parts.append(view.gettext("legal basis: %(text)s", text=protection.legal_basis))
     if protection.purpose:
         parts.append(view.gettext("purpose: %(text)s", text=protection.purpose))
-    return Markup("; ").join(parts)
+    # French puts a (narrow) non-breaking space before ";".
+    return (Markup("\u202f; ") if view.lang == "fr" else Markup("; ")).join(parts)
 
 
 def _protect_form(
