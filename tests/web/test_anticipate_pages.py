@@ -66,6 +66,8 @@ def test_series_forecast_alerts_and_map(site: Site, admin: WebClient) -> None:
     forecast_rows = html.split("<caption>Forecast</caption>")[1].split("</table>")[0]
     assert forecast_rows.count("<tr>") == 4  # header and three periods
     assert "March 2024" in forecast_rows  # a month as a person names it
+    axis = re.findall(r'<text class="period"[^>]*>([^<]*)</text>', html)
+    assert axis and all(re.fullmatch(r"[A-Z][a-z]{2} \d{4}", label) for label in axis), axis
     assert "upper tail" in html  # the surge's alert, explained
     alert = html.split("Alerts of this series")[1].split("</ul>")[0]
     assert "Mali · all events: an observed count" in alert and "ML/all" not in alert

@@ -191,11 +191,17 @@ def test_partner_text_is_escaped(site: Site, admin: WebClient) -> None:
 def test_audit_search_and_verification(site: Site, admin: WebClient) -> None:
     page = admin.get("/audit", action="login")
     assert page.status_code == 200 and "web:admin" in page.text
+    # The action in words, its code kept for the reader who searches the trail by it.
+    assert '<td title="login">sign-in</td>' in page.text
+    assert '<option value="login" selected>sign-in</option>' in page.text
     refused = admin.get("/audit", action="nonsense", since="yesterday", actor="web:admin")
     assert refused.status_code == 400 and 'value="web:admin"' in refused.text
     verified = admin.post("/audit/verify", {}, page="/audit")
     assert "Chain intact." in verified.text and "entries verified" in verified.text
     assert audit_rows(site, "audit_verify")[0][3]["ok"] is True
+    admin.http.cookies.set("diapason_lang", "fr")
+    french = admin.get("/audit", action="login").text
+    assert '<td title="login">connexion</td>' in french
 
 
 def test_administration_of_users_and_tokens(site: Site, admin: WebClient) -> None:

@@ -11,7 +11,7 @@ escaped.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from xml.sax.saxutils import escape
 
 from diapason.anticipate.alerts import Alert
@@ -46,10 +46,12 @@ def chart_svg(
     *,
     last_periods: int = 60,
     title: str | None = None,
+    period_name: Callable[[str], str] = str,
 ) -> str:
     """The SVG document of ``series`` (its last ``last_periods``), its forecasts (those of
     this series) and alerts (those of this series), headed ``title`` (default: the
-    series' name)."""
+    series' name), its periods written by ``period_name`` (default: as they are,
+    ``2024-05``)."""
     own = sorted((f for f in forecasts if f.series == series.name), key=lambda f: f.horizon)
     shown = min(last_periods, len(series.counts))
     first_offset = len(series.counts) - shown
@@ -132,7 +134,7 @@ def chart_svg(
         anchor = "start" if i == 0 else "end" if i == len(labels) - 1 else "middle"
         parts.append(
             f'<text class="period" x="{x(i):.1f}" y="{HEIGHT - _BOTTOM + 16}" '
-            f'text-anchor="{anchor}">{escape(labels[i])}</text>'
+            f'text-anchor="{anchor}">{escape(period_name(labels[i]))}</text>'
         )
     for tick in ticks:
         parts.append(

@@ -46,7 +46,7 @@ from diapason.store.read_model import ReadModel
 from diapason.web.ui.core import NavItem, Ui, View
 from diapason.web.ui.i18n import N_
 from diapason.web.ui.svg import Country, region_map
-from diapason.web.ui.words import country_name
+from diapason.web.ui.words import country_name, short_period_name
 
 NAV = (NavItem(N_("Anticipation"), "/anticipation", "objects:read", 40),)
 FREQUENCIES = ("month", "week")
@@ -369,7 +369,13 @@ def anticipation_page(
     if shown.series is not None:
         # The package's SVG escapes every text it draws.
         chart = Markup(  # noqa: S704
-            chart_svg(shown.series, shown.forecasts, shown.alerts, title=_title(view, typed))
+            chart_svg(
+                shown.series,
+                shown.forecasts,
+                shown.alerts,
+                title=_title(view, typed),
+                period_name=lambda period: short_period_name(period, view.lang),
+            )
         )
     elif status == 200 and any(key in view.query for key in typed):
         status = 400

@@ -237,8 +237,62 @@ FORECAST_METHODS: dict[str, str] = {
     "historical": N_("past counts"),
 }
 
+# What the audit trail records (audit/log.py ACTIONS).
+AUDIT_ACTIONS: dict[str, str] = {
+    "access_denied": N_("access denied"),
+    "audit_export": N_("audit trail exported"),
+    "audit_key": N_("audit key"),
+    "audit_verify": N_("audit trail verified"),
+    "backup": N_("backup"),
+    "collection_create": N_("collection created"),
+    "collection_delete": N_("collection deleted"),
+    "collection_update": N_("collection changed"),
+    "config": N_("configuration"),
+    "consult": N_("consultation"),
+    "correct": N_("correction"),
+    "create": N_("creation"),
+    "delete": N_("deletion"),
+    "disclose": N_("disclosure"),
+    "erase": N_("erasure"),
+    "export": N_("export"),
+    "gazetteer_correct": N_("gazetteer correction"),
+    "import": N_("import"),
+    "ingest": N_("article ingested"),
+    "init": N_("node created"),
+    "key_rotate": N_("key rotated"),
+    "login": N_("sign-in"),
+    "login_failed": N_("sign-in failed"),
+    "login_locked": N_("account locked"),
+    "login_throttled": N_("sign-in slowed"),
+    "logout": N_("sign-out"),
+    "migrate": N_("database moved"),
+    "partner_add": N_("partner added"),
+    "partner_remove": N_("partner removed"),
+    "partner_update": N_("partner changed"),
+    "password_change": N_("password changed"),
+    "poll_summary": N_("empty polls (summary)"),
+    "protect": N_("data protection"),
+    "receive": N_("reception"),
+    "release": N_("released to a partner"),
+    "request_refused": N_("request refused"),
+    "restore": N_("restoration"),
+    "review": N_("review"),
+    "search": N_("search"),
+    "sync": N_("synchronisation"),
+    "token_create": N_("token created"),
+    "token_revoke": N_("token revoked"),
+    "update": N_("change"),
+    "user_add": N_("account created"),
+    "user_disable": N_("account disabled"),
+    "user_enable": N_("account enabled"),
+    "user_role": N_("role changed"),
+    "user_unlock": N_("account unlocked"),
+    "withhold": N_("withheld from a partner"),
+}
+
 # The tables a template names in ``term(vocabulary, key)``.
 VOCABULARIES: dict[str, dict[str, str]] = {
+    "audit_action": AUDIT_ACTIONS,
     "stix_type": STIX_TYPES,
     "relation": RELATIONS,
     "topic": TOPIC_NAMES,
@@ -415,6 +469,16 @@ def period_name(period: str, lang: Lang) -> str:
         return str(period)
     day = date(int(found.group(1)), int(found.group(2)), 1)
     return str(format_date(day, format="LLLL y", locale="fr_FR" if lang == "fr" else "en_GB"))
+
+
+def short_period_name(period: str, lang: Lang) -> str:
+    """A month period as a chart's axis names it: "May 2024", « mai 2024 », "Jan 2022",
+    « janv. 2022 »; a week or anything else as it is."""
+    found = _MONTH.fullmatch(period) if isinstance(period, str) else None
+    if found is None or not 1 <= int(found.group(2)) <= 12:
+        return str(period)
+    day = date(int(found.group(1)), int(found.group(2)), 1)
+    return str(format_date(day, format="LLL y", locale="fr_FR" if lang == "fr" else "en_GB"))
 
 
 def number(value: float, digits: int, lang: Lang) -> str:
