@@ -8,8 +8,18 @@ import pytest
 
 from diapason.osint.article import parse_bytes
 from diapason.osint.gazetteer import Gazetteer
-from diapason.osint.pipeline import analyse
+from diapason.osint.pipeline import Analysis, analyse
 from diapason.osint.verbs import english_forms, french_forms, verb_pattern
+
+
+def _analysed(text: str, gazetteer: Gazetteer, language: str) -> Analysis:
+    """The analysis of an article given as text (title, date line, body)."""
+    return analyse(parse_bytes(text.encode(), f"{language}.txt"), gazetteer, language=language)
+
+
+def _typed_surfaces(analysis: Analysis) -> set[tuple[str, str]]:
+    """(type, surface) of every entity mention the analysis found."""
+    return {(e.type, surface) for e in analysis.entities for surface in e.surfaces}
 
 
 def matches(language: str, lemmas: str, text: str) -> bool:
@@ -76,7 +86,7 @@ def test_a_lemma_trigger_codes_an_inflection_no_line_lists(gazetteer: Gazetteer)
         "Protest in Rabat\n\n10.05.2024\n\nThe union denounced the reform on Tuesday. "
         "Teachers rallied in Rabat on Wednesday.\n"
     )
-    analysis = analyse(parse_bytes(text.encode(), "en.txt"), gazetteer, language="en")
+    analysis = _analysed(text, gazetteer, "en")
     kinds = {(event.plover, event.mode) for event in analysis.events}
     assert ("ACCUSE", "disapprove") in kinds
     assert ("PROTEST", "demo") in kinds
@@ -87,7 +97,7 @@ def test_a_quoted_act_is_not_an_event(gazetteer: Gazetteer) -> None:
         "Campaign\n\n02.11.2012\n\nThe candidate spoke in Madison. "
         '"The president promised change and arrested nobody," he said.\n'
     )
-    analysis = analyse(parse_bytes(text.encode(), "en.txt"), gazetteer, language="en")
+    analysis = _analysed(text, gazetteer, "en")
     assert analysis.events == []
 
 
@@ -99,7 +109,7 @@ def test_the_first_trigger_of_a_sentence_reads_the_participants(gazetteer: Gazet
         "entretenu lundi à Rabat avec son homologue français, Bruno Retailleau, en visite "
         "de travail au Maroc.\n"
     )
-    analysis = analyse(parse_bytes(text.encode(), "fr.txt"), gazetteer, language="fr")
+    analysis = _analysed(text, gazetteer, "fr")
     visit = next(event for event in analysis.events if event.plover == "CONSULT")
     assert [actor.canonical for actor in visit.actors] == ["Abdelouafi Laftit"]
     assert "Bruno Retailleau" in [target.canonical for target in visit.targets]
@@ -110,7 +120,7 @@ def test_a_country_before_the_act_is_its_party_not_its_place(gazetteer: Gazettee
         "Menaces\n\n16.08.2012\n\nLe Royaume-Uni a menacé d'entrer dans l'ambassade. "
         "Des manifestants ont été arrêtés samedi au Nigeria.\n"
     )
-    analysis = analyse(parse_bytes(text.encode(), "fr.txt"), gazetteer, language="fr")
+    analysis = _analysed(text, gazetteer, "fr")
     threat = next(event for event in analysis.events if event.plover == "THREATEN")
     assert threat.place is None
     assert [actor.canonical for actor in threat.actors] == ["United Kingdom"]
@@ -126,8 +136,8 @@ def test_english_capitalised_sequences_are_cut_and_typed(gazetteer: Gazetteer) -
         "Captain Ilan Varga of the ZEKT tactical unit spoke. The Zubrovian National Guard "
         "sent officers, and the defence ministry paid for it.\n"
     )
-    analysis = analyse(parse_bytes(text.encode(), "en.txt"), gazetteer, language="en")
-    found = {(e.type, surface) for e in analysis.entities for surface in e.surfaces}
+    analysis = _analysed(text, gazetteer, "en")
+    found = _typed_surfaces(analysis)
     assert ("ORG", "Ministry of the Interior") in found
     assert ("PER", "Ilan Varga") in found
     assert ("ORG", "ZEKT") in found
@@ -140,7 +150,7 @@ def test_an_acronym_after_a_person_or_place_is_not_theirs(gazetteer: Gazetteer) 
         "Débat\n\n06.11.2012\n\nLe député Philippe Gosselin (UMP) a dénoncé le texte. "
         "La direction des étrangers en France (DGEF) a publié un rapport. L'UMP a voté contre.\n"
     )
-    analysis = analyse(parse_bytes(text.encode(), "fr.txt"), gazetteer, language="fr")
+    analysis = _analysed(text, gazetteer, "fr")
     person = next(e for e in analysis.entities if e.canonical == "Philippe Gosselin")
     assert person.surfaces == ["Philippe Gosselin"]
     france = next(e for e in analysis.entities if e.canonical == "France")
@@ -153,8 +163,8 @@ def test_a_ministry_named_by_its_portfolio_is_an_organisation(gazetteer: Gazette
         "Censure\n\n20.08.2012\n\nLe ministère de l'Information a levé les restrictions. "
         "Le secrétariat d'État aux Sports a publié un communiqué.\n"
     )
-    analysis = analyse(parse_bytes(text.encode(), "fr.txt"), gazetteer, language="fr")
-    found = {(e.type, surface) for e in analysis.entities for surface in e.surfaces}
+    analysis = _analysed(text, gazetteer, "fr")
+    found = _typed_surfaces(analysis)
     assert ("ORG", "ministère de l'Information") in found
     assert ("ORG", "secrétariat d'État aux Sports") in found
 
@@ -165,7 +175,7 @@ def test_a_named_square_or_airport_is_a_place_with_its_noun(gazetteer: Gazetteer
         "vendredi sur la place Tahrir. L'avion venait de l'aéroport international "
         "Murtala-Muhammed.\n"
     )
-    analysis = analyse(parse_bytes(text.encode(), "fr.txt"), gazetteer, language="fr")
-    found = {(e.type, surface) for e in analysis.entities for surface in e.surfaces}
+    analysis = _analysed(text, gazetteer, "fr")
+    found = _typed_surfaces(analysis)
     assert ("LOC", "place Tahrir") in found
     assert ("LOC", "aéroport international Murtala-Muhammed") in found

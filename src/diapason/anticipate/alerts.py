@@ -118,7 +118,7 @@ class Alert:
 
         probability = f"{self.probability:.3g}"
         if number is not None:
-            # As a percentage with two significant figures: « 0,005 % », "1.2 %".
+            # As a percentage with two significant figures: « 0,005 % », "1.2%".
             percent = self.probability * 100
             decimals = max(0, 1 - math.floor(math.log10(percent))) if percent > 0 else 0
             probability = number(percent, decimals) + (" %" if lang == "fr" else "%")

@@ -134,7 +134,7 @@ class DuplicateIndex:
         for candidate in sorted(candidates):
             if candidate == report_id:
                 continue
-            similarity = float(self._signatures[candidate].jaccard(minhash))
+            similarity = self._signatures[candidate].jaccard(minhash)
             if similarity >= self.threshold and (best is None or similarity > best[1]):
-                best = (str(candidate), similarity)
+                best = (candidate, similarity)
         return best

@@ -42,6 +42,7 @@ FUNCTION_WORDS: dict[str, frozenset[str]] = {
     "de": _words("der die das und ist nicht mit ein eine zu den von im auf für sich"),
     "nl": _words("het een van niet op met voor zijn dat te ook aan worden werd"),
 }
+_LANGUAGE_OF = {word: language for language, words in FUNCTION_WORDS.items() for word in words}
 # A text is told by its function words when it has this many words, its first language's
 # function words are this share of them, and this many times the runner-up's.
 _FUNCTION_MIN_WORDS = 40
@@ -92,11 +93,7 @@ def by_function_words(text: str) -> str | None:
     words = _LATIN_WORD.findall(text.casefold())
     if len(words) < _FUNCTION_MIN_WORDS:
         return None
-    hits: Counter[str] = Counter()
-    for word in words:
-        for language, vocabulary in FUNCTION_WORDS.items():
-            if word in vocabulary:
-                hits[language] += 1
+    hits = Counter(_LANGUAGE_OF[word] for word in words if word in _LANGUAGE_OF)
     ranked = hits.most_common(2) + [("", 0)] * 2
     (first, count), (_, runner_up) = ranked[0], ranked[1]
     if count >= _FUNCTION_MIN_SHARE * len(words) and count >= _FUNCTION_MIN_RATIO * runner_up:

@@ -149,24 +149,23 @@ def factored(pattern: str) -> str:
 
 
 def _merge_on(pieces: list[list[str]], index: int) -> list[list[str]]:
-    """Alternatives equal but for their literal segment ``index`` merged into one."""
-    groups: dict[tuple[str, ...], list[str]] = {}
+    """Alternatives equal but for their literal segment ``index`` merged into one; those
+    too short to have one are kept as they are, in their place."""
+    merged: dict[tuple[tuple[str, ...], ...], list[str]] = {}
     for parts in pieces:
-        if index >= len(parts):
-            key = ("", *parts)  # not merged: a key of its own shape
-            groups.setdefault(key, []).append("")
-            continue
-        key = (str(len(parts)), *parts[:index], *parts[index + 1 :])
-        groups.setdefault(key, []).append(parts[index])
-    merged = []
-    for key, segments in groups.items():
-        if key[0] == "":
-            merged.append(list(key[1:]))
-            continue
-        rest = list(key[1:])
-        segment = segments[0] if len(segments) == 1 else "(?:" + "|".join(segments) + ")"
-        merged.append([*rest[:index], segment, *rest[index:]])
-    return merged
+        if index < len(parts):
+            before, after = tuple(parts[:index]), tuple(parts[index + 1 :])
+            merged.setdefault((before, after), []).append(parts[index])
+        else:
+            merged.setdefault((tuple(parts),), [])
+    result = []
+    for key, segments in merged.items():
+        if len(key) == 1:
+            result.append(list(key[0]))
+        else:
+            varying = segments[0] if len(segments) == 1 else "(?:" + "|".join(segments) + ")"
+            result.append([*key[0], varying, *key[1]])
+    return result
 
 
 def _self_contained(expression: str) -> bool:

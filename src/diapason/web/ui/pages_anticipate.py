@@ -46,7 +46,7 @@ from diapason.store.read_model import ReadModel
 from diapason.web.ui.core import NavItem, Ui, View
 from diapason.web.ui.i18n import N_
 from diapason.web.ui.svg import Country, region_map
-from diapason.web.ui.words import country_name, short_period_name
+from diapason.web.ui.words import country_name, period_name
 
 NAV = (NavItem(N_("Anticipation"), "/anticipation", "objects:read", 40),)
 FREQUENCIES = ("month", "week")
@@ -374,7 +374,7 @@ def anticipation_page(
                 shown.forecasts,
                 shown.alerts,
                 title=_title(view, typed),
-                period_name=lambda period: short_period_name(period, view.lang),
+                period_name=lambda period: period_name(period, view.lang, short=True),
             )
         )
     elif status == 200 and any(key in view.query for key in typed):

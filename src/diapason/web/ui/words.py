@@ -461,24 +461,16 @@ def human_moment(text: str, lang: Lang, zone: ZoneInfo) -> str:
 _MONTH = re.compile(r"(\d{4})-(\d{2})")
 
 
-def period_name(period: str, lang: Lang) -> str:
-    """A month period ("2024-05") as a reader names it: "May 2024", « mai 2024 »; a
-    week ("2024-W05") or anything else as it is."""
+def period_name(period: str, lang: Lang, *, short: bool = False) -> str:
+    """A month period ("2024-05") as a reader names it: "May 2024", « mai 2024 », or
+    (``short``, a chart's axis) "Jan 2022", « janv. 2022 »; a week ("2024-W05") or
+    anything else as it is."""
     found = _MONTH.fullmatch(period) if isinstance(period, str) else None
     if found is None or not 1 <= int(found.group(2)) <= 12:
         return str(period)
     day = date(int(found.group(1)), int(found.group(2)), 1)
-    return str(format_date(day, format="LLLL y", locale="fr_FR" if lang == "fr" else "en_GB"))
-
-
-def short_period_name(period: str, lang: Lang) -> str:
-    """A month period as a chart's axis names it: "May 2024", « mai 2024 », "Jan 2022",
-    « janv. 2022 »; a week or anything else as it is."""
-    found = _MONTH.fullmatch(period) if isinstance(period, str) else None
-    if found is None or not 1 <= int(found.group(2)) <= 12:
-        return str(period)
-    day = date(int(found.group(1)), int(found.group(2)), 1)
-    return str(format_date(day, format="LLL y", locale="fr_FR" if lang == "fr" else "en_GB"))
+    month = "LLL y" if short else "LLLL y"
+    return str(format_date(day, format=month, locale="fr_FR" if lang == "fr" else "en_GB"))
 
 
 def number(value: float, digits: int, lang: Lang) -> str:
